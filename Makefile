@@ -1,0 +1,109 @@
+# luaproxy — a Go reverse proxy running HAProxy-compatible Lua on PUC Lua 5.3 (cgo).
+#
+# `make` (or `make help`) lists the targets. Every target that needs the toolchain first runs
+# build/setup.sh, which installs missing Debian packages and is a no-op (< 0.1 s) otherwise,
+# so `make run` and `make test` work on a fresh Debian 12 machine.
+
+GO ?= go
+# gofmt from the same toolchain as $(GO); evaluated only when a recipe uses it.
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
+
+# Build tags are the only switch for Lua version and link mode: golua needs `lua53` to link
+# Debian's liblua5.3 (dynamically, so require()d C modules resolve the Lua API from it).
+# Exported so that every go command (build, vet, test, run) gets it.
+export GOFLAGS := -tags=lua53
+export CGO_ENABLED := 1
+
+# Extra flags for go test (e.g. make test TESTFLAGS='-v -run TestConfig').
+TESTFLAGS ?=
+# Extra flags for the go test benchmarks (e.g. BENCHFLAGS='-count=6 -benchtime=2s').
+BENCHFLAGS ?=
+
+# C Lua modules: one cmodules/NAME.so per cmodules/NAME.c, loaded with require("NAME").
+# No -llua5.3: a module takes the Lua C API from the host that loads it.
+CMOD_SRCS := $(wildcard cmodules/*.c)
+CMOD_SOS := $(CMOD_SRCS:.c=.so)
+CMOD_CFLAGS ?= -O2 -Wall -Wextra
+LUA_CFLAGS = $(shell pkg-config --cflags lua5.3)
+# The bare interpreter, to test the C modules on their own (cmodules/test.lua).
+LUA ?= lua5.3
+
+# Packages with benchmarks and with the Lua-boundary / proxy tests run under -race.
+CORE_PKGS := ./luabind/... ./core/... ./netio/...
+
+# Arguments for build/setup.sh; `bench` sets it to also install haproxy, wrk and taskset.
+SETUP_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build cmodules run test race lint bench bench-full clean
+
+# Fails listing the files gofmt would change (nothing excluded).
+define fmt-check
+@echo "$(GOFMT) -l ."
+@files=$$($(GOFMT) -l .) || exit 1; \
+if [ -n "$$files" ]; then \
+	echo "gofmt: these files need formatting (gofmt -w FILE):"; echo "$$files"; exit 1; \
+fi
+endef
+
+# The whole-system benchmark suite (luaproxy against haproxy, driven by wrk) lives in
+# test/bench; until it exists, bench runs only the go test benchmarks. $(1): suite flags.
+define bench-recipe
+$(LUA) cmodules/test.lua bench
+$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) $(CORE_PKGS)
+@if ls test/bench/*.go >/dev/null 2>&1; then \
+	echo "$(GO) run ./test/bench $(1)"; $(GO) run ./test/bench $(1); \
+else \
+	echo "bench: test/bench does not exist yet, benchmark suite skipped"; \
+fi
+endef
+
+help: ## Show this help
+	@awk 'BEGIN { FS = ":.*## " } \
+		/^[a-zA-Z0-9_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+setup: ## Install missing system packages (build/setup.sh; fast when nothing is missing)
+	@bash build/setup.sh $(SETUP_ARGS)
+
+build: setup ## Build bin/luaproxy
+	$(GO) build -o bin/luaproxy ./cmd/luaproxy
+
+cmodules: $(CMOD_SOS) ## Build the C Lua modules cmodules/*.c into cmodules/*.so
+
+# Order-only on setup: the Lua headers must be there first, but setup never forces a rebuild.
+cmodules/%.so: cmodules/%.c | setup
+	$(CC) $(CMOD_CFLAGS) -fPIC -shared $(LUA_CFLAGS) -o $@ $<
+
+run: setup build cmodules ## Run scripts/hello_world.conf from scripts/ (listens on 127.0.0.1:10001)
+	cd scripts && ../bin/luaproxy -f hello_world.conf
+
+test: setup cmodules ## C modules' Lua tests, go vet, gofmt check, go test ./... (TESTFLAGS adds flags)
+	$(LUA) cmodules/test.lua
+	$(GO) vet ./...
+	$(fmt-check)
+	$(GO) test -count=1 -timeout 20m $(TESTFLAGS) ./...
+
+race: setup cmodules ## go test -race on the Lua boundary and proxy packages (luabind, core, netio)
+	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(CORE_PKGS)
+
+lint: setup ## go vet, gofmt check, and staticcheck if installed
+	$(GO) vet ./...
+	$(fmt-check)
+	@if command -v staticcheck >/dev/null 2>&1; then \
+		echo "staticcheck ./..."; staticcheck ./...; \
+	else \
+		echo "lint: staticcheck not installed, skipped"; \
+	fi
+
+# Target-specific: setup (a prerequisite) inherits it and also installs haproxy, wrk, taskset.
+bench: SETUP_ARGS := bench
+bench: setup build cmodules ## Go benchmarks (luabind, core, netio), then the test/bench suite
+	$(call bench-recipe)
+
+bench-full: SETUP_ARGS := bench
+bench-full: setup build cmodules ## Like bench, running the test/bench suite with -full
+	$(call bench-recipe,-full)
+
+clean: ## Remove bin/ and the built cmodules/*.so
+	rm -rf bin/
+	rm -f cmodules/*.so

@@ -1,0 +1,263 @@
+//go:build lua53
+
+package vm
+
+/*
+#include "lrt.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"time"
+)
+
+// CoOptions configure an invocation's coroutine.
+type CoOptions struct {
+	// Budget is the Lua-time budget (tune.lua.session-timeout and friends);
+	// 0 = none.
+	Budget time.Duration
+	// Burst limits one resume (tune.lua.burst-timeout); 0 = none.
+	Burst time.Duration
+	// YieldAllowed is false for fetches and converters: the hook then only
+	// checks the budget, and any yield ends the invocation.
+	YieldAllowed bool
+}
+
+// Co is the root coroutine of one invocation (action, service, task, fetch,
+// converter, body). Push the function and its arguments, then Resume until
+// it no longer yields, then Close.
+type Co struct {
+	Pusher
+	// Data is the host's context for the invocation (read by Go functions
+	// through Call.Co().Data).
+	Data any
+
+	c       *C.lrt_co
+	id      int64
+	opstart C.size_t
+	started bool
+	cont    Func
+	wait    func()
+	handles []int64
+	err     *Error
+}
+
+func (st *State) coByID(id int64) *Co {
+	if id <= 0 || int(id) > len(st.cos) {
+		return nil
+	}
+	return st.cos[id-1]
+}
+
+// NewCo returns a coroutine ready to receive a function and its arguments.
+func (st *State) NewCo(o CoOptions) (*Co, error) {
+	var co *Co
+	if n := len(st.pool); n > 0 {
+		co = st.pool[n-1]
+		st.pool = st.pool[:n-1]
+	} else {
+		c := C.lrt_co_new(st.vm)
+		if c == nil {
+			return nil, errors.New("not enough memory")
+		}
+		co = &Co{c: c}
+	}
+	if n := len(st.freeCos); n > 0 {
+		co.id = st.freeCos[n-1]
+		st.freeCos = st.freeCos[:n-1]
+		st.cos[co.id-1] = co
+	} else {
+		st.cos = append(st.cos, co)
+		co.id = int64(len(st.cos))
+	}
+	co.c.id = C.int64_t(co.id)
+	co.c.budget_ns = C.int64_t(o.Budget)
+	co.c.burst_ns = C.int64_t(o.Burst)
+	co.c.used_ns = 0
+	co.c.yield_allowed = 0
+	if o.YieldAllowed {
+		co.c.yield_allowed = 1
+	}
+	co.Pusher = Pusher{st: st, co: co}
+	co.opstart = st.vm.opslen
+	co.started = false
+	co.err = nil
+	return co, nil
+}
+
+// Load compiles a chunk and pushes it as the function to run. name is the
+// chunk name used in messages ("@file" for a file, as luaL_loadfile does).
+func (co *Co) Load(code []byte, name string) error {
+	if len(code) == 0 {
+		code = []byte{'\n'}
+	}
+	cname := C.CString(name)
+	defer freeC(cname)
+	st := C.lrt_load(co.st.vm, co.c.L, (*C.char)(unsafePtr(&code[0])), C.size_t(len(code)), cname)
+	if st != C.LUA_OK {
+		msg, _ := stack{co.c.L}.str(-1)
+		C.lua_settop(co.c.L, -2)
+		return &Error{Outcome: Failed, Message: msg}
+	}
+	return nil
+}
+
+// Resume starts the coroutine (first call: the function and arguments
+// pushed so far) or continues it after a yield (values pushed since are
+// passed to the continuation).
+func (co *Co) Resume() Outcome {
+	st := co.st
+	vm := st.vm
+	nargs := co.n
+	if vm.opslen > co.opstart {
+		if C.lrt_push_ops(vm, co.c.L, co.opstart) != C.LUA_OK {
+			co.err = &Error{Outcome: Failed, Message: C.GoStringN(vm.out, C.int(vm.outlen))}
+			return Failed
+		}
+	}
+	co.n = 0
+	if !co.started {
+		co.started = true
+		nargs = int(C.lua_gettop(co.c.L)) - 1
+	}
+	r := C.lrt_resume(vm, co.c, C.int(nargs))
+	co.opstart = vm.opslen
+	switch r {
+	case C.LUA_OK:
+		return OK
+	case C.LUA_YIELD:
+		switch Reason(co.c.reason) {
+		case reasonTimeout:
+			co.err = &Error{Outcome: Timeout, Message: "execution timeout"}
+			return Timeout
+		case reasonBurst:
+			co.err = &Error{Outcome: BurstTimeout, Message: "burst timeout"}
+			return BurstTimeout
+		case ReasonForced:
+			return Yield
+		}
+		if co.c.yield_allowed == 0 {
+			co.err = &Error{Outcome: YieldNotAllowed, Message: "yield not allowed"}
+			return YieldNotAllowed
+		}
+		return Yield
+	case C.LUA_ERRMEM:
+		co.err = &Error{Outcome: NoMemory, Message: "not enough memory"}
+		return NoMemory
+	default:
+		C.lrt_describe_error(vm, co.c.L, 1)
+		full := C.GoStringN(vm.out, C.int(vm.outlen))
+		co.err = splitTraceback(full)
+		return Failed
+	}
+}
+
+func splitTraceback(full string) *Error {
+	const marker = "\nstack traceback:\n"
+	for i := 0; i+len(marker) <= len(full); i++ {
+		if full[i:i+len(marker)] == marker {
+			return &Error{Outcome: Failed, Message: full[:i], Traceback: full[i+1:]}
+		}
+	}
+	return &Error{Outcome: Failed, Message: full}
+}
+
+// Reason says why the last Resume returned Yield.
+func (co *Co) Reason() Reason { return Reason(co.c.reason) }
+
+// TakeWait returns the wait function of the last Go yield (nil if none).
+func (co *Co) TakeWait() func() {
+	w := co.wait
+	co.wait = nil
+	return w
+}
+
+// Err describes how the coroutine failed (nil after OK or Yield).
+func (co *Co) Err() *Error { return co.err }
+
+// Used returns the Lua time consumed so far.
+func (co *Co) Used() time.Duration { return time.Duration(co.c.used_ns) }
+
+// Budget changes the Lua-time budget.
+func (co *Co) SetBudget(d time.Duration) { co.c.budget_ns = C.int64_t(d) }
+
+// NResults returns the number of values on the coroutine's stack (its
+// results after OK, its yielded values after Yield).
+func (co *Co) NResults() int { return int(C.lua_gettop(co.c.L)) }
+
+// ResultType returns the type of result i (1-based).
+func (co *Co) ResultType(i int) Type { return stack{co.c.L}.typ(i) }
+
+// ResultString returns result i as a string (numbers formatted); ok is false
+// for other types.
+func (co *Co) ResultString(i int) (string, bool) { return stack{co.c.L}.str(i) }
+
+// ResultInteger returns result i as an integer.
+func (co *Co) ResultInteger(i int) (int64, bool) { return stack{co.c.L}.integer(i) }
+
+// ResultNumber returns result i as a float.
+func (co *Co) ResultNumber(i int) (float64, bool) { return stack{co.c.L}.number(i) }
+
+// ResultBool returns the truth of result i.
+func (co *Co) ResultBool(i int) bool { return stack{co.c.L}.boolean(i) }
+
+// ResultValue converts result i to a Go value.
+func (co *Co) ResultValue(i int) any { return stack{co.c.L}.value(i, 8) }
+
+// ResultObject returns the Go value of an object result of class cl.
+func ResultObject[T any](co *Co, i int, cl *Class[T]) (T, bool) {
+	var zero T
+	L := co.c.L
+	if (stack{L}).typ(i) != TypeTable {
+		return zero, false
+	}
+	var h int64
+	switch Type(C.lua_rawgeti(L, C.int(i), 0)) {
+	case TypeLightUserdata:
+		h = int64(uintptr(C.lua_touserdata(L, -1)))
+	case TypeUserdata:
+		h = *(*int64)(C.lua_touserdata(L, -1))
+	default:
+		C.lua_settop(L, -2)
+		return zero, false
+	}
+	C.lua_settop(L, -2)
+	v, idx, ok := co.st.objs.get(h)
+	if !ok || idx != cl.idx {
+		return zero, false
+	}
+	t, ok := v.(T)
+	return t, ok
+}
+
+// RefResult anchors result i in the registry.
+func (co *Co) RefResult(i int) Ref {
+	r := C.lrt_ref(co.st.vm, co.c.L, C.int(i))
+	if r < 0 {
+		return NoRef
+	}
+	return Ref(r)
+}
+
+// Close ends the invocation: request-scoped objects are invalidated, and a
+// coroutine that finished normally is kept for reuse.
+func (co *Co) Close() {
+	st := co.st
+	for _, h := range co.handles {
+		st.objs.release(h)
+	}
+	co.handles = co.handles[:0]
+	co.cont = nil
+	co.wait = nil
+	co.Data = nil
+	st.cos[co.id-1] = nil
+	st.freeCos = append(st.freeCos, co.id)
+	co.c.id = 0
+	if C.lrt_co_reset(co.c) != 0 && len(st.pool) < 64 {
+		st.pool = append(st.pool, co)
+		return
+	}
+	C.lrt_co_free(st.vm, co.c)
+	co.c = nil
+}

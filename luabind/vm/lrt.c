@@ -1,0 +1,687 @@
+//go:build lua53
+
+// The C half of the Lua boundary: allocator, trampoline, hook, resume, ops.
+// Policy lives in Go; this file only moves values and longjmps on C frames.
+#include "_cgo_export.h"
+#include "lrt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+
+/* ---- ops: values marshalled by Go, pushed by C (see ops.go) ---- */
+enum {
+	OP_NIL = 1,
+	OP_BOOL = 2,     /* u8 */
+	OP_INT = 3,      /* i64 */
+	OP_NUM = 4,      /* f64 */
+	OP_STR = 5,      /* u32 len, bytes */
+	OP_VALUE = 6,    /* i32 index: lua_pushvalue */
+	OP_REF = 7,      /* i32 ref: registry[ref] */
+	OP_TABLE = 8,    /* i32 narr, i32 nrec */
+	OP_RAWSET = 9,   /* t[-3][-2] = -1 */
+	OP_RAWSETI = 10, /* i64 n: t[-2][n] = -1 */
+	OP_OBJECT = 11,  /* i32 class ref, i64 handle, u8 owned */
+	OP_FUNC = 12,    /* i64 Go function id: trampoline closure */
+	OP_POP = 13,     /* i32 n */
+	OP_SETMETA = 14, /* i32 ref: setmetatable(-1, registry[ref]) */
+	OP_GLOBALS = 15, /* push _G */
+	OP_REFTOP = 16,  /* pop into a new registry ref, appended to vm->out as int32 */
+	OP_CFUNC = 17,   /* u8 which: built-in C helpers (see cfuncs) */
+	OP_SETMETATOP = 18, /* setmetatable(-2, pop) */
+};
+
+static int lrt_index(lua_State *L);
+static int lrt_tostring_name(lua_State *L);
+static int lrt_gc_handle(lua_State *L);
+
+static lua_CFunction cfuncs[] = {lrt_index, lrt_tostring_name, lrt_gc_handle};
+
+static inline lrt_vm *getvm(lua_State *L) {
+	void *ud;
+	lua_getallocf(L, &ud);
+	return (lrt_vm *)ud;
+}
+
+static inline lrt_co *getco(lua_State *L) {
+	return *(lrt_co **)lua_getextraspace(L);
+}
+
+int64_t lrt_mono_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- allocator ---- */
+
+static void *lrt_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+	lrt_vm *vm = (lrt_vm *)ud;
+	if (ptr == NULL)
+		osize = 0; /* osize is a type tag when ptr is NULL */
+	if (nsize == 0) {
+		free(ptr);
+		vm->used -= osize;
+		return NULL;
+	}
+	if (nsize > osize && vm->limit && !vm->lenient && vm->used + (nsize - osize) > vm->limit) {
+		vm->refused++;
+		return NULL; /* Lua runs an emergency GC and retries, then raises LUA_ERRMEM */
+	}
+	void *np = realloc(ptr, nsize);
+	if (np == NULL)
+		return NULL;
+	vm->used = vm->used - osize + nsize;
+	if (vm->used > vm->peak)
+		vm->peak = vm->used;
+	return np;
+}
+
+static int lrt_panic(lua_State *L) {
+	/* Never reached by design: nothing raises outside protection. Do not abort. */
+	const char *msg = lua_tostring(L, -1);
+	fprintf(stderr, "[ALERT] lua: unprotected error: %s\n", msg ? msg : "?");
+	return 0;
+}
+
+lrt_vm *lrt_new(int64_t id) {
+	lrt_vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->id = id;
+	vm->lenient = 1;
+	lua_State *L = lua_newstate(lrt_alloc, vm);
+	if (!L) {
+		free(vm);
+		return NULL;
+	}
+	vm->L = L;
+	*(lrt_co **)lua_getextraspace(L) = NULL;
+	lua_atpanic(L, lrt_panic);
+	vm->handle_mt = LUA_NOREF;
+	vm->lenient = 0;
+	return vm;
+}
+
+void lrt_close(lrt_vm *vm) {
+	vm->lenient++;
+	lua_close(vm->L);
+	free(vm->ops);
+	free(vm->out);
+	free(vm);
+}
+
+int lrt_ops_grow(lrt_vm *vm, size_t need) {
+	size_t cap = vm->opscap ? vm->opscap : 4096;
+	while (cap < vm->opslen + need)
+		cap *= 2;
+	char *p = realloc(vm->ops, cap);
+	if (!p)
+		return 0;
+	vm->ops = p;
+	vm->opscap = cap;
+	return 1;
+}
+
+static void set_out(lrt_vm *vm, const char *s, size_t len) {
+	free(vm->out);
+	vm->out = malloc(len + 1);
+	if (!vm->out) {
+		vm->outlen = 0;
+		return;
+	}
+	memcpy(vm->out, s, len);
+	vm->out[len] = 0;
+	vm->outlen = len;
+}
+
+static void append_out_int(lrt_vm *vm, int32_t v) {
+	char *p = realloc(vm->out, vm->outlen + sizeof v + 1);
+	if (!p)
+		return;
+	vm->out = p;
+	memcpy(vm->out + vm->outlen, &v, sizeof v);
+	vm->outlen += sizeof v;
+}
+
+/* ---- ops interpreter ---- */
+
+#define RD(T, var)                                                       \
+	T var;                                                               \
+	memcpy(&var, vm->ops + off, sizeof(T));                              \
+	off += sizeof(T)
+
+/* exec_ops runs the ops in [off, end) onto L. vm->ops may be reallocated by
+ * nested calls (a __gc finalizer calling Go), so it is re-read for every op. */
+static void exec_ops(lrt_vm *vm, lua_State *L, size_t off, size_t end) {
+	while (off < end) {
+		unsigned char op = (unsigned char)vm->ops[off++];
+		if (!lua_checkstack(L, 4))
+			luaL_error(L, "stack overflow");
+		switch (op) {
+		case OP_NIL:
+			lua_pushnil(L);
+			break;
+		case OP_BOOL: {
+			RD(unsigned char, b);
+			lua_pushboolean(L, b);
+			break;
+		}
+		case OP_INT: {
+			RD(int64_t, i);
+			lua_pushinteger(L, (lua_Integer)i);
+			break;
+		}
+		case OP_NUM: {
+			RD(double, n);
+			lua_pushnumber(L, n);
+			break;
+		}
+		case OP_STR: {
+			RD(uint32_t, len);
+			/* the string is copied before any GC step can run a finalizer that
+			 * appends ops (and so may move vm->ops) */
+			lua_pushlstring(L, vm->ops + off, len);
+			off += len;
+			break;
+		}
+		case OP_VALUE: {
+			RD(int32_t, idx);
+			lua_pushvalue(L, idx);
+			break;
+		}
+		case OP_REF: {
+			RD(int32_t, ref);
+			lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+			break;
+		}
+		case OP_TABLE: {
+			RD(int32_t, narr);
+			RD(int32_t, nrec);
+			lua_createtable(L, narr, nrec);
+			break;
+		}
+		case OP_RAWSET:
+			lua_rawset(L, -3);
+			break;
+		case OP_RAWSETI: {
+			RD(int64_t, n);
+			lua_rawseti(L, -2, (lua_Integer)n);
+			break;
+		}
+		case OP_OBJECT: {
+			RD(int32_t, cref);
+			RD(int64_t, h);
+			RD(unsigned char, owned);
+			lua_createtable(L, 0, 1);
+			if (owned) {
+				int64_t *u = lua_newuserdata(L, sizeof(int64_t));
+				*u = h;
+				lua_rawgeti(L, LUA_REGISTRYINDEX, vm->handle_mt);
+				lua_setmetatable(L, -2);
+			} else {
+				lua_pushlightuserdata(L, (void *)(uintptr_t)h);
+			}
+			lua_rawseti(L, -2, 0);
+			lua_rawgeti(L, LUA_REGISTRYINDEX, cref);
+			lua_setmetatable(L, -2);
+			break;
+		}
+		case OP_FUNC: {
+			RD(int64_t, fid);
+			lua_pushinteger(L, (lua_Integer)fid);
+			lua_pushcclosure(L, lrt_tramp, 1);
+			break;
+		}
+		case OP_POP: {
+			RD(int32_t, n);
+			lua_pop(L, n);
+			break;
+		}
+		case OP_SETMETA: {
+			RD(int32_t, ref);
+			lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+			lua_setmetatable(L, -2);
+			break;
+		}
+		case OP_SETMETATOP:
+			lua_setmetatable(L, -2);
+			break;
+		case OP_GLOBALS:
+			lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+			break;
+		case OP_REFTOP:
+			append_out_int(vm, luaL_ref(L, LUA_REGISTRYINDEX));
+			break;
+		case OP_CFUNC: {
+			RD(unsigned char, which);
+			RD(int32_t, nup);
+			lua_pushcclosure(L, cfuncs[which], nup);
+			break;
+		}
+		default:
+			luaL_error(L, "lrt: bad op %d", op);
+		}
+	}
+}
+
+/* ---- the trampoline ---- */
+
+static void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
+	int n = lua_gettop(L);
+	lrt_co *c = getco(L);
+	if (!c)
+		c = vm->running;
+	f->coid = c ? c->id : 0;
+	f->n = n;
+	f->argerr = 0;
+	if (n > LRT_MAXARGS)
+		n = LRT_MAXARGS;
+	for (int i = 0; i < n; i++) {
+		lrt_arg *a = &f->a[i];
+		int t = lua_type(L, i + 1);
+		a->type = t;
+		a->flags = 0;
+		switch (t) {
+		case LUA_TNUMBER:
+			if (lua_isinteger(L, i + 1)) {
+				a->i = lua_tointeger(L, i + 1);
+				a->n = (double)a->i;
+				a->flags = LRT_F_INT;
+			} else {
+				int exact = 0;
+				a->n = lua_tonumber(L, i + 1);
+				a->i = lua_tointegerx(L, i + 1, &exact); /* exact: 2.0 -> 2, 1.5 -> no */
+				if (exact)
+					a->flags = LRT_F_INT;
+			}
+			break;
+		case LUA_TSTRING:
+			a->s = lua_tolstring(L, i + 1, &a->len); /* a string: no conversion, no allocation */
+			break;
+		case LUA_TBOOLEAN:
+			a->i = lua_toboolean(L, i + 1);
+			break;
+		case LUA_TTABLE: {
+			int ut = lua_rawgeti(L, i + 1, 0);
+			if (ut == LUA_TLIGHTUSERDATA) {
+				a->i = (int64_t)(uintptr_t)lua_touserdata(L, -1);
+				a->flags = LRT_F_OBJ;
+			} else if (ut == LUA_TUSERDATA && lua_rawlen(L, -1) == sizeof(int64_t)) {
+				a->i = *(int64_t *)lua_touserdata(L, -1);
+				a->flags = LRT_F_OBJ;
+			}
+			lua_pop(L, 1);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+static int lrt_k(lua_State *L, int status, lua_KContext ctx);
+
+/* finish acts on Go's verdict r. Runs on the C frame of the trampoline or
+ * continuation, so lua_error/lua_yieldk longjmp over C only. */
+static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
+	size_t end = vm->opslen;
+	if (end > f->opstart) {
+		/* ops are consumed before running them: a nested call appends after end */
+		exec_ops(vm, L, f->opstart, end);
+	}
+	vm->opslen = f->opstart;
+	if (r >= 0)
+		return r;
+	switch (r) {
+	case LRT_RAISE:
+		return lua_error(L);
+	case LRT_RAISEWHERE:
+		luaL_where(L, 1);
+		lua_insert(L, -2);
+		lua_concat(L, 2);
+		return lua_error(L);
+	case LRT_ARGERROR:
+		return luaL_argerror(L, f->argerr, lua_tostring(L, -1));
+	default: {
+		int n = LRT_YIELD - r;
+		lrt_co *c = getco(L);
+		if (c)
+			c->reason = LRT_R_GO;
+		return lua_yieldk(L, n, 0, lrt_k);
+	}
+	}
+}
+
+int lrt_tramp(lua_State *L) {
+	lrt_vm *vm = getvm(L);
+	lrt_frame f;
+	fill_frame(L, vm, &f);
+	f.opstart = vm->opslen;
+	int64_t fid = lua_tointeger(L, lua_upvalueindex(1));
+	vm->lenient++;
+	int r = goCall(L, vm->id, fid, &f);
+	vm->lenient--;
+	return finish(L, vm, &f, r);
+}
+
+static int lrt_k(lua_State *L, int status, lua_KContext ctx) {
+	(void)status;
+	(void)ctx;
+	lrt_vm *vm = getvm(L);
+	lrt_frame f;
+	fill_frame(L, vm, &f);
+	f.opstart = vm->opslen;
+	vm->lenient++;
+	int r = goContinue(L, vm->id, &f);
+	vm->lenient--;
+	return finish(L, vm, &f, r);
+}
+
+int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid) {
+	(void)vm;
+	lua_pushinteger(L, (lua_Integer)fid);
+	lua_pushcclosure(L, lrt_tramp, 1);
+	return 1;
+}
+
+/* lrt_index is the __index of classes with lazily built fields.
+ * upvalue 1: methods table; upvalue 2: fields table (name -> builder function). */
+static int lrt_index(lua_State *L) {
+	lua_pushvalue(L, 2);
+	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+		return 1;
+	lua_pop(L, 1);
+	lua_pushvalue(L, 2);
+	if (lua_rawget(L, lua_upvalueindex(2)) == LUA_TNIL)
+		return 1;
+	lua_pushvalue(L, 1);
+	lua_call(L, 1, 1); /* builder(obj) -> field value */
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1); /* cache it in the object */
+	return 1;
+}
+
+/* __tostring of a class: upvalue 1 is the class name. */
+static int lrt_tostring_name(lua_State *L) {
+	lua_pushvalue(L, lua_upvalueindex(1));
+	return 1;
+}
+
+/* __gc of GC-owned handles: tells Go the object is unreachable. */
+static int lrt_gc_handle(lua_State *L) {
+	int64_t *u = lua_touserdata(L, 1);
+	if (u) {
+		lrt_vm *vm = getvm(L);
+		goRelease(vm->id, *u);
+	}
+	return 0;
+}
+
+/* ---- the forced-yield hook ---- */
+
+static void lrt_hook(lua_State *L, lua_Debug *ar) {
+	(void)ar;
+	lrt_co *c = getco(L);
+	if (!c)
+		c = getvm(L)->running;
+	if (!c)
+		return;
+	int64_t now = lrt_mono_ns();
+	int64_t burst = now - c->start_ns;
+	int over = c->budget_ns && c->used_ns + burst > c->budget_ns;
+	int overburst = c->burst_ns && burst > c->burst_ns;
+	if (over || overburst) {
+		if (L == c->L && lua_isyieldable(L)) {
+			c->reason = over ? LRT_R_TIMEOUT : LRT_R_BURST;
+			lua_yield(L, 0); /* a yield cannot be caught by pcall */
+			return;
+		}
+		luaL_error(L, "execution timeout");
+		return;
+	}
+	if (L == c->L && c->yield_allowed && lua_isyieldable(L)) {
+		c->reason = LRT_R_FORCED;
+		lua_yield(L, 0);
+	}
+}
+
+void lrt_sethook_all(lrt_vm *vm, int count) {
+	vm->hook_count = count;
+}
+
+/* ---- coroutines ---- */
+
+static int co_new_k(lua_State *L) {
+	lrt_co *c = lua_touserdata(L, 1);
+	lua_State *T = lua_newthread(L);
+	c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	c->L = T;
+	return 0;
+}
+
+lrt_co *lrt_co_new(lrt_vm *vm) {
+	lrt_co *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	lua_State *L = vm->L;
+	vm->lenient++;
+	lua_pushcfunction(L, co_new_k);
+	lua_pushlightuserdata(L, c);
+	int st = lua_pcall(L, 1, 0, 0); /* a GC step here may run finalizers that raise */
+	vm->lenient--;
+	if (st != LUA_OK) {
+		lua_pop(L, 1);
+		free(c);
+		return NULL;
+	}
+	*(lrt_co **)lua_getextraspace(c->L) = c;
+	if (vm->hook_count > 0)
+		lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
+	return c;
+}
+
+void lrt_co_free(lrt_vm *vm, lrt_co *c) {
+	if (!c)
+		return;
+	*(lrt_co **)lua_getextraspace(c->L) = NULL;
+	luaL_unref(vm->L, LUA_REGISTRYINDEX, c->ref);
+	free(c);
+}
+
+int lrt_co_reset(lrt_co *c) {
+	if (lua_status(c->L) != LUA_OK)
+		return 0;
+	lua_settop(c->L, 0);
+	c->reason = 0;
+	c->used_ns = 0;
+	return 1;
+}
+
+static int push_ops_k(lua_State *L) {
+	lrt_vm *vm = getvm(L);
+	lua_State *to = lua_touserdata(L, 1);
+	size_t start = (size_t)lua_tointeger(L, 2);
+	size_t end = (size_t)lua_tointeger(L, 3);
+	lua_settop(L, 0);
+	exec_ops(vm, to, start, end);
+	return 0;
+}
+
+int lrt_push_ops(lrt_vm *vm, lua_State *to, size_t opstart) {
+	lua_State *L = vm->L;
+	size_t end = vm->opslen;
+	free(vm->out);
+	vm->out = NULL;
+	vm->outlen = 0;
+	vm->lenient++;
+	lua_pushcfunction(L, push_ops_k);
+	lua_pushlightuserdata(L, to);
+	lua_pushinteger(L, (lua_Integer)opstart);
+	lua_pushinteger(L, (lua_Integer)end);
+	int st = lua_pcall(L, 3, 0, 0);
+	vm->lenient--;
+	vm->opslen = opstart;
+	if (st != LUA_OK) {
+		size_t len = 0;
+		const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : "error while pushing values";
+		if (!len)
+			len = strlen(s);
+		set_out(vm, s, len);
+		lua_pop(L, 1);
+	}
+	return st;
+}
+
+int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs) {
+	lrt_co *prev = vm->running;
+	vm->running = c;
+	c->reason = LRT_R_LUA;
+	c->start_ns = lrt_mono_ns();
+	int st = lua_resume(c->L, NULL, nargs);
+	c->used_ns += lrt_mono_ns() - c->start_ns;
+	vm->running = prev;
+	return st;
+}
+
+int lrt_load(lrt_vm *vm, lua_State *to, const char *buf, size_t len, const char *name) {
+	vm->lenient++;
+	int st = luaL_loadbufferx(to, buf, len, name, "bt");
+	vm->lenient--;
+	return st;
+}
+
+/* ---- protected helpers for the host ---- */
+
+static int openlibs_k(lua_State *L) {
+	luaL_openlibs(L);
+	return 0;
+}
+
+int lrt_openlibs(lrt_vm *vm) {
+	lua_State *L = vm->L;
+	vm->lenient++;
+	lua_pushcfunction(L, openlibs_k);
+	int st = lua_pcall(L, 0, 0, 0);
+	vm->lenient--;
+	if (st != LUA_OK)
+		lua_pop(L, 1);
+	return st;
+}
+
+static int describe_k(lua_State *L) {
+	lrt_vm *vm = getvm(L);
+	lua_State *co = lua_touserdata(L, 1);
+	int tb = lua_toboolean(L, 2);
+	const char *msg;
+	int t = lua_type(co, -1);
+	if (lua_gettop(co) == 0)
+		msg = "unknown error";
+	else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+		lua_xmove(co, L, 1); /* co is dead and dropped after this */
+		msg = lua_tostring(L, -1);
+	} else {
+		msg = lua_pushfstring(L, "(error object is a %s value)", lua_typename(L, t));
+	}
+	if (tb) {
+		luaL_traceback(L, co, msg, 0);
+		msg = lua_tostring(L, -1);
+	}
+	set_out(vm, msg, strlen(msg));
+	return 0;
+}
+
+int lrt_describe_error(lrt_vm *vm, lua_State *co, int traceback) {
+	lua_State *L = vm->L;
+	vm->lenient++;
+	lua_pushcfunction(L, describe_k);
+	lua_pushlightuserdata(L, co);
+	lua_pushboolean(L, traceback);
+	int st = lua_pcall(L, 2, 0, 0);
+	vm->lenient--;
+	if (st != LUA_OK) {
+		lua_pop(L, 1);
+		set_out(vm, "unknown error", 13);
+	}
+	return st;
+}
+
+static int tostring_k(lua_State *L) {
+	lrt_vm *vm = getvm(L);
+	lua_State *from = lua_touserdata(L, 1);
+	int idx = (int)lua_tointeger(L, 2);
+	lua_pushvalue(from, idx);
+	lua_xmove(from, L, 1);
+	size_t len;
+	const char *s = luaL_tolstring(L, -1, &len);
+	set_out(vm, s, len);
+	return 0;
+}
+
+int lrt_tostring(lrt_vm *vm, lua_State *L, int idx) {
+	lua_State *M = vm->L;
+	if (idx < 0 && idx > LUA_REGISTRYINDEX)
+		idx = lua_gettop(L) + idx + 1;
+	vm->lenient++;
+	lua_pushcfunction(M, tostring_k);
+	lua_pushlightuserdata(M, L);
+	lua_pushinteger(M, idx);
+	int st = lua_pcall(M, 2, 0, 0);
+	vm->lenient--;
+	if (st != LUA_OK) {
+		lua_pop(M, 1);
+		set_out(vm, "?", 1);
+	}
+	return st;
+}
+
+static int ref_k(lua_State *L) {
+	lua_settop(L, 1);
+	lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+	return 1;
+}
+
+int lrt_ref(lrt_vm *vm, lua_State *L, int idx) {
+	if (!lua_checkstack(L, 3))
+		return LUA_NOREF;
+	if (idx < 0 && idx > LUA_REGISTRYINDEX)
+		idx = lua_gettop(L) + idx + 1;
+	vm->lenient++;
+	lua_pushcfunction(L, ref_k);
+	lua_pushvalue(L, idx);
+	int st = lua_pcall(L, 1, 1, 0);
+	vm->lenient--;
+	int ref = LUA_NOREF;
+	if (st == LUA_OK)
+		ref = (int)lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return ref;
+}
+
+void lrt_unref(lrt_vm *vm, int ref) {
+	/* luaL_unref only writes into an existing registry slot: no allocation */
+	luaL_unref(vm->L, LUA_REGISTRYINDEX, ref);
+}
+
+static int gc_k(lua_State *L) {
+	int what = (int)lua_tointeger(L, 1);
+	int data = (int)lua_tointeger(L, 2);
+	lua_pushinteger(L, lua_gc(L, what, data));
+	return 1;
+}
+
+/* lrt_gc runs lua_gc protected: finalizers run by a collection may raise. */
+int lrt_gc(lrt_vm *vm, int what, int data) {
+	lua_State *L = vm->L;
+	vm->lenient++;
+	lua_pushcfunction(L, gc_k);
+	lua_pushinteger(L, what);
+	lua_pushinteger(L, data);
+	int st = lua_pcall(L, 2, 1, 0);
+	vm->lenient--;
+	int r = st == LUA_OK ? (int)lua_tointeger(L, -1) : -1;
+	lua_pop(L, 1);
+	return r;
+}

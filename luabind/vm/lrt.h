@@ -1,0 +1,109 @@
+/*
+ * lrt: the C half of the Lua boundary. Everything here runs on C frames only:
+ * a longjmp (lua_error, lua_yield, a memory error) starts and lands in C,
+ * never across a Go frame. Go decides (verdicts), C acts.
+ */
+#ifndef LRT_H
+#define LRT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+/* Verdicts returned by Go to the trampoline (>= 0 means "return n results"). */
+#define LRT_RAISE      (-1)     /* error value pushed by ops: lua_error */
+#define LRT_RAISEWHERE (-2)     /* error message pushed: prefix luaL_where(L,1), then lua_error */
+#define LRT_ARGERROR   (-3)     /* message pushed: luaL_argerror(L, frame->argerr, msg) */
+#define LRT_YIELD      (-1000)  /* LRT_YIELD - n: yield n values, continue in Go (lrt_k) */
+
+/* Why a root coroutine yielded (lrt_co.reason). */
+enum {
+	LRT_R_LUA = 0,     /* plain coroutine.yield() from the script */
+	LRT_R_FORCED = 1,  /* count hook: forced yield */
+	LRT_R_TIMEOUT = 2, /* count hook: Lua-time budget exhausted, kill */
+	LRT_R_GO = 3,      /* a Go function yielded with a continuation */
+	LRT_R_BURST = 4,   /* count hook: burst budget exhausted, kill */
+};
+
+/* Argument types as marshalled to Go (LUA_T* values, plus flags). */
+#define LRT_F_INT 1 /* number with an exact integer value in .i */
+#define LRT_F_OBJ 2 /* table whose [0] is a (light)userdata handle in .h */
+
+#define LRT_MAXARGS 8
+
+typedef struct lrt_arg {
+	int32_t type;
+	int32_t flags;
+	int64_t i;       /* integer value, or object handle */
+	double n;        /* number value */
+	const char *s;   /* string bytes (only for LUA_TSTRING), valid during the call */
+	size_t len;
+} lrt_arg;
+
+typedef struct lrt_frame {
+	int32_t n;        /* lua_gettop at entry */
+	int32_t argerr;   /* argument index for LRT_ARGERROR */
+	size_t opstart;   /* ops emitted by this call start here */
+	int64_t coid;     /* Go id of the invocation's root coroutine, 0 if none */
+	lrt_arg a[LRT_MAXARGS];
+} lrt_frame;
+
+typedef struct lrt_co {
+	lua_State *L;      /* the root thread of an invocation */
+	int ref;           /* registry reference anchoring L */
+	int reason;        /* LRT_R_* of the last yield */
+	int yield_allowed; /* 0 in fetches and converters */
+	int64_t id;        /* Go-side coroutine id */
+	int64_t budget_ns; /* Lua-time budget, 0 = none */
+	int64_t burst_ns;  /* per-resume budget, 0 = none */
+	int64_t used_ns;   /* Lua time consumed so far */
+	int64_t start_ns;  /* monotonic time of the current resume */
+} lrt_co;
+
+typedef struct lrt_vm {
+	lua_State *L;      /* main thread */
+	int64_t id;        /* Go-side State id */
+	size_t used;       /* bytes allocated by Lua */
+	size_t limit;      /* 0 = unlimited */
+	size_t peak;
+	int64_t refused;   /* allocations refused at the cap */
+	int lenient;       /* > 0: the cap is not enforced (Go in a callback, host maintenance) */
+	int hook_count;    /* forced-yield period in instructions, 0 = no hook */
+	lrt_co *running;   /* the invocation being resumed, for hooks in nested coroutines */
+	int handle_mt;     /* registry ref of the metatable of GC-owned handles */
+	/* ops: results marshalled by Go, executed by C after the Go call returns */
+	char *ops;
+	size_t opslen, opscap;
+	/* scratch output of protected helpers (tracebacks, tostring) */
+	char *out;
+	size_t outlen;
+} lrt_vm;
+
+lrt_vm *lrt_new(int64_t id);
+void lrt_close(lrt_vm *vm);
+int lrt_ops_grow(lrt_vm *vm, size_t need);
+
+/* Coroutines. */
+lrt_co *lrt_co_new(lrt_vm *vm);            /* NULL on failure */
+void lrt_co_free(lrt_vm *vm, lrt_co *c);   /* unref the thread and free the block */
+int lrt_co_reset(lrt_co *c);               /* 1 if the thread can be reused */
+int lrt_push_ops(lrt_vm *vm, lua_State *to, size_t opstart); /* protected, returns LUA_OK or error */
+int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs);
+int lrt_load(lrt_vm *vm, lua_State *to, const char *buf, size_t len, const char *name);
+int lrt_describe_error(lrt_vm *vm, lua_State *co, int traceback); /* -> vm->out */
+int lrt_tostring(lrt_vm *vm, lua_State *L, int idx);              /* -> vm->out */
+int lrt_ref(lrt_vm *vm, lua_State *L, int idx);                   /* LUA_NOREF on failure */
+void lrt_unref(lrt_vm *vm, int ref);
+int lrt_setglobal_ops(lrt_vm *vm, const char *name, size_t opstart);
+void lrt_sethook_all(lrt_vm *vm, int count);
+int64_t lrt_mono_ns(void);
+int lrt_openlibs(lrt_vm *vm);
+int lrt_gc(lrt_vm *vm, int what, int data);
+int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid);
+
+/* The trampoline and the class __index helper, exposed for ops. */
+int lrt_tramp(lua_State *L);
+
+#endif
