@@ -146,9 +146,13 @@ func (co *Co) Resume() Outcome {
 		co.err = &Error{Outcome: NoMemory, Message: "not enough memory"}
 		return NoMemory
 	default:
+		// the HAProxy-style trace first: describing the error pops it
+		C.lrt_hlua_traceback(vm, co.c.L)
+		where := C.GoStringN(vm.out, C.int(vm.outlen))
 		C.lrt_describe_error(vm, co.c.L, 1)
 		full := C.GoStringN(vm.out, C.int(vm.outlen))
 		co.err = splitTraceback(full)
+		co.err.Where = where
 		return Failed
 	}
 }

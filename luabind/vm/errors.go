@@ -57,6 +57,9 @@ type Error struct {
 	Outcome   Outcome
 	Message   string // the error value as a string
 	Traceback string // "stack traceback:\n\t..." when available
+	// Where is HAProxy's one-line trace ("file:1: in global 'error', ..."),
+	// used in its "runtime error: <msg> from <where>" log lines.
+	Where string
 }
 
 func (e *Error) Error() string { return e.Message }

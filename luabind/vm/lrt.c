@@ -439,6 +439,14 @@ static void lrt_hook(lua_State *L, lua_Debug *ar) {
 			lua_yield(L, 0); /* a yield cannot be caught by pcall */
 			return;
 		}
+		/* Not yieldable here (a C call such as table.sort stands in between, or
+		 * a coroutine created by the script). Hook every instruction from now on:
+		 * otherwise a script catching this error in a loop gets every later hook
+		 * inside the same non-yieldable call and is never killed. The first
+		 * instruction run where a yield is possible then kills it. */
+		lua_sethook(L, lrt_hook, LUA_MASKCOUNT, 1);
+		if (L != c->L)
+			lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, 1);
 		luaL_error(L, "execution timeout");
 		return;
 	}
@@ -495,6 +503,9 @@ int lrt_co_reset(lrt_co *c) {
 	if (lua_status(c->L) != LUA_OK)
 		return 0;
 	lua_settop(c->L, 0);
+	lrt_vm *vm = getvm(c->L);
+	if (vm->hook_count > 0 && lua_gethookcount(c->L) != vm->hook_count)
+		lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count); /* undo a timeout's period of 1 */
 	c->reason = 0;
 	c->used_ns = 0;
 	return 1;
@@ -540,6 +551,11 @@ int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs) {
 	vm->running = c;
 	c->reason = LRT_R_LUA;
 	c->start_ns = lrt_mono_ns();
+	/* the period may have changed since the thread was made (cheap: fields only) */
+	if (vm->hook_count > 0)
+		lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
+	else
+		lua_sethook(c->L, NULL, 0, 0);
 	int st = lua_resume(c->L, NULL, nargs);
 	c->used_ns += lrt_mono_ns() - c->start_ns;
 	vm->running = prev;
@@ -591,6 +607,64 @@ static int describe_k(lua_State *L) {
 	}
 	set_out(vm, msg, strlen(msg));
 	return 0;
+}
+
+/* hlua_trace appends HAProxy's one-line traceback of co (hlua_traceback in
+ * HAProxy's hlua.c): "file:line: in global 'f', file:line: in function line N". */
+static void hlua_trace(lua_State *L, lua_State *co, const char *sep) {
+	luaL_Buffer b;
+	lua_Debug ar;
+	int level = 0, any = 0;
+	luaL_buffinit(L, &b);
+	while (lua_getstack(co, level++, &ar)) {
+		lua_getinfo(co, "Slnt", &ar);
+		if (ar.currentline < 0 && *ar.what == 'C' && !*ar.namewhat && !ar.name)
+			continue;
+		if (any)
+			luaL_addstring(&b, sep);
+		any = 1;
+		if (ar.currentline > 0)
+			lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+		else
+			lua_pushfstring(L, "%s: ", ar.short_src);
+		luaL_addvalue(&b);
+		if (*ar.namewhat != '\0' && ar.name != NULL)
+			lua_pushfstring(L, "in %s '%s'", ar.namewhat, ar.name);
+		else if (*ar.what == 'm')
+			lua_pushliteral(L, "in main chunk");
+		else if (*ar.what != 'C')
+			lua_pushfstring(L, "in function line %d", ar.linedefined);
+		else
+			lua_pushliteral(L, "?");
+		luaL_addvalue(&b);
+		if (ar.istailcall)
+			luaL_addstring(&b, " ...");
+	}
+	luaL_pushresult(&b);
+}
+
+static int hlua_trace_k(lua_State *L) {
+	lrt_vm *vm = getvm(L);
+	lua_State *co = lua_touserdata(L, 1);
+	hlua_trace(L, co, ", ");
+	size_t len;
+	const char *s = lua_tolstring(L, -1, &len);
+	set_out(vm, s, len);
+	return 0;
+}
+
+int lrt_hlua_traceback(lrt_vm *vm, lua_State *co) {
+	lua_State *L = vm->L;
+	vm->lenient++;
+	lua_pushcfunction(L, hlua_trace_k);
+	lua_pushlightuserdata(L, co);
+	int st = lua_pcall(L, 1, 0, 0);
+	vm->lenient--;
+	if (st != LUA_OK) {
+		lua_pop(L, 1);
+		set_out(vm, "?", 1);
+	}
+	return st;
 }
 
 int lrt_describe_error(lrt_vm *vm, lua_State *co, int traceback) {

@@ -93,6 +93,7 @@ int lrt_push_ops(lrt_vm *vm, lua_State *to, size_t opstart); /* protected, retur
 int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs);
 int lrt_load(lrt_vm *vm, lua_State *to, const char *buf, size_t len, const char *name);
 int lrt_describe_error(lrt_vm *vm, lua_State *co, int traceback); /* -> vm->out */
+int lrt_hlua_traceback(lrt_vm *vm, lua_State *co);            /* -> vm->out */
 int lrt_tostring(lrt_vm *vm, lua_State *L, int idx);              /* -> vm->out */
 int lrt_ref(lrt_vm *vm, lua_State *L, int idx);                   /* LUA_NOREF on failure */
 void lrt_unref(lrt_vm *vm, int ref);

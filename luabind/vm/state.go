@@ -143,6 +143,17 @@ func (st *State) ID() int64 { return st.id }
 // SetMaxMem changes the memory cap (0 = none).
 func (st *State) SetMaxMem(n int64) { st.vm.limit = C.size_t(max(n, 0)) }
 
+// SetForcedYield changes the count-hook period (0 = 10000, < 0 = no hook).
+func (st *State) SetForcedYield(n int) {
+	switch {
+	case n == 0:
+		n = 10000
+	case n < 0:
+		n = 0
+	}
+	C.lrt_sethook_all(st.vm, C.int(n))
+}
+
 // MemUsed returns the bytes currently allocated by Lua.
 func (st *State) MemUsed() int64 { return int64(st.vm.used) }
 

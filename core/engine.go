@@ -1,0 +1,257 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"luaproxy/core/config"
+	"luaproxy/netio"
+)
+
+// Engine is a configured proxy process.
+type Engine struct {
+	Log *Logger
+	// Threads is nbthread (default GOMAXPROCS): streams are spread over
+	// threads, and per-thread modules (lua-load-per-thread) keep one
+	// instance per thread.
+	Threads int
+	// BufSize is tune.bufsize.
+	BufSize int
+	// Daemon is the global "daemon" keyword.
+	Daemon  bool
+	Pidfile string
+
+	Proxies   []*Proxy // frontends, backends and listens, in file order
+	frontends map[string]*Proxy
+	backends  map[string]*Proxy
+	defaults  map[string]*Proxy
+
+	// Ext holds per-module engine data, keyed by module name.
+	Ext map[string]any
+
+	nextThread atomic.Uint64
+	errs       []error
+	listeners  []net.Listener
+	wg         sync.WaitGroup
+	stopping   atomic.Bool
+}
+
+// New returns an engine with default settings and no proxies.
+func New(log *Logger) *Engine {
+	if log == nil {
+		log = NewLogger(nil)
+	}
+	return &Engine{
+		Log:       log,
+		Threads:   runtime.GOMAXPROCS(0),
+		BufSize:   DefaultBufSize,
+		frontends: map[string]*Proxy{},
+		backends:  map[string]*Proxy{},
+		defaults:  map[string]*Proxy{},
+		Ext:       map[string]any{},
+	}
+}
+
+func (e *Engine) warn(w *config.Error) { e.Log.Warning("config : %s", w.Error()) }
+
+// Frontend returns the frontend or listen section named name.
+func (e *Engine) Frontend(name string) *Proxy { return e.frontends[name] }
+
+// Backend returns the backend or listen section named name.
+func (e *Engine) Backend(name string) *Proxy { return e.backends[name] }
+
+// Load applies a parsed configuration. Every error is collected (as HAProxy
+// reports them all); the result joins them.
+func (e *Engine) Load(cfg *config.Config) error {
+	for _, w := range cfg.Warnings {
+		e.warn(w)
+	}
+	var last *Proxy // the last defaults section seen
+	for _, sec := range cfg.Sections {
+		switch sec.Kind {
+		case "global":
+			for _, l := range sec.Lines {
+				e.addErr(e.parseGlobal(l))
+			}
+		case "defaults", "frontend", "backend", "listen":
+			d := last
+			if sec.From != "" {
+				d = e.defaults[sec.From]
+			}
+			px := newProxy(sec.Kind, sec.Name, d, sec.Head)
+			for _, l := range sec.Lines {
+				e.addErr(e.parseProxyLine(px, l))
+			}
+			if sec.Kind == "defaults" {
+				last = px
+				if sec.Name != "" {
+					e.defaults[sec.Name] = px
+				}
+				continue
+			}
+			px.ID = len(e.Proxies) + 1
+			e.Proxies = append(e.Proxies, px)
+			if px.Cap&CapFE != 0 {
+				e.frontends[px.Name] = px
+			}
+			if px.Cap&CapBE != 0 {
+				e.backends[px.Name] = px
+			}
+		default:
+			e.warn(sec.Head.Warnf("section '%s' is not supported yet and is ignored", sec.Kind))
+		}
+	}
+	for _, px := range e.Proxies {
+		if px.DefaultBackend == "" {
+			continue
+		}
+		be := e.backends[px.DefaultBackend]
+		if be == nil {
+			e.addErr(fmt.Errorf("Proxy '%s': unable to find required default_backend: '%s'.", px.Name, px.DefaultBackend))
+			continue
+		}
+		px.defaultBE = be
+	}
+	return errors.Join(e.errs...)
+}
+
+func (e *Engine) addErr(err error) {
+	if err != nil {
+		e.errs = append(e.errs, err)
+	}
+}
+
+func (e *Engine) parseGlobal(l config.Line) error {
+	args := l.Args
+	switch args[0] {
+	case "daemon":
+		e.Daemon = true
+	case "nbthread":
+		if len(args) != 2 {
+			return l.Errorf("'nbthread' expects an integer argument.")
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 || n > 4096 {
+			return l.Errorf("'nbthread' expects an integer argument between 1 and 4096.")
+		}
+		e.Threads = n
+	case "tune.bufsize":
+		if len(args) != 2 {
+			return l.Errorf("'tune.bufsize' expects an integer argument.")
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1024 {
+			return l.Errorf("'tune.bufsize' expects a positive integer argument.")
+		}
+		e.BufSize = n
+	case "pidfile":
+		if len(args) != 2 {
+			return l.Errorf("'pidfile' expects a file name.")
+		}
+		e.Pidfile = args[1]
+	case "maxconn", "log", "stats", "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
+		e.warn(l.Warnf("'%s' is not supported yet and is ignored", args[0]))
+	default:
+		kw, ok := lookupGlobal(args[0])
+		if !ok {
+			return l.Errorf("unknown keyword '%s' in 'global' section", args[0])
+		}
+		return kw(e, l)
+	}
+	return nil
+}
+
+// Start runs the post-configuration hooks, opens every listener and starts
+// accepting. It returns once all listeners are open.
+func (e *Engine) Start() error {
+	reg.mu.RLock()
+	post, start := reg.postCfg, reg.start
+	reg.mu.RUnlock()
+	for _, fn := range post {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	for _, px := range e.Proxies {
+		for _, b := range px.Binds {
+			ln, err := netio.Listen(b.Addr, netio.ListenOptions{})
+			if err != nil {
+				e.Stop()
+				return fmt.Errorf("Starting %s %s: cannot bind socket (%v) [%s]", px.Kind, px.Name, unwrapSyscall(err), b.Addr)
+			}
+			e.listeners = append(e.listeners, ln)
+			e.wg.Add(1)
+			go e.accept(px, ln)
+		}
+	}
+	for _, fn := range start {
+		fn(e)
+	}
+	return nil
+}
+
+func unwrapSyscall(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		var se interface{ Unwrap() error }
+		if errors.As(op.Err, &se) && se.Unwrap() != nil {
+			return se.Unwrap()
+		}
+		return op.Err
+	}
+	return err
+}
+
+// Addrs returns the listening addresses, in bind order (for tests with :0).
+func (e *Engine) Addrs() []net.Addr {
+	out := make([]net.Addr, len(e.listeners))
+	for i, ln := range e.listeners {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+func (e *Engine) accept(px *Proxy, ln net.Listener) {
+	defer e.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if e.stopping.Load() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			e.Log.Alert("Proxy %s: accept failed: %v", px.Name, err)
+			continue
+		}
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.serve(px, c)
+		}()
+	}
+}
+
+// Stop closes the listeners; streams in progress go on to their end.
+func (e *Engine) Stop() {
+	e.stopping.Store(true)
+	for _, ln := range e.listeners {
+		_ = ln.Close()
+	}
+}
+
+// Stopping reports whether Stop was called.
+func (e *Engine) Stopping() bool { return e.stopping.Load() }
+
+// Wait waits for the listeners and streams to end (after Stop).
+func (e *Engine) Wait() { e.wg.Wait() }

@@ -1,0 +1,132 @@
+package core
+
+import (
+	"net"
+	"sync/atomic"
+	"time"
+
+	"luaproxy/netio"
+)
+
+// ExtSlots is the number of per-stream slots for modules.
+const ExtSlots = 4
+
+var extSlots atomic.Int32
+
+// NewExtSlot reserves a per-stream slot for a module (e.g. the Lua state of
+// the stream); call it at init.
+func NewExtSlot() int {
+	n := int(extSlots.Add(1)) - 1
+	if n >= ExtSlots {
+		panic("core: too many stream slots")
+	}
+	return n
+}
+
+// Stream is one client connection and what it is forwarded to.
+type Stream struct {
+	ID         uint64
+	Engine     *Engine
+	Frontend   *Proxy
+	Backend    *Proxy
+	Server     *Server
+	Thread     int // the thread the stream is bound to (lua-load-per-thread)
+	Client     net.Conn
+	ServerConn net.Conn
+	Req, Res   *Channel
+	Start      time.Time
+	// Ext holds per-module data (see NewExtSlot).
+	Ext [ExtSlots]any
+
+	service Service
+	atClose []func()
+}
+
+// AtClose registers fn to run when the stream ends (modules release what
+// they keep per stream).
+func (s *Stream) AtClose(fn func()) { s.atClose = append(s.atClose, fn) }
+
+var streamIDs atomic.Uint64
+
+func (e *Engine) newStream(fe *Proxy, c net.Conn) *Stream {
+	s := &Stream{
+		ID:       streamIDs.Add(1) - 1,
+		Engine:   e,
+		Frontend: fe,
+		Client:   c,
+		Start:    time.Now(),
+		Thread:   int(e.nextThread.Add(1)-1) % e.Threads,
+	}
+	s.Req = &Channel{s: s, max: e.BufSize}
+	s.Res = &Channel{s: s, isRes: true, max: e.BufSize}
+	return s
+}
+
+// InspectDeadline returns when content inspection must give up waiting for
+// data: the inspect-delay, else the client timeout, else never.
+func (s *Stream) InspectDeadline() time.Time {
+	if d := s.Frontend.InspectDelay; d > 0 {
+		return s.Start.Add(d)
+	}
+	if d := s.Frontend.Timeouts.Client; d > 0 {
+		return time.Now().Add(d)
+	}
+	return time.Time{}
+}
+
+// serve runs a stream to its end.
+func (e *Engine) serve(fe *Proxy, c net.Conn) {
+	s := e.newStream(fe, c)
+	fe.Conns.Add(1)
+	fe.Total.Add(1)
+	defer func() {
+		for _, fn := range s.atClose {
+			fn()
+		}
+		fe.Conns.Add(-1)
+		_ = c.Close()
+		if s.ServerConn != nil {
+			_ = s.ServerConn.Close()
+		}
+	}()
+	if !s.runRules(TCPRequestContent) {
+		return
+	}
+	if s.service != nil {
+		s.service.Serve(s)
+		return
+	}
+	be := fe
+	if fe.Cap&CapBE == 0 {
+		be = fe.defaultBE
+	}
+	if be == nil {
+		return
+	}
+	s.Backend = be
+	srv := be.pickServer()
+	if srv == nil {
+		return // HAProxy compat: TCP mode with no server closes the connection
+	}
+	s.Server = srv
+	d := net.Dialer{Timeout: be.Timeouts.Connect}
+	sc, err := d.Dial(srv.Addr.Net, srv.Addr.Address)
+	if err != nil {
+		return
+	}
+	s.ServerConn = sc
+	srv.Conns.Add(1)
+	defer srv.Conns.Add(-1)
+	prefix := append(s.Req.out, s.Req.in...)
+	if len(s.Res.in) > 0 {
+		if _, err := s.Res.Send(s.Res.in); err != nil {
+			return
+		}
+	}
+	_, _ = netio.Forward(c, sc, netio.ForwardOptions{
+		ClientPrefix:  prefix,
+		ClientTimeout: fe.Timeouts.Client,
+		ServerTimeout: be.Timeouts.Server,
+		TunnelTimeout: be.Timeouts.Tunnel,
+	})
+}

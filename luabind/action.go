@@ -1,0 +1,130 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"luaproxy/core"
+	"luaproxy/core/config"
+	"luaproxy/luabind/vm"
+)
+
+// luaAction is a rule action running a Lua function with a TXN.
+type luaAction struct {
+	rt     *Runtime
+	name   string   // as registered ("hello" for lua.hello)
+	global vm.Ref   // the early "lua <function>" form: the global function
+	args   []string // arguments from the configuration
+}
+
+// parseLuaAction handles "lua.<name> [args...]".
+func parseLuaAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []string, l config.Line) (core.Action, int, error) {
+	rt := runtimeOf(e)
+	name := args[0][len("lua."):]
+	r := rt.anyState(func(ls *LState) *registered { return ls.actions[name] })
+	if r == nil {
+		return nil, 0, l.Errorf("'%s' : unknown Lua action 'lua.%s'.", rs, name)
+	}
+	if !r.kinds[ruleKind(rs)] {
+		return nil, 0, l.Errorf("'%s' : action 'lua.%s' is not registered for '%s'.", rs, name, ruleKind(rs))
+	}
+	n := 1 + r.nbArgs
+	if len(args) < n {
+		return nil, 0, l.Errorf("'%s lua.%s' expects %d arguments.", rs, name, r.nbArgs)
+	}
+	return &luaAction{rt: rt, name: name, args: args[1:n]}, n, nil
+}
+
+// parseLegacyAction handles "lua <function>", the first API document's form:
+// the function is a global of the shared state, called with the TXN.
+func parseLegacyAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []string, l config.Line) (core.Action, int, error) {
+	if len(args) < 2 {
+		return nil, 0, l.Errorf("'%s lua' expects a function name.", rs)
+	}
+	rt := runtimeOf(e)
+	ls := rt.shared
+	if ls == nil {
+		return nil, 0, l.Errorf("'%s lua %s' : no Lua file is loaded (lua-load).", rs, args[1])
+	}
+	ls.Lock()
+	fn, ok := ls.globalFunction(args[1])
+	ls.Unlock()
+	if !ok {
+		return nil, 0, l.Errorf("'%s lua' : Lua function '%s' not found.", rs, args[1])
+	}
+	return &luaAction{rt: rt, name: args[1], global: fn}, 2, nil
+}
+
+// Do runs the action on s's goroutine. Errors are logged and the stream
+// goes on (HAProxy's fail-open).
+func (a *luaAction) Do(s *core.Stream) core.Verdict {
+	ls, fn := a.resolve(s)
+	if ls == nil {
+		return core.Continue
+	}
+	ls.Lock()
+	defer ls.Unlock()
+	txn := &TXN{s: s, ls: ls}
+	co, err := ls.start(&invocation{ctx: ctxAction, name: a.name, s: s, txn: txn}, fn)
+	if err != nil {
+		ls.rt.e.Log.Alert("Lua function '%s': %v.", a.name, err)
+		return core.Continue
+	}
+	defer co.Close()
+	txnClass.Push(&co.Pusher, txn)
+	for _, arg := range a.args {
+		co.PushString(arg)
+	}
+	out := ls.drive(co)
+	if out != vm.OK {
+		alertFailure(ls, "Lua function '"+a.name+"'", co, out)
+		return core.Continue
+	}
+	if dataOf(s).done {
+		return core.Done
+	}
+	return verdictOf(co)
+}
+
+// resolve finds the function to run for s's thread.
+func (a *luaAction) resolve(s *core.Stream) (*LState, vm.Ref) {
+	if a.global > 0 {
+		return a.rt.shared, a.global
+	}
+	ls, r := a.rt.lookup(s.Thread, func(ls *LState) *registered { return ls.actions[a.name] })
+	if ls == nil {
+		return nil, 0
+	}
+	return ls, r.fn
+}
+
+// verdictOf maps an action's return value (act.*) to the rule verdict.
+func verdictOf(co *vm.Co) core.Verdict {
+	if co.NResults() < 1 {
+		return core.Continue
+	}
+	v, ok := co.ResultInteger(1)
+	if !ok {
+		return core.Continue
+	}
+	switch v {
+	case actStop:
+		return core.Stop
+	case actDone:
+		return core.Done
+	case actDeny, actAbort, actError:
+		return core.Reject
+	}
+	return core.Continue
+}
+
+// The act.* constants (HAProxy's enum act_return).
+const (
+	actContinue = iota
+	actStop
+	actYield
+	actError
+	actDone
+	actDeny
+	actAbort
+	actInvalid
+)

@@ -1,0 +1,177 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"bytes"
+	"errors"
+	"time"
+
+	"luaproxy/core"
+	"luaproxy/core/config"
+	"luaproxy/luabind/vm"
+)
+
+// luaService is "use-service lua.<name>".
+type luaService struct {
+	rt   *Runtime
+	name string
+}
+
+// parseLuaService handles "use-service lua.<name>".
+func parseLuaService(e *core.Engine, px *core.Proxy, name string, args []string, l config.Line) (core.Service, error) {
+	rt := runtimeOf(e)
+	short := name[len("lua."):]
+	r := rt.anyState(func(ls *LState) *registered { return ls.services[short] })
+	if r == nil {
+		return nil, l.Errorf("'use-service' : unknown Lua service '%s'.", name)
+	}
+	if r.mode != "tcp" {
+		return nil, l.Errorf("'use-service %s' : HTTP services are not supported yet.", name)
+	}
+	return &luaService{rt: rt, name: short}, nil
+}
+
+// Serve runs the service function with an AppletTCP until it returns.
+func (svc *luaService) Serve(s *core.Stream) {
+	ls, r := svc.rt.lookup(s.Thread, func(ls *LState) *registered { return ls.services[svc.name] })
+	if ls == nil {
+		return
+	}
+	ls.Lock()
+	defer ls.Unlock()
+	ap := &AppletTCP{s: s}
+	co, err := ls.start(&invocation{ctx: ctxService, name: svc.name, s: s, applet: ap}, r.fn)
+	if err != nil {
+		ls.rt.e.Log.Alert("Lua applet tcp '<lua.%s>': %v.", svc.name, err)
+		return
+	}
+	defer co.Close()
+	appletTCPClass.Push(&co.Pusher, ap)
+	if out := ls.drive(co); out != vm.OK {
+		alertFailure(ls, "Lua applet tcp '<lua."+svc.name+">'", co, out)
+	}
+}
+
+// AppletTCP is the Lua "AppletTCP" class: a TCP service's view of its client.
+type AppletTCP struct {
+	s      *core.Stream
+	closed bool // the client closed its side, or timed out
+}
+
+var appletTCPClass = &vm.Class[*AppletTCP]{
+	Name: "AppletTCP",
+	Methods: []vm.Method[*AppletTCP]{
+		{Name: "getline", Fn: (*AppletTCP).luaGetline},
+		{Name: "receive", Fn: (*AppletTCP).luaReceive},
+		{Name: "try_receive", Fn: (*AppletTCP).luaTryReceive},
+		{Name: "send", Fn: (*AppletTCP).luaSend},
+	},
+}
+
+// fill waits for more input until deadline; a zero deadline means the
+// client timeout, whose expiry ends the stream.
+func (ap *AppletTCP) fill(deadline time.Time) {
+	client := deadline.IsZero()
+	if client {
+		if d := ap.s.Frontend.Timeouts.Client; d > 0 {
+			deadline = time.Now().Add(d)
+		}
+	}
+	switch err := ap.s.Req.Fill(deadline); {
+	case err == nil, errors.Is(err, core.ErrBufferFull):
+	case errors.Is(err, core.ErrTimeout):
+		ap.closed = ap.closed || client
+	default:
+		ap.closed = true
+	}
+}
+
+func (ap *AppletTCP) open() bool { return !ap.closed && !ap.s.Req.EOF() }
+
+// luaGetline implements AppletTCP.getline(applet): one line, with its
+// "\n"; at the end of the stream what is left ("" when nothing). It may yield.
+func (ap *AppletTCP) luaGetline(c *vm.Call) (int, error) {
+	in := ap.s.Req.Input()
+	if i := bytes.IndexByte(in, '\n'); i >= 0 {
+		c.PushBytes(in[:i+1])
+		ap.s.Req.Consume(i + 1)
+		return 1, nil
+	}
+	if ap.open() && ap.s.Req.Room() > 0 {
+		return c.Yield(func() { ap.fill(time.Time{}) }, ap.luaGetline)
+	}
+	c.PushBytes(in)
+	ap.s.Req.Consume(len(in))
+	return 1, nil
+}
+
+// luaReceive implements AppletTCP.receive(applet [, size [, timeout]]):
+// size bytes (all until the end without size); with a timeout (ms), what is
+// there when it expires, or nil if nothing. "" once the stream is closed.
+// It may yield.
+func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
+	size, err := c.OptInteger(2, -1)
+	if err != nil {
+		return 0, err
+	}
+	var deadline time.Time
+	if !c.IsNoneOrNil(3) {
+		ms, err := c.Integer(3)
+		if err != nil {
+			return 0, err
+		}
+		// the deadline is fixed at the first call and kept across yields
+		if iv := inv(c); iv != nil && iv.deadline.IsZero() {
+			iv.deadline = time.Now().Add(time.Duration(ms) * time.Millisecond)
+		}
+		if iv := inv(c); iv != nil {
+			deadline = iv.deadline
+		}
+	}
+	in := ap.s.Req.Input()
+	enough := size >= 0 && int64(len(in)) >= size
+	if !enough && ap.open() && ap.s.Req.Room() > 0 && (deadline.IsZero() || time.Now().Before(deadline)) {
+		return c.Yield(func() { ap.fill(deadline) }, ap.luaReceive)
+	}
+	if iv := inv(c); iv != nil {
+		iv.deadline = time.Time{}
+	}
+	n := len(in)
+	if size >= 0 && int64(n) > size {
+		n = int(size)
+	}
+	if n == 0 && ap.open() {
+		c.PushNil() // timeout with nothing received
+		return 1, nil
+	}
+	c.PushBytes(in[:n])
+	ap.s.Req.Consume(n)
+	return 1, nil
+}
+
+// luaTryReceive implements AppletTCP.try_receive(applet): what is there now,
+// nil if nothing, "" once closed. It never waits for data.
+func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
+	if len(ap.s.Req.Input()) == 0 && ap.open() {
+		ap.fill(time.Now().Add(time.Millisecond))
+	}
+	in := ap.s.Req.Input()
+	if len(in) == 0 && ap.open() {
+		c.PushNil()
+		return 1, nil
+	}
+	c.PushBytes(in)
+	ap.s.Req.Consume(len(in))
+	return 1, nil
+}
+
+// luaSend implements AppletTCP.send(applet, msg). It returns nothing.
+func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
+	msg, err := c.Bytes(2)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = ap.s.Res.Send(msg)
+	return 0, nil
+}

@@ -1,0 +1,332 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"bytes"
+	"errors"
+
+	"luaproxy/core"
+	"luaproxy/luabind/vm"
+)
+
+// Channel is the Lua "Channel" class: one direction (txn.req or txn.res)
+// of a stream's buffer.
+type Channel struct {
+	ch *core.Channel
+	s  *core.Stream
+	// closed is set once waiting for more input gave up (end of input, or
+	// the inspect delay expired): the channel "can't receive more data".
+	closed bool
+}
+
+var channelClass = &vm.Class[*Channel]{
+	Name: "Channel",
+	Methods: []vm.Method[*Channel]{
+		{Name: "append", Fn: (*Channel).luaAppend},
+		{Name: "data", Fn: (*Channel).luaData},
+		{Name: "forward", Fn: (*Channel).luaForward},
+		{Name: "input", Fn: (*Channel).luaInput},
+		{Name: "insert", Fn: (*Channel).luaInsert},
+		{Name: "is_full", Fn: (*Channel).luaIsFull},
+		{Name: "is_resp", Fn: (*Channel).luaIsResp},
+		{Name: "line", Fn: (*Channel).luaLine},
+		{Name: "may_recv", Fn: (*Channel).luaMayRecv},
+		{Name: "output", Fn: (*Channel).luaOutput},
+		{Name: "prepend", Fn: (*Channel).luaPrepend},
+		{Name: "remove", Fn: (*Channel).luaRemove},
+		{Name: "send", Fn: (*Channel).luaSend},
+		{Name: "set", Fn: (*Channel).luaSet},
+	},
+	Deprecated: []vm.Method[*Channel]{
+		{Name: "dup", Fn: (*Channel).luaDup},
+		{Name: "get", Fn: (*Channel).luaGet},
+		{Name: "getline", Fn: (*Channel).luaGetline},
+		{Name: "get_in_len", Fn: (*Channel).luaInput},
+		{Name: "get_out_len", Fn: (*Channel).luaOutput},
+		// HAProxy compat: the first API document's names.
+		{Name: "get_line", Fn: (*Channel).luaGetline},
+		{Name: "get_in_length", Fn: (*Channel).luaInput},
+		{Name: "get_out_length", Fn: (*Channel).luaOutput},
+	},
+}
+
+func (ch *Channel) mayRecv() bool { return !ch.closed && !ch.ch.EOF() && ch.ch.Room() > 0 }
+
+// waitData yields until more input arrives (or input ends), then calls k.
+func (ch *Channel) waitData(c *vm.Call, k vm.Func) (int, error) {
+	return c.Yield(func() {
+		if err := ch.ch.Fill(ch.s.InspectDeadline()); err != nil && !errors.Is(err, core.ErrBufferFull) {
+			ch.closed = true
+		}
+	}, k)
+}
+
+// span resolves the (offset, length) arguments at i, i+1 against the input.
+// want < 0 means "as much as possible".
+func (ch *Channel) span(c *vm.Call, i int) (off, n int, want int, err error) {
+	in := len(ch.ch.Input())
+	o, err := c.OptInteger(i, 0)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if o < 0 {
+		o += int64(in)
+	}
+	off = int(min(max(o, 0), int64(in)))
+	l, err := c.OptInteger(i+1, int64(in-off))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	want = int(l)
+	n = in - off
+	if l >= 0 && int(l) < n {
+		n = int(l)
+	}
+	return off, n, want, nil
+}
+
+// luaData implements Channel.data(channel [, offset [, length]]). It may
+// yield when length is -1 or exceeds the input.
+func (ch *Channel) luaData(c *vm.Call) (int, error) {
+	off, n, want, err := ch.span(c, 2)
+	if err != nil {
+		return 0, err
+	}
+	if (want < 0 || n < want) && ch.mayRecv() && c.CanYield() {
+		return ch.waitData(c, ch.luaData)
+	}
+	in := ch.ch.Input()
+	if len(in) == 0 && !ch.mayRecv() {
+		c.PushNil()
+		return 1, nil
+	}
+	c.PushBytes(in[off : off+n])
+	return 1, nil
+}
+
+// luaLine implements Channel.line(channel [, offset [, length]]). It may
+// yield until a whole line is buffered.
+func (ch *Channel) luaLine(c *vm.Call) (int, error) {
+	off, n, want, err := ch.span(c, 2)
+	if err != nil {
+		return 0, err
+	}
+	in := ch.ch.Input()
+	seg := in[off : off+n]
+	if i := bytes.IndexByte(seg, '\n'); i >= 0 {
+		c.PushBytes(seg[:i+1])
+		return 1, nil
+	}
+	if (want < 0 || n < want) && ch.mayRecv() && c.CanYield() {
+		return ch.waitData(c, ch.luaLine)
+	}
+	if len(in) == 0 && !ch.mayRecv() {
+		c.PushNil()
+		return 1, nil
+	}
+	c.PushBytes(seg)
+	return 1, nil
+}
+
+// luaDup implements Channel.dup(channel) (deprecated): all input, without
+// removing it. It may yield until some input is there.
+func (ch *Channel) luaDup(c *vm.Call) (int, error) {
+	in := ch.ch.Input()
+	if len(in) == 0 {
+		if ch.mayRecv() && c.CanYield() {
+			return ch.waitData(c, ch.luaDup)
+		}
+		c.PushNil()
+		return 1, nil
+	}
+	c.PushBytes(in)
+	return 1, nil
+}
+
+// luaGet implements Channel.get(channel) (deprecated): dup, then remove.
+func (ch *Channel) luaGet(c *vm.Call) (int, error) {
+	in := ch.ch.Input()
+	if len(in) == 0 {
+		if ch.mayRecv() && c.CanYield() {
+			return ch.waitData(c, ch.luaGet)
+		}
+		c.PushNil()
+		return 1, nil
+	}
+	c.PushBytes(in)
+	ch.ch.Consume(len(in))
+	return 1, nil
+}
+
+// luaGetline implements Channel.getline(channel) (deprecated): the first
+// line, removed from the input. It yields until a line is there or the
+// input ends (then everything left is returned, nil if nothing).
+func (ch *Channel) luaGetline(c *vm.Call) (int, error) {
+	in := ch.ch.Input()
+	if i := bytes.IndexByte(in, '\n'); i >= 0 {
+		c.PushBytes(in[:i+1])
+		ch.ch.Consume(i + 1)
+		return 1, nil
+	}
+	if ch.mayRecv() && c.CanYield() {
+		return ch.waitData(c, ch.luaGetline)
+	}
+	if len(in) == 0 {
+		c.PushNil()
+		return 1, nil
+	}
+	c.PushBytes(in)
+	ch.ch.Consume(len(in))
+	return 1, nil
+}
+
+// luaInput implements Channel.input(channel): the input length. It never yields.
+func (ch *Channel) luaInput(c *vm.Call) (int, error) {
+	c.PushInteger(int64(len(ch.ch.Input())))
+	return 1, nil
+}
+
+// luaOutput implements Channel.output(channel): data already scheduled for
+// sending (always sent at once here, so 0). It never yields.
+func (ch *Channel) luaOutput(c *vm.Call) (int, error) {
+	c.PushInteger(0)
+	return 1, nil
+}
+
+// luaIsFull implements Channel.is_full(channel). It never yields.
+func (ch *Channel) luaIsFull(c *vm.Call) (int, error) {
+	c.PushBool(ch.ch.Room() == 0)
+	return 1, nil
+}
+
+// luaIsResp implements Channel.is_resp(channel). It never yields.
+func (ch *Channel) luaIsResp(c *vm.Call) (int, error) {
+	c.PushBool(ch.ch.IsRes())
+	return 1, nil
+}
+
+// luaMayRecv implements Channel.may_recv(channel). It never yields.
+func (ch *Channel) luaMayRecv(c *vm.Call) (int, error) {
+	c.PushBool(ch.mayRecv())
+	return 1, nil
+}
+
+// insertAt copies s into the input at off; -1 when it does not fit.
+func (ch *Channel) insertAt(c *vm.Call, s []byte, off int) {
+	if len(s) > ch.ch.Room() {
+		c.PushInteger(-1)
+		return
+	}
+	c.PushInteger(int64(ch.ch.Insert(off, s)))
+}
+
+// luaAppend implements Channel.append(channel, string). It returns the
+// bytes copied, or -1 if they do not fit. It never yields.
+func (ch *Channel) luaAppend(c *vm.Call) (int, error) {
+	s, err := c.Bytes(2)
+	if err != nil {
+		return 0, err
+	}
+	ch.insertAt(c, s, len(ch.ch.Input()))
+	return 1, nil
+}
+
+// luaPrepend implements Channel.prepend(channel, string). It never yields.
+func (ch *Channel) luaPrepend(c *vm.Call) (int, error) {
+	s, err := c.Bytes(2)
+	if err != nil {
+		return 0, err
+	}
+	ch.insertAt(c, s, 0)
+	return 1, nil
+}
+
+// luaInsert implements Channel.insert(channel, string [, offset]). It never yields.
+func (ch *Channel) luaInsert(c *vm.Call) (int, error) {
+	s, err := c.Bytes(2)
+	if err != nil {
+		return 0, err
+	}
+	o, err := c.OptInteger(3, 0)
+	if err != nil {
+		return 0, err
+	}
+	in := int64(len(ch.ch.Input()))
+	if o < 0 {
+		o += in
+	}
+	ch.insertAt(c, s, int(min(max(o, 0), in)))
+	return 1, nil
+}
+
+// luaRemove implements Channel.remove(channel [, offset [, length]]). It
+// returns the bytes removed. It never yields.
+func (ch *Channel) luaRemove(c *vm.Call) (int, error) {
+	off, n, _, err := ch.span(c, 2)
+	if err != nil {
+		return 0, err
+	}
+	in := ch.ch.Input()
+	rest := append(append([]byte(nil), in[:off]...), in[off+n:]...)
+	ch.ch.SetInput(rest)
+	c.PushInteger(int64(n))
+	return 1, nil
+}
+
+// luaSet implements Channel.set(channel, string [, offset [, length]]).
+// It returns the bytes copied or -1. It never yields.
+func (ch *Channel) luaSet(c *vm.Call) (int, error) {
+	s, err := c.Bytes(2)
+	if err != nil {
+		return 0, err
+	}
+	off, n, _, err := ch.span(c, 3)
+	if err != nil {
+		return 0, err
+	}
+	in := ch.ch.Input()
+	if len(in)-n+len(s) > ch.ch.Max() {
+		c.PushInteger(-1)
+		return 1, nil
+	}
+	out := make([]byte, 0, len(in)-n+len(s))
+	out = append(append(append(out, in[:off]...), s...), in[off+n:]...)
+	ch.ch.SetInput(out)
+	c.PushInteger(int64(len(s)))
+	return 1, nil
+}
+
+// luaSend implements Channel.send(channel, string): the string is sent at
+// once. It returns the bytes sent, or -1 if the connection is closed.
+func (ch *Channel) luaSend(c *vm.Call) (int, error) {
+	s, err := c.Bytes(2)
+	if err != nil {
+		return 0, err
+	}
+	n, err := ch.ch.Send(s)
+	if err != nil && n == 0 {
+		c.PushInteger(-1)
+		return 1, nil
+	}
+	c.PushInteger(int64(n))
+	return 1, nil
+}
+
+// luaForward implements Channel.forward(channel, length): the first length
+// bytes of input are sent on. It may yield until that much input is there.
+func (ch *Channel) luaForward(c *vm.Call) (int, error) {
+	l, err := c.Integer(2)
+	if err != nil {
+		return 0, err
+	}
+	in := ch.ch.Input()
+	if int(l) > len(in) && ch.mayRecv() && c.CanYield() {
+		return ch.waitData(c, ch.luaForward)
+	}
+	n := min(int(max(l, 0)), len(in))
+	sent, _ := ch.ch.Send(in[:n])
+	ch.ch.Consume(n)
+	c.PushInteger(int64(sent))
+	return 1, nil
+}

@@ -1,0 +1,120 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"runtime"
+	"time"
+
+	"luaproxy/core"
+	"luaproxy/luabind/vm"
+)
+
+// context is HAProxy's Lua execution context of an invocation.
+type context int
+
+const (
+	ctxBody context = iota
+	ctxInit
+	ctxTask
+	ctxAction
+	ctxFetch
+	ctxConverter
+	ctxService
+)
+
+var contextNames = [...]string{"body", "init", "task", "action", "sample-fetch", "converter", "service"}
+
+func (c context) String() string { return contextNames[c] }
+
+// invocation is the host context of one Lua call (vm.Co.Data).
+type invocation struct {
+	ctx    context
+	name   string
+	ls     *LState
+	s      *core.Stream // nil in body, init, task
+	txn    *TXN
+	applet *AppletTCP
+	done   bool // core.done() / txn:done(): stop at the next yield
+	// deadline of a receive with a timeout, kept across its yields
+	deadline time.Time
+}
+
+// stopInvocation ends the running invocation at once, as a multi-level
+// return that pcall cannot catch: it yields, and the driver does not resume.
+func stopInvocation(c *vm.Call) (int, error) {
+	iv := inv(c)
+	if iv == nil {
+		return 0, nil
+	}
+	iv.done = true
+	return c.Yield(nil, func(*vm.Call) (int, error) { return 0, nil })
+}
+
+// inv returns the invocation of the running call (nil outside any).
+func inv(c *vm.Call) *invocation {
+	if co := c.Co(); co != nil {
+		if iv, ok := co.Data.(*invocation); ok {
+			return iv
+		}
+	}
+	return nil
+}
+
+// drive resumes co until it ends: after a forced yield the lock is released
+// so that other streams run first; after a Go yield its wait runs outside
+// the lock. The caller holds ls's lock, and holds it again on return.
+func (ls *LState) drive(co *vm.Co) vm.Outcome {
+	for {
+		out := co.Resume()
+		if iv, ok := co.Data.(*invocation); ok && iv.done && (out == vm.Yield || out == vm.YieldNotAllowed) {
+			return vm.OK
+		}
+		if out != vm.Yield {
+			return out
+		}
+		switch co.Reason() {
+		case vm.ReasonGo:
+			if w := co.TakeWait(); w != nil {
+				ls.Unlock()
+				w()
+				ls.Lock()
+				continue
+			}
+		}
+		// forced yield, core.yield() or coroutine.yield(): let others run
+		ls.Unlock()
+		runtime.Gosched()
+		ls.Lock()
+	}
+}
+
+// budget returns the Lua-time budget of a context.
+func (rt *Runtime) budget(ctx context) time.Duration {
+	switch ctx {
+	case ctxAction, ctxFetch, ctxConverter:
+		return rt.Settings.SessionTimeout
+	case ctxService:
+		return rt.Settings.ServiceTimeout
+	case ctxTask:
+		return rt.Settings.TaskTimeout
+	}
+	return 0
+}
+
+// start prepares a coroutine running the function r with the given
+// context; the caller pushes the arguments, then calls ls.drive.
+func (ls *LState) start(iv *invocation, fn vm.Ref) (*vm.Co, error) {
+	co, err := ls.NewCo(vm.CoOptions{
+		Budget:       ls.rt.budget(iv.ctx),
+		Burst:        ls.rt.Settings.BurstTimeout,
+		YieldAllowed: iv.ctx != ctxFetch && iv.ctx != ctxConverter,
+	})
+	if err != nil {
+		return nil, err
+	}
+	iv.ls = ls
+	co.Data = iv
+	co.PushRef(fn)
+	return co, nil
+}

@@ -1,0 +1,157 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"luaproxy/core"
+	"luaproxy/luabind/vm"
+)
+
+// streamSlot holds the Lua data of a stream (streamData).
+var streamSlot = core.NewExtSlot()
+
+// streamData is what Lua keeps per stream, across its actions.
+type streamData struct {
+	priv map[*LState]vm.Ref // txn:set_priv values, per state
+	done bool               // txn:done() was called
+}
+
+func dataOf(s *core.Stream) *streamData {
+	if d, ok := s.Ext[streamSlot].(*streamData); ok {
+		return d
+	}
+	d := &streamData{}
+	s.Ext[streamSlot] = d
+	s.AtClose(func() { releaseStream(s) })
+	return d
+}
+
+// releaseStream frees what scripts left anchored for s (its priv values).
+func releaseStream(s *core.Stream) {
+	d, ok := s.Ext[streamSlot].(*streamData)
+	if !ok {
+		return
+	}
+	for ls, r := range d.priv {
+		ls.Lock()
+		ls.Unref(r)
+		ls.Unlock()
+	}
+	d.priv = nil
+}
+
+// TXN is the Lua "TXN" class: the transaction an action or fetch runs for.
+type TXN struct {
+	s  *core.Stream
+	ls *LState
+}
+
+var txnClass = &vm.Class[*TXN]{
+	Name: "TXN",
+	Methods: []vm.Method[*TXN]{
+		{Name: "get_priv", Fn: (*TXN).luaGetPriv},
+		{Name: "set_priv", Fn: (*TXN).luaSetPriv},
+		{Name: "log", Fn: (*TXN).luaLog},
+		{Name: "deflog", Fn: (*TXN).luaDeflog},
+		{Name: "Debug", Fn: txnLevel(core.LogDebug)},
+		{Name: "Info", Fn: txnLevel(core.LogInfo)},
+		{Name: "Warning", Fn: txnLevel(core.LogWarning)},
+		{Name: "Alert", Fn: txnLevel(core.LogAlert)},
+		{Name: "done", Fn: (*TXN).luaDone},
+		// HAProxy compat: the first API document's names for txn.req / txn.res.
+		{Name: "req_channel", Fn: (*TXN).luaReqChannel},
+		{Name: "res_channel", Fn: (*TXN).luaResChannel},
+	},
+	Fields: []vm.Method[*TXN]{
+		{Name: "req", Fn: (*TXN).luaReqChannel},
+		{Name: "res", Fn: (*TXN).luaResChannel},
+	},
+}
+
+// luaReqChannel implements txn.req (and txn:req_channel()). It never yields.
+func (tx *TXN) luaReqChannel(c *vm.Call) (int, error) {
+	channelClass.Push(&c.Pusher, &Channel{ch: tx.s.Req, s: tx.s})
+	return 1, nil
+}
+
+// luaResChannel implements txn.res (and txn:res_channel()). It never yields.
+func (tx *TXN) luaResChannel(c *vm.Call) (int, error) {
+	channelClass.Push(&c.Pusher, &Channel{ch: tx.s.Res, s: tx.s})
+	return 1, nil
+}
+
+// luaGetPriv implements TXN.get_priv(txn). It never yields.
+func (tx *TXN) luaGetPriv(c *vm.Call) (int, error) {
+	if r, ok := dataOf(tx.s).priv[tx.ls]; ok {
+		c.PushRef(r)
+	} else {
+		c.PushNil()
+	}
+	return 1, nil
+}
+
+// luaSetPriv implements TXN.set_priv(txn, data). It never yields.
+func (tx *TXN) luaSetPriv(c *vm.Call) (int, error) {
+	d := dataOf(tx.s)
+	if old, ok := d.priv[tx.ls]; ok {
+		tx.ls.Unref(old)
+		delete(d.priv, tx.ls)
+	}
+	if c.IsNoneOrNil(2) {
+		return 0, nil
+	}
+	r, err := c.Ref(2)
+	if err != nil {
+		return 0, err
+	}
+	if d.priv == nil {
+		d.priv = map[*LState]vm.Ref{}
+	}
+	d.priv[tx.ls] = r
+	return 0, nil
+}
+
+// luaLog implements TXN.log(txn, loglevel, msg). It never yields.
+func (tx *TXN) luaLog(c *vm.Call) (int, error) {
+	level, err := c.Integer(2)
+	if err != nil {
+		return 0, err
+	}
+	msg, err := c.String(3)
+	if err != nil {
+		return 0, err
+	}
+	if level < -1 || level > 7 {
+		return 0, c.ArgError(2, "Invalid loglevel.")
+	}
+	tx.ls.rt.e.Log.Level(int(level), msg)
+	return 0, nil
+}
+
+// luaDeflog implements TXN.deflog(txn, msg): the proxy's default level (info).
+func (tx *TXN) luaDeflog(c *vm.Call) (int, error) {
+	msg, err := c.String(2)
+	if err != nil {
+		return 0, err
+	}
+	tx.ls.rt.e.Log.Level(core.LogInfo, msg)
+	return 0, nil
+}
+
+func txnLevel(level int) func(*TXN, *vm.Call) (int, error) {
+	return func(tx *TXN, c *vm.Call) (int, error) {
+		msg, err := c.String(2)
+		if err != nil {
+			return 0, err
+		}
+		tx.ls.rt.e.Log.Level(level, msg)
+		return 0, nil
+	}
+}
+
+// luaDone implements TXN.done(txn): the stream ends after what was sent;
+// the action stops at once (like core.done()).
+func (tx *TXN) luaDone(c *vm.Call) (int, error) {
+	dataOf(tx.s).done = true
+	return stopInvocation(c)
+}

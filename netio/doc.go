@@ -1,0 +1,30 @@
+// Package netio is luaproxy's network I/O layer: everything between the proxy
+// engine (package core) and the operating system's sockets. It imports nothing
+// from the rest of luaproxy.
+//
+// It provides:
+//
+//   - [ParseAddr] and [Addr]: HAProxy's address syntax ("1.2.3.4:80", ":80",
+//     "[::1]:80", "ipv4@", "ipv6@", "unix@", "/path", "abns@", "fd@N") as
+//     used by "bind" (section 2.9 and the "bind" keyword of
+//     haproxy-configuration.txt).
+//   - [Listen]: listeners with SO_REUSEADDR and SO_REUSEPORT, a configurable
+//     backlog, unix sockets replaced atomically as HAProxy does on reload, and
+//     inherited listening sockets ("fd@N").
+//   - [Forward]: TCP-mode forwarding between a client and a server connection
+//     with half-close, HAProxy's idle timeouts ("timeout client", "timeout
+//     server", "timeout tunnel") and splice(2) between TCP sockets.
+//   - [SetTOS], [GetTOS], [SetMark], [GetMark]: per-connection socket options
+//     behind "set-tos" and "set-mark".
+//   - [Buffer]: a bounded byte buffer for one direction of a stream
+//     ("tune.bufsize").
+//
+// The subpackage memnet is an in-memory network for tests.
+//
+// # Errors
+//
+// Functions return errors that wrap the underlying system error, so that
+// errors.Is(err, syscall.EADDRINUSE) and similar checks work. [Forward]
+// reports why it stopped early with a [*ForwardError]; an idle timeout wraps
+// [ErrIdleTimeout].
+package netio

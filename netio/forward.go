@@ -1,0 +1,329 @@
+package netio
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Side names one end of a forwarded connection.
+type Side uint8
+
+// The sides of a forwarded connection.
+const (
+	SideNone   Side = iota // no side (nothing happened)
+	SideClient             // the connection accepted from the client
+	SideServer             // the connection to the server
+)
+
+// String returns "client", "server" or "none".
+func (s Side) String() string {
+	switch s {
+	case SideClient:
+		return "client"
+	case SideServer:
+		return "server"
+	}
+	return "none"
+}
+
+// ErrIdleTimeout is wrapped by the [*ForwardError] that [Forward] returns
+// when a side stayed idle longer than its timeout.
+var ErrIdleTimeout = errors.New("idle timeout")
+
+// ForwardError reports why [Forward] stopped before both directions ended
+// normally.
+type ForwardError struct {
+	// Side is the side at fault: the one that timed out, reset the
+	// connection or failed a read or write.
+	Side Side
+	// Err is ErrIdleTimeout or the I/O error.
+	Err error
+}
+
+// Error returns e.g. "netio: forward: server: idle timeout".
+func (e *ForwardError) Error() string {
+	return "netio: forward: " + e.Side.String() + ": " + e.Err.Error()
+}
+
+// Unwrap returns e.Err.
+func (e *ForwardError) Unwrap() error { return e.Err }
+
+// Timeout reports whether e is an idle timeout, so *ForwardError satisfies
+// net.Error's Timeout.
+func (e *ForwardError) Timeout() bool { return errors.Is(e.Err, ErrIdleTimeout) }
+
+// ForwardOptions tunes [Forward]. The zero value forwards without timeouts.
+type ForwardOptions struct {
+	// ClientTimeout is the client side's idle timeout, HAProxy's "timeout
+	// client". Zero means none.
+	ClientTimeout time.Duration
+
+	// ServerTimeout is the server side's idle timeout, HAProxy's "timeout
+	// server". Zero means none.
+	ServerTimeout time.Duration
+
+	// TunnelTimeout, if not zero, replaces ClientTimeout and ServerTimeout,
+	// like HAProxy's "timeout tunnel" once both sides are connected, which
+	// they are when Forward starts.
+	TunnelTimeout time.Duration
+
+	// ClientPrefix holds bytes already read from the client (for example
+	// by tcp-request content rules); they are sent to the server first.
+	ClientPrefix []byte
+
+	// ServerPrefix holds bytes already read from the server; they are sent
+	// to the client first.
+	ServerPrefix []byte
+
+	// NoSplice disables splice(2), like HAProxy's "nosplice": bytes go
+	// through a user-space buffer even between two TCP connections. A
+	// spliced connection holds two kernel pipes (four descriptors) while
+	// it is forwarded.
+	NoSplice bool
+
+	// BufSize is the size of each direction's buffer when not splicing.
+	// Zero means DefaultBufSize ("tune.bufsize").
+	BufSize int
+}
+
+// ForwardStats describes a finished [Forward].
+type ForwardStats struct {
+	// ToServer counts the bytes sent to the server, ClientPrefix included.
+	ToServer int64
+	// ToClient counts the bytes sent to the client, ServerPrefix included.
+	ToClient int64
+	// FirstEnd is the side whose stream ended first: by sending EOF, by an
+	// error, or by timing out.
+	FirstEnd Side
+	// Timeout is the side whose idle timeout expired, or SideNone.
+	Timeout Side
+	// Spliced reports whether the bytes went through splice(2).
+	Spliced bool
+}
+
+// Forward copies bytes between client and server in both directions until
+// both directions end, as HAProxy does in TCP mode, then closes both
+// connections.
+//
+// Half-close: when one side sends EOF, Forward calls CloseWrite on the other
+// (a FIN; any connection with a CloseWrite method qualifies, else it is
+// closed) and keeps copying the other direction until it ends too. An error
+// on either side, or an idle timeout, aborts both directions. Forward clears
+// the deadlines of both connections when it starts.
+//
+// Idle timeouts follow HAProxy's default (not "option independent-streams")
+// semantics: a side times out when no byte went to or came from it for its
+// timeout while Forward was waiting on it. Forward does not wait on a side
+// it has nothing to send to and that already sent EOF, and does not blame a
+// side for the silence of the other side it cannot deliver to. Timeouts are
+// checked every quarter of the smallest one, so a timeout fires between 1
+// and 1.25 times its duration after the last activity. Activity is read from
+// the kernel (TCP_INFO) when both connections are TCP, which lets splice(2)
+// run undisturbed; other connections count the bytes they copy.
+//
+// Between two *net.TCPConn on Linux the copy uses splice(2) unless
+// opts.NoSplice is set; otherwise it goes through a buffer of opts.BufSize.
+//
+// The returned error is nil when both directions ended with EOF, and a
+// [*ForwardError] otherwise.
+func Forward(client, server net.Conn, opts ForwardOptions) (ForwardStats, error) {
+	f := newForwarder(client, server, opts)
+	defer f.closeAll()
+	done := make(chan int, 2)
+	for i := range f.dirs {
+		go func() {
+			f.run(&f.dirs[i])
+			done <- i
+		}()
+	}
+	f.watch(done)
+
+	st := ForwardStats{
+		ToServer: f.dirs[0].n,
+		ToClient: f.dirs[1].n,
+		FirstEnd: Side(f.firstEnd.Load()),
+		Spliced:  f.splice,
+	}
+	if f.err != nil {
+		if f.err.Timeout() {
+			st.Timeout = f.err.Side
+		}
+		return st, f.err
+	}
+	return st, nil
+}
+
+// side indexes in forwarder arrays.
+const (
+	client = 0
+	server = 1
+)
+
+// direction is one way of the copy, from conns[from] to conns[to].
+type direction struct {
+	from, to int
+	prefix   []byte
+	n        int64 // bytes written to conns[to]; read by watch after done
+}
+
+type forwarder struct {
+	conns    [2]net.Conn
+	timeout  [2]time.Duration
+	dirs     [2]direction
+	splice   bool
+	bufSize  int
+	activity *activity // nil without timeouts
+
+	firstEnd  atomic.Uint32 // Side
+	aborting  atomic.Bool   // set before closing both connections on error
+	closed    [2]atomic.Bool
+	closeOnce sync.Once
+
+	mu  sync.Mutex
+	err *ForwardError // first error, under mu
+}
+
+func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
+	f := &forwarder{
+		conns:   [2]net.Conn{c, s},
+		timeout: [2]time.Duration{opts.ClientTimeout, opts.ServerTimeout},
+		dirs: [2]direction{
+			{from: client, to: server, prefix: opts.ClientPrefix},
+			{from: server, to: client, prefix: opts.ServerPrefix},
+		},
+		bufSize: opts.BufSize,
+	}
+	if opts.TunnelTimeout > 0 {
+		f.timeout = [2]time.Duration{opts.TunnelTimeout, opts.TunnelTimeout}
+	}
+	if f.bufSize <= 0 {
+		f.bufSize = DefaultBufSize
+	}
+	for _, c := range f.conns {
+		c.SetDeadline(time.Time{})
+	}
+	_, tcp1 := c.(*net.TCPConn)
+	_, tcp2 := s.(*net.TCPConn)
+	f.splice = tcp1 && tcp2 && !opts.NoSplice
+	if f.timeout[client] > 0 || f.timeout[server] > 0 {
+		f.activity = newActivity(f.conns)
+	}
+	return f
+}
+
+// run copies one direction, then half-closes its destination.
+func (f *forwarder) run(d *direction) {
+	var side int
+	var err error
+	if len(d.prefix) > 0 {
+		var n int
+		n, err = f.write(d.to, d.prefix)
+		d.n += int64(n)
+		side = d.to
+	}
+	if err == nil {
+		if f.splice {
+			side, err = f.copySplice(d)
+		} else {
+			side, err = f.copyBuffer(d)
+		}
+	}
+	if err != nil {
+		f.fail(side, err)
+		return
+	}
+	f.ended(d.from)
+	f.closeWrite(d.to)
+}
+
+// copySplice lets the net package splice conns[from] into conns[to].
+func (f *forwarder) copySplice(d *direction) (side int, err error) {
+	n, err := f.conns[d.to].(*net.TCPConn).ReadFrom(f.conns[d.from])
+	d.n += n
+	if err != nil {
+		// The error does not say which socket failed; the one that was
+		// reset is in the CLOSE state.
+		side = d.from
+		if !tcpClosed(f.conns[d.from]) && tcpClosed(f.conns[d.to]) {
+			side = d.to
+		}
+	}
+	return side, err
+}
+
+// copyBuffer copies through a buffer, counting activity.
+func (f *forwarder) copyBuffer(d *direction) (side int, err error) {
+	buf := make([]byte, f.bufSize)
+	src := f.conns[d.from]
+	for {
+		nr, er := src.Read(buf)
+		if nr > 0 {
+			f.activity.add(d.from)
+			nw, ew := f.write(d.to, buf[:nr])
+			d.n += int64(nw)
+			if ew != nil {
+				return d.to, ew
+			}
+		}
+		if er == io.EOF {
+			return 0, nil
+		}
+		if er != nil {
+			return d.from, er
+		}
+	}
+}
+
+// write writes p to conns[to], telling the activity watcher.
+func (f *forwarder) write(to int, p []byte) (int, error) {
+	f.activity.writing(to, true)
+	n, err := f.conns[to].Write(p)
+	f.activity.writing(to, false)
+	if n > 0 {
+		f.activity.add(to)
+	}
+	return n, err
+}
+
+// closeWrite sends EOF to conns[i], or closes it if it cannot half-close.
+func (f *forwarder) closeWrite(i int) {
+	if cw, ok := f.conns[i].(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		return
+	}
+	// The other direction's read from conns[i] now fails: not an error.
+	f.closed[i].Store(true)
+	f.conns[i].Close()
+}
+
+// ended records that side i ended its stream, if it is the first.
+func (f *forwarder) ended(i int) {
+	f.firstEnd.CompareAndSwap(uint32(SideNone), uint32(Side(i+1)))
+}
+
+// fail records err on side i, unless it results from closing connections
+// ourselves, and aborts both directions.
+func (f *forwarder) fail(i int, err error) {
+	if f.aborting.Load() || f.closed[client].Load() || f.closed[server].Load() {
+		return
+	}
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = &ForwardError{Side: Side(i + 1), Err: err}
+		f.ended(i)
+	}
+	f.mu.Unlock()
+	f.closeAll()
+}
+
+// closeAll aborts both directions.
+func (f *forwarder) closeAll() {
+	f.closeOnce.Do(func() {
+		f.aborting.Store(true)
+		f.conns[client].Close()
+		f.conns[server].Close()
+	})
+}

@@ -1,0 +1,495 @@
+package netio_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"luaproxy/netio"
+	"luaproxy/netio/memnet"
+)
+
+// forwardMode is a kind of connection pair Forward runs between.
+type forwardMode struct {
+	name     string
+	opts     netio.ForwardOptions // merged into each test's options
+	pair     func(t testing.TB) (client, proxyClient, proxyServer, server net.Conn)
+	spliced  bool
+	tcpReset bool // the mode can reset connections
+}
+
+var forwardModes = []forwardMode{
+	{name: "splice", pair: tcpConns, spliced: true, tcpReset: true},
+	{name: "nosplice", opts: netio.ForwardOptions{NoSplice: true}, pair: tcpConns, tcpReset: true},
+	{name: "memnet", pair: memConns},
+}
+
+// runModes runs test under every forward mode.
+func runModes(t *testing.T, test func(t *testing.T, m forwardMode)) {
+	for _, m := range forwardModes {
+		t.Run(m.name, func(t *testing.T) {
+			checkForwardLeaks(t)
+			test(t, m)
+		})
+	}
+}
+
+// tcpConns returns two loopback TCP connections: client <-> proxyClient and
+// proxyServer <-> server.
+func tcpConns(t testing.TB) (client, proxyClient, proxyServer, server net.Conn) {
+	t.Helper()
+	client, proxyClient = tcpConnPair(t)
+	proxyServer, server = tcpConnPair(t)
+	return
+}
+
+func tcpConnPair(t testing.TB) (dialed, accepted net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dialed, err = net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dialed.Close(); accepted.Close() })
+	return dialed, accepted
+}
+
+func memConns(t testing.TB) (client, proxyClient, proxyServer, server net.Conn) {
+	c, pc := memnet.NewPipe("client", "proxy", 0)
+	ps, s := memnet.NewPipe("proxy", "server", 0)
+	t.Cleanup(func() { c.Close(); pc.Close(); ps.Close(); s.Close() })
+	return c, pc, ps, s
+}
+
+type forwardResult struct {
+	st  netio.ForwardStats
+	err error
+}
+
+// startForward runs Forward between proxyClient and proxyServer with opts
+// merged with the mode's.
+func startForward(m forwardMode, pc, ps net.Conn, opts netio.ForwardOptions) <-chan forwardResult {
+	opts.NoSplice = opts.NoSplice || m.opts.NoSplice
+	res := make(chan forwardResult, 1)
+	go func() {
+		st, err := netio.Forward(pc, ps, opts)
+		res <- forwardResult{st, err}
+	}()
+	return res
+}
+
+func wait(t *testing.T, res <-chan forwardResult) forwardResult {
+	t.Helper()
+	select {
+	case r := <-res:
+		return r
+	case <-time.After(30 * time.Second):
+		t.Fatal("Forward did not return")
+		panic("unreachable")
+	}
+}
+
+// checkForwardLeaks fails the test if a Forward goroutine outlives it.
+func checkForwardLeaks(t *testing.T) {
+	t.Cleanup(func() {
+		var stacks string
+		for range 100 {
+			buf := make([]byte, 1<<20)
+			stacks = string(buf[:runtime.Stack(buf, true)])
+			if !strings.Contains(stacks, "netio.(*forwarder)") {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Errorf("leaked Forward goroutines:\n%s", stacks)
+	})
+}
+
+func closeWriteConn(t *testing.T, c net.Conn) {
+	t.Helper()
+	if err := c.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestForwardEcho(t *testing.T) {
+	runModes(t, func(t *testing.T, m forwardMode) {
+		c, pc, ps, s := m.pair(t)
+		res := startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: 10 * time.Second, ServerTimeout: 10 * time.Second})
+		go func() {
+			io.Copy(s, s)
+			s.Close()
+		}()
+		msg := []byte("hello, world")
+		c.Write(msg)
+		closeWriteConn(t, c)
+		got, err := io.ReadAll(c)
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("echo = %q, %v", got, err)
+		}
+		r := wait(t, res)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		want := netio.ForwardStats{ToServer: 12, ToClient: 12, FirstEnd: netio.SideClient, Spliced: m.spliced}
+		if r.st != want {
+			t.Fatalf("stats = %+v; want %+v", r.st, want)
+		}
+		// Forward closed its connections.
+		if _, err := pc.Write([]byte("x")); err == nil {
+			t.Error("proxy client side still open")
+		}
+		if _, err := ps.Write([]byte("x")); err == nil {
+			t.Error("proxy server side still open")
+		}
+	})
+}
+
+func TestForwardHalfClose(t *testing.T) {
+	runModes(t, func(t *testing.T, m forwardMode) {
+		t.Run("client first", func(t *testing.T) {
+			c, pc, ps, s := m.pair(t)
+			res := startForward(m, pc, ps, netio.ForwardOptions{})
+			io.WriteString(c, "request")
+			closeWriteConn(t, c)
+			// The server sees EOF after the request...
+			got, err := io.ReadAll(s)
+			if err != nil || string(got) != "request" {
+				t.Fatalf("server read %q, %v", got, err)
+			}
+			// ...and can still reply.
+			time.Sleep(20 * time.Millisecond)
+			io.WriteString(s, "response")
+			closeWriteConn(t, s)
+			got, err = io.ReadAll(c)
+			if err != nil || string(got) != "response" {
+				t.Fatalf("client read %q, %v", got, err)
+			}
+			r := wait(t, res)
+			if r.err != nil || r.st.FirstEnd != netio.SideClient || r.st.ToServer != 7 || r.st.ToClient != 8 {
+				t.Fatalf("Forward = %+v, %v", r.st, r.err)
+			}
+		})
+		t.Run("server first", func(t *testing.T) {
+			c, pc, ps, s := m.pair(t)
+			res := startForward(m, pc, ps, netio.ForwardOptions{})
+			io.WriteString(s, "banner")
+			closeWriteConn(t, s)
+			got, err := io.ReadAll(c)
+			if err != nil || string(got) != "banner" {
+				t.Fatalf("client read %q, %v", got, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			io.WriteString(c, "late data")
+			closeWriteConn(t, c)
+			got, err = io.ReadAll(s)
+			if err != nil || string(got) != "late data" {
+				t.Fatalf("server read %q, %v", got, err)
+			}
+			r := wait(t, res)
+			if r.err != nil || r.st.FirstEnd != netio.SideServer {
+				t.Fatalf("Forward = %+v, %v", r.st, r.err)
+			}
+		})
+	})
+}
+
+func TestForwardPrefix(t *testing.T) {
+	runModes(t, func(t *testing.T, m forwardMode) {
+		c, pc, ps, s := m.pair(t)
+		res := startForward(m, pc, ps, netio.ForwardOptions{
+			ClientPrefix: []byte("GET / HTTP/1.0\r\n"),
+			ServerPrefix: []byte("HTTP/1.0 200 OK\r\n"),
+		})
+		io.WriteString(c, "\r\n")
+		closeWriteConn(t, c)
+		io.WriteString(s, "\r\nbody")
+		closeWriteConn(t, s)
+		if got, _ := io.ReadAll(s); string(got) != "GET / HTTP/1.0\r\n\r\n" {
+			t.Errorf("server read %q", got)
+		}
+		if got, _ := io.ReadAll(c); string(got) != "HTTP/1.0 200 OK\r\n\r\nbody" {
+			t.Errorf("client read %q", got)
+		}
+		r := wait(t, res)
+		if r.err != nil || r.st.ToServer != 18 || r.st.ToClient != 23 {
+			t.Fatalf("Forward = %+v, %v", r.st, r.err)
+		}
+	})
+}
+
+// checkTimeout checks that Forward failed with an idle timeout on side want
+// about d after start.
+func checkTimeout(t *testing.T, r forwardResult, want netio.Side, start time.Time, d time.Duration) {
+	t.Helper()
+	elapsed := time.Since(start)
+	var fe *netio.ForwardError
+	if !errors.As(r.err, &fe) || !errors.Is(r.err, netio.ErrIdleTimeout) || !fe.Timeout() {
+		t.Fatalf("Forward error = %v; want an idle timeout", r.err)
+	}
+	if fe.Side != want || r.st.Timeout != want {
+		t.Fatalf("timeout on %v (stats %+v); want %v", fe.Side, r.st, want)
+	}
+	// Up to 1.25 d by design; more slack for loaded machines.
+	if elapsed < d || elapsed > 2*d+200*time.Millisecond {
+		t.Errorf("timed out after %v; want about %v", elapsed, d)
+	}
+}
+
+func TestForwardIdleTimeout(t *testing.T) {
+	const d = 100 * time.Millisecond
+	runModes(t, func(t *testing.T, m forwardMode) {
+		t.Run("client", func(t *testing.T) {
+			_, pc, ps, _ := m.pair(t)
+			start := time.Now()
+			r := wait(t, startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: d}))
+			checkTimeout(t, r, netio.SideClient, start, d)
+			if r.st.FirstEnd != netio.SideClient {
+				t.Errorf("FirstEnd = %v; want client", r.st.FirstEnd)
+			}
+		})
+		t.Run("server", func(t *testing.T) {
+			_, pc, ps, _ := m.pair(t)
+			start := time.Now()
+			r := wait(t, startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: 10 * d, ServerTimeout: d}))
+			checkTimeout(t, r, netio.SideServer, start, d)
+		})
+		t.Run("active connection lives", func(t *testing.T) {
+			c, pc, ps, s := m.pair(t)
+			res := startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: d, ServerTimeout: d})
+			go io.Copy(s, s)
+			go io.Copy(io.Discard, c)
+			// A byte every 30 ms, for 5 timeouts.
+			for i := 0; i < 17; i++ {
+				if _, err := c.Write([]byte{'.'}); err != nil {
+					t.Fatalf("write %d: %v", i, err)
+				}
+				time.Sleep(30 * time.Millisecond)
+			}
+			start := time.Now()
+			r := wait(t, res)
+			if !errors.Is(r.err, netio.ErrIdleTimeout) {
+				t.Fatalf("Forward = %v; want an idle timeout once idle", r.err)
+			}
+			if elapsed := time.Since(start); elapsed > 2*d+200*time.Millisecond {
+				t.Errorf("timed out %v after the last byte; want about %v", elapsed, d)
+			}
+			if r.st.ToServer != 17 || r.st.ToClient != 17 {
+				t.Errorf("stats = %+v; want 17 bytes each way", r.st)
+			}
+		})
+		t.Run("tunnel replaces both", func(t *testing.T) {
+			c, pc, ps, s := m.pair(t)
+			res := startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: 10 * time.Millisecond, ServerTimeout: 10 * time.Millisecond, TunnelTimeout: d})
+			go io.Copy(s, s)
+			go io.Copy(io.Discard, c)
+			for i := 0; i < 5; i++ {
+				if _, err := c.Write([]byte{'.'}); err != nil {
+					t.Fatalf("write %d: %v", i, err)
+				}
+				time.Sleep(30 * time.Millisecond)
+			}
+			r := wait(t, res)
+			if !errors.Is(r.err, netio.ErrIdleTimeout) || r.st.ToServer != 5 {
+				t.Fatalf("Forward = %+v, %v; want a tunnel timeout after 5 bytes", r.st, r.err)
+			}
+		})
+		t.Run("blames the side not reading", func(t *testing.T) {
+			c, pc, ps, _ := m.pair(t)
+			start := time.Now()
+			res := startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: d, ServerTimeout: 2 * d})
+			// The client sends more than all buffers hold; the server reads
+			// nothing. The client is stuck behind the server, not idle.
+			go func() {
+				buf := make([]byte, 64<<10)
+				for {
+					if _, err := c.Write(buf); err != nil {
+						return
+					}
+				}
+			}()
+			checkTimeout(t, wait(t, res), netio.SideServer, start, 2*d)
+		})
+		t.Run("half-closed side is not awaited", func(t *testing.T) {
+			c, pc, ps, s := m.pair(t)
+			start := time.Now()
+			res := startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: d, ServerTimeout: 2 * d})
+			closeWriteConn(t, c)      // the client is done sending...
+			go io.Copy(io.Discard, s) // ...the server reads it all, and never answers
+			checkTimeout(t, wait(t, res), netio.SideServer, start, 2*d)
+		})
+	})
+}
+
+func TestForwardReset(t *testing.T) {
+	runModes(t, func(t *testing.T, m forwardMode) {
+		if !m.tcpReset {
+			t.Skip("memnet has no reset")
+		}
+		for _, side := range []netio.Side{netio.SideClient, netio.SideServer} {
+			t.Run(side.String(), func(t *testing.T) {
+				c, pc, ps, s := m.pair(t)
+				res := startForward(m, pc, ps, netio.ForwardOptions{})
+				go io.Copy(io.Discard, c)
+				go io.Copy(io.Discard, s)
+				rst := c
+				if side == netio.SideServer {
+					rst = s
+				}
+				// Data in flight, then a reset.
+				go func() {
+					for {
+						if _, err := c.Write(make([]byte, 4096)); err != nil {
+							return
+						}
+					}
+				}()
+				time.Sleep(20 * time.Millisecond)
+				rst.(*net.TCPConn).SetLinger(0)
+				rst.Close()
+				r := wait(t, res)
+				var fe *netio.ForwardError
+				if !errors.As(r.err, &fe) || fe.Side != side || fe.Timeout() {
+					t.Fatalf("Forward = %+v, %v; want an error on the %v side", r.st, r.err, side)
+				}
+			})
+		}
+	})
+}
+
+// noHalfClose hides CloseWrite.
+type noHalfClose struct{ net.Conn }
+
+func TestForwardWithoutCloseWrite(t *testing.T) {
+	c, pc, ps, s := memConns(t)
+	checkForwardLeaks(t)
+	res := make(chan forwardResult, 1)
+	go func() {
+		st, err := netio.Forward(pc, noHalfClose{ps}, netio.ForwardOptions{})
+		res <- forwardResult{st, err}
+	}()
+	io.WriteString(c, "bye")
+	closeWriteConn(t, c)
+	// The server connection is closed instead of half-closed.
+	if got, err := io.ReadAll(s); string(got) != "bye" || err != nil {
+		t.Fatalf("server read %q, %v", got, err)
+	}
+	r := wait(t, res)
+	if r.err != nil || r.st.ToServer != 3 {
+		t.Fatalf("Forward = %+v, %v", r.st, r.err)
+	}
+}
+
+func TestForwardLarge(t *testing.T) {
+	size := 64 << 20
+	if testing.Short() || raceEnabled {
+		size = 8 << 20
+	}
+	runModes(t, func(t *testing.T, m forwardMode) {
+		c, pc, ps, s := m.pair(t)
+		res := startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: 10 * time.Second, ServerTimeout: 10 * time.Second})
+		// Both directions at once, each with its own data.
+		send := func(w net.Conn, seed uint64) []byte {
+			h := sha256.New()
+			r := rand.New(rand.NewPCG(seed, seed))
+			buf := make([]byte, 1<<20)
+			for sent := 0; sent < size; sent += len(buf) {
+				for i := 0; i < len(buf); i += 8 {
+					v := r.Uint64()
+					for j := 0; j < 8; j++ {
+						buf[i+j] = byte(v >> (8 * j))
+					}
+				}
+				h.Write(buf)
+				if _, err := w.Write(buf); err != nil {
+					t.Errorf("write: %v", err)
+					return nil
+				}
+			}
+			w.(interface{ CloseWrite() error }).CloseWrite()
+			return h.Sum(nil)
+		}
+		recv := func(r net.Conn) []byte {
+			h := sha256.New()
+			if n, err := io.Copy(h, r); err != nil || n != int64(size) {
+				t.Errorf("received %d bytes, %v; want %d", n, err, size)
+			}
+			return h.Sum(nil)
+		}
+		fromClient, fromServer := make(chan []byte, 1), make(chan []byte, 1)
+		go func() { fromClient <- send(c, 1) }()
+		go func() { fromServer <- send(s, 2) }()
+		toServer, toClient := recv(s), recv(c)
+		if !bytes.Equal(toServer, <-fromClient) || !bytes.Equal(toClient, <-fromServer) {
+			t.Fatal("data corrupted")
+		}
+		r := wait(t, res)
+		if r.err != nil || r.st.ToServer != int64(size) || r.st.ToClient != int64(size) || r.st.Spliced != m.spliced {
+			t.Fatalf("Forward = %+v, %v", r.st, r.err)
+		}
+	})
+}
+
+// BenchmarkForward measures one-way throughput through Forward over
+// loopback TCP (and memnet), 64 KiB writes.
+func BenchmarkForward(b *testing.B) {
+	for _, bm := range []struct {
+		name string
+		pair func(testing.TB) (net.Conn, net.Conn, net.Conn, net.Conn)
+		opts netio.ForwardOptions
+	}{
+		{"splice", tcpConns, netio.ForwardOptions{}},
+		{"splice+timeouts", tcpConns, netio.ForwardOptions{ClientTimeout: time.Minute, ServerTimeout: time.Minute}},
+		{"nosplice", tcpConns, netio.ForwardOptions{NoSplice: true}},
+		{"nosplice+timeouts", tcpConns, netio.ForwardOptions{NoSplice: true, ClientTimeout: time.Minute, ServerTimeout: time.Minute}},
+		{"nosplice-64k", tcpConns, netio.ForwardOptions{NoSplice: true, BufSize: 64 << 10}},
+		{"memnet", memConns, netio.ForwardOptions{}},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			c, pc, ps, s := bm.pair(b)
+			res := make(chan error, 1)
+			go func() {
+				_, err := netio.Forward(pc, ps, bm.opts)
+				res <- err
+			}()
+			received := make(chan int64, 1)
+			go func() {
+				n, _ := io.Copy(io.Discard, s)
+				s.Close()
+				received <- n
+			}()
+			buf := make([]byte, 64<<10)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			c.(interface{ CloseWrite() error }).CloseWrite()
+			if n := <-received; n != int64(b.N)*int64(len(buf)) {
+				b.Fatalf("received %d bytes; want %d", n, b.N*len(buf))
+			}
+			b.StopTimer()
+			if err := <-res; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
