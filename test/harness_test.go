@@ -1,0 +1,121 @@
+//go:build lua53
+
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"luaproxy/core"
+	"luaproxy/core/config"
+	_ "luaproxy/luabind"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proxy is a running engine.
+type proxy struct {
+	e   *core.Engine
+	log *syncBuffer
+}
+
+// startProxy writes files (name -> content) into a temporary directory,
+// replaces "{dir}" in the configuration by that directory, and starts it.
+// Binds should use 127.0.0.1:0; addr(i) gives the i-th listener's address.
+func startProxy(t *testing.T, cfg string, files map[string]string) *proxy {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg = strings.ReplaceAll(cfg, "{dir}", dir)
+	c, err := config.Parse("test.cfg", []byte(cfg))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	log := &syncBuffer{}
+	e := core.New(core.NewLogger(log))
+	if err := e.Load(c); err != nil {
+		t.Fatalf("load: %v\nlog:\n%s", err, log)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(e.Stop)
+	return &proxy{e: e, log: log}
+}
+
+func (p *proxy) addr(i int) string { return p.e.Addrs()[i].String() }
+
+// exchange connects, sends in (then half-closes if close is set), and
+// reads everything until the server closes or the deadline passes.
+func exchange(t *testing.T, addr, in string, closeWrite bool, timeout time.Duration) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if in != "" {
+		if _, err := io.WriteString(c, in); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	if closeWrite {
+		_ = c.(*net.TCPConn).CloseWrite()
+	}
+	out, _ := io.ReadAll(c)
+	return string(out)
+}
+
+// waitLog waits until the log contains want.
+func (p *proxy) waitLog(t *testing.T, want string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if s := p.log.String(); strings.Contains(s, want) {
+			return s
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("log does not contain %q:\n%s", want, p.log.String())
+	return ""
+}
+
+func repoPath(parts ...string) string {
+	return filepath.Join(append([]string{".."}, parts...)...)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(fmt.Sprint(err))
+	}
+	return v
+}
