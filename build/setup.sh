@@ -10,7 +10,8 @@
 #
 #   always:  liblua5.3-dev (headers + liblua5.3.so that golua's lua53 tag links),
 #            lua5.3 (bare interpreter, to check cmodules/ alone), pkg-config,
-#            lua-cjson (a real compiled C module for tests), gcc + libc6-dev (cgo), make
+#            lua-cjson (a real compiled C module for tests), gcc + libc6-dev (cgo), make,
+#            netcat-openbsd (nc, for the README's hello-world check)
 #   bench:   haproxy and wrk (side-by-side comparison), util-linux (taskset)
 #
 # It also checks that the Go toolchain is on PATH. Runs as root, or through sudo when
@@ -21,7 +22,7 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # libc6-dev is listed because we install without Recommends and gcc only recommends it.
-packages=(liblua5.3-dev lua5.3 pkg-config lua-cjson gcc libc6-dev make)
+packages=(liblua5.3-dev lua5.3 pkg-config lua-cjson gcc libc6-dev make netcat-openbsd)
 case "${1:-}" in
 	"") ;;
 	bench) packages+=(haproxy wrk util-linux) ;;
