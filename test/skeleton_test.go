@@ -171,6 +171,7 @@ func TestMemoryBomb(t *testing.T) {
 global
    lua-load {dir}/t.lua
    tune.lua.maxmem 32
+   tune.lua.session-timeout 60s
 listen bomb
    bind 127.0.0.1:0
    tcp-request content lua.bomb
@@ -179,7 +180,8 @@ listen bomb
 core.register_action("bomb", {"tcp-req"}, function(txn)
    if txn.req:getline() ~= "bomb\n" then return end
    local t = {}
-   for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end
+   local s = "x"
+   for i = 1, 1e9 do s = s .. s .. i; t[i] = s end -- LUA_ERRMEM at the cap
 end)
 core.register_service("hello", "tcp", function(applet) applet:send("hello\n") end)
 `})

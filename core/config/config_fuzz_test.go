@@ -182,7 +182,7 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("bad location %v", l)
 				}
 			}
-			_ = cfg.DefaultsFor(s)
+			_ = s.Defaults()
 		}
 		if err != nil {
 			list := []error{err}

@@ -33,5 +33,15 @@
 // error, so a caller can print both.
 //
 // Where HAProxy 2.6 behaves oddly and this package follows it, the code says
-// so with a "HAProxy compat:" comment.
+// so with a "HAProxy compat:" comment. Where it departs from HAProxy 2.6:
+//
+//   - empty words are kept in Line.Args (HAProxy cannot tell them from the end
+//     of the line); Line.EffectiveArgs gives HAProxy's view;
+//   - lines longer than MaxLineLength are rejected;
+//   - "[scope]" lines of HAProxy's internal scope tracking are not special;
+//   - a listen section also clashes with an earlier backend of the same name
+//     (HAProxy only checks the other way round);
+//   - extra words on a defaults header are a warning (HAProxy ignores them);
+//   - ParseTime reports an overflow for a bare number too large for 32 bits
+//     (HAProxy silently truncates it).
 package config

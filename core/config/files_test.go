@@ -63,7 +63,7 @@ func TestParseFiles(t *testing.T) {
 	if fe.Lines[0].Args[1] != ":8080" {
 		t.Errorf("environment set in another file not seen: %q", fe.Lines[0].Args)
 	}
-	if d := cfg.DefaultsFor(cfg.ByKind("backend")[0]); d == nil || d.Name != "base" {
+	if d := cfg.ByKind("backend")[0].Defaults(); d == nil || d.Name != "base" {
 		t.Errorf("implicit defaults across files = %v", d)
 	}
 

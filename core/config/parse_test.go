@@ -143,7 +143,7 @@ backend b2
 	var got []inh
 	for _, s := range cfg.Sections {
 		d := "-"
-		if ds := cfg.DefaultsFor(s); ds != nil {
+		if ds := s.Defaults(); ds != nil {
 			d = ds.Head.String()
 		}
 		got = append(got, inh{s.Kind, s.Name, s.From, d})

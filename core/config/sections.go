@@ -33,15 +33,16 @@ type Section struct {
 	Lines []Line // statements in order
 
 	// defaults is the defaults section this one inherits from, explicitly
-	// or implicitly; see DefaultsFor.
+	// or implicitly; see Defaults.
 	defaults *Section
 }
 
-// DefaultsFor returns the defaults section s inherits its settings from, or
-// nil if none: the one named by "from <name>" on its header line, otherwise,
-// for frontend, backend and listen sections, the last defaults section read
-// before it. A defaults section without "from" inherits from nothing.
-func (c *Config) DefaultsFor(s *Section) *Section {
+// Defaults returns the defaults section s inherits its settings from, or nil
+// if none: the one named by "from <name>" on its header line, otherwise, for
+// frontend, backend and listen sections, the last defaults section read
+// before it, in any earlier file. A defaults section without "from" inherits
+// from nothing, and so do the other kinds of sections.
+func (s *Section) Defaults() *Section {
 	return s.defaults
 }
 

@@ -30,6 +30,9 @@ func Tokenize(line string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(words) == 0 {
+		return nil, nil
+	}
 	return words, nil
 }
 
@@ -46,8 +49,8 @@ var pseudoVars = map[string]bool{".LINE": true, ".FILE": true, ".SECTION": true}
 // anyway (see Line.EffectiveArgs).
 func splitWords(raw string, start int, lookup, pseudo func(string) (string, bool)) ([]string, *TokenError) {
 	var (
-		words  []string
-		cur    []byte
+		words  = make([]string, 0, 8)
+		cur    = make([]byte, 0, len(raw)-start)
 		quoted bool // the current word exists even if empty: it had quotes or a variable
 		sq, dq bool
 		quote  = -1 // position of the opening quote still waiting to be closed

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Errors returned by ParseTime for values out of range.
+// Errors returned by ParseTime and ParseSize for values out of range.
 var (
 	// ErrTimeOverflow means the value does not fit in 32 bits once
 	// expressed in the default unit (HAProxy's PARSE_TIME_OVER): about
