@@ -29,7 +29,6 @@ type Engine struct {
 	Proxies   []*Proxy // frontends, backends and listens, in file order
 	frontends map[string]*Proxy
 	backends  map[string]*Proxy
-	defaults  map[string]*Proxy
 
 	// Ext holds per-module engine data, keyed by module name.
 	Ext map[string]any
@@ -52,7 +51,6 @@ func New(log *Logger) *Engine {
 		BufSize:   DefaultBufSize,
 		frontends: map[string]*Proxy{},
 		backends:  map[string]*Proxy{},
-		defaults:  map[string]*Proxy{},
 		Ext:       map[string]any{},
 	}
 }
@@ -71,7 +69,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 	for _, w := range cfg.Warnings {
 		e.warn(w)
 	}
-	var last *Proxy // the last defaults section seen
+	bySection := map[*config.Section]*Proxy{} // defaults sections, built
 	for _, sec := range cfg.Sections {
 		switch sec.Kind {
 		case "global":
@@ -79,19 +77,13 @@ func (e *Engine) Load(cfg *config.Config) error {
 				e.addErr(e.parseGlobal(l))
 			}
 		case "defaults", "frontend", "backend", "listen":
-			d := last
-			if sec.From != "" {
-				d = e.defaults[sec.From]
-			}
-			px := newProxy(sec.Kind, sec.Name, d, sec.Head)
+			// the "from" section, else the last defaults before this one
+			px := newProxy(sec.Kind, sec.Name, bySection[sec.Defaults()], sec.Head)
 			for _, l := range sec.Lines {
 				e.addErr(e.parseProxyLine(px, l))
 			}
 			if sec.Kind == "defaults" {
-				last = px
-				if sec.Name != "" {
-					e.defaults[sec.Name] = px
-				}
+				bySection[sec] = px
 				continue
 			}
 			px.ID = len(e.Proxies) + 1

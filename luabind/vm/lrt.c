@@ -503,9 +503,6 @@ int lrt_co_reset(lrt_co *c) {
 	if (lua_status(c->L) != LUA_OK)
 		return 0;
 	lua_settop(c->L, 0);
-	lrt_vm *vm = getvm(c->L);
-	if (vm->hook_count > 0 && lua_gethookcount(c->L) != vm->hook_count)
-		lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count); /* undo a timeout's period of 1 */
 	c->reason = 0;
 	c->used_ns = 0;
 	return 1;

@@ -33,20 +33,34 @@ func NewPipe(a, b Addr, bufSize int) (*Conn, *Conn) {
 // pipe is one direction of a connection: a bounded byte queue.
 type pipe struct {
 	mu      sync.Mutex
-	buf     []byte
+	buf     []byte // the pending bytes are buf[r:]
+	r       int
 	max     int
 	wclosed bool          // the writer sent EOF: reads drain buf then return io.EOF
 	rclosed bool          // the reader is gone: writes fail with EPIPE
 	wake    chan struct{} // closed, then replaced, at every change of the above
+	waiting bool          // someone may be waiting on wake
 }
 
 func newPipe(max int) *pipe { return &pipe{max: max, wake: make(chan struct{})} }
 
 // changedLocked wakes up everyone waiting on p. p.mu must be held.
 func (p *pipe) changedLocked() {
-	close(p.wake)
-	p.wake = make(chan struct{})
+	if p.waiting {
+		close(p.wake)
+		p.wake = make(chan struct{})
+		p.waiting = false
+	}
 }
+
+// waitLocked returns a channel closed at the next change. p.mu must be held.
+func (p *pipe) waitLocked() <-chan struct{} {
+	p.waiting = true
+	return p.wake
+}
+
+// pending returns the number of bytes not yet read. p.mu must be held.
+func (p *pipe) pendingLocked() int { return len(p.buf) - p.r }
 
 func (p *pipe) closeWrite() {
 	p.mu.Lock()
@@ -58,7 +72,7 @@ func (p *pipe) closeWrite() {
 func (p *pipe) closeRead() {
 	p.mu.Lock()
 	p.rclosed = true
-	p.buf = nil
+	p.buf, p.r = nil, 0
 	p.changedLocked()
 	p.mu.Unlock()
 }
@@ -91,11 +105,11 @@ func (c *Conn) Read(b []byte) (int, error) {
 		}
 		p := c.r
 		p.mu.Lock()
-		if len(p.buf) > 0 || len(b) == 0 {
-			n := copy(b, p.buf)
-			p.buf = p.buf[n:]
-			if len(p.buf) == 0 {
-				p.buf = p.buf[:0:0] // let the array go
+		if p.pendingLocked() > 0 || len(b) == 0 {
+			n := copy(b, p.buf[p.r:])
+			p.r += n
+			if p.r == len(p.buf) {
+				p.buf, p.r = p.buf[:0], 0
 			}
 			p.changedLocked()
 			p.mu.Unlock()
@@ -105,7 +119,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			p.mu.Unlock()
 			return 0, io.EOF
 		}
-		wake := p.wake
+		wake := p.waitLocked()
 		p.mu.Unlock()
 		select {
 		case <-wake:
@@ -129,7 +143,11 @@ func (c *Conn) Write(b []byte) (int, error) {
 			p.mu.Unlock()
 			return n, c.opError("write", syscall.EPIPE)
 		}
-		if k := min(p.max-len(p.buf), len(b)); k > 0 {
+		if k := min(p.max-p.pendingLocked(), len(b)); k > 0 {
+			if len(p.buf)+k > cap(p.buf) && p.r > 0 {
+				n := copy(p.buf, p.buf[p.r:])
+				p.buf, p.r = p.buf[:n], 0
+			}
 			p.buf = append(p.buf, b[:k]...)
 			b = b[k:]
 			n += k
@@ -139,7 +157,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 			p.mu.Unlock()
 			return n, nil
 		}
-		wake := p.wake
+		wake := p.waitLocked()
 		p.mu.Unlock()
 		select {
 		case <-wake:
