@@ -1,0 +1,86 @@
+//go:build lua53
+
+package test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// register_init runs after parsing, register_task once serving starts, and
+// lua-load-per-thread gives each thread its own state (core.thread 1..n).
+func TestInitTaskPerThread(t *testing.T) {
+	p := startProxy(t, `
+global
+   nbthread 2
+   lua-load {dir}/shared.lua
+   lua-load-per-thread {dir}/pt.lua
+listen a
+   bind 127.0.0.1:0
+   tcp-request content use-service lua.report
+listen b
+   bind 127.0.0.1:0
+   tcp-request content use-service lua.status
+`, map[string]string{
+		"shared.lua": `
+core.register_service("status", "tcp", function(applet)
+   applet:send(inited .. " " .. tostring(ticks > 0) .. " thread=" .. core.thread .. "\n")
+end)
+inited, ticks = "no", 0
+core.register_init(function() inited = "yes" end)
+core.register_task(function(step)
+   while true do ticks = ticks + step; core.msleep(5) end
+end, 1)
+`,
+		"pt.lua": `
+core.register_service("report", "tcp", function(applet)
+   applet:send("thread=" .. core.thread .. "\n")
+end)
+`,
+	})
+	seen := map[string]bool{}
+	for i := 0; i < 4; i++ {
+		seen[exchange(t, p.addr(0), "", true, 5*time.Second)] = true
+	}
+	if !seen["thread=1\n"] || !seen["thread=2\n"] {
+		t.Errorf("per-thread states: saw %v, want thread=1 and thread=2", seen)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := exchange(t, p.addr(1), "", true, 5*time.Second)
+		if got == "yes true thread=0\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shared state: got %q, want init done, task ticking, core.thread 0", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Registering outside the body context fails as in HAProxy; the body may
+// sleep; register_task in an action starts at once.
+func TestContextRules(t *testing.T) {
+	p := startProxy(t, `
+global
+   lua-load {dir}/t.lua
+listen a
+   bind 127.0.0.1:0
+   tcp-request content lua.late
+   tcp-request content use-service lua.hello
+`, map[string]string{"t.lua": `
+core.msleep(1) -- the body context may wait
+core.register_action("late", {"tcp-req"}, function(txn)
+   local ok, err = pcall(core.register_service, "x", "tcp", function() end)
+   txn.res:send(tostring(ok) .. " " .. tostring(err) .. "\n")
+   core.register_task(function() core.Alert("task from action") end)
+end)
+core.register_service("hello", "tcp", function(applet) applet:send("hello\n") end)
+`})
+	got := exchange(t, p.addr(0), "", true, 5*time.Second)
+	if !strings.HasPrefix(got, "false ") || !strings.Contains(got, "register_service: not available outside of body context") || !strings.HasSuffix(got, "hello\n") {
+		t.Fatalf("got %q", got)
+	}
+	p.waitLog(t, "task from action", 5*time.Second)
+}
