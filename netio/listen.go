@@ -169,7 +169,7 @@ func listenUnix(path string, opts ListenOptions) (net.Listener, error) {
 	}
 
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
-		return nil, fmt.Errorf("%s exists and is not a socket", path)
+		return nil, errors.New("file exists and is not a socket")
 	}
 	// HAProxy compat: bind "<path>.<pid>.tmp", then rename it over <path>.
 	tmp := path + "." + strconv.Itoa(os.Getpid()) + ".tmp"
@@ -210,11 +210,11 @@ func listenFD(fd int, opts ListenOptions) (net.Listener, error) {
 	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	switch {
 	case errors.Is(err, unix.ENOTSOCK):
-		return nil, fmt.Errorf("fd@%d is not a socket", fd)
+		return nil, errors.New("not a socket")
 	case err != nil:
 		return nil, os.NewSyscallError("getsockopt SO_TYPE", err)
 	case typ != unix.SOCK_STREAM:
-		return nil, fmt.Errorf("fd@%d is not a stream socket", fd)
+		return nil, errors.New("not a stream socket")
 	}
 	listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
 	if err != nil {
@@ -222,7 +222,7 @@ func listenFD(fd int, opts ListenOptions) (net.Listener, error) {
 	}
 	if listening == 0 {
 		if !bound(fd) {
-			return nil, fmt.Errorf("fd@%d is not bound", fd)
+			return nil, errors.New("not bound")
 		}
 		backlog := opts.Backlog
 		if backlog <= 0 {

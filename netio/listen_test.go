@@ -1,6 +1,7 @@
 package netio_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -200,6 +201,17 @@ func hasIPv6Loopback() bool {
 
 func TestListenBacklog(t *testing.T) {
 	ln := listen(t, "127.0.0.1:0", netio.ListenOptions{Backlog: 7})
+	// For a listening socket, Linux reports the backlog in tcpi_sacked.
+	rc, _ := ln.(*net.TCPListener).SyscallConn()
+	var info *unix.TCPInfo
+	var err error
+	rc.Control(func(fd uintptr) { info, err = unix.GetsockoptTCPInfo(int(fd), unix.SOL_TCP, unix.TCP_INFO) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Sacked != 7 {
+		t.Errorf("backlog = %d; want 7", info.Sacked)
+	}
 	roundTrip(t, ln)
 }
 
@@ -245,8 +257,8 @@ func TestListenUnixRefusesRegularFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := netio.Listen(netio.Addr{Net: "unix", Address: path}, netio.ListenOptions{})
-	if err == nil || !strings.Contains(err.Error(), "is not a socket") {
-		t.Fatalf("Listen over a regular file: %v; want 'is not a socket'", err)
+	if err == nil || !strings.Contains(err.Error(), "listen unix "+path+": file exists and is not a socket") {
+		t.Fatalf("Listen over a regular file: %v", err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "keep me" {
 		t.Fatal("regular file was clobbered")
@@ -318,15 +330,19 @@ func TestListenFDErrors(t *testing.T) {
 		fd   int
 		want string
 	}{
-		{"pipe", int(r.Fd()), "is not a socket"},
-		{"unbound", unbound, "is not bound"},
-		{"dgram", dgram, "is not a stream socket"},
+		{"pipe", int(r.Fd()), "listen fd fd@%d: not a socket"},
+		{"unbound", unbound, "not bound"},
+		{"dgram", dgram, "not a stream socket"},
 		{"closed", 1 << 20, "bad file descriptor"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := netio.Listen(netio.Addr{Net: "fd", FD: tt.fd}, netio.ListenOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Listen(fd@%d) = %v; want error containing %q", tt.fd, err, tt.want)
+			want := tt.want
+			if strings.Contains(want, "%d") {
+				want = fmt.Sprintf(want, tt.fd)
+			}
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Listen(fd@%d) = %v; want error containing %q", tt.fd, err, want)
 			}
 		})
 	}
