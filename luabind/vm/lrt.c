@@ -149,14 +149,15 @@ static void append_out_int(lrt_vm *vm, int32_t v) {
 
 #define RD(T, var)                                                       \
 	T var;                                                               \
-	memcpy(&var, vm->ops + off, sizeof(T));                              \
+	memcpy(&var, *base + off, sizeof(T));                                \
 	off += sizeof(T)
 
-/* exec_ops runs the ops in [off, end) onto L. vm->ops may be reallocated by
- * nested calls (a __gc finalizer calling Go), so it is re-read for every op. */
-static void exec_ops(lrt_vm *vm, lua_State *L, size_t off, size_t end) {
+/* exec_ops runs the ops in [off, end) of *base onto L. base is &vm->ops, which
+ * nested calls (a __gc finalizer calling Go) may reallocate, so it is re-read
+ * for every op; or a pointer to a private copy (see finish). */
+static void exec_ops(lrt_vm *vm, lua_State *L, const char *const *base, size_t off, size_t end) {
 	while (off < end) {
-		unsigned char op = (unsigned char)vm->ops[off++];
+		unsigned char op = (unsigned char)(*base)[off++];
 		if (!lua_checkstack(L, 4))
 			luaL_error(L, "stack overflow");
 		switch (op) {
@@ -182,7 +183,7 @@ static void exec_ops(lrt_vm *vm, lua_State *L, size_t off, size_t end) {
 			RD(uint32_t, len);
 			/* the string is copied before any GC step can run a finalizer that
 			 * appends ops (and so may move vm->ops) */
-			lua_pushlstring(L, vm->ops + off, len);
+			lua_pushlstring(L, *base + off, len);
 			off += len;
 			break;
 		}
@@ -325,12 +326,36 @@ static int lrt_k(lua_State *L, int status, lua_KContext ctx);
 
 /* finish acts on Go's verdict r. Runs on the C frame of the trampoline or
  * continuation, so lua_error/lua_yieldk longjmp over C only. */
-static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
-	size_t end = vm->opslen;
-	if (end > f->opstart) {
-		/* ops are consumed before running them: a nested call appends after end */
-		exec_ops(vm, L, f->opstart, end);
+/* run_results pushes the ops of frame f. They are consumed (vm->opslen reset)
+ * before they run: running them may raise (a memory error at the cap, an
+ * erroring __gc run by a GC step), and a raise must not leave them in the
+ * buffer, which would then grow for good and be run again as part of an
+ * enclosing call's results. A GC step may also run a finalizer calling Go,
+ * which appends at vm->opslen: so they run from a copy, on the C stack when
+ * small, else in a Lua string (allocated before any GC step can run). */
+static void run_results(lua_State *L, lrt_vm *vm, lrt_frame *f) {
+	size_t n = vm->opslen - f->opstart;
+	char small[512];
+	const char *copy = small;
+	int copyidx = 0;
+	if (n <= sizeof small) {
+		memcpy(small, vm->ops + f->opstart, n);
+		vm->opslen = f->opstart;
+	} else {
+		vm->opslen = f->opstart;
+		if (!lua_checkstack(L, 1))
+			luaL_error(L, "stack overflow");
+		copy = lua_pushlstring(L, vm->ops + f->opstart, n);
+		copyidx = lua_gettop(L);
 	}
+	exec_ops(vm, L, &copy, 0, n);
+	if (copyidx)
+		lua_remove(L, copyidx);
+}
+
+static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
+	if (vm->opslen > f->opstart)
+		run_results(L, vm, f);
 	vm->opslen = f->opstart;
 	if (r >= 0)
 		return r;
@@ -514,7 +539,7 @@ static int push_ops_k(lua_State *L) {
 	size_t start = (size_t)lua_tointeger(L, 2);
 	size_t end = (size_t)lua_tointeger(L, 3);
 	lua_settop(L, 0);
-	exec_ops(vm, to, start, end);
+	exec_ops(vm, to, (const char *const *)&vm->ops, start, end);
 	return 0;
 }
 
@@ -548,11 +573,16 @@ int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs) {
 	vm->running = c;
 	c->reason = LRT_R_LUA;
 	c->start_ns = lrt_mono_ns();
-	/* the period may have changed since the thread was made (cheap: fields only) */
-	if (vm->hook_count > 0)
-		lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
-	else
+	/* the period may have changed since the thread was made. Re-set it only
+	 * then: lua_sethook also resets the count, and after a hook yield Lua left
+	 * it at 1 so that the re-executed instruction skips the hook; a full count
+	 * there made Lua skip the next real hook instead (a hook every 2N). */
+	if (vm->hook_count > 0) {
+		if (lua_gethook(c->L) != lrt_hook || lua_gethookcount(c->L) != vm->hook_count)
+			lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
+	} else if (lua_gethook(c->L) != NULL) {
 		lua_sethook(c->L, NULL, 0, 0);
+	}
 	int st = lua_resume(c->L, NULL, nargs);
 	c->used_ns += lrt_mono_ns() - c->start_ns;
 	vm->running = prev;
