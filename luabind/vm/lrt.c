@@ -571,18 +571,19 @@ int lrt_push_ops(lrt_vm *vm, lua_State *to, size_t opstart) {
 int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs) {
 	lrt_co *prev = vm->running;
 	vm->running = c;
+	/* Re-set the hook: the period may have changed since the thread was made,
+	 * and each resume starts a fresh count. Except when resuming a forced
+	 * yield with the period unchanged: Lua left the count at 1 there so that
+	 * the re-executed instruction skips the hook; a full count made it skip
+	 * the next real hook instead (a forced yield every 2N instructions). */
+	int forced = c->reason == LRT_R_FORCED && lua_status(c->L) == LUA_YIELD;
+	if (vm->hook_count > 0) {
+		if (!forced || lua_gethook(c->L) != lrt_hook || lua_gethookcount(c->L) != vm->hook_count)
+			lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
+	} else
+		lua_sethook(c->L, NULL, 0, 0);
 	c->reason = LRT_R_LUA;
 	c->start_ns = lrt_mono_ns();
-	/* the period may have changed since the thread was made. Re-set it only
-	 * then: lua_sethook also resets the count, and after a hook yield Lua left
-	 * it at 1 so that the re-executed instruction skips the hook; a full count
-	 * there made Lua skip the next real hook instead (a hook every 2N). */
-	if (vm->hook_count > 0) {
-		if (lua_gethook(c->L) != lrt_hook || lua_gethookcount(c->L) != vm->hook_count)
-			lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
-	} else if (lua_gethook(c->L) != NULL) {
-		lua_sethook(c->L, NULL, 0, 0);
-	}
 	int st = lua_resume(c->L, NULL, nargs);
 	c->used_ns += lrt_mono_ns() - c->start_ns;
 	vm->running = prev;

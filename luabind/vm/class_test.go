@@ -1,0 +1,282 @@
+//go:build lua53
+
+package vm
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testObj is the Go value behind the test classes.
+type testObj struct {
+	name string
+	vars map[string]string
+}
+
+func objGetVar(o *testObj, c *Call) (int, error) {
+	k, err := c.String(2)
+	if err != nil {
+		return 0, err
+	}
+	c.PushString(o.vars[k])
+	return 1, nil
+}
+
+// testObjClass is request-scoped, like TXN: Co.Close invalidates it.
+var testObjClass = &Class[*testObj]{
+	Name: "TestObj",
+	Methods: []Method[*testObj]{
+		{Name: "get_var", Fn: objGetVar},
+		{Name: "set_var", Fn: func(o *testObj, c *Call) (int, error) {
+			k, err := c.String(2)
+			if err != nil {
+				return 0, err
+			}
+			v, err := c.String(3)
+			if err != nil {
+				return 0, err
+			}
+			o.vars[k] = v
+			return 0, nil
+		}},
+		{Name: "boom", Fn: func(o *testObj, c *Call) (int, error) { panic("kaboom " + o.name) }},
+		// wait yields and resumes itself, returning the object's name.
+		{Name: "wait", Fn: func(o *testObj, c *Call) (int, error) {
+			return c.Yield(nil, func(c *Call) (int, error) {
+				c.PushString(o.name)
+				return 1, nil
+			})
+		}},
+	},
+	Deprecated: []Method[*testObj]{{Name: "old_get", Fn: objGetVar}},
+	Fields: []Method[*testObj]{{Name: "name", Fn: func(o *testObj, c *Call) (int, error) {
+		c.PushString(o.name)
+		return 1, nil
+	}}},
+	Meta: []Method[*testObj]{{Name: "__len", Fn: func(o *testObj, c *Call) (int, error) {
+		c.PushInteger(int64(len(o.vars)))
+		return 1, nil
+	}}},
+}
+
+var otherObjClass = &Class[*testObj]{
+	Name:    "OtherObj",
+	Methods: []Method[*testObj]{{Name: "get_var", Fn: objGetVar}},
+}
+
+// ownedObjClass objects live as long as Lua keeps them.
+var ownedObjClass = &Class[*testObj]{
+	Name: "OwnedObj",
+	Methods: []Method[*testObj]{{Name: "get_name", Fn: func(o *testObj, c *Call) (int, error) {
+		c.PushString(o.name)
+		return 1, nil
+	}}},
+	Owned: true,
+}
+
+var classFuncs = map[string]*Function{
+	"newowned": NewFunction("newowned", func(c *Call) (int, error) {
+		name, err := c.String(1)
+		if err != nil {
+			return 0, err
+		}
+		ownedObjClass.Push(&c.Pusher, &testObj{name: name})
+		return 1, nil
+	}),
+	"newother": NewFunction("newother", func(c *Call) (int, error) {
+		otherObjClass.Push(&c.Pusher, &testObj{name: "other", vars: map[string]string{}})
+		return 1, nil
+	}),
+	// objname(o) reads a TestObj argument with Class.Check.
+	"objname": NewFunction("objname", func(c *Call) (int, error) {
+		o, err := testObjClass.Check(c, 1)
+		if err != nil {
+			return 0, err
+		}
+		c.PushString(o.name)
+		return 1, nil
+	}),
+}
+
+// newClassState returns a state with the class test functions, and a
+// warnings log.
+func newClassState(t *testing.T) (*State, func() []string) {
+	var mu sync.Mutex
+	var warns []string
+	st := newBoundaryState(t, Options{Warn: func(msg string) {
+		mu.Lock()
+		warns = append(warns, msg)
+		mu.Unlock()
+	}})
+	setFuncs(t, st, classFuncs)
+	return st, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), warns...)
+	}
+}
+
+// runObj runs code with a new TestObj as its argument, to completion.
+func runObj(t *testing.T, st *State, o *testObj, code string) (*Co, Outcome) {
+	t.Helper()
+	co := start(t, st, CoOptions{YieldAllowed: true}, code)
+	st.Lock()
+	testObjClass.Push(&co.Pusher, o)
+	st.Unlock()
+	out, _ := drive(st, co)
+	return co, out
+}
+
+func runObjOK(t *testing.T, st *State, o *testObj, code string) []any {
+	t.Helper()
+	co, out := runObj(t, st, o, code)
+	defer closeCo(st, co)
+	if out != OK {
+		t.Fatalf("outcome %v: %v\n%s", out, co.Err(), tracebackOf(co))
+	}
+	return results(st, co)
+}
+
+// TestClassObjects: methods, lazily built fields, metamethods, tostring, a
+// method that yields and resumes itself, and Lua-style errors for a wrong
+// self or a wrong argument.
+func TestClassObjects(t *testing.T) {
+	st, warns := newClassState(t)
+	obj := &testObj{name: "obj1", vars: map[string]string{"x": "42"}}
+	res := runObjOK(t, st, obj, `
+		local o = ...
+		o:set_var("y", "7")
+		return tostring(o), o:get_var("x"), o.name, rawget(o, "name"), #o, o:get_var("y"), o:wait(), objname(o)`)
+	wantResults(t, res, "TestObj", "42", "obj1", "obj1", int64(2), "7", "obj1", "obj1")
+
+	res = runObjOK(t, st, obj, `
+		local o = ...
+		local other = newother()
+		local fake = {get = o.get_var}
+		local function try(f, ...) local ok, e = pcall(f, ...) return e end
+		return
+			try(function() return o.get_var({}, "x") end),
+			try(function() return o.get_var(5, "x") end),
+			try(function() return o.get_var(other, "x") end),
+			try(function() return fake:get("x") end),
+			try(function() return o:get_var() end),
+			try(function() return o:set_var("k", {}) end),
+			try(function() return objname(other) end),
+			tostring(other), other:get_var("nope")`)
+	want := []string{
+		"bad argument #1 to 'get_var' (TestObj expected, got table)",
+		"bad argument #1 to 'get_var' (TestObj expected, got number)",
+		"bad argument #1 to 'get_var' (TestObj expected, got OtherObj)",
+		"calling 'get' on bad self (TestObj expected, got table)",
+		"bad argument #1 to 'get_var' (string expected, got no value)",
+		"bad argument #2 to 'set_var' (string expected, got table)",
+		"bad argument #1 to 'objname' (TestObj expected, got OtherObj)",
+	}
+	for i, w := range want {
+		if got, _ := res[i].(string); !strings.HasPrefix(got, "test:") || !strings.HasSuffix(got, ": "+w) {
+			t.Errorf("error %d = %q, want test:N: %s", i+1, got, w)
+		}
+	}
+	if res[7] != "OtherObj" || res[8] != "" {
+		t.Errorf("other object: %v %v", res[7], res[8])
+	}
+
+	// A deprecated method works and warns once per state.
+	res = runObjOK(t, st, obj, `local o = ... return o:old_get("x"), o:old_get("x")`)
+	wantResults(t, res, "42", "42")
+	n := 0
+	for _, w := range warns() {
+		if strings.Contains(w, "TestObj:old_get() is deprecated") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d deprecation warnings, want 1: %q", n, warns())
+	}
+}
+
+// TestClassMethodPanic: a Go panic in a method becomes the Lua error
+// "go panic: ...", catchable by pcall; uncaught, it fails the invocation.
+// With a Warn sink, the panic and its Go stack are logged.
+func TestClassMethodPanic(t *testing.T) {
+	st, warns := newClassState(t)
+	obj := &testObj{name: "obj2", vars: map[string]string{}}
+	res := runObjOK(t, st, obj, `
+		local o = ...
+		local ok1, e1 = pcall(o.boom, o)
+		local ok2, e2 = pcall(function() return o:boom() end)
+		return ok1, e1, ok2, e2, o:get_var("none")`)
+	wantResults(t, res, false, "go panic: kaboom obj2", false, "test:4: go panic: kaboom obj2", "")
+
+	co, out := runObj(t, st, obj, `local o = ... o:boom()`)
+	if out != Failed || co.Err().Message != "test:1: go panic: kaboom obj2" {
+		t.Errorf("uncaught: %v %v", out, co.Err())
+	}
+	closeCo(st, co)
+	w := warns()
+	if len(w) != 3 || !strings.Contains(w[0], "go panic in a Lua call: kaboom obj2") || !strings.Contains(w[0], "goroutine ") {
+		t.Errorf("warnings: %q", w)
+	}
+}
+
+// TestClassScopedHandles: an object pushed for an invocation is invalid once
+// the invocation is closed, even if a script kept it in a global and its
+// handle slot was reused by a newer object.
+func TestClassScopedHandles(t *testing.T) {
+	st, _ := newClassState(t)
+	base := st.LiveHandles()
+	res := runObjOK(t, st, &testObj{name: "req1", vars: map[string]string{"x": "1"}}, `
+		stash = ...
+		return stash:get_var("x")`)
+	wantResults(t, res, "1")
+	if n := st.LiveHandles(); n != base {
+		t.Errorf("live handles %d after Close, want %d", n, base)
+	}
+	const stale = "'get_var': the TestObj object is no longer valid"
+	res = runOK(t, st, `
+		local ok, e = pcall(function() return stash:get_var("x") end)
+		local ok2, e2 = pcall(function() return stash.name end)
+		return ok, e, ok2, e2, tostring(stash)`)
+	wantResults(t, res, false, "test:2: "+stale, false, "'name': the TestObj object is no longer valid", "TestObj") // a field builder is called by __index (C): no position
+
+	// A new object takes the freed slot (next generation): the stale handle
+	// still does not reach it.
+	res = runObjOK(t, st, &testObj{name: "req2", vars: map[string]string{"x": "2"}}, `
+		local o = ...
+		local ok, e = pcall(stash.get_var, stash, "x")
+		return o:get_var("x"), ok, e`)
+	wantResults(t, res, "2", false, stale)
+	res = runOK(t, st, `stash = nil return true`)
+	wantResults(t, res, true)
+	if n := st.LiveHandles(); n != base {
+		t.Errorf("live handles %d at the end, want %d", n, base)
+	}
+}
+
+// TestClassOwnedHandles: objects owned by Lua release their Go value when
+// collected.
+func TestClassOwnedHandles(t *testing.T) {
+	st, _ := newClassState(t)
+	base := st.LiveHandles()
+	res := runOK(t, st, `
+		held = newowned("keep")
+		for i = 1, 1000 do
+			local o = newowned("o" .. i)
+			if o:get_name() ~= "o" .. i then error("name " .. i) end
+		end
+		return held:get_name(), tostring(held)`)
+	wantResults(t, res, "keep", "OwnedObj")
+	if n := st.LiveHandles(); n <= base+1 {
+		t.Logf("live handles %d before GC (some already collected)", n)
+	}
+	memAfterGC(st)
+	if n := st.LiveHandles(); n != base+1 {
+		t.Errorf("live handles %d after GC, want %d (the held one)", n, base+1)
+	}
+	wantResults(t, runOK(t, st, `local n = held:get_name() held = nil return n`), "keep")
+	memAfterGC(st)
+	if n := st.LiveHandles(); n != base {
+		t.Errorf("live handles %d after GC, want %d", n, base)
+	}
+}
