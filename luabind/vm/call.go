@@ -34,15 +34,18 @@ func (st *State) enter(L *C.lua_State, f *C.lrt_frame) *Call {
 		c = new(Call)
 	}
 	st.depth++
-	co := st.coByID(int64(f.coid))
-	*c = Call{Pusher: Pusher{st: st, co: co}, L: L, f: f, co: co}
+	var co *Co
+	if id := int64(f.coid); id > 0 && int(id) <= len(st.cos) {
+		co = st.cos[id-1]
+	}
+	c.Pusher.st, c.Pusher.co, c.Pusher.n = st, co, 0
+	c.L, c.f, c.co = L, f, co
 	return c
 }
 
-func (st *State) leave(c *Call) {
-	st.depth--
-	*c = Call{}
-}
+// leave ends a call; the Call's fields are overwritten by the next enter
+// (not cleared: it is on the hot path, and nothing reads them in between).
+func (st *State) leave(*Call) { st.depth-- }
 
 // verdict turns a Go result into the trampoline's code.
 func (c *Call) verdict(n int, err error) C.int {
