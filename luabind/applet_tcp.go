@@ -115,26 +115,25 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// a receive with a timeout keeps its deadline across its yields
+	iv := inv(c)
 	var deadline time.Time
-	if !c.IsNoneOrNil(3) {
+	if !c.IsNoneOrNil(3) && iv != nil {
 		ms, err := c.Integer(3)
 		if err != nil {
 			return 0, err
 		}
-		// the deadline is fixed at the first call and kept across yields
-		if iv := inv(c); iv != nil && iv.deadline.IsZero() {
+		if iv.deadline.IsZero() {
 			iv.deadline = time.Now().Add(time.Duration(ms) * time.Millisecond)
 		}
-		if iv := inv(c); iv != nil {
-			deadline = iv.deadline
-		}
+		deadline = iv.deadline
 	}
 	in := ap.s.Req.Input()
 	enough := size >= 0 && int64(len(in)) >= size
 	if !enough && ap.open() && ap.s.Req.Room() > 0 && (deadline.IsZero() || time.Now().Before(deadline)) {
 		return c.Yield(func() { ap.fill(deadline) }, ap.luaReceive)
 	}
-	if iv := inv(c); iv != nil {
+	if iv != nil {
 		iv.deadline = time.Time{}
 	}
 	n := len(in)

@@ -84,3 +84,24 @@ core.register_service("hello", "tcp", function(applet) applet:send("hello\n") en
 	}
 	p.waitLog(t, "task from action", 5*time.Second)
 }
+
+// AppletTCP.receive with a timeout returns what arrived when it expires.
+func TestAppletReceiveTimeout(t *testing.T) {
+	p := startProxy(t, `
+global
+   lua-load {dir}/t.lua
+defaults
+   timeout client 5s
+listen a
+   bind 127.0.0.1:0
+   tcp-request content use-service lua.r
+`, map[string]string{"t.lua": `
+core.register_service("r", "tcp", function(applet)
+   local got = applet:receive(10, 200)
+   applet:send("got=" .. tostring(got) .. "\n")
+end)
+`})
+	if got := exchange(t, p.addr(0), "ab", false, 5*time.Second); got != "got=ab\n" {
+		t.Fatalf("got %q", got)
+	}
+}

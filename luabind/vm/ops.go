@@ -149,8 +149,8 @@ func (p *Pusher) NewTable(narr, nrec int) {
 	p.n++
 }
 
-// SetField pops a value and stores it as t[k] in the table below it (raw).
-// Push the value after calling SetField's key: use Field for the usual order.
+// rawSet pops a key and a value and stores t[key] = value in the table
+// below them (lua_rawset). Field is the exported form.
 func (p *Pusher) rawSet() { p.op0(opRawSet, -2) }
 
 // Field pushes key k, then calls value to push the value, then stores it

@@ -101,29 +101,13 @@ func (e errorString) Error() string { return string(e) }
 // forced and Lua yields resume at once, Go yields run their wait first.
 func run(t testing.TB, st *State, o CoOptions, code string, args ...string) (*Co, Outcome) {
 	t.Helper()
-	st.Lock()
-	defer st.Unlock()
-	co, err := st.NewCo(o)
-	if err != nil {
-		t.Fatal(err)
+	anyArgs := make([]any, len(args))
+	for i, a := range args {
+		anyArgs[i] = a
 	}
-	if err := co.Load([]byte(code), "=test"); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	for _, a := range args {
-		co.PushString(a)
-	}
-	for {
-		out := co.Resume()
-		if out != Yield {
-			return co, out
-		}
-		if w := co.TakeWait(); w != nil {
-			st.Unlock()
-			w()
-			st.Lock()
-		}
-	}
+	co := start(t, st, o, code, anyArgs...)
+	out, _ := drive(st, co)
+	return co, out
 }
 
 func runOK(t testing.TB, st *State, code string) []any {
