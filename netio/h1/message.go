@@ -1,0 +1,133 @@
+// Package h1 is luaproxy's HTTP/1.1 codec: it parses requests and responses
+// from a byte stream into Messages that keep header order and case, frames
+// their bodies (content-length, chunked, close-delimited), and writes them
+// back out. It knows nothing about proxies or rules; the engine (core) and
+// the sample fetches work on its Message type.
+package h1
+
+import "strings"
+
+// Header is one header line as received: name case and order are kept.
+type Header struct {
+	Name, Value string
+}
+
+// Message is the head of an HTTP/1.x request or response, plus the body
+// bytes buffered so far when someone asked to see the body (wait-for-body,
+// Lua).
+type Message struct {
+	// Request line (IsResponse false).
+	Method, URI string
+	// Status line (IsResponse true).
+	Status int
+	Reason string
+	// Version is "HTTP/1.1" or "HTTP/1.0".
+	Version    string
+	IsResponse bool
+
+	// Headers in wire order, names as written.
+	Headers []Header
+
+	// Framing, derived from the headers when parsed (and kept in sync by
+	// the codec when a message is written).
+	ContentLength int64 // -1 when absent
+	Chunked       bool
+
+	// Body holds the decoded body bytes received so far, when buffered;
+	// BodyComplete says the whole body is in Body.
+	Body         []byte
+	BodyComplete bool
+}
+
+// Get returns the value of the first header named name (case-insensitive).
+func (m *Message) Get(name string) (string, bool) {
+	for i := range m.Headers {
+		if strings.EqualFold(m.Headers[i].Name, name) {
+			return m.Headers[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// Values returns the values of every header named name, in order
+// (full header lines: no splitting on commas).
+func (m *Message) Values(name string) []string {
+	var out []string
+	for i := range m.Headers {
+		if strings.EqualFold(m.Headers[i].Name, name) {
+			out = append(out, m.Headers[i].Value)
+		}
+	}
+	return out
+}
+
+// Add appends a header line.
+func (m *Message) Add(name, value string) {
+	m.Headers = append(m.Headers, Header{name, value})
+}
+
+// Del removes every header named name and reports how many it removed.
+func (m *Message) Del(name string) int {
+	n := 0
+	kept := m.Headers[:0]
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			n++
+			continue
+		}
+		kept = append(kept, h)
+	}
+	clear(m.Headers[len(kept):])
+	m.Headers = kept
+	return n
+}
+
+// Set replaces every header named name by one line name: value, at the
+// position of the first one (or at the end).
+func (m *Message) Set(name, value string) {
+	for i := range m.Headers {
+		if strings.EqualFold(m.Headers[i].Name, name) {
+			m.Headers[i] = Header{name, value}
+			rest := m.Headers[i+1:]
+			kept := rest[:0]
+			for _, h := range rest {
+				if !strings.EqualFold(h.Name, name) {
+					kept = append(kept, h)
+				}
+			}
+			clear(rest[len(kept):])
+			m.Headers = m.Headers[:i+1+len(kept)]
+			return
+		}
+	}
+	m.Add(name, value)
+}
+
+// Path returns the path part of a request URI: for an absolute URI
+// ("http://host/p?q") the part from the first slash after the authority,
+// without the query string; "*" for "OPTIONS *".
+func (m *Message) Path() string {
+	u := m.URI
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		j := strings.IndexByte(u, '/')
+		if j < 0 {
+			return ""
+		}
+		u = u[j:]
+	}
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+// Query returns the query string of a request URI, without the '?', and
+// whether there was one.
+func (m *Message) Query() (string, bool) {
+	i := strings.IndexByte(m.URI, '?')
+	if i < 0 {
+		return "", false
+	}
+	return m.URI[i+1:], true
+}
