@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -32,6 +33,13 @@ type Engine struct {
 
 	// Ext holds per-module engine data, keyed by module name.
 	Ext map[string]any
+	// Events is the engine's event bus (server state changes, ...).
+	Events EventBus
+	// Logs are the global log targets.
+	Logs []*LogTarget
+
+	pid  int
+	done chan struct{} // closed by Stop
 
 	nextThread atomic.Uint64
 	errs       []error
@@ -52,6 +60,8 @@ func New(log *Logger) *Engine {
 		frontends: map[string]*Proxy{},
 		backends:  map[string]*Proxy{},
 		Ext:       map[string]any{},
+		pid:       os.Getpid(),
+		done:      make(chan struct{}),
 	}
 }
 
@@ -99,6 +109,12 @@ func (e *Engine) Load(cfg *config.Config) error {
 		}
 	}
 	for _, px := range e.Proxies {
+		if px.logGlobal {
+			px.Logs = append(append([]*LogTarget(nil), e.Logs...), px.Logs...)
+		}
+		if px.Cap&CapBE != 0 {
+			e.addErr(px.finishServers())
+		}
 		if px.DefaultBackend == "" {
 			continue
 		}
@@ -146,7 +162,13 @@ func (e *Engine) parseGlobal(l config.Line) error {
 			return l.Errorf("'pidfile' expects a file name.")
 		}
 		e.Pidfile = args[1]
-	case "maxconn", "log", "stats", "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
+	case "log":
+		t, err := parseLogTarget(l, args[1:])
+		if err != nil {
+			return err
+		}
+		e.Logs = append(e.Logs, t)
+	case "maxconn", "stats", "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", args[0]))
 	default:
 		kw, ok := lookupGlobal(args[0])
@@ -179,6 +201,11 @@ func (e *Engine) Start() error {
 			e.listeners = append(e.listeners, ln)
 			e.wg.Add(1)
 			go e.accept(px, ln)
+		}
+	}
+	for _, px := range e.Proxies {
+		for _, s := range px.servers() {
+			e.startCheck(s)
 		}
 	}
 	for _, fn := range start {
@@ -236,7 +263,10 @@ func (e *Engine) accept(px *Proxy, ln net.Listener) {
 
 // Stop closes the listeners; streams in progress go on to their end.
 func (e *Engine) Stop() {
-	e.stopping.Store(true)
+	if e.stopping.Swap(true) {
+		return
+	}
+	close(e.done)
 	for _, ln := range e.listeners {
 		_ = ln.Close()
 	}

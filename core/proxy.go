@@ -2,6 +2,8 @@ package core
 
 import (
 	"fmt"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,10 +39,25 @@ type Proxy struct {
 	Rules          map[RuleSet][]*Rule
 	Line           config.Line
 
+	Balance   Balance
+	Options   Options
+	HTTPCheck *HTTPCheck
+	// Retries is "retries" (default 3): connection attempts after the first.
+	Retries int
+	// Logs are the proxy's log targets ("log global" adds the global ones).
+	Logs      []*LogTarget
+	logGlobal bool
+
 	defaultBE *Proxy
-	rr        atomic.Uint64
-	// Conns counts the streams currently attached (fe_conn / be_conn).
-	Conns atomic.Int64
+	srvMu     sync.RWMutex // guards Servers against add/del server
+	lbMu      sync.Mutex
+	lbActive  []*Server
+	lbBackup  []*Server
+	qMu       sync.Mutex
+	queue     []*waiter
+	// Conns counts the streams currently attached as a frontend (fe_conn);
+	// BeConns as a backend (be_conn).
+	Conns, BeConns atomic.Int64
 	// Total counts all streams seen.
 	Total atomic.Int64
 }
@@ -51,19 +68,29 @@ type Bind struct {
 	Line config.Line
 }
 
-// Server is one server of a backend.
-type Server struct {
-	Name  string
-	Addr  netio.Addr
-	Proxy *Proxy
-	Line  config.Line
-	// Conns counts the connections currently open to the server.
-	Conns atomic.Int64
+// Options are a proxy's "option" keywords.
+type Options struct {
+	// Redispatch is "option redispatch [interval]": 0 = off; N > 0
+	// redispatches every Nth retry, N < 0 on the Nth retry before the last.
+	Redispatch int
+	AllBackups bool
+	HTTPChk    bool
+	// ForwardFor is "option forwardfor"; ForwardForHdr its header name.
+	ForwardFor       bool
+	ForwardForHdr    string
+	ForwardForIfNone bool
+	// HTTP connection modes.
+	HTTPServerClose, HTTPClose   bool
+	HTTPLog, TCPLog, DontLogNull bool
+	LogHealthChecks              bool
+	HTTPBufferRequest            bool
+	CLF                          bool
 }
 
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
-	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l}
+	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
+		Retries: 3, Balance: Balance{Algo: "roundrobin", Draws: 2}}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE
@@ -76,6 +103,15 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Mode = d.Mode
 		px.Timeouts = d.Timeouts
 		px.InspectDelay = d.InspectDelay
+		px.Balance = d.Balance
+		px.Options = d.Options
+		px.Retries = d.Retries
+		px.Logs = d.Logs
+		px.logGlobal = d.logGlobal
+		if d.HTTPCheck != nil {
+			hc := *d.HTTPCheck
+			px.HTTPCheck = &hc
+		}
 	}
 	return px
 }
@@ -111,14 +147,11 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		if isDefaults || px.Cap&CapBE == 0 {
 			return l.Errorf("'server' not allowed in '%s' section", px.Kind)
 		}
-		if len(args) < 3 {
-			return l.Errorf("'server' expects <name> and <addr>[:<port>] as arguments.")
-		}
-		a, err := netio.ParseAddr(args[2])
+		srv, err := e.parseServer(px, l)
 		if err != nil {
-			return l.Errorf("'server %s' : %v", args[1], err)
+			return err
 		}
-		px.Servers = append(px.Servers, &Server{Name: args[1], Addr: a, Proxy: px, Line: l})
+		px.Servers = append(px.Servers, srv)
 	case "default_backend":
 		if isDefaults || px.Cap&CapFE == 0 {
 			return l.Errorf("'default_backend' not allowed in '%s' section", px.Kind)
@@ -132,10 +165,23 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 	case "tcp-request":
 		return e.parseRule(px, l)
 	case "balance":
-		if len(args) < 2 || args[1] != "roundrobin" {
-			return l.Errorf("'balance' : only 'roundrobin' is supported yet")
+		return parseBalance(px, l)
+	case "retries":
+		if len(args) != 2 {
+			return l.Errorf("'retries' expects an integer value")
 		}
-	case "log", "option", "maxconn", "retries", "description":
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 0 {
+			return l.Errorf("'retries' expects an integer value")
+		}
+		px.Retries = n
+	case "option", "no":
+		return e.parseOption(px, l)
+	case "http-check":
+		return parseHTTPCheckLine(px, l)
+	case "log":
+		return e.parseProxyLog(px, l)
+	case "maxconn", "description":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:
 		return l.Errorf("unknown keyword '%s' in '%s' section", kw, px.Kind)
@@ -175,13 +221,88 @@ func parseTimeout(px *Proxy, l config.Line) error {
 	return nil
 }
 
-// pickServer chooses a server (roundrobin).
-func (px *Proxy) pickServer() *Server {
-	if len(px.Servers) == 0 {
-		return nil
-	}
-	n := px.rr.Add(1) - 1
-	return px.Servers[n%uint64(len(px.Servers))]
-}
-
 func (px *Proxy) String() string { return fmt.Sprintf("%s '%s'", px.Kind, px.Name) }
+
+// parseOption parses "option <name> [args]" and "no option <name>".
+func (e *Engine) parseOption(px *Proxy, l config.Line) error {
+	args := l.Args
+	on := true
+	if args[0] == "no" {
+		if len(args) < 3 || args[1] != "option" {
+			return l.Errorf("'no' only supports 'option'")
+		}
+		on, args = false, args[1:]
+	}
+	if len(args) < 2 {
+		return l.Errorf("'option' expects an option name")
+	}
+	o := &px.Options
+	name, rest := args[1], args[2:]
+	switch name {
+	case "redispatch":
+		o.Redispatch = 0
+		if on {
+			o.Redispatch = -1
+			if len(rest) > 0 {
+				n, err := strconv.Atoi(rest[0])
+				if err != nil {
+					return l.Errorf("'option redispatch' expects an integer interval")
+				}
+				o.Redispatch = n
+			}
+		}
+	case "allbackups":
+		o.AllBackups = on
+	case "httpchk":
+		o.HTTPChk = on
+		if on {
+			return parseHTTPChk(px, l, rest)
+		}
+	case "forwardfor":
+		o.ForwardFor, o.ForwardForHdr = on, "X-Forwarded-For"
+		for i := 0; i < len(rest); i++ {
+			switch rest[i] {
+			case "header":
+				if i+1 >= len(rest) {
+					return l.Errorf("'option forwardfor' 'header' requires a header name")
+				}
+				o.ForwardForHdr = rest[i+1]
+				i++
+			case "except":
+				i++ // network exceptions are accepted, not applied yet
+			case "if-none":
+				o.ForwardForIfNone = true
+			default:
+				return l.Errorf("'option forwardfor' only supports optional values 'except', 'header' and 'if-none'.")
+			}
+		}
+	case "http-server-close":
+		o.HTTPServerClose = on
+	case "httpclose", "forceclose":
+		o.HTTPClose = on
+	case "http-keep-alive":
+		if on {
+			o.HTTPServerClose, o.HTTPClose = false, false
+		}
+	case "httplog":
+		o.HTTPLog = on
+		o.CLF = on && len(rest) > 0 && rest[0] == "clf"
+	case "tcplog":
+		o.TCPLog = on
+	case "dontlognull":
+		o.DontLogNull = on
+	case "log-health-checks":
+		o.LogHealthChecks = on
+	case "http-buffer-request":
+		o.HTTPBufferRequest = on
+	case "splice-auto", "splice-request", "splice-response", "tcpka", "clitcpka", "srvtcpka",
+		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose", "prefer-last-server",
+		"log-separate-errors", "dontlog-normal", "socket-stats", "contstats", "http-pretend-keepalive",
+		"accept-invalid-http-request", "accept-invalid-http-response", "http-use-htx", "independent-streams",
+		"nolinger", "persist", "checkcache", "http-ignore-probes", "idle-close-on-response", "logasap":
+		// Accepted: tuning that luaproxy's I/O model makes moot, or not yet applied.
+	default:
+		return l.Errorf("unknown option '%s'.", name)
+	}
+	return nil
+}

@@ -2,6 +2,8 @@ package core
 
 import (
 	"net"
+	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -104,19 +106,14 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 		return
 	}
 	s.Backend = be
-	srv := be.pickServer()
-	if srv == nil {
+	be.BeConns.Add(1)
+	defer be.BeConns.Add(-1)
+	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr())})
+	if err != nil {
 		return // HAProxy compat: TCP mode with no server closes the connection
 	}
-	s.Server = srv
-	d := net.Dialer{Timeout: be.Timeouts.Connect}
-	sc, err := d.Dial(srv.Addr.Net, srv.Addr.Address)
-	if err != nil {
-		return
-	}
 	s.ServerConn = sc
-	srv.Conns.Add(1)
-	defer srv.Conns.Add(-1)
+	defer s.Server.release()
 	prefix := append(s.Req.out, s.Req.in...)
 	if len(s.Res.in) > 0 {
 		if _, err := s.Res.Send(s.Res.in); err != nil {
@@ -130,3 +127,74 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 		TunnelTimeout: be.Timeouts.Tunnel,
 	})
 }
+
+// connect picks a server of be and connects to it, retrying "retries"
+// times and redispatching to another server as "option redispatch" says.
+// On success s.Server holds a slot of the server (release it when done).
+func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
+	var srv, exclude *Server
+	for attempt := 0; ; attempt++ {
+		if srv == nil {
+			var err error
+			if srv, err = be.acquireServer(in, exclude); err != nil {
+				return nil, err
+			}
+		}
+		d := net.Dialer{Timeout: be.Timeouts.Connect}
+		conn, err := d.Dial(srv.Addr.Net, s.serverAddress(srv))
+		if err == nil {
+			s.Server = srv
+			return conn, nil
+		}
+		srv.Failed.Add(1)
+		if attempt >= be.Retries {
+			srv.release()
+			return nil, err
+		}
+		if shouldRedispatch(be.Options.Redispatch, attempt+1, be.Retries) {
+			srv.release()
+			exclude, srv = srv, nil
+			continue
+		}
+		// A turn-around timer of min(timeout connect, 1s) before retrying
+		// the same server, so that a restarting server is not hammered.
+		wait := time.Second
+		if t := be.Timeouts.Connect; t > 0 && t < wait {
+			wait = t
+		}
+		time.Sleep(wait)
+	}
+}
+
+// shouldRedispatch applies "option redispatch <interval>" to retry number
+// r (1-based) out of retries.
+func shouldRedispatch(interval, r, retries int) bool {
+	switch {
+	case interval == 0:
+		return false
+	case interval > 0:
+		return r%interval == 0
+	default:
+		return r == retries+1+interval
+	}
+}
+
+// serverAddress is where to connect: the server's address, with the port
+// the client connected to when the server has none.
+func (s *Stream) serverAddress(srv *Server) string {
+	if !srv.PortFromClient {
+		return srv.Addr.Address
+	}
+	host, _, _ := net.SplitHostPort(srv.Addr.Address)
+	port := addrPortOf(s.Client.LocalAddr()).Port()
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+func addrOf(a net.Addr) netip.Addr { return addrPortOf(a).Addr() }

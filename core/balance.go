@@ -1,0 +1,417 @@
+package core
+
+import (
+	"errors"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"luaproxy/core/config"
+	"luaproxy/netio/h1"
+)
+
+// Balance is a backend's "balance" setting.
+type Balance struct {
+	Algo string // roundrobin, static-rr, leastconn, first, source, uri, hdr, random
+	// Hdr is the header name of "hdr(<name>)".
+	Hdr string
+	// URIWhole, URILen and URIDepth are the options of "uri".
+	URIWhole         bool
+	URILen, URIDepth int
+	// Draws is the number of draws of "random(<draws>)" (default 2).
+	Draws int
+}
+
+// lbState is a server's load-balancing bookkeeping (under Proxy.lbMu).
+type lbState struct {
+	cw int // smooth weighted round robin current weight
+}
+
+// lbInput is what hash-based algorithms look at.
+type lbInput struct {
+	src netip.Addr
+	req *h1.Message
+}
+
+// Errors of server selection, answered 503 in HTTP.
+var (
+	errNoServer     = errors.New("no server available")
+	errQueueTimeout = errors.New("queue timeout")
+)
+
+func parseBalance(px *Proxy, l config.Line) error {
+	args := l.Args
+	if len(args) < 2 {
+		return l.Errorf("'balance' requires an algorithm.")
+	}
+	b := Balance{Algo: args[1], Draws: 2}
+	switch {
+	case args[1] == "roundrobin", args[1] == "static-rr", args[1] == "leastconn",
+		args[1] == "first", args[1] == "source":
+	case args[1] == "random" || strings.HasPrefix(args[1], "random("):
+		b.Algo = "random"
+		if inner, ok := parenArg(args[1]); ok {
+			n, err := strconv.Atoi(inner)
+			if err != nil || n < 1 {
+				return l.Errorf("'balance random' : draws must be a positive integer")
+			}
+			b.Draws = n
+		}
+	case args[1] == "uri":
+		for i := 2; i < len(args); i++ {
+			switch args[i] {
+			case "whole":
+				b.URIWhole = true
+			case "len", "depth":
+				if i+1 >= len(args) {
+					return l.Errorf("'balance uri %s' expects a positive integer", args[i])
+				}
+				n, err := strconv.Atoi(args[i+1])
+				if err != nil || n < 0 {
+					return l.Errorf("'balance uri %s' expects a positive integer", args[i])
+				}
+				if args[i] == "len" {
+					b.URILen = n
+				} else {
+					b.URIDepth = n
+				}
+				i++
+			case "path-only":
+			default:
+				return l.Errorf("'balance uri' only accepts parameters 'whole', 'len', 'depth' and 'path-only' (got '%s').", args[i])
+			}
+		}
+	case strings.HasPrefix(args[1], "hdr("):
+		inner, ok := parenArg(args[1])
+		if !ok || inner == "" {
+			return l.Errorf("header name is missing in 'balance hdr(name)'.")
+		}
+		b.Algo, b.Hdr = "hdr", inner
+	default:
+		return l.Errorf("'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)', 'rdp-cookie(name)', 'random' and 'first' options.")
+	}
+	px.Balance = b
+	return nil
+}
+
+func parenArg(s string) (string, bool) {
+	i := strings.IndexByte(s, '(')
+	if i < 0 || !strings.HasSuffix(s, ")") {
+		return "", false
+	}
+	return s[i+1 : len(s)-1], true
+}
+
+// lbRebuild recomputes the usable server lists after a state or weight
+// change.
+func (px *Proxy) lbRebuild() {
+	var active, backup []*Server
+	for _, s := range px.servers() {
+		s.mu.Lock()
+		ok := s.usableLocked()
+		s.mu.Unlock()
+		if !ok {
+			continue
+		}
+		if s.Backup {
+			backup = append(backup, s)
+		} else {
+			active = append(active, s)
+		}
+	}
+	byID := func(l []*Server) { sort.Slice(l, func(i, j int) bool { return l[i].ID < l[j].ID }) }
+	byID(active)
+	byID(backup)
+	px.lbMu.Lock()
+	px.lbActive, px.lbBackup = active, backup
+	px.lbMu.Unlock()
+}
+
+// candidates returns the servers load balancing chooses from: the active
+// ones, else the first backup (every backup with "option allbackups").
+// px.lbMu must be held.
+func (px *Proxy) candidatesLocked() []*Server {
+	if len(px.lbActive) > 0 {
+		return px.lbActive
+	}
+	if len(px.lbBackup) == 0 || px.Options.AllBackups {
+		return px.lbBackup
+	}
+	return px.lbBackup[:1]
+}
+
+// pickServer chooses a server that has a free slot. It returns nil and
+// full=true when servers are usable but all at their maxconn (the caller
+// queues), nil and false when none is usable. exclude is skipped when
+// another server is usable (redispatch).
+func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full bool) {
+	px.lbMu.Lock()
+	defer px.lbMu.Unlock()
+	cands := px.candidatesLocked()
+	if len(cands) == 0 {
+		return nil, false
+	}
+	if exclude != nil && len(cands) > 1 {
+		kept := make([]*Server, 0, len(cands)-1)
+		for _, s := range cands {
+			if s != exclude {
+				kept = append(kept, s)
+			}
+		}
+		cands = kept
+	}
+	switch px.Balance.Algo {
+	case "leastconn":
+		srv = leastConn(cands)
+	case "first":
+		for _, s := range cands {
+			if !s.Full() {
+				srv = s
+				break
+			}
+		}
+	case "source":
+		if in != nil && in.src.IsValid() {
+			b := in.src.Unmap().AsSlice()
+			srv = hashPick(cands, hashBytes(b))
+		}
+	case "uri":
+		if in != nil && in.req != nil {
+			srv = hashPick(cands, hashString(px.Balance.uriKey(in.req)))
+		}
+	case "hdr":
+		if in != nil && in.req != nil {
+			if v, ok := in.req.Get(px.Balance.Hdr); ok {
+				srv = hashPick(cands, hashString(v))
+			}
+		}
+	case "random":
+		srv = randomPick(cands, px.Balance.Draws)
+	}
+	if srv == nil {
+		srv = px.smoothRR(cands)
+	}
+	if srv == nil || srv.Full() {
+		return nil, true
+	}
+	return srv, false
+}
+
+// smoothRR is nginx's smooth weighted round robin over servers with a free
+// slot. px.lbMu must be held.
+func (px *Proxy) smoothRR(cands []*Server) *Server {
+	total := 0
+	var best *Server
+	for _, s := range cands {
+		if s.Full() {
+			continue
+		}
+		w := s.weightForLB()
+		s.lb.cw += w
+		total += w
+		if best == nil || s.lb.cw > best.lb.cw {
+			best = s
+		}
+	}
+	if best != nil {
+		best.lb.cw -= total
+	}
+	return best
+}
+
+func (s *Server) weightForLB() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.weight
+}
+
+func leastConn(cands []*Server) *Server {
+	var best *Server
+	var bc, bw int64
+	for _, s := range cands {
+		if s.Full() {
+			continue
+		}
+		c, w := s.Conns.Load(), int64(s.weightForLB())
+		if best == nil || c*bw < bc*w {
+			best, bc, bw = s, c, w
+		}
+	}
+	return best
+}
+
+// hashPick maps a hash onto the servers in proportion to their weights
+// (HAProxy's map-based hashing).
+func hashPick(cands []*Server, h uint32) *Server {
+	total := 0
+	for _, s := range cands {
+		total += s.weightForLB()
+	}
+	if total == 0 {
+		return nil
+	}
+	n := int(h % uint32(total))
+	for _, s := range cands {
+		n -= s.weightForLB()
+		if n < 0 {
+			return s
+		}
+	}
+	return nil
+}
+
+func randomPick(cands []*Server, draws int) *Server {
+	total := 0
+	for _, s := range cands {
+		total += s.weightForLB()
+	}
+	if total == 0 {
+		return nil
+	}
+	var best *Server
+	for range draws {
+		s := hashPick(cands, rand.Uint32())
+		if best == nil || (!s.Full() && s.Conns.Load() < best.Conns.Load()) || best.Full() {
+			best = s
+		}
+	}
+	return best
+}
+
+func hashBytes(b []byte) uint32 {
+	h := fnv.New32a()
+	h.Write(b)
+	return h.Sum32()
+}
+
+func hashString(s string) uint32 { return hashBytes([]byte(s)) }
+
+// uriKey returns the part of the URI "balance uri" hashes.
+func (b *Balance) uriKey(req *h1.Message) string {
+	u := req.URI
+	if !b.URIWhole {
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u = u[:i]
+		}
+	}
+	if b.URIDepth > 0 {
+		n := 0
+		for i := 0; i < len(u); i++ {
+			if u[i] == '/' {
+				n++
+				if n > b.URIDepth {
+					u = u[:i]
+					break
+				}
+			}
+		}
+	}
+	if b.URILen > 0 && len(u) > b.URILen {
+		u = u[:b.URILen]
+	}
+	return u
+}
+
+// waiter is a stream queued for a server slot.
+type waiter struct {
+	ch chan *Server // receives the server whose slot it was given
+}
+
+// queueLen returns the number of streams waiting in the backend's queue.
+func (px *Proxy) queueLen() int {
+	px.qMu.Lock()
+	defer px.qMu.Unlock()
+	return len(px.queue)
+}
+
+// acquireServer picks a server and takes one of its connection slots,
+// waiting in the backend's queue up to "timeout queue" (else "timeout
+// connect") when every usable server is at its maxconn.
+func (px *Proxy) acquireServer(in *lbInput, exclude *Server) (*Server, error) {
+	for {
+		srv, full := px.pickServer(in, exclude)
+		if srv != nil {
+			if srv.tryTake() {
+				return srv, nil
+			}
+			continue // raced for the last slot; pick again
+		}
+		if !full {
+			return nil, errNoServer
+		}
+		w := &waiter{ch: make(chan *Server, 1)}
+		px.qMu.Lock()
+		px.queue = append(px.queue, w)
+		px.qMu.Unlock()
+		// A slot may have freed between pick and enqueue.
+		px.dequeue()
+		wait := px.Timeouts.Queue
+		if wait == 0 {
+			wait = px.Timeouts.Connect
+		}
+		var timeout <-chan time.Time
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case srv := <-w.ch:
+			return srv, nil
+		case <-timeout:
+			px.qMu.Lock()
+			for i, x := range px.queue {
+				if x == w {
+					px.queue = append(px.queue[:i], px.queue[i+1:]...)
+					break
+				}
+			}
+			px.qMu.Unlock()
+			select {
+			case srv := <-w.ch: // handed a slot while timing out
+				return srv, nil
+			default:
+			}
+			return nil, errQueueTimeout
+		}
+	}
+}
+
+// tryTake takes a connection slot if the server has one.
+func (s *Server) tryTake() bool {
+	for {
+		n := s.Conns.Load()
+		if s.MaxConn > 0 && n >= int64(s.MaxConn) {
+			return false
+		}
+		if s.Conns.CompareAndSwap(n, n+1) {
+			s.Total.Add(1)
+			return true
+		}
+	}
+}
+
+// release gives back a slot, handing it to the first queued stream.
+func (s *Server) release() {
+	s.Conns.Add(-1)
+	s.Proxy.dequeue()
+}
+
+// dequeue gives free slots to queued streams, in order.
+func (px *Proxy) dequeue() {
+	px.qMu.Lock()
+	defer px.qMu.Unlock()
+	for len(px.queue) > 0 {
+		srv, _ := px.pickServer(nil, nil)
+		if srv == nil || !srv.tryTake() {
+			return
+		}
+		w := px.queue[0]
+		px.queue = px.queue[1:]
+		w.ch <- srv
+	}
+}

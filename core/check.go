@@ -1,0 +1,403 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"luaproxy/core/config"
+)
+
+// CheckResult is the outcome of one health check, in HAProxy's terms.
+type CheckResult struct {
+	// Status is the short status name shown by "show stat" (L4OK, L4CON,
+	// L4TOUT, L7OK, L7STS, L7RSP, L7TOUT).
+	Status string
+	// Code is the HTTP status of a layer-7 check (0 otherwise).
+	Code int
+	// Info is the extra information (the system error, the HTTP reason).
+	Info     string
+	Duration time.Duration
+	// Passed reports a successful check.
+	Passed bool
+	// Health is the server's health counter after this check, with its
+	// rise and fall settings.
+	Health, Rise, Fall int
+}
+
+var checkDescs = map[string]string{
+	"L4OK":   "Layer4 check passed",
+	"L4CON":  "Layer4 connection problem",
+	"L4TOUT": "Layer4 timeout",
+	"L7OK":   "Layer7 check passed",
+	"L7STS":  "Layer7 wrong status",
+	"L7RSP":  "Layer7 invalid response",
+	"L7TOUT": "Layer7 timeout",
+}
+
+// Desc returns the long description ("Layer4 connection problem").
+func (r *CheckResult) Desc() string { return checkDescs[r.Status] }
+
+// describe formats the reason as HAProxy's state-change lines do.
+func (r *CheckResult) describe() string {
+	var b strings.Builder
+	b.WriteString(r.Desc())
+	if r.Code != 0 {
+		fmt.Fprintf(&b, ", code: %d", r.Code)
+	}
+	if r.Info != "" && !r.Passed {
+		fmt.Fprintf(&b, ", info: %q", r.Info)
+	}
+	fmt.Fprintf(&b, ", check duration: %dms", r.Duration.Milliseconds())
+	return b.String()
+}
+
+// HTTPCheck is a backend's "option httpchk" with its "http-check" rules.
+type HTTPCheck struct {
+	Method, URI, Version string
+	Headers              [][2]string
+	// ExpectStatus is the status list of "http-check expect status"
+	// (empty: any 2xx or 3xx).
+	ExpectStatus []int
+	// ExpectString is "http-check expect string".
+	ExpectString string
+	ExpectNot    bool
+}
+
+func parseHTTPChk(px *Proxy, l config.Line, args []string) error {
+	hc := &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0"}
+	switch len(args) {
+	case 0:
+	case 1:
+		hc.URI = args[0]
+	case 2:
+		hc.Method, hc.URI = args[0], args[1]
+	default:
+		hc.Method, hc.URI = args[0], args[1]
+		// "HTTP/1.1\r\nHost:\ www" is the legacy way of adding headers.
+		v := strings.ReplaceAll(strings.Join(args[2:], " "), `\r\n`, "\r\n")
+		parts := strings.Split(v, "\r\n")
+		hc.Version = parts[0]
+		for _, h := range parts[1:] {
+			if n, val, ok := strings.Cut(h, ":"); ok {
+				hc.Headers = append(hc.Headers, [2]string{strings.TrimSpace(n), strings.TrimSpace(val)})
+			}
+		}
+	}
+	if px.HTTPCheck != nil {
+		hc.ExpectStatus, hc.ExpectString, hc.ExpectNot = px.HTTPCheck.ExpectStatus, px.HTTPCheck.ExpectString, px.HTTPCheck.ExpectNot
+	}
+	px.HTTPCheck = hc
+	return nil
+}
+
+// parseHTTPCheckLine parses "http-check expect|send ...".
+func parseHTTPCheckLine(px *Proxy, l config.Line) error {
+	args := l.Args[1:]
+	if px.HTTPCheck == nil {
+		px.HTTPCheck = &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0"}
+	}
+	hc := px.HTTPCheck
+	if len(args) == 0 {
+		return l.Errorf("'http-check' expects 'comment', 'connect', 'disable-on-404', 'expect', 'send-state', 'set-var', 'unset-var', 'send' but got nothing")
+	}
+	switch args[0] {
+	case "expect":
+		a := args[1:]
+		if len(a) > 0 && a[0] == "!" {
+			hc.ExpectNot = true
+			a = a[1:]
+		}
+		if len(a) < 2 {
+			return l.Errorf("'http-check expect' : expects a matching method and a pattern")
+		}
+		switch a[0] {
+		case "status":
+			hc.ExpectStatus = nil
+			for _, p := range strings.Split(a[1], ",") {
+				lo, hi, rng := strings.Cut(p, "-")
+				a, err1 := strconv.Atoi(lo)
+				b := a
+				var err2 error
+				if rng {
+					b, err2 = strconv.Atoi(hi)
+				}
+				if err1 != nil || err2 != nil {
+					return l.Errorf("'http-check expect status' : invalid status code '%s'", p)
+				}
+				for c := a; c <= b; c++ {
+					hc.ExpectStatus = append(hc.ExpectStatus, c)
+				}
+			}
+		case "string":
+			hc.ExpectString = a[1]
+		default:
+			return l.Errorf("'http-check expect' : '%s' is not supported yet", a[0])
+		}
+	case "send":
+		a := args[1:]
+		for i := 0; i+1 < len(a); i++ {
+			switch a[i] {
+			case "meth":
+				hc.Method = a[i+1]
+			case "uri":
+				hc.URI = a[i+1]
+			case "ver":
+				hc.Version = a[i+1]
+			case "hdr":
+				if i+2 >= len(a) {
+					return l.Errorf("'http-check send' : 'hdr' expects <name> and <value>")
+				}
+				hc.Headers = append(hc.Headers, [2]string{a[i+1], a[i+2]})
+				i++
+			default:
+				return l.Errorf("'http-check send' : unknown argument '%s'", a[i])
+			}
+			i++
+		}
+	case "disable-on-404", "send-state", "comment":
+	default:
+		return l.Errorf("'http-check %s' is not supported yet", args[0])
+	}
+	return nil
+}
+
+// checker runs one server's health checks.
+type checker struct {
+	stop chan struct{}
+}
+
+// startCheck starts the server's check loop if it has "check".
+func (e *Engine) startCheck(s *Server) {
+	if !s.Check.Enabled {
+		return
+	}
+	s.check = &checker{stop: make(chan struct{})}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.checkLoop(s, s.check)
+	}()
+}
+
+func (c *checker) halt() {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+}
+
+func (e *Engine) checkLoop(s *Server, c *checker) {
+	// Spread the first checks as HAProxy does, within a short time.
+	first := time.Duration(rand.Int64N(int64(min(s.Check.Inter, 100*time.Millisecond)) + 1))
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-e.done:
+			return
+		case <-t.C:
+		}
+		if s.Admin().InMaint() {
+			t.Reset(s.Check.Inter)
+			continue
+		}
+		res := e.runCheck(s)
+		e.reportCheck(s, res)
+		t.Reset(s.nextCheckDelay())
+	}
+}
+
+func (s *Server) nextCheckDelay() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &s.Check
+	switch {
+	case s.state == StateStopped && s.health == 0 && c.DownInter > 0:
+		return c.DownInter
+	case s.health != 0 && s.health != c.Rise+c.Fall-1 && c.FastInter > 0:
+		return c.FastInter
+	}
+	return c.Inter
+}
+
+// reportCheck applies a check result to the health counter (HAProxy's
+// rise/fall state machine) and moves the server when a threshold is
+// crossed.
+func (e *Engine) reportCheck(s *Server, res *CheckResult) {
+	s.mu.Lock()
+	rise, fall := s.Check.Rise, s.Check.Fall
+	prev := s.lastChk
+	up := s.state != StateStopped
+	change := 0
+	if res.Passed {
+		if s.health < rise+fall-1 {
+			s.health++
+		}
+		if s.health >= rise {
+			s.health = rise + fall - 1
+			if !up {
+				change = 1
+			}
+		}
+	} else {
+		if s.health > rise {
+			s.health--
+		} else {
+			s.health = 0
+			if up {
+				change = -1
+			}
+		}
+	}
+	res.Health, res.Rise, res.Fall = s.health, rise, fall
+	s.lastChk = res
+	s.mu.Unlock()
+	if prev == nil || prev.Status != res.Status || prev.Health != res.Health {
+		ev := s.event(EventServerCheck)
+		ev.Check = res
+		e.Events.Publish(ev)
+	}
+	if change != 0 {
+		e.setRunning(s, change > 0, "HEALTH", res)
+	}
+}
+
+// runCheck performs one check: a TCP connect, then the HTTP exchange of
+// "option httpchk".
+func (e *Engine) runCheck(s *Server) *CheckResult {
+	px := s.Proxy
+	start := time.Now()
+	inter := s.Check.Inter
+	connTO := px.Timeouts.Connect
+	if connTO == 0 || connTO > inter {
+		connTO = inter
+	}
+	readTO := px.Timeouts.Check
+	if readTO == 0 {
+		readTO = inter
+	}
+	network, addr := s.checkTarget()
+	res := &CheckResult{}
+	done := func(status string) *CheckResult {
+		res.Status = status
+		res.Duration = time.Since(start)
+		res.Passed = status == "L4OK" || status == "L7OK"
+		return res
+	}
+	conn, err := net.DialTimeout(network, addr, connTO)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return done("L4TOUT")
+		}
+		res.Info = sysErrText(err)
+		return done("L4CON")
+	}
+	defer conn.Close()
+	hc := px.HTTPCheck
+	if hc == nil || !px.Options.HTTPChk {
+		return done("L4OK")
+	}
+	_ = conn.SetDeadline(start.Add(connTO + readTO))
+	var req strings.Builder
+	fmt.Fprintf(&req, "%s %s %s\r\n", hc.Method, hc.URI, hc.Version)
+	for _, h := range hc.Headers {
+		fmt.Fprintf(&req, "%s: %s\r\n", h[0], h[1])
+	}
+	req.WriteString("\r\n")
+	if _, err := conn.Write([]byte(req.String())); err != nil {
+		res.Info = sysErrText(err)
+		return done("L4CON")
+	}
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return done("L7TOUT")
+		}
+		return done("L7RSP")
+	}
+	f := strings.SplitN(strings.TrimRight(line, "\r\n"), " ", 3)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") || len(f[1]) != 3 {
+		return done("L7RSP")
+	}
+	code, err := strconv.Atoi(f[1])
+	if err != nil {
+		return done("L7RSP")
+	}
+	res.Code = code
+	if len(f) == 3 {
+		res.Info = f[2]
+	}
+	ok := code >= 200 && code < 400
+	if len(hc.ExpectStatus) > 0 {
+		ok = false
+		for _, c := range hc.ExpectStatus {
+			ok = ok || c == code
+		}
+	}
+	if hc.ExpectString != "" {
+		// Read the rest of the response within the deadline.
+		var body strings.Builder
+		buf := make([]byte, 4096)
+		for body.Len() < 1<<20 {
+			n, err := br.Read(buf)
+			body.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		ok = strings.Contains(body.String(), hc.ExpectString)
+	}
+	if hc.ExpectNot {
+		ok = !ok
+	}
+	if !ok {
+		return done("L7STS")
+	}
+	return done("L7OK")
+}
+
+// checkTarget returns where checks connect: "addr" and "port" override
+// the server's address.
+func (s *Server) checkTarget() (string, string) {
+	network, addr := s.Addr.Net, s.Addr.Address
+	if network == "unix" {
+		return network, addr
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if s.Check.Addr != "" {
+		host = s.Check.Addr
+	}
+	if s.Check.Port != 0 {
+		port = strconv.Itoa(s.Check.Port)
+	}
+	return network, net.JoinHostPort(host, port)
+}
+
+// sysErrText returns the system error text HAProxy prints ("Connection
+// refused").
+func sysErrText(err error) string {
+	var se syscall.Errno
+	if errors.As(err, &se) {
+		s := se.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	var pe *os.SyscallError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

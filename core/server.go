@@ -1,0 +1,425 @@
+package core
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"luaproxy/core/config"
+	"luaproxy/netio"
+)
+
+// ServerState is a server's operational state, as HAProxy's SRV_ST_*.
+type ServerState int
+
+// The operational states.
+const (
+	StateStopped  ServerState = iota // DOWN
+	StateStarting                    // coming up (slowstart)
+	StateRunning                     // UP
+	StateStopping                    // going down (NOLB)
+)
+
+var stateNames = [...]string{"STOPPED", "STARTING", "RUNNING", "STOPPING"}
+
+func (s ServerState) String() string { return stateNames[s] }
+
+// AdminFlags are a server's administrative flags (SRV_ADMF_*).
+type AdminFlags uint8
+
+// The admin flags.
+const (
+	AdminMaint  AdminFlags = 1 << iota // forced maintenance (runtime API, Lua)
+	AdminCMaint                        // maintenance from the configuration ("disabled")
+	AdminDrain                         // forced drain
+)
+
+// Names returns the HAProxy names of the set flags ("MAINT", "CMAINT", "DRAIN").
+func (a AdminFlags) Names() []string {
+	var out []string
+	for i, n := range []string{"MAINT", "CMAINT", "DRAIN"} {
+		if a&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// InMaint reports whether either maintenance flag is set.
+func (a AdminFlags) InMaint() bool { return a&(AdminMaint|AdminCMaint) != 0 }
+
+// Server is one server of a backend.
+type Server struct {
+	Name  string
+	ID    int // puid, unique in its backend
+	RID   int
+	Addr  netio.Addr
+	Proxy *Proxy
+	Line  config.Line
+	// PortFromClient is set when the address has no port: the connection
+	// goes to the port the client connected to (HAProxy's "server s 10.0.0.1").
+	PortFromClient bool
+
+	Backup bool
+	// MaxConn limits concurrent connections (0: none); the rest wait in
+	// the backend's queue.
+	MaxConn int
+	Check   CheckConfig
+
+	// Conns counts the connections currently open to the server.
+	Conns atomic.Int64
+	// Total counts connections ever made; Failed the connect failures.
+	Total, Failed atomic.Int64
+
+	evMu    sync.Mutex // serializes state transitions and their events
+	mu      sync.Mutex
+	state   ServerState
+	admin   AdminFlags
+	weight  int // user weight (uweight), 0..256
+	iweight int // initial weight from the configuration
+	health  int // check health counter: up when >= rise
+	lastChk *CheckResult
+	check   *checker
+	lb      lbState
+	deleted bool
+}
+
+// CheckConfig is a server's health-check settings.
+type CheckConfig struct {
+	Enabled   bool
+	Inter     time.Duration // "inter", default 2s
+	FastInter time.Duration // "fastinter": while changing state
+	DownInter time.Duration // "downinter": while down
+	Rise      int           // default 2
+	Fall      int           // default 3
+	Port      int           // "port": 0 = the server's port
+	Addr      string        // "addr": "" = the server's address
+}
+
+// State returns the operational state.
+func (s *Server) State() ServerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Admin returns the admin flags.
+func (s *Server) Admin() AdminFlags {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.admin
+}
+
+// Weight returns the user weight.
+func (s *Server) Weight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.weight
+}
+
+// LastCheck returns the last health-check result (nil before the first).
+func (s *Server) LastCheck() *CheckResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastChk
+}
+
+// usableLocked reports whether load balancing may pick the server.
+// s.mu must be held.
+func (s *Server) usableLocked() bool {
+	return !s.admin.InMaint() && s.admin&AdminDrain == 0 && s.weight > 0 &&
+		(s.state == StateRunning || s.state == StateStarting)
+}
+
+// isUpLocked reports whether the server counts as up ("active servers
+// left"): not in maintenance and operational. s.mu must be held.
+func (s *Server) isUpLocked() bool {
+	return !s.admin.InMaint() && (s.state == StateRunning || s.state == StateStarting)
+}
+
+// IsUp reports whether the server is up and not in maintenance.
+func (s *Server) IsUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.isUpLocked()
+}
+
+// Full reports whether the server is at its maxconn.
+func (s *Server) Full() bool { return s.MaxConn > 0 && s.Conns.Load() >= int64(s.MaxConn) }
+
+// String returns "backend/server".
+func (s *Server) String() string { return s.Proxy.Name + "/" + s.Name }
+
+func (s *Server) event(t EventType) *Event {
+	return &Event{Type: t, ServerName: s.Name, ServerID: s.ID, ServerRID: s.RID,
+		ProxyName: s.Proxy.Name, ProxyID: s.Proxy.ID, Server: s}
+}
+
+// parseServer parses "server <name> <addr>[:port] [options]".
+func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
+	args := l.Args
+	if len(args) < 3 {
+		return nil, l.Errorf("'server' expects <name> and <addr>[:<port>] as arguments.")
+	}
+	srv := &Server{Name: args[1], Proxy: px, Line: l, weight: 1, state: StateRunning,
+		Check: CheckConfig{Inter: 2 * time.Second, Rise: 2, Fall: 3}}
+	a, portless, err := parseServerAddr(args[2])
+	if err != nil {
+		return nil, l.Errorf("'server %s' : %v", args[1], err)
+	}
+	srv.Addr, srv.PortFromClient = a, portless
+	opts := args[3:]
+	for i := 0; i < len(opts); i++ {
+		kw := opts[i]
+		arg := func() (string, error) {
+			if i+1 >= len(opts) {
+				return "", l.Errorf("'%s' expects an argument.", kw)
+			}
+			i++
+			return opts[i], nil
+		}
+		intArg := func(lo, hi int) (int, error) {
+			v, err := arg()
+			if err != nil {
+				return 0, err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				return 0, l.Errorf("'%s' expects an integer argument between %d and %d, got '%s'.", kw, lo, hi, v)
+			}
+			return n, nil
+		}
+		timeArg := func() (time.Duration, error) {
+			v, err := arg()
+			if err != nil {
+				return 0, err
+			}
+			d, err := config.ParseTime(v, time.Millisecond)
+			if err != nil || d <= 0 {
+				return 0, l.Errorf("'%s' expects a positive delay, got '%s'.", kw, v)
+			}
+			return d, nil
+		}
+		var err error
+		switch kw {
+		case "weight":
+			srv.weight, err = intArg(0, 256)
+		case "maxconn":
+			srv.MaxConn, err = intArg(0, 1<<30)
+		case "backup":
+			srv.Backup = true
+		case "disabled":
+			srv.admin |= AdminCMaint
+		case "enabled":
+			srv.admin &^= AdminCMaint
+		case "check":
+			srv.Check.Enabled = true
+		case "no-check":
+			srv.Check.Enabled = false
+		case "inter":
+			srv.Check.Inter, err = timeArg()
+		case "fastinter":
+			srv.Check.FastInter, err = timeArg()
+		case "downinter":
+			srv.Check.DownInter, err = timeArg()
+		case "rise":
+			srv.Check.Rise, err = intArg(1, 1<<20)
+		case "fall":
+			srv.Check.Fall, err = intArg(1, 1<<20)
+		case "port":
+			srv.Check.Port, err = intArg(1, 65535)
+		case "addr":
+			srv.Check.Addr, err = arg()
+		case "id":
+			srv.ID, err = intArg(1, 1<<30)
+		default:
+			takesArg, known := ignoredServerOpts[kw]
+			if !known {
+				return nil, l.Errorf("'server %s' unknown keyword '%s'.", srv.Name, kw)
+			}
+			if takesArg {
+				if _, err = arg(); err != nil {
+					return nil, err
+				}
+			}
+			e.warn(l.Warnf("'server %s' : option '%s' is not supported yet and is ignored.", srv.Name, kw))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	srv.iweight = srv.weight
+	srv.health = srv.Check.Rise // up, but goes down at the first failure (HAProxy)
+	return srv, nil
+}
+
+// ignoredServerOpts are server options accepted with a warning; the value
+// says whether the option takes an argument.
+var ignoredServerOpts = map[string]bool{
+	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
+	"maxqueue": true, "cookie": true, "resolvers": true, "init-addr": true, "agent-port": true,
+	"agent-inter": true, "pool-max-conn": true, "pool-purge-delay": true, "check-sni": true,
+	"send-proxy": false, "send-proxy-v2": false, "check-send-proxy": false, "agent-check": false,
+	"tfo": false, "non-stick": false,
+}
+
+// parseServerAddr parses a server address; a missing port means "the port
+// the client connected to".
+func parseServerAddr(s string) (netio.Addr, bool, error) {
+	a, err := netio.ParseAddr(s)
+	if err == nil {
+		return a, false, nil
+	}
+	if a2, err2 := netio.ParseAddr(withPort(s)); err2 == nil && a2.Net != "unix" && a2.Net != "fd" {
+		return a2, true, nil
+	}
+	return a, false, err
+}
+
+// withPort appends ":0" to a host with no port ("[v6]" or "v4" or "name").
+func withPort(s string) string {
+	if strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "[") && !strings.Contains(s, "@") {
+		return "[" + s + "]:0"
+	}
+	return s + ":0"
+}
+
+// finishServers assigns ids and starts the LB state of a backend.
+func (px *Proxy) finishServers() error {
+	used := map[int]bool{}
+	for _, s := range px.Servers {
+		if s.ID != 0 {
+			if used[s.ID] {
+				return s.Line.Errorf("'server %s' : custom id %d already used.", s.Name, s.ID)
+			}
+			used[s.ID] = true
+		}
+	}
+	next := 1
+	for _, s := range px.Servers {
+		if s.ID == 0 {
+			for used[next] {
+				next++
+			}
+			s.ID = next
+			used[next] = true
+		}
+	}
+	px.lbRebuild()
+	return nil
+}
+
+// countUp returns the active and backup servers up (not in maintenance).
+func (px *Proxy) countUp() (active, backup int) {
+	for _, s := range px.servers() {
+		s.mu.Lock()
+		up := s.isUpLocked()
+		s.mu.Unlock()
+		if !up {
+			continue
+		}
+		if s.Backup {
+			backup++
+		} else {
+			active++
+		}
+	}
+	return
+}
+
+// servers returns the current server list (it changes with add/del server).
+func (px *Proxy) servers() []*Server {
+	px.srvMu.RLock()
+	defer px.srvMu.RUnlock()
+	return px.Servers
+}
+
+// FindServer returns the server named name, or nil.
+func (px *Proxy) FindServer(name string) *Server {
+	for _, s := range px.servers() {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func (e *Engine) srvKind(s *Server) string {
+	if s.Backup {
+		return "Backup Server"
+	}
+	return "Server"
+}
+
+// setRunning moves the server UP or DOWN (after a health check or an
+// administrative change), logs the transition in HAProxy's words and
+// publishes the events. Transitions of one server are serialized by evMu,
+// so its events are seen in order.
+func (e *Engine) setRunning(s *Server, up bool, cause string, chk *CheckResult) {
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
+	s.mu.Lock()
+	old := s.state
+	if up {
+		s.state = StateRunning
+	} else {
+		s.state = StateStopped
+	}
+	cur := s.state
+	maint := s.admin.InMaint()
+	s.mu.Unlock()
+	if old == cur {
+		return
+	}
+	px := s.Proxy
+	px.lbRebuild()
+	if !maint {
+		active, backup := px.countUp()
+		reason := ""
+		if chk != nil {
+			reason = ", reason: " + chk.describe()
+		}
+		queued := px.queueLen()
+		var msg string
+		if up {
+			msg = fmt.Sprintf("%s %s is UP%s. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
+				e.srvKind(s), s, reason, active, backup, 0, queued)
+		} else {
+			msg = fmt.Sprintf("%s %s is DOWN%s. %d active and %d backup servers left.%s %d sessions active, %d requeued, %d remaining in queue.",
+				e.srvKind(s), s, reason, active, backup, runningOnBackup(active, backup), s.Conns.Load(), 0, queued)
+		}
+		e.Log.Warning("%s", msg)
+		if up {
+			e.sendLog(LogNotice, msg)
+		} else {
+			e.sendLog(LogAlert, msg)
+		}
+		if !up && active == 0 && backup == 0 {
+			e.noServerAlert(px)
+		}
+	}
+	t := EventServerDown
+	if up {
+		t = EventServerUp
+		px.dequeue()
+	}
+	e.Events.Publish(s.event(t))
+	ev := s.event(EventServerState)
+	ev.State, ev.Check = &StateChange{OldState: old, NewState: cur, Cause: cause}, chk
+	e.Events.Publish(ev)
+}
+
+func (e *Engine) noServerAlert(px *Proxy) {
+	e.Log.Alert("backend '%s' has no server available!", px.Name)
+	e.sendLog(LogEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+}
+
+func runningOnBackup(active, backup int) string {
+	if active == 0 && backup > 0 {
+		return " Running on backup."
+	}
+	return ""
+}
