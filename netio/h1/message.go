@@ -1,8 +1,3 @@
-// Package h1 is luaproxy's HTTP/1.1 codec: it parses requests and responses
-// from a byte stream into Messages that keep header order and case, frames
-// their bodies (content-length, chunked, close-delimited), and writes them
-// back out. It knows nothing about proxies or rules; the engine (core) and
-// the sample fetches work on its Message type.
 package h1
 
 import "strings"
@@ -21,7 +16,8 @@ type Message struct {
 	// Status line (IsResponse true).
 	Status int
 	Reason string
-	// Version is "HTTP/1.1" or "HTTP/1.0".
+	// Version as received: "HTTP/1.1", "HTTP/1.0", or any "HTTP/d.d"
+	// HAProxy accepts (see IsHTTP11).
 	Version    string
 	IsResponse bool
 
@@ -37,6 +33,46 @@ type Message struct {
 	// BodyComplete says the whole body is in Body.
 	Body         []byte
 	BodyComplete bool
+
+	// Trailers are the trailer fields after a chunked body, in wire order,
+	// once the body has been read to its end.
+	Trailers []Header
+
+	// Framing says how the body after this head is delimited, set by
+	// Reader.ReadRequest and Reader.ReadResponse (see Framing). Unlike
+	// ContentLength and Chunked, which report the headers, it accounts
+	// for the method and the status (a response to HEAD has no body
+	// whatever its Content-Length).
+	Framing Framing
+
+	// Conn holds the connection options found when the message was parsed.
+	// HAProxy compat: the parser removes "close" and "keep-alive" from the
+	// Connection header, as HAProxy 2.6 does, so they are only here.
+	Conn ConnFlags
+}
+
+// ConnFlags are connection options of a parsed message.
+type ConnFlags uint8
+
+const (
+	ConnClose     ConnFlags = 1 << iota // "Connection: close"
+	ConnKeepAlive                       // "Connection: keep-alive"
+	ConnUpgrade                         // "Connection: upgrade"
+	// ConnForceClose: the framing makes the connection unsafe to reuse
+	// (Transfer-Encoding with Content-Length, or with HTTP/1.0).
+	ConnForceClose
+)
+
+// Reset empties m for reuse, keeping the capacity of its slices.
+func (m *Message) Reset() {
+	clear(m.Headers)
+	clear(m.Trailers)
+	*m = Message{
+		Headers:       m.Headers[:0],
+		Trailers:      m.Trailers[:0],
+		Body:          m.Body[:0],
+		ContentLength: -1,
+	}
 }
 
 // Get returns the value of the first header named name (case-insensitive).
