@@ -48,10 +48,27 @@ var coreFuncs = newCoreFuncs(
 	def{"sleep", luaCoreSleep},
 	def{"msleep", luaCoreMsleep},
 	def{"yield", luaCoreYield},
+	def{"wait", luaCoreWait},
+	def{"done", luaCoreDone},
 	def{"now", luaCoreNow},
+	def{"http_date", coreDate(parseHTTPDate)},
+	def{"imf_date", coreDate(parseIMFDate)},
+	def{"rfc850_date", coreDate(parseRFC850Date)},
+	def{"asctime_date", coreDate(parseASCTimeDate)},
+	def{"concat", luaCoreConcat},
+	def{"get_info", luaCoreGetInfo},
+	def{"get_var", luaCoreGetVar},
+	def{"set_nice", luaCoreSetNice},
+	def{"parse_addr", luaCoreParseAddr},
+	def{"match_addr", luaCoreMatchAddr},
+	def{"tokenize", luaCoreTokenize},
+	def{"add_acl", luaCoreAddACL},
+	def{"del_acl", luaCoreDelACL},
+	def{"set_map", luaCoreSetMap},
+	def{"del_map", luaCoreDelMap},
 )
 
-// installCore builds the core and act globals in a new state.
+// installCore builds the core, act and Regex globals in a new state.
 func installCore(ls *LState) error {
 	err := ls.SetGlobal("core", func(p *vm.Pusher) {
 		p.NewTable(0, 32)
@@ -67,12 +84,16 @@ func installCore(ls *LState) error {
 	if err != nil {
 		return err
 	}
-	return ls.SetGlobal("act", func(p *vm.Pusher) {
+	err = ls.SetGlobal("act", func(p *vm.Pusher) {
 		p.NewTable(0, 8)
 		for i, n := range []string{"CONTINUE", "STOP", "YIELD", "ERROR", "DONE", "DENY", "ABORT", "INVALID"} {
 			p.FieldInteger(n, int64(i))
 		}
 	})
+	if err != nil {
+		return err
+	}
+	return installRegex(ls)
 }
 
 // lsOf returns the LState of a call.
@@ -288,33 +309,6 @@ func luaRegisterTask(c *vm.Call) (int, error) {
 	}
 	go ls.runTask(spec)
 	return 0, nil
-}
-
-// luaCoreSleep implements core.sleep(seconds). It yields.
-func luaCoreSleep(c *vm.Call) (int, error) {
-	n, err := c.Integer(1)
-	if err != nil {
-		return 0, err
-	}
-	return sleepFor(c, time.Duration(n)*time.Second)
-}
-
-// luaCoreMsleep implements core.msleep(milliseconds). It yields.
-func luaCoreMsleep(c *vm.Call) (int, error) {
-	n, err := c.Integer(1)
-	if err != nil {
-		return 0, err
-	}
-	return sleepFor(c, time.Duration(n)*time.Millisecond)
-}
-
-func sleepFor(c *vm.Call, d time.Duration) (int, error) {
-	return c.Yield(func() { time.Sleep(d) }, func(*vm.Call) (int, error) { return 0, nil })
-}
-
-// luaCoreYield implements core.yield(). It yields; other work runs first.
-func luaCoreYield(c *vm.Call) (int, error) {
-	return c.Yield(nil, func(*vm.Call) (int, error) { return 0, nil })
 }
 
 // luaCoreNow implements core.now(): {sec=..., usec=...}. It never yields.
