@@ -16,8 +16,10 @@ export CGO_ENABLED := 1
 
 # Extra flags for go test (e.g. make test TESTFLAGS='-v -run TestConfig').
 TESTFLAGS ?=
-# Extra flags for the go test benchmarks (e.g. BENCHFLAGS='-count=6 -benchtime=2s').
+# Extra flags for the Go micro-benchmarks the suite runs (e.g. BENCHFLAGS='-count=6 -benchtime=2s').
 BENCHFLAGS ?=
+# Extra flags for the benchmark suite (e.g. BENCHARGS='-scenario concat -out /tmp/b').
+BENCHARGS ?=
 
 # C Lua modules: one cmodules/NAME.so per cmodules/NAME.c, loaded with require("NAME").
 # No -llua5.3: a module takes the Lua C API from the host that loads it.
@@ -46,16 +48,13 @@ if [ -n "$$files" ]; then \
 fi
 endef
 
-# The whole-system benchmark suite (luaproxy against haproxy, driven by wrk) lives in
-# test/bench; until it exists, bench runs only the go test benchmarks. $(1): suite flags.
+# The benchmark suite (test/bench): luaproxy side by side with haproxy on the same
+# configurations, the documents' own experiments, and the Go micro-benchmarks of every
+# package that has some (go test -bench, bounded -benchtime); it writes bench-results/
+# (TSVs, report.md, plots). $(1): suite flags (-full).
 define bench-recipe
 $(LUA) cmodules/test.lua bench
-$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) $(CORE_PKGS)
-@if ls test/bench/*.go >/dev/null 2>&1; then \
-	echo "$(GO) run ./test/bench $(1)"; $(GO) run ./test/bench $(1); \
-else \
-	echo "bench: test/bench does not exist yet, benchmark suite skipped"; \
-fi
+$(GO) run ./test/bench $(1) -gotest-flags '$(BENCHFLAGS)' $(BENCHARGS)
 endef
 
 help: ## Show this help
@@ -97,11 +96,11 @@ lint: setup ## go vet, gofmt check, and staticcheck if installed
 
 # Target-specific: setup (a prerequisite) inherits it and also installs haproxy, wrk, taskset.
 bench: SETUP_ARGS := bench
-bench: setup build cmodules ## Go benchmarks (luabind, core, netio), then the test/bench suite
-	$(call bench-recipe)
+bench: setup build cmodules ## Benchmark suite, quick set (< 10 min): report in bench-results/report.md
+	$(call bench-recipe,-quick)
 
 bench-full: SETUP_ARGS := bench
-bench-full: setup build cmodules ## Like bench, running the test/bench suite with -full
+bench-full: setup build cmodules ## Benchmark suite, everything (100k/300k backends, longer runs)
 	$(call bench-recipe,-full)
 
 clean: ## Remove bin/ and the built cmodules/*.so
