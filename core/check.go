@@ -179,11 +179,12 @@ func (e *Engine) startCheck(s *Server) {
 	if !s.Check.Enabled {
 		return
 	}
-	s.check = &checker{stop: make(chan struct{})}
+	c := &checker{stop: make(chan struct{})}
+	s.check = c
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.checkLoop(s, s.check)
+		e.checkLoop(s, c) // not s.check: "enable health" replaces it
 	}()
 }
 
@@ -373,16 +374,17 @@ func (e *Engine) runCheck(s *Server) *CheckResult {
 // checkTarget returns where checks connect: "addr" and "port" override
 // the server's address.
 func (s *Server) checkTarget() (string, string) {
-	network, addr := s.Addr.Net, s.Addr.Address
+	a, chkAddr, chkPort := s.checkSettings() // the runtime API changes them
+	network, addr := a.Net, a.Address
 	if network == "unix" {
 		return network, addr
 	}
 	host, port, _ := net.SplitHostPort(addr)
-	if s.Check.Addr != "" {
-		host = s.Check.Addr
+	if chkAddr != "" {
+		host = chkAddr
 	}
-	if s.Check.Port != 0 {
-		port = strconv.Itoa(s.Check.Port)
+	if chkPort != 0 {
+		port = strconv.Itoa(chkPort)
 	}
 	return network, net.JoinHostPort(host, port)
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 	"luaproxy/netio"
 )
 
@@ -21,8 +22,9 @@ type Engine struct {
 	// threads, and per-thread modules (lua-load-per-thread) keep one
 	// instance per thread.
 	Threads int
-	// BufSize is tune.bufsize.
-	BufSize int
+	// BufSize is tune.bufsize; MaxRewrite is tune.maxrewrite (room kept
+	// for header rewrites); MaxHdr is tune.http.maxhdr.
+	BufSize, MaxRewrite, MaxHdr int
 	// Daemon is the global "daemon" keyword.
 	Daemon  bool
 	Pidfile string
@@ -44,6 +46,7 @@ type Engine struct {
 	nextThread atomic.Uint64
 	errs       []error
 	listeners  []net.Listener
+	cli        *cliState // the runtime API and listener control (cli_*.go)
 	wg         sync.WaitGroup
 	stopping   atomic.Bool
 }
@@ -54,14 +57,16 @@ func New(log *Logger) *Engine {
 		log = NewLogger(nil)
 	}
 	return &Engine{
-		Log:       log,
-		Threads:   runtime.GOMAXPROCS(0),
-		BufSize:   DefaultBufSize,
-		frontends: map[string]*Proxy{},
-		backends:  map[string]*Proxy{},
-		Ext:       map[string]any{},
-		pid:       os.Getpid(),
-		done:      make(chan struct{}),
+		Log:        log,
+		Threads:    runtime.GOMAXPROCS(0),
+		BufSize:    DefaultBufSize,
+		MaxRewrite: 1024,
+		MaxHdr:     101,
+		frontends:  map[string]*Proxy{},
+		backends:   map[string]*Proxy{},
+		Ext:        map[string]any{},
+		pid:        os.Getpid(),
+		done:       make(chan struct{}),
 	}
 }
 
@@ -89,6 +94,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 		case "defaults", "frontend", "backend", "listen":
 			// the "from" section, else the last defaults before this one
 			px := newProxy(sec.Kind, sec.Name, bySection[sec.Defaults()], sec.Head)
+			px.engine = e
 			for _, l := range sec.Lines {
 				e.addErr(e.parseProxyLine(px, l))
 			}
@@ -96,7 +102,9 @@ func (e *Engine) Load(cfg *config.Config) error {
 				bySection[sec] = px
 				continue
 			}
-			px.ID = len(e.Proxies) + 1
+			// HAProxy compat: 2.6 numbers user proxies from 2, id 1 going to
+			// its internal <HTTPCLIENT> proxy ("show stat" iid, fe_id).
+			px.ID = len(e.Proxies) + 2
 			e.Proxies = append(e.Proxies, px)
 			if px.Cap&CapFE != 0 {
 				e.frontends[px.Name] = px
@@ -124,6 +132,10 @@ func (e *Engine) Load(cfg *config.Config) error {
 			continue
 		}
 		px.defaultBE = be
+	}
+	for _, px := range e.Proxies {
+		e.addErr(e.resolveUseBackends(px))
+		e.addErr(e.resolveSampleRefs(px))
 	}
 	return errors.Join(e.errs...)
 }
@@ -157,6 +169,19 @@ func (e *Engine) parseGlobal(l config.Line) error {
 			return l.Errorf("'tune.bufsize' expects a positive integer argument.")
 		}
 		e.BufSize = n
+	case "tune.maxrewrite", "tune.http.maxhdr":
+		if len(args) != 2 {
+			return l.Errorf("'%s' expects an integer argument.", args[0])
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 || (args[0] == "tune.http.maxhdr" && n > 32767) {
+			return l.Errorf("'%s' expects a positive integer argument.", args[0])
+		}
+		if args[0] == "tune.maxrewrite" {
+			e.MaxRewrite = n
+		} else {
+			e.MaxHdr = n
+		}
 	case "pidfile":
 		if len(args) != 2 {
 			return l.Errorf("'pidfile' expects a file name.")
@@ -168,7 +193,9 @@ func (e *Engine) parseGlobal(l config.Line) error {
 			return err
 		}
 		e.Logs = append(e.Logs, t)
-	case "maxconn", "stats", "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
+	case "stats":
+		return e.parseStats(l)
+	case "maxconn", "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", args[0]))
 	default:
 		kw, ok := lookupGlobal(args[0])
@@ -191,6 +218,9 @@ func (e *Engine) Start() error {
 			return err
 		}
 	}
+	if err := e.startCLI(); err != nil {
+		return err
+	}
 	for _, px := range e.Proxies {
 		for _, b := range px.Binds {
 			ln, err := netio.Listen(b.Addr, netio.ListenOptions{})
@@ -199,6 +229,7 @@ func (e *Engine) Start() error {
 				return fmt.Errorf("Starting %s %s: cannot bind socket (%v) [%s]", px.Kind, px.Name, unwrapSyscall(err), b.Addr)
 			}
 			e.listeners = append(e.listeners, ln)
+			e.addListener(px, ln)
 			e.wg.Add(1)
 			go e.accept(px, ln)
 		}
@@ -241,7 +272,11 @@ func (e *Engine) accept(px *Proxy, ln net.Listener) {
 		c, err := ln.Accept()
 		if err != nil {
 			if e.stopping.Load() {
+				e.drain(px, ln)
 				return
+			}
+			if e.acceptPaused(px) {
+				continue // "disable frontend", then "enable frontend"
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -261,12 +296,16 @@ func (e *Engine) accept(px *Proxy, ln net.Listener) {
 	}
 }
 
-// Stop closes the listeners; streams in progress go on to their end.
+// Stop closes the listeners, once the connections already queued on them
+// are accepted (see drain); streams in progress go on to their end.
 func (e *Engine) Stop() {
 	if e.stopping.Swap(true) {
 		return
 	}
 	close(e.done)
+	sample.Stopping.Store(true)
+	e.stopListeners()
+	e.stopCLI()
 	for _, ln := range e.listeners {
 		_ = ln.Close()
 	}

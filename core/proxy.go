@@ -2,12 +2,14 @@ package core
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 	"luaproxy/netio"
 )
 
@@ -37,7 +39,11 @@ type Proxy struct {
 	Timeouts       Timeouts
 	InspectDelay   time.Duration // tcp-request inspect-delay
 	Rules          map[RuleSet][]*Rule
-	Line           config.Line
+	HTTPRules      map[RuleSet][]*httpRule
+	UseBackends    []*UseBackend
+	// ErrorFiles are the "errorfile <code> <file>" responses, raw.
+	ErrorFiles map[int][]byte
+	Line       config.Line
 
 	Balance   Balance
 	Options   Options
@@ -49,6 +55,9 @@ type Proxy struct {
 	logGlobal bool
 
 	defaultBE *Proxy
+	engine    *Engine
+	scope     *sample.Scope // sample-language parsing scope
+	acls      *sample.ACLSet
 	srvMu     sync.RWMutex // guards Servers against add/del server
 	lbMu      sync.Mutex
 	lbActive  []*Server
@@ -58,6 +67,8 @@ type Proxy struct {
 	// Conns counts the streams currently attached as a frontend (fe_conn);
 	// BeConns as a backend (be_conn).
 	Conns, BeConns atomic.Int64
+	// Requests counts HTTP requests received (frontend).
+	Requests atomic.Int64
 	// Total counts all streams seen.
 	Total atomic.Int64
 }
@@ -90,7 +101,8 @@ type Options struct {
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
-		Retries: 3, Balance: Balance{Algo: "roundrobin", Draws: 2}}
+		HTTPRules: map[RuleSet][]*httpRule{},
+		Retries:   3, Balance: Balance{Algo: "roundrobin", Draws: 2}}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE
@@ -107,6 +119,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Options = d.Options
 		px.Retries = d.Retries
 		px.Logs = d.Logs
+		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
 		if d.HTTPCheck != nil {
 			hc := *d.HTTPCheck
@@ -164,6 +177,23 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseTimeout(px, l)
 	case "tcp-request":
 		return e.parseRule(px, l)
+	case "http-request", "http-response", "http-after-response":
+		if isDefaults {
+			return l.Errorf("'%s' not allowed in 'defaults' section", kw)
+		}
+		return e.parseHTTPRule(px, l)
+	case "use_backend":
+		if isDefaults || px.Cap&CapFE == 0 {
+			return l.Errorf("'use_backend' not allowed in '%s' section", px.Kind)
+		}
+		return e.parseUseBackend(px, l)
+	case "acl":
+		if isDefaults {
+			return l.Errorf("'acl' not allowed in 'defaults' section")
+		}
+		return e.parseACL(px, l)
+	case "errorfile":
+		return parseErrorFile(px, l)
 	case "balance":
 		return parseBalance(px, l)
 	case "retries":
@@ -304,5 +334,28 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 	default:
 		return l.Errorf("unknown option '%s'.", name)
 	}
+	return nil
+}
+
+// parseErrorFile parses "errorfile <code> <file>": the file is a whole
+// HTTP response, sent as it is.
+func parseErrorFile(px *Proxy, l config.Line) error {
+	if len(l.Args) != 3 {
+		return l.Errorf("'errorfile' expects <code> and <file> as arguments.")
+	}
+	code, err := strconv.Atoi(l.Args[1])
+	if _, known := errorTexts[code]; err != nil || !known || code < 200 {
+		return l.Errorf("'errorfile' : status code '%s' not handled.", l.Args[1])
+	}
+	b, err := os.ReadFile(l.Args[2])
+	if err != nil {
+		return l.Errorf("error opening file '%s'.", l.Args[2])
+	}
+	m := make(map[int][]byte, len(px.ErrorFiles)+1)
+	for k, v := range px.ErrorFiles {
+		m[k] = v
+	}
+	m[code] = b
+	px.ErrorFiles = m
 	return nil
 }

@@ -126,3 +126,28 @@ func actionNames() []string {
 	sort.Strings(out)
 	return out
 }
+
+// HTTPActionParser builds an HTTP rule action (set-var, capture, ...)
+// from its words (args[0] is the keyword); it returns the words consumed.
+type HTTPActionParser func(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) (HTTPAction, int, error)
+
+// HTTPAction is an action of http-request/http-response rules: it may
+// edit the transaction and returns the verdict, with the reply to send
+// for Done (nil: close without a response).
+type HTTPAction = httpAction
+
+var httpActions = map[string]HTTPActionParser{}
+
+// RegisterHTTPAction adds an HTTP rule action keyword.
+func RegisterHTTPAction(name string, p HTTPActionParser) {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	httpActions[name] = p
+}
+
+func lookupHTTPAction(name string) (HTTPActionParser, bool) {
+	reg.mu.RLock()
+	defer reg.mu.RUnlock()
+	p, ok := httpActions[name]
+	return p, ok
+}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -33,8 +34,16 @@ type Service interface {
 	Serve(s *Stream)
 }
 
-// Rule is an action with its line.
+// HTTPService is a service that answers HTTP requests (AppletHTTP); it
+// reports whether the client connection may serve another request.
+type HTTPService interface {
+	Service
+	ServeHTTP(s *Stream, hc *HTTPConn) bool
+}
+
+// Rule is an action with its condition and line.
 type Rule struct {
+	condRule
 	Action Action
 	Line   config.Line
 }
@@ -80,13 +89,11 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 	if err != nil {
 		return err
 	}
-	if rest := args[2+n:]; len(rest) > 0 {
-		if rest[0] == "if" || rest[0] == "unless" {
-			return l.Errorf("'%s %s' : conditions are not supported yet", rs, args[2])
-		}
-		return l.Errorf("'%s %s' : unexpected word '%s'", rs, args[2], rest[0])
+	c, err := e.parseCond(px, args[2+n:], l)
+	if err != nil {
+		return err
 	}
-	px.Rules[rs] = append(px.Rules[rs], &Rule{Action: act, Line: l})
+	px.Rules[rs] = append(px.Rules[rs], &Rule{condRule: c, Action: act, Line: l})
 	return nil
 }
 
@@ -120,6 +127,9 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 // runRules evaluates a rule set; it returns false if the stream must end.
 func (s *Stream) runRules(rs RuleSet) bool {
 	for _, r := range s.Frontend.Rules[rs] {
+		if !s.tcpCondMatch(r.cond) {
+			continue
+		}
 		switch r.Action.Do(s) {
 		case Continue:
 		case Stop:
@@ -129,4 +139,26 @@ func (s *Stream) runRules(rs RuleSet) bool {
 		}
 	}
 	return true
+}
+
+// tcpCondMatch evaluates a tcp-request content condition, waiting for
+// more data (up to the inspect-delay) while its answer may change.
+func (s *Stream) tcpCondMatch(c Condition) bool {
+	if c == nil {
+		return true
+	}
+	deadline := s.InspectDeadline()
+	for {
+		ctx := s.SampleCtx()
+		ctx.Final = s.Req.EOF() || (!deadline.IsZero() && !time.Now().Before(deadline))
+		m, may := c.Eval(s)
+		if !may || ctx.Final {
+			return m
+		}
+		if err := s.Req.Fill(deadline); err != nil && !errors.Is(err, ErrBufferFull) {
+			ctx.Final = true
+			m, _ = c.Eval(s)
+			return m
+		}
+	}
 }

@@ -84,6 +84,7 @@ type Server struct {
 	lastChk *CheckResult
 	check   *checker
 	lb      lbState
+	pool    pool
 	deleted bool
 }
 

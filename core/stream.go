@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"luaproxy/core/sample"
 	"luaproxy/netio"
 )
 
@@ -36,7 +37,12 @@ type Stream struct {
 	Client     net.Conn
 	ServerConn net.Conn
 	Req, Res   *Channel
-	Start      time.Time
+	// HTTP is the current HTTP transaction (nil in TCP mode).
+	HTTP  *HTTPTxn
+	Start time.Time
+	// BindID is the listener's id (so_id).
+	BindID int
+	smp    sample.Ctx
 	// Ext holds per-module data (see NewExtSlot).
 	Ext [ExtSlots]any
 
@@ -98,6 +104,10 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 		s.service.Serve(s)
 		return
 	}
+	if fe.Mode == "http" {
+		e.serveHTTP(s)
+		return
+	}
 	be := fe
 	if fe.Cap&CapBE == 0 {
 		be = fe.defaultBE
@@ -128,10 +138,19 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 	})
 }
 
-// connect picks a server of be and connects to it, retrying "retries"
-// times and redispatching to another server as "option redispatch" says.
-// On success s.Server holds a slot of the server (release it when done).
+// connect picks a server of be and connects to it (see connectWith).
 func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
+	return s.connectWith(be, in, func(s *Stream, srv *Server) (net.Conn, error) {
+		d := net.Dialer{Timeout: be.Timeouts.Connect}
+		return d.Dial(srv.Addr.Net, s.serverAddress(srv))
+	})
+}
+
+// connectWith picks a server of be and gets a connection to it with dial,
+// retrying "retries" times and redispatching to another server as
+// "option redispatch" says. On success s.Server holds a slot of the
+// server (release it when done).
+func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server) (net.Conn, error)) (net.Conn, error) {
 	var srv, exclude *Server
 	for attempt := 0; ; attempt++ {
 		if srv == nil {
@@ -140,8 +159,7 @@ func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
 				return nil, err
 			}
 		}
-		d := net.Dialer{Timeout: be.Timeouts.Connect}
-		conn, err := d.Dial(srv.Addr.Net, s.serverAddress(srv))
+		conn, err := dial(s, srv)
 		if err == nil {
 			s.Server = srv
 			return conn, nil
@@ -182,10 +200,11 @@ func shouldRedispatch(interval, r, retries int) bool {
 // serverAddress is where to connect: the server's address, with the port
 // the client connected to when the server has none.
 func (s *Stream) serverAddress(srv *Server) string {
-	if !srv.PortFromClient {
-		return srv.Addr.Address
+	a, portless := srv.dialAddr() // "set server ... addr" changes them
+	if !portless {
+		return a.Address
 	}
-	host, _, _ := net.SplitHostPort(srv.Addr.Address)
+	host, _, _ := net.SplitHostPort(a.Address)
 	port := addrPortOf(s.Client.LocalAddr()).Port()
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }

@@ -26,8 +26,11 @@ func parseLuaService(e *core.Engine, px *core.Proxy, name string, args []string,
 	if r == nil {
 		return nil, l.Errorf("'use-service' : unknown Lua service '%s'.", name)
 	}
-	if r.mode != "tcp" {
-		return nil, l.Errorf("'use-service %s' : HTTP services are not supported yet.", name)
+	if r.mode == "http" && px.Mode != "http" {
+		return nil, l.Errorf("'use-service %s' : the Lua service '%s' is an HTTP service and proxy '%s' is not in HTTP mode.", name, short, px.Name)
+	}
+	if r.mode == "tcp" && px.Mode == "http" {
+		return nil, l.Errorf("'use-service %s' : the Lua service '%s' is a TCP service and proxy '%s' is in HTTP mode.", name, short, px.Name)
 	}
 	return &luaService{rt: rt, name: short}, nil
 }
@@ -59,7 +62,7 @@ type AppletTCP struct {
 	closed bool // the client closed its side, or timed out
 }
 
-var appletTCPClass = &vm.Class[*AppletTCP]{
+var appletTCPClass = declareClass(&vm.Class[*AppletTCP]{
 	Name: "AppletTCP",
 	Methods: []vm.Method[*AppletTCP]{
 		{Name: "getline", Fn: (*AppletTCP).luaGetline},
@@ -67,7 +70,7 @@ var appletTCPClass = &vm.Class[*AppletTCP]{
 		{Name: "try_receive", Fn: (*AppletTCP).luaTryReceive},
 		{Name: "send", Fn: (*AppletTCP).luaSend},
 	},
-}
+})
 
 // fill waits for more input until deadline; a zero deadline means the
 // client timeout, whose expiry ends the stream.

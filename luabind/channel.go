@@ -20,7 +20,7 @@ type Channel struct {
 	closed bool
 }
 
-var channelClass = &vm.Class[*Channel]{
+var channelClass = declareClass(&vm.Class[*Channel]{
 	Name: "Channel",
 	Methods: []vm.Method[*Channel]{
 		{Name: "append", Fn: (*Channel).luaAppend},
@@ -49,7 +49,7 @@ var channelClass = &vm.Class[*Channel]{
 		{Name: "get_in_length", Fn: (*Channel).luaInput},
 		{Name: "get_out_length", Fn: (*Channel).luaOutput},
 	},
-}
+})
 
 func (ch *Channel) mayRecv() bool { return !ch.closed && !ch.ch.EOF() && ch.ch.Room() > 0 }
 

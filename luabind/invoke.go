@@ -35,9 +35,35 @@ type invocation struct {
 	s      *core.Stream // nil in body, init, task
 	txn    *TXN
 	applet *AppletTCP
-	done   bool // core.done() / txn:done(): stop at the next yield
+	// happlet is the AppletHTTP of an HTTP service.
+	happlet *AppletHTTP
+	done    bool // core.done() / txn:done(): stop at the next yield
+	// result is core.done()'s data in a fetch or converter (hasResult set).
+	result    luaSample
+	hasResult bool
+	// wake ends a core.wait() early (see wakeUp); made on first use.
+	wake chan struct{}
 	// deadline of a receive with a timeout, kept across its yields
 	deadline time.Time
+}
+
+// wakeChan returns the channel core.wait() listens on.
+func (iv *invocation) wakeChan() chan struct{} {
+	if iv.wake == nil {
+		iv.wake = make(chan struct{}, 1)
+	}
+	return iv.wake
+}
+
+// wakeUp ends the invocation's core.wait(), now or, if it is not waiting,
+// the next one (HAProxy's task_wakeup on a waiting Lua task). The caller
+// holds the state's lock (a Lua call waking another invocation of the same
+// state, like Queue:push); it never blocks.
+func (iv *invocation) wakeUp() {
+	select {
+	case iv.wakeChan() <- struct{}{}:
+	default:
+	}
 }
 
 // stopInvocation ends the running invocation at once, as a multi-level

@@ -28,7 +28,9 @@ type Runtime struct {
 	shared   *LState   // state 0: lua-load
 	threads  []*LState // states 1..n: lua-load-per-thread
 	loads    []loadDirective
-	started  bool // the scheduler runs: register_task starts tasks at once
+	started  bool         // the scheduler runs: register_task starts tasks at once
+	vars     procVars     // proc-scoped variables read by core.get_var
+	patterns patternStore // maps and ACL files for core.add_acl and friends; nil = none
 }
 
 type loadDirective struct {

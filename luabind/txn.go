@@ -46,7 +46,7 @@ type TXN struct {
 	ls *LState
 }
 
-var txnClass = &vm.Class[*TXN]{
+var txnClass = declareClass(&vm.Class[*TXN]{
 	Name: "TXN",
 	Methods: []vm.Method[*TXN]{
 		{Name: "get_priv", Fn: (*TXN).luaGetPriv},
@@ -65,8 +65,9 @@ var txnClass = &vm.Class[*TXN]{
 	Fields: []vm.Method[*TXN]{
 		{Name: "req", Fn: (*TXN).luaReqChannel},
 		{Name: "res", Fn: (*TXN).luaResChannel},
+		{Name: "http", Fn: (*TXN).luaHTTP},
 	},
-}
+})
 
 // luaReqChannel implements txn.req (and txn:req_channel()). It never yields.
 func (tx *TXN) luaReqChannel(c *vm.Call) (int, error) {
@@ -154,4 +155,15 @@ func txnLevel(level int) func(*TXN, *vm.Call) (int, error) {
 func (tx *TXN) luaDone(c *vm.Call) (int, error) {
 	dataOf(tx.s).done = true
 	return stopInvocation(c)
+}
+
+// luaHTTP implements txn.http: the HTTP object in HTTP mode, nil in TCP
+// mode (as HAProxy builds it only for HTTP streams).
+func (tx *TXN) luaHTTP(c *vm.Call) (int, error) {
+	if tx.s.HTTP == nil {
+		c.PushNil()
+		return 1, nil
+	}
+	httpClass.Push(&c.Pusher, &HTTP{s: tx.s})
+	return 1, nil
 }

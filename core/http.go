@@ -1,0 +1,280 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"luaproxy/core/sample"
+	"luaproxy/netio"
+	"luaproxy/netio/h1"
+)
+
+// HTTPTxn is one request/response exchange of an HTTP stream (HAProxy's
+// "txn"). It is reset between the requests of a keep-alive connection.
+type HTTPTxn struct {
+	Req, Res h1.Message
+	// Status is txn.status: the response status, or the status of a reply
+	// produced by the proxy; 0 until known.
+	Status int
+	// Reply is set when a rule answers in place of a server.
+	Reply *Reply
+	// Redirected requests, denied ones ... answered locally.
+	// First is true for the first request of the connection.
+	First bool
+
+	vars        *sample.Vars // txn-scope variables
+	reqBodyDone bool         // the request body was read from the client
+	closeClient bool         // the client connection ends after this response
+	start       time.Time
+	srvTime     time.Duration
+}
+
+// Reply is a response produced by the proxy itself (deny, return,
+// redirect, errors, Lua's txn:reply()).
+type Reply struct {
+	Status  int
+	Reason  string
+	Headers []h1.Header
+	Body    []byte
+	// Raw, when set, is the whole response as bytes (errorfile).
+	Raw []byte
+}
+
+// ErrorReply returns HAProxy's built-in error page for code, or the
+// proxy's errorfile for it.
+func (px *Proxy) ErrorReply(code int) *Reply {
+	if px != nil && px.ErrorFiles != nil {
+		if raw, ok := px.ErrorFiles[code]; ok {
+			return &Reply{Status: code, Raw: raw}
+		}
+	}
+	return &Reply{Status: code, Headers: []h1.Header{
+		{Name: "cache-control", Value: "no-cache"},
+		{Name: "content-type", Value: "text/html"},
+	}, Body: []byte(errorBody(code))}
+}
+
+// AppendReply serializes a reply; close adds "connection: close".
+func AppendReply(dst []byte, r *Reply, close bool) []byte {
+	if r.Raw != nil {
+		return append(dst, r.Raw...)
+	}
+	reason := r.Reason
+	if reason == "" {
+		reason = Reason(r.Status)
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, reason...)
+	dst = append(dst, "\r\ncontent-length: "...)
+	dst = strconv.AppendInt(dst, int64(len(r.Body)), 10)
+	dst = append(dst, "\r\n"...)
+	for _, h := range r.Headers {
+		if strings.EqualFold(h.Name, "content-length") {
+			continue
+		}
+		dst = append(dst, h.Name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, h.Value...)
+		dst = append(dst, "\r\n"...)
+	}
+	if close {
+		dst = append(dst, "connection: close\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	return append(dst, r.Body...)
+}
+
+// HTTPConn is the client side of an HTTP stream.
+type HTTPConn struct {
+	s   *Stream
+	br  *h1.Reader
+	bw  *bufio.Writer
+	buf []byte // scratch for heads and replies
+}
+
+// serveHTTP runs the request/response loop of an HTTP frontend.
+func (e *Engine) serveHTTP(s *Stream) {
+	fe := s.Frontend
+	hc := &HTTPConn{s: s, br: h1.NewReader(s.Client, e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize)}
+	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
+	for n := 0; ; n++ {
+		tx := &HTTPTxn{First: n == 0, start: time.Now()}
+		s.HTTP = tx
+		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
+		err := hc.br.ReadRequest(&tx.Req, lim)
+		if err != nil {
+			hc.requestError(err, n == 0)
+			return
+		}
+		_ = s.Client.SetReadDeadline(time.Time{})
+		fe.Requests.Add(1)
+		if !e.handleRequest(hc, tx) || tx.closeClient || e.Stopping() {
+			return
+		}
+		s.resetForNext()
+	}
+}
+
+// requestDeadline is when reading a request head gives up: timeout
+// http-request (for a keep-alive wait, timeout http-keep-alive first),
+// else timeout client.
+func (e *Engine) requestDeadline(fe *Proxy, first bool) time.Time {
+	t := fe.Timeouts
+	d := t.HTTPRequest
+	if !first && t.HTTPKeepAlive > 0 {
+		d = t.HTTPKeepAlive
+	}
+	if d == 0 {
+		d = t.Client
+	}
+	if d == 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
+
+// requestError answers a request that could not be read, as HAProxy's
+// HTTP/1 layer does: 408 on a timeout with a partial request (or the first
+// one), 400 on a malformed one, nothing on an idle keep-alive close.
+func (hc *HTTPConn) requestError(err error, first bool) {
+	partial := hc.br.Buffered() > 0
+	var ne net.Error
+	var he *h1.Error
+	switch {
+	case errors.As(err, &he):
+		hc.writeRaw(muxErrorPage(he.Status))
+	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
+		if partial || first {
+			hc.writeRaw(muxErrorPage(408))
+		}
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		if partial {
+			hc.writeRaw(muxErrorPage(400))
+		}
+	}
+}
+
+func (hc *HTTPConn) writeRaw(b []byte) {
+	_ = hc.s.Client.SetWriteDeadline(time.Now().Add(hc.writeTimeout()))
+	_, _ = hc.bw.Write(b)
+	_ = hc.bw.Flush()
+}
+
+func (hc *HTTPConn) writeTimeout() time.Duration {
+	if d := hc.s.Frontend.Timeouts.Client; d > 0 {
+		return d
+	}
+	return time.Hour
+}
+
+// sendReply writes a locally produced response; the client connection
+// stays open when the request allows it and its body was consumed.
+func (hc *HTTPConn) sendReply(tx *HTTPTxn, r *Reply) bool {
+	tx.Status = r.Status
+	if !tx.reqBodyDone && !hc.drainRequestBody(tx) {
+		tx.closeClient = true
+	}
+	if !tx.Req.KeepAlive() || hc.s.Frontend.Options.HTTPClose {
+		tx.closeClient = true
+	}
+	hc.buf = AppendReply(hc.buf[:0], r, tx.closeClient)
+	hc.writeRaw(hc.buf)
+	return !tx.closeClient
+}
+
+// drainRequestBody reads and drops a small request body so that the
+// connection can serve the next request; large bodies close instead.
+func (hc *HTTPConn) drainRequestBody(tx *HTTPTxn) bool {
+	tx.reqBodyDone = true
+	if tx.Req.Framing == h1.FramingNone {
+		return true
+	}
+	if tx.Req.ContentLength > int64(hc.s.Engine.BufSize) {
+		return false
+	}
+	_, err := io.Copy(io.Discard, io.LimitReader(bodyReader{hc.br}, int64(hc.s.Engine.BufSize)+1))
+	return err == nil
+}
+
+// bodyReader adapts the codec's body reading to io.Reader.
+type bodyReader struct{ r *h1.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) { return b.r.ReadBody(p) }
+
+// resetForNext prepares the stream for the next request of the
+// connection.
+func (s *Stream) resetForNext() {
+	s.Backend, s.Server = nil, nil
+	s.service = nil
+}
+
+// tunnel switches an upgraded connection (101, CONNECT) to raw forwarding.
+func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
+	s := hc.s
+	_ = hc.bw.Flush()
+	_ = s.Client.SetDeadline(time.Time{})
+	_ = sc.SetDeadline(time.Time{})
+	be := s.Backend
+	_, _ = netio.Forward(s.Client, sc, netio.ForwardOptions{
+		ClientPrefix:  takeBuffered(hc.br),
+		ServerPrefix:  srvBuf,
+		ClientTimeout: s.Frontend.Timeouts.Client,
+		ServerTimeout: be.Timeouts.Server,
+		TunnelTimeout: be.Timeouts.Tunnel,
+	})
+}
+
+// Stream returns the stream the connection belongs to.
+func (hc *HTTPConn) Stream() *Stream { return hc.s }
+
+// ReadBody reads the current request's body (decoded); io.EOF at its end.
+// It waits at most the client timeout.
+func (hc *HTTPConn) ReadBody(p []byte) (int, error) {
+	hc.s.HTTP.reqBodyDone = true
+	_ = hc.s.Client.SetReadDeadline(deadline(hc.s.Frontend.Timeouts.Client))
+	return hc.br.ReadBody(p)
+}
+
+// Write queues response bytes for the client (flushed by Flush or when
+// the buffer fills).
+func (hc *HTTPConn) Write(p []byte) (int, error) {
+	_ = hc.s.Client.SetWriteDeadline(deadline(hc.s.Frontend.Timeouts.Client))
+	return hc.bw.Write(p)
+}
+
+// Flush sends what Write queued.
+func (hc *HTTPConn) Flush() error { return hc.bw.Flush() }
+
+// FinishService ends a request answered by an HTTP service: it drains
+// what is left of the request body, logs, and reports whether the
+// connection may serve another request. closeAfter is set when the
+// response was delimited by closing the connection.
+func (hc *HTTPConn) FinishService(status int, closeAfter bool) bool {
+	tx := hc.s.HTTP
+	tx.Status = status
+	if closeAfter || !tx.Req.KeepAlive() || hc.s.Frontend.Options.HTTPClose {
+		tx.closeClient = true
+	}
+	if !tx.closeClient && !hc.drainRequestBody(tx) {
+		tx.closeClient = true
+	}
+	_ = hc.bw.Flush()
+	hc.s.logHTTP(tx)
+	return !tx.closeClient
+}
+
+// takeBuffered removes and returns the bytes r holds past the current
+// message (the start of a tunnel).
+func takeBuffered(r *h1.Reader) []byte {
+	b := append([]byte(nil), r.Peek()...)
+	r.Discard(len(b))
+	return b
+}

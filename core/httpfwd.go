@@ -1,0 +1,387 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"luaproxy/netio/h1"
+)
+
+// srvConn is a connection to a server, kept in the server's idle pool
+// between requests (http-reuse).
+type srvConn struct {
+	net.Conn
+	srv    *Server
+	br     *h1.Reader
+	bw     *bufio.Writer
+	reused bool
+	idle   time.Time
+}
+
+// pool is a server's idle connections, most recent last.
+type pool struct {
+	mu   sync.Mutex
+	idle []*srvConn
+}
+
+// poolIdleMax bounds the idle connections kept per server.
+const poolIdleMax = 64
+
+// poolPurgeDelay is how long an idle connection is kept (HAProxy's
+// pool-purge-delay default).
+const poolPurgeDelay = 5 * time.Second
+
+func (p *pool) get() *srvConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	for len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if now.Sub(c.idle) < poolPurgeDelay {
+			c.reused = true
+			return c
+		}
+		_ = c.Close()
+	}
+	return nil
+}
+
+func (p *pool) put(c *srvConn) {
+	c.idle = time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) >= poolIdleMax {
+		_ = c.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+}
+
+// handleRequest runs the rules of one request and forwards it or answers
+// it; it reports whether the client connection may serve another request.
+func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
+	s := hc.s
+	fe := s.Frontend
+	if r, ok := s.runHTTPRules(fe, HTTPRequest); !ok {
+		return hc.finishLocal(tx, r)
+	}
+	be := s.selectBackend()
+	if be == nil {
+		return hc.finishLocal(tx, fe.ErrorReply(503))
+	}
+	s.Backend = be
+	if be != fe {
+		if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
+			return hc.finishLocal(tx, r)
+		}
+	}
+	if s.service != nil {
+		if hs, ok := s.service.(HTTPService); ok {
+			return hs.ServeHTTP(s, hc)
+		}
+		s.service.Serve(s)
+		return false
+	}
+	if be.Cap&CapBE == 0 {
+		return hc.finishLocal(tx, fe.ErrorReply(503))
+	}
+	if fe.Options.ForwardFor || be.Options.ForwardFor {
+		o := be.Options
+		if !o.ForwardFor {
+			o = fe.Options
+		}
+		if _, has := tx.Req.Get(o.ForwardForHdr); !(o.ForwardForIfNone && has) {
+			if src := addrOf(s.Client.RemoteAddr()); src.IsValid() {
+				tx.Req.Add(o.ForwardForHdr, src.Unmap().String())
+			}
+		}
+	}
+	return e.forward(hc, tx, be)
+}
+
+// finishLocal ends a request answered by the proxy (r nil: the request
+// was rejected silently: close).
+func (hc *HTTPConn) finishLocal(tx *HTTPTxn, r *Reply) bool {
+	if r == nil {
+		return false
+	}
+	if r.Raw == nil {
+		// After-response rules see the reply as the response.
+		res := &tx.Res
+		*res = h1.Message{IsResponse: true, Version: "HTTP/1.1", Status: r.Status, Reason: r.Reason,
+			Headers: append(res.Headers[:0], r.Headers...), ContentLength: int64(len(r.Body))}
+		tx.Status = r.Status
+		hc.s.runAfterResponse(tx)
+		r = &Reply{Status: res.Status, Reason: res.Reason, Headers: res.Headers, Body: r.Body}
+	}
+	ok := hc.sendReply(tx, r)
+	hc.s.logHTTP(tx)
+	return ok
+}
+
+// selectBackend applies use_backend rules, then default_backend.
+func (s *Stream) selectBackend() *Proxy {
+	fe := s.Frontend
+	for _, ub := range fe.UseBackends {
+		if ub.match(s) {
+			if be := ub.backend(s); be != nil {
+				return be
+			}
+		}
+	}
+	if fe.Cap&CapBE != 0 {
+		return fe
+	}
+	return fe.defaultBE
+}
+
+// forward sends the request to a server of be and relays the response.
+func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
+	s := hc.s
+	be.BeConns.Add(1)
+	defer be.BeConns.Add(-1)
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: &tx.Req}
+	var sc *srvConn
+	for attempt := 0; ; attempt++ {
+		conn, err := s.connectWith(be, in, e.dialPooled)
+		if err != nil {
+			return hc.finishLocal(tx, s.Frontend.ErrorReply(503))
+		}
+		sc = conn.(*srvConn)
+		ok, retry := e.exchange(hc, tx, sc)
+		if retry && attempt == 0 {
+			// A reused idle connection the server had closed: try again
+			// on a new one (nothing was sent to the client yet).
+			s.Server.release()
+			continue
+		}
+		s.Server.release()
+		return ok
+	}
+}
+
+// dialPooled returns an idle connection to srv, or a new one.
+func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
+	if c := srv.pool.get(); c != nil {
+		return c, nil
+	}
+	d := net.Dialer{Timeout: srv.Proxy.Timeouts.Connect}
+	c, err := d.Dial(srv.Addr.Net, s.serverAddress(srv))
+	if err != nil {
+		return nil, err
+	}
+	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(c, e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize)}, nil
+}
+
+// exchange sends the request on sc and relays the response. retry is set
+// when a reused connection failed before anything was answered and the
+// request can be sent again.
+func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry bool) {
+	s := hc.s
+	be := s.Backend
+	fe := s.Frontend
+	req := &tx.Req
+	hasBody := req.Framing != h1.FramingNone
+	if hasBody && req.ExpectContinue() {
+		// Answer the interim response ourselves, so that the body can be
+		// streamed right away whatever the server does with Expect.
+		req.Del("Expect")
+		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+	}
+	serverClose := be.Options.HTTPServerClose || be.Options.HTTPClose || fe.Options.HTTPServerClose || fe.Options.HTTPClose
+	stripConnTokens(req)
+	if serverClose {
+		req.Add("Connection", "close")
+	}
+	wto := be.Timeouts.Server
+	if wto == 0 {
+		wto = time.Hour
+	}
+	_ = sc.SetWriteDeadline(time.Now().Add(wto))
+	hc.buf = h1.AppendHead(hc.buf[:0], req)
+	_, err := sc.bw.Write(hc.buf)
+	if err == nil && hasBody {
+		_ = s.Client.SetReadDeadline(deadline(fe.Timeouts.Client))
+		err = copyBody(sc.bw, hc.br, req)
+		tx.reqBodyDone = true
+		if errors.Is(err, errClientRead) {
+			_ = sc.Close()
+			tx.closeClient = true
+			return false, false
+		}
+	} else {
+		tx.reqBodyDone = true
+	}
+	if err == nil {
+		err = sc.bw.Flush()
+	}
+	if err != nil {
+		_ = sc.Close()
+		if sc.reused && !hasBody {
+			return false, true
+		}
+		hc.finishLocal(tx, fe.ErrorReply(502))
+		return false, false
+	}
+	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
+	res := &tx.Res
+	for {
+		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
+		err = sc.br.ReadResponse(res, lim, req.Method)
+		if err != nil {
+			_ = sc.Close()
+			var ne net.Error
+			if sc.reused && !hasBody && sc.br.Buffered() == 0 && !(errors.As(err, &ne) && ne.Timeout()) {
+				return false, true
+			}
+			code := 502
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				code = 504
+			}
+			tx.closeClient = true
+			hc.finishLocal(tx, fe.ErrorReply(code))
+			return false, false
+		}
+		if res.Status >= 100 && res.Status < 200 && res.Status != 101 {
+			hc.buf = h1.AppendHead(hc.buf[:0], res)
+			hc.writeRaw(hc.buf)
+			continue
+		}
+		break
+	}
+	tx.Status = res.Status
+	tx.srvTime = time.Since(tx.start)
+	if r, ok := s.runHTTPResponseRules(); !ok {
+		_ = sc.Close()
+		if r == nil {
+			return false, false
+		}
+		tx.closeClient = true
+		return hc.finishLocal(tx, r), false
+	}
+	s.runAfterResponse(tx)
+
+	if res.Framing == h1.FramingTunnel {
+		hc.buf = h1.AppendHead(hc.buf[:0], res)
+		_, _ = hc.bw.Write(hc.buf)
+		hc.tunnel(sc.Conn, takeBuffered(sc.br))
+		_ = sc.Close()
+		s.logHTTP(tx)
+		return false, false
+	}
+
+	bodyless := res.Framing == h1.FramingNone
+	framed := res.Framing != h1.FramingClose
+	keepClient := req.KeepAlive() && framed && !fe.Options.HTTPClose && !e.Stopping()
+	if !keepClient {
+		tx.closeClient = true
+	}
+	stripConnTokens(res)
+	switch {
+	case !keepClient && req.Version == "HTTP/1.1":
+		res.Add("connection", "close")
+	case keepClient && req.Version == "HTTP/1.0":
+		res.Add("connection", "keep-alive")
+	}
+	_ = s.Client.SetWriteDeadline(deadline(fe.Timeouts.Client))
+	hc.buf = h1.AppendHead(hc.buf[:0], res)
+	_, err = hc.bw.Write(hc.buf)
+	if err == nil && !bodyless {
+		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
+		err = copyBody(hc.bw, sc.br, res)
+	}
+	if err == nil {
+		err = hc.bw.Flush()
+	}
+	s.logHTTP(tx)
+	srvKeep := err == nil && framed && res.KeepAlive() && !serverClose && sc.br.Buffered() == 0
+	if srvKeep {
+		_ = sc.SetDeadline(time.Time{})
+		sc.srv.pool.put(sc)
+	} else {
+		_ = sc.Close()
+	}
+	if err != nil {
+		tx.closeClient = true
+		return false, false
+	}
+	return keepClient, false
+}
+
+func deadline(d time.Duration) time.Time {
+	if d == 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
+
+// errClientRead marks a body copy that failed on the reading side.
+var errClientRead = errors.New("body read failed")
+
+// copyBody copies the current message body from r to w with m's framing
+// (chunked is re-encoded, content-length and close-delimited are copied).
+func copyBody(w *bufio.Writer, r *h1.Reader, m *h1.Message) error {
+	buf := make([]byte, 16384)
+	var out []byte
+	for {
+		n, err := r.ReadBody(buf)
+		if n > 0 {
+			if m.Framing == h1.FramingChunked {
+				out = h1.AppendChunk(out[:0], buf[:n])
+				if _, werr := w.Write(out); werr != nil {
+					return werr
+				}
+			} else if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if r.Buffered() == 0 {
+				if werr := w.Flush(); werr != nil {
+					return werr
+				}
+			}
+		}
+		if err == io.EOF {
+			if m.Framing == h1.FramingChunked {
+				out = h1.AppendLastChunk(out[:0], m.Trailers)
+				if _, werr := w.Write(out); werr != nil {
+					return werr
+				}
+			}
+			return nil
+		}
+		if err != nil {
+			return errors.Join(errClientRead, err)
+		}
+	}
+}
+
+// stripConnTokens removes the connection-management tokens a hop must not
+// forward ("close", "keep-alive"), keeping others (e.g. "upgrade").
+func stripConnTokens(m *h1.Message) {
+	for i := 0; i < len(m.Headers); i++ {
+		h := &m.Headers[i]
+		if !strings.EqualFold(h.Name, "connection") {
+			continue
+		}
+		var kept []string
+		for _, t := range strings.Split(h.Value, ",") {
+			t = strings.TrimSpace(t)
+			if t != "" && !strings.EqualFold(t, "close") && !strings.EqualFold(t, "keep-alive") {
+				kept = append(kept, t)
+			}
+		}
+		if len(kept) == 0 {
+			m.Headers = append(m.Headers[:i], m.Headers[i+1:]...)
+			i--
+			continue
+		}
+		h.Value = strings.Join(kept, ", ")
+	}
+}

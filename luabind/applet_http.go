@@ -1,0 +1,280 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"luaproxy/core"
+	"luaproxy/luabind/vm"
+	"luaproxy/netio/h1"
+)
+
+// ServeHTTP runs an HTTP service function with an AppletHTTP for one
+// request; it reports whether the client connection may go on.
+func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
+	ls, r := svc.rt.lookup(s.Thread, func(ls *LState) *registered { return ls.services[svc.name] })
+	if ls == nil {
+		return false
+	}
+	ap := &AppletHTTP{s: s, hc: hc, status: 200}
+	ls.Lock()
+	co, err := ls.start(&invocation{ctx: ctxService, name: svc.name, s: s, happlet: ap}, r.fn)
+	if err != nil {
+		ls.Unlock()
+		ls.rt.e.Log.Alert("Lua applet http '<lua.%s>': %v.", svc.name, err)
+		return false
+	}
+	appletHTTPClass.Push(&co.Pusher, ap)
+	out := ls.drive(co)
+	if out != vm.OK {
+		alertFailure(ls, "Lua applet http '<lua."+svc.name+">'", co, out)
+	}
+	co.Close()
+	ls.Unlock()
+	if out != vm.OK {
+		if !ap.started {
+			hc.Write(errorPage(s, 500))
+		}
+		hc.FinishService(500, true)
+		return false
+	}
+	if !ap.started {
+		ap.startResponse()
+	}
+	if ap.chunked {
+		_, _ = hc.Write([]byte("0\r\n\r\n"))
+	}
+	return hc.FinishService(ap.status, ap.closeDelimited)
+}
+
+func errorPage(s *core.Stream, code int) []byte {
+	return core.AppendReply(nil, s.Frontend.ErrorReply(code), true)
+}
+
+// AppletHTTP is the Lua "AppletHTTP" class: an HTTP service's view of its
+// request, and the writer of its response.
+type AppletHTTP struct {
+	s  *core.Stream
+	hc *core.HTTPConn
+
+	status  int
+	reason  string
+	headers []h1.Header
+	started bool
+	chunked bool
+	// closeDelimited: no length and an HTTP/1.0 client: the body ends
+	// with the connection.
+	closeDelimited bool
+
+	body    []byte // request body bytes read and not consumed
+	bodyEOF bool
+}
+
+var appletHTTPClass = declareClass(&vm.Class[*AppletHTTP]{
+	Name: "AppletHTTP",
+	Methods: []vm.Method[*AppletHTTP]{
+		{Name: "set_status", Fn: (*AppletHTTP).luaSetStatus},
+		{Name: "add_header", Fn: (*AppletHTTP).luaAddHeader},
+		{Name: "start_response", Fn: (*AppletHTTP).luaStartResponse},
+		{Name: "getline", Fn: (*AppletHTTP).luaGetline},
+		{Name: "receive", Fn: (*AppletHTTP).luaReceive},
+		{Name: "send", Fn: (*AppletHTTP).luaSend},
+	},
+	Fields: []vm.Method[*AppletHTTP]{
+		{Name: "method", Fn: (*AppletHTTP).luaMethod},
+		{Name: "version", Fn: (*AppletHTTP).luaVersion},
+		{Name: "path", Fn: (*AppletHTTP).luaPath},
+		{Name: "qs", Fn: (*AppletHTTP).luaQS},
+		{Name: "length", Fn: (*AppletHTTP).luaLength},
+		{Name: "headers", Fn: (*AppletHTTP).luaHeaders},
+	},
+})
+
+func (ap *AppletHTTP) req() *h1.Message { return &ap.s.HTTP.Req }
+
+// luaMethod is applet.method.
+func (ap *AppletHTTP) luaMethod(c *vm.Call) (int, error) {
+	c.PushString(ap.req().Method)
+	return 1, nil
+}
+
+// luaVersion is applet.version: "1.1" or "1.0".
+func (ap *AppletHTTP) luaVersion(c *vm.Call) (int, error) {
+	c.PushString(strings.TrimPrefix(ap.req().Version, "HTTP/"))
+	return 1, nil
+}
+
+// luaPath is applet.path.
+func (ap *AppletHTTP) luaPath(c *vm.Call) (int, error) {
+	c.PushString(ap.req().Path())
+	return 1, nil
+}
+
+// luaQS is applet.qs: the query string without '?' ("" when none).
+func (ap *AppletHTTP) luaQS(c *vm.Call) (int, error) {
+	q, _ := ap.req().Query()
+	c.PushString(q)
+	return 1, nil
+}
+
+// luaLength is applet.length: the request body length (content-length,
+// 0 when absent or chunked).
+func (ap *AppletHTTP) luaLength(c *vm.Call) (int, error) {
+	c.PushInteger(max(ap.req().ContentLength, 0))
+	return 1, nil
+}
+
+// luaHeaders is applet.headers, in HAProxy's header-table shape.
+func (ap *AppletHTTP) luaHeaders(c *vm.Call) (int, error) {
+	pushHeaders(&c.Pusher, ap.req())
+	return 1, nil
+}
+
+// luaSetStatus implements AppletHTTP.set_status(applet, code [, reason]).
+func (ap *AppletHTTP) luaSetStatus(c *vm.Call) (int, error) {
+	code, err := c.Integer(2)
+	if err != nil {
+		return 0, err
+	}
+	reason, err := c.OptString(3, "")
+	if err != nil {
+		return 0, err
+	}
+	ap.status, ap.reason = int(code), reason
+	return 0, nil
+}
+
+// luaAddHeader implements AppletHTTP.add_header(applet, name, value).
+func (ap *AppletHTTP) luaAddHeader(c *vm.Call) (int, error) {
+	name, err := c.String(2)
+	if err != nil {
+		return 0, err
+	}
+	value, err := c.String(3)
+	if err != nil {
+		return 0, err
+	}
+	ap.headers = append(ap.headers, h1.Header{Name: name, Value: value})
+	return 0, nil
+}
+
+// luaStartResponse implements AppletHTTP.start_response(applet): the
+// status line and headers go out; without content-length the body is
+// chunked (HTTP/1.1 clients) or ends with the connection (HTTP/1.0).
+func (ap *AppletHTTP) luaStartResponse(c *vm.Call) (int, error) {
+	if ap.started {
+		return 0, errors.New("start_response: the response was already started")
+	}
+	ap.startResponse()
+	return 0, nil
+}
+
+func (ap *AppletHTTP) startResponse() {
+	ap.started = true
+	reason := ap.reason
+	if reason == "" {
+		reason = core.Reason(ap.status)
+	}
+	var b []byte
+	b = fmt.Appendf(b, "HTTP/1.1 %d %s\r\n", ap.status, reason)
+	hasLen := false
+	for _, h := range ap.headers {
+		if strings.EqualFold(h.Name, "content-length") || strings.EqualFold(h.Name, "transfer-encoding") {
+			hasLen = true
+		}
+		b = append(b, h.Name...)
+		b = append(b, ": "...)
+		b = append(b, h.Value...)
+		b = append(b, "\r\n"...)
+	}
+	noBody := ap.status == 204 || ap.status == 304 || ap.status < 200 || ap.req().Method == "HEAD"
+	if !hasLen && !noBody {
+		if ap.req().Version == "HTTP/1.1" {
+			ap.chunked = true
+			b = append(b, "transfer-encoding: chunked\r\n"...)
+		} else {
+			ap.closeDelimited = true
+		}
+	}
+	b = append(b, "\r\n"...)
+	_, _ = ap.hc.Write(b)
+}
+
+// luaSend implements AppletHTTP.send(applet, msg): body data (chunked
+// when the response has no length). It starts the response if needed.
+func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
+	msg, err := c.Bytes(2)
+	if err != nil {
+		return 0, err
+	}
+	if !ap.started {
+		ap.startResponse()
+	}
+	if len(msg) == 0 {
+		return 0, nil
+	}
+	if ap.chunked {
+		hdr := strconv.AppendInt(nil, int64(len(msg)), 16)
+		_, _ = ap.hc.Write(append(hdr, '\r', '\n'))
+		_, _ = ap.hc.Write(msg)
+		_, _ = ap.hc.Write([]byte("\r\n"))
+		return 0, nil
+	}
+	_, _ = ap.hc.Write(msg)
+	return 0, nil
+}
+
+// fill reads more request body (outside the state's lock).
+func (ap *AppletHTTP) fill() {
+	buf := make([]byte, 16384)
+	n, err := ap.hc.ReadBody(buf)
+	ap.body = append(ap.body, buf[:n]...)
+	if err != nil {
+		ap.bodyEOF = true
+		if !errors.Is(err, io.EOF) {
+			ap.s.HTTP.Req.BodyComplete = false
+		}
+	}
+}
+
+// luaGetline implements AppletHTTP.getline(applet): one line of the
+// request body, with its "\n"; what is left at the end ("" when nothing).
+// It may yield.
+func (ap *AppletHTTP) luaGetline(c *vm.Call) (int, error) {
+	if i := bytes.IndexByte(ap.body, '\n'); i >= 0 {
+		c.PushBytes(ap.body[:i+1])
+		ap.body = ap.body[i+1:]
+		return 1, nil
+	}
+	if !ap.bodyEOF {
+		return c.Yield(ap.fill, ap.luaGetline)
+	}
+	c.PushBytes(ap.body)
+	ap.body = nil
+	return 1, nil
+}
+
+// luaReceive implements AppletHTTP.receive(applet [, size]): size bytes of
+// the body, or all of it; "" at its end. It may yield.
+func (ap *AppletHTTP) luaReceive(c *vm.Call) (int, error) {
+	size, err := c.OptInteger(2, -1)
+	if err != nil {
+		return 0, err
+	}
+	if !ap.bodyEOF && (size < 0 || int64(len(ap.body)) < size) {
+		return c.Yield(ap.fill, ap.luaReceive)
+	}
+	n := len(ap.body)
+	if size >= 0 && int64(n) > size {
+		n = int(size)
+	}
+	c.PushBytes(ap.body[:n])
+	ap.body = ap.body[n:]
+	return 1, nil
+}

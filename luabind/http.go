@@ -1,0 +1,291 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"fmt"
+	"strings"
+
+	"luaproxy/core"
+	"luaproxy/luabind/vm"
+	"luaproxy/netio/h1"
+)
+
+// HTTP is the Lua "HTTP" class (txn.http): the request and response
+// headers and start lines of an HTTP transaction.
+type HTTP struct {
+	s *core.Stream
+}
+
+var httpClass = declareClass(&vm.Class[*HTTP]{
+	Name: "HTTP",
+	Methods: []vm.Method[*HTTP]{
+		{Name: "req_get_headers", Fn: httpGetHeaders(false)},
+		{Name: "res_get_headers", Fn: httpGetHeaders(true)},
+		{Name: "req_add_header", Fn: httpAddHeader(false)},
+		{Name: "res_add_header", Fn: httpAddHeader(true)},
+		{Name: "req_del_header", Fn: httpDelHeader(false)},
+		{Name: "res_del_header", Fn: httpDelHeader(true)},
+		{Name: "req_set_header", Fn: httpSetHeader(false)},
+		{Name: "res_set_header", Fn: httpSetHeader(true)},
+		{Name: "req_rep_header", Fn: httpRepHeader(false, false)},
+		{Name: "res_rep_header", Fn: httpRepHeader(true, false)},
+		{Name: "req_rep_value", Fn: httpRepHeader(false, true)},
+		{Name: "res_rep_value", Fn: httpRepHeader(true, true)},
+		{Name: "req_set_method", Fn: (*HTTP).luaSetMethod},
+		{Name: "req_set_path", Fn: (*HTTP).luaSetPath},
+		{Name: "req_set_query", Fn: (*HTTP).luaSetQuery},
+		{Name: "req_set_uri", Fn: (*HTTP).luaSetURI},
+		{Name: "res_set_status", Fn: (*HTTP).luaSetStatus},
+		// The first API document's names (seeds/001).
+		{Name: "req_get_header", Fn: httpGetHeader(false)},
+		{Name: "res_get_header", Fn: httpGetHeader(true)},
+		{Name: "req_replace_header", Fn: httpRepHeader(false, false)},
+		{Name: "res_replace_header", Fn: httpRepHeader(true, false)},
+		{Name: "req_replace_value", Fn: httpRepHeader(false, true)},
+		{Name: "res_replace_value", Fn: httpRepHeader(true, true)},
+	},
+})
+
+// msg returns the request or response of the current transaction, or an
+// error outside HTTP (as HAProxy: the HTTP class only exists in HTTP mode).
+func (h *HTTP) msg(c *vm.Call, res bool) (*h1.Message, error) {
+	tx := h.s.HTTP
+	if tx == nil {
+		return nil, fmt.Errorf("HTTP object is not available in TCP mode")
+	}
+	if res {
+		if tx.Res.Status == 0 {
+			return nil, fmt.Errorf("the HTTP response is not available yet")
+		}
+		return &tx.Res, nil
+	}
+	return &tx.Req, nil
+}
+
+// pushHeaders pushes HAProxy's header table: {name = {[0]=v1, [1]=v2}},
+// names lower-cased, one entry per header line.
+func pushHeaders(p *vm.Pusher, m *h1.Message) {
+	idx := map[string]int{}
+	var order []string
+	vals := map[string][]string{}
+	for _, hd := range m.Headers {
+		n := strings.ToLower(hd.Name)
+		if _, ok := idx[n]; !ok {
+			idx[n] = len(order)
+			order = append(order, n)
+		}
+		vals[n] = append(vals[n], hd.Value)
+	}
+	p.NewTable(0, len(order))
+	for _, n := range order {
+		p.Field(n, func() {
+			vs := vals[n]
+			p.NewTable(len(vs), 1)
+			for i, v := range vs {
+				p.PushString(v)
+				p.SetIndex(int64(i))
+			}
+		})
+	}
+}
+
+// httpGetHeaders implements HTTP.req_get_headers / res_get_headers. It
+// never yields.
+func httpGetHeaders(res bool) func(*HTTP, *vm.Call) (int, error) {
+	return func(h *HTTP, c *vm.Call) (int, error) {
+		m, err := h.msg(c, res)
+		if err != nil {
+			return 0, err
+		}
+		pushHeaders(&c.Pusher, m)
+		return 1, nil
+	}
+}
+
+// httpGetHeader implements the seed's req_get_header(name[, index]): the
+// value of a header (the last one by default, 0-based index otherwise),
+// or nil.
+func httpGetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
+	return func(h *HTTP, c *vm.Call) (int, error) {
+		m, err := h.msg(c, res)
+		if err != nil {
+			return 0, err
+		}
+		name, err := c.String(2)
+		if err != nil {
+			return 0, err
+		}
+		vals := m.Values(name)
+		i := int64(len(vals) - 1)
+		if c.Top() >= 3 {
+			if i, err = c.Integer(3); err != nil {
+				return 0, err
+			}
+		}
+		if i < 0 || i >= int64(len(vals)) {
+			c.PushNil()
+			return 1, nil
+		}
+		c.PushString(vals[i])
+		return 1, nil
+	}
+}
+
+func (h *HTTP) nameValue(c *vm.Call, res bool) (*h1.Message, string, string, error) {
+	m, err := h.msg(c, res)
+	if err != nil {
+		return nil, "", "", err
+	}
+	name, err := c.String(2)
+	if err != nil {
+		return nil, "", "", err
+	}
+	value, err := c.String(3)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return m, name, value, nil
+}
+
+// httpAddHeader implements req_add_header/res_add_header. It never yields.
+func httpAddHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
+	return func(h *HTTP, c *vm.Call) (int, error) {
+		m, name, value, err := h.nameValue(c, res)
+		if err != nil {
+			return 0, err
+		}
+		m.Add(name, value)
+		return 0, nil
+	}
+}
+
+// httpSetHeader implements req_set_header/res_set_header: every header
+// of that name is removed, then one is added. It never yields.
+func httpSetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
+	return func(h *HTTP, c *vm.Call) (int, error) {
+		m, name, value, err := h.nameValue(c, res)
+		if err != nil {
+			return 0, err
+		}
+		m.Del(name)
+		m.Add(name, value)
+		return 0, nil
+	}
+}
+
+// httpDelHeader implements req_del_header/res_del_header. It never yields.
+func httpDelHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
+	return func(h *HTTP, c *vm.Call) (int, error) {
+		m, err := h.msg(c, res)
+		if err != nil {
+			return 0, err
+		}
+		name, err := c.String(2)
+		if err != nil {
+			return 0, err
+		}
+		m.Del(name)
+		return 0, nil
+	}
+}
+
+// httpRepHeader implements req_rep_header/res_rep_header (the whole value)
+// and req_rep_value/res_rep_value (each comma-separated value): a regex
+// match is replaced by the replacement, with \1..\9 back-references. It
+// never yields.
+func httpRepHeader(res, perValue bool) func(*HTTP, *vm.Call) (int, error) {
+	return func(h *HTTP, c *vm.Call) (int, error) {
+		m, err := h.msg(c, res)
+		if err != nil {
+			return 0, err
+		}
+		name, err := c.String(2)
+		if err != nil {
+			return 0, err
+		}
+		re, err := c.String(3)
+		if err != nil {
+			return 0, err
+		}
+		repl, err := c.String(4)
+		if err != nil {
+			return 0, err
+		}
+		if err := core.ReplaceHeader(m, name, re, repl, perValue); err != nil {
+			return 0, c.ArgError(3, err.Error())
+		}
+		return 0, nil
+	}
+}
+
+func (h *HTTP) reqString(c *vm.Call) (*h1.Message, string, error) {
+	m, err := h.msg(c, false)
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := c.String(2)
+	return m, v, err
+}
+
+// luaSetMethod implements HTTP.req_set_method. It never yields.
+func (h *HTTP) luaSetMethod(c *vm.Call) (int, error) {
+	m, v, err := h.reqString(c)
+	if err != nil {
+		return 0, err
+	}
+	m.Method = v
+	return 0, nil
+}
+
+// luaSetPath implements HTTP.req_set_path: the query string is kept.
+func (h *HTTP) luaSetPath(c *vm.Call) (int, error) {
+	m, v, err := h.reqString(c)
+	if err != nil {
+		return 0, err
+	}
+	core.SetPath(m, v)
+	return 0, nil
+}
+
+// luaSetQuery implements HTTP.req_set_query: the query replaces the one
+// after '?' (a leading '?' in query is dropped).
+func (h *HTTP) luaSetQuery(c *vm.Call) (int, error) {
+	m, v, err := h.reqString(c)
+	if err != nil {
+		return 0, err
+	}
+	core.SetQuery(m, strings.TrimPrefix(v, "?"))
+	return 0, nil
+}
+
+// luaSetURI implements HTTP.req_set_uri.
+func (h *HTTP) luaSetURI(c *vm.Call) (int, error) {
+	m, v, err := h.reqString(c)
+	if err != nil {
+		return 0, err
+	}
+	m.URI = v
+	return 0, nil
+}
+
+// luaSetStatus implements HTTP.res_set_status(status[, reason]).
+func (h *HTTP) luaSetStatus(c *vm.Call) (int, error) {
+	m, err := h.msg(c, true)
+	if err != nil {
+		return 0, err
+	}
+	code, err := c.Integer(2)
+	if err != nil {
+		return 0, err
+	}
+	reason := core.Reason(int(code))
+	if !c.IsNoneOrNil(3) {
+		if reason, err = c.String(3); err != nil {
+			return 0, err
+		}
+	}
+	m.Status, m.Reason = int(code), reason
+	h.s.HTTP.Status = int(code)
+	return 0, nil
+}
