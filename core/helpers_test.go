@@ -43,7 +43,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // loadEngine parses and loads cfg (not started).
-func loadEngine(t *testing.T, cfg string) (*Engine, *syncBuf) {
+func loadEngine(t testing.TB, cfg string) (*Engine, *syncBuf) {
 	t.Helper()
 	c, err := config.Parse("t.cfg", []byte(cfg))
 	if err != nil {

@@ -35,6 +35,14 @@ type HTTPTxn struct {
 	srvTime     time.Duration
 }
 
+// reset prepares the transaction for the next request of the connection,
+// keeping the capacity of its header lists.
+func (tx *HTTPTxn) reset(first bool) {
+	tx.Req.Reset()
+	tx.Res.Reset()
+	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: time.Now()}
+}
+
 // Reply is a response produced by the proxy itself (deny, return,
 // redirect, errors, Lua's txn:reply()).
 type Reply struct {
@@ -98,6 +106,8 @@ type HTTPConn struct {
 	br  *h1.Reader
 	bw  *bufio.Writer
 	buf []byte // scratch for heads and replies
+	// bodyBuf is the scratch buffer body copies read into.
+	bodyBuf []byte
 }
 
 // serveHTTP runs the request/response loop of an HTTP frontend.
@@ -105,9 +115,10 @@ func (e *Engine) serveHTTP(s *Stream) {
 	fe := s.Frontend
 	hc := &HTTPConn{s: s, br: h1.NewReader(s.Client, e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize)}
 	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
+	tx := &HTTPTxn{}
+	s.HTTP = tx
 	for n := 0; ; n++ {
-		tx := &HTTPTxn{First: n == 0, start: time.Now()}
-		s.HTTP = tx
+		tx.reset(n == 0)
 		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
 		err := hc.br.ReadRequest(&tx.Req, lim)
 		if err != nil {

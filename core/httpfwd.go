@@ -209,7 +209,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 	_, err := sc.bw.Write(hc.buf)
 	if err == nil && hasBody {
 		_ = s.Client.SetReadDeadline(deadline(fe.Timeouts.Client))
-		err = copyBody(sc.bw, hc.br, req)
+		err = hc.copyBody(sc.bw, hc.br, req)
 		tx.reqBodyDone = true
 		if errors.Is(err, errClientRead) {
 			_ = sc.Close()
@@ -295,7 +295,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 	_, err = hc.bw.Write(hc.buf)
 	if err == nil && !bodyless {
 		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
-		err = copyBody(hc.bw, sc.br, res)
+		err = hc.copyBody(hc.bw, sc.br, res)
 	}
 	if err == nil {
 		err = hc.bw.Flush()
@@ -327,9 +327,12 @@ var errClientRead = errors.New("body read failed")
 
 // copyBody copies the current message body from r to w with m's framing
 // (chunked is re-encoded, content-length and close-delimited are copied).
-func copyBody(w *bufio.Writer, r *h1.Reader, m *h1.Message) error {
-	buf := make([]byte, 16384)
-	var out []byte
+func (hc *HTTPConn) copyBody(w *bufio.Writer, r *h1.Reader, m *h1.Message) error {
+	if hc.bodyBuf == nil {
+		hc.bodyBuf = make([]byte, 16384)
+	}
+	buf, out := hc.bodyBuf, hc.buf[:0]
+	defer func() { hc.buf = out[:0] }()
 	for {
 		n, err := r.ReadBody(buf)
 		if n > 0 {
