@@ -72,14 +72,16 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	if r, ok := s.runHTTPRules(fe, HTTPRequest); !ok {
 		return hc.finishLocal(tx, r)
 	}
-	be := s.selectBackend()
-	if be == nil {
-		return hc.finishLocal(tx, fe.ErrorReply(503))
-	}
-	s.Backend = be
-	if be != fe {
-		if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
-			return hc.finishLocal(tx, r)
+	if s.service == nil {
+		be := s.selectBackend()
+		if be == nil {
+			return hc.finishLocal(tx, fe.ErrorReply(503))
+		}
+		s.Backend = be
+		if be != fe {
+			if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
+				return hc.finishLocal(tx, r)
+			}
 		}
 	}
 	if s.service != nil {
@@ -89,6 +91,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		s.service.Serve(s)
 		return false
 	}
+	be := s.Backend
 	if be.Cap&CapBE == 0 {
 		return hc.finishLocal(tx, fe.ErrorReply(503))
 	}
@@ -142,29 +145,93 @@ func (s *Stream) selectBackend() *Proxy {
 	return fe.defaultBE
 }
 
-// forward sends the request to a server of be and relays the response.
+// forward sends the request to a server of be and relays the response,
+// retrying as "retries", "retry-on" and "option redispatch" say.
 func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	s := hc.s
+	fe := s.Frontend
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: &tx.Req}
-	var sc *srvConn
-	for attempt := 0; ; attempt++ {
-		conn, err := s.connectWith(be, in, e.dialPooled)
+	req := &tx.Req
+	hasBody := req.Framing != h1.FramingNone
+	if hasBody && req.ExpectContinue() {
+		// Answer the interim response ourselves, so that the body can be
+		// streamed right away whatever the server does with Expect.
+		req.Del("Expect")
+		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+	}
+	serverClose := be.Options.HTTPServerClose || be.Options.HTTPClose || fe.Options.HTTPServerClose || fe.Options.HTTPClose
+	stripConnTokens(req)
+	if serverClose {
+		req.Add("Connection", "close")
+	}
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req}
+	var exclude *Server
+	for retries := 0; ; {
+		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
 		if err != nil {
-			return hc.finishLocal(tx, s.Frontend.ErrorReply(503))
+			return hc.finishLocal(tx, fe.ErrorReply(503))
 		}
-		sc = conn.(*srvConn)
-		ok, retry := e.exchange(hc, tx, sc)
-		if retry && attempt == 0 {
-			// A reused idle connection the server had closed: try again
-			// on a new one (nothing was sent to the client yet).
-			s.Server.release()
+		sc := conn.(*srvConn)
+		ok, fail := e.exchange(hc, tx, sc, serverClose)
+		srv := s.Server
+		srv.release()
+		switch {
+		case fail == failNone:
+			return ok
+		case fail == failReused && !hasBody:
+			// An idle connection the server had closed: send again on
+			// a new one (nothing reached the client).
+			continue
+		case !hasBody && be.RetryOn&fail.retryFlag() != 0 && retries < be.Retries:
+			retries++
+			if shouldRedispatch(be.Options.Redispatch, retries, be.Retries) {
+				exclude = srv
+			}
+			tx.Res.Reset()
 			continue
 		}
-		s.Server.release()
-		return ok
+		tx.closeClient = true
+		code := 502
+		if fail == failTimeout {
+			code = 504
+		}
+		return hc.finishLocal(tx, fe.ErrorReply(code))
 	}
+}
+
+// exchangeFail says why an exchange with a server failed before anything
+// of the response reached the client.
+type exchangeFail int
+
+const (
+	failNone    exchangeFail = iota
+	failReused               // a reused idle connection was closed by the server
+	failSend                 // sending the request failed
+	failEmpty                // the server closed without answering
+	failJunk                 // the response was invalid
+	failTimeout              // no response within timeout server
+	failDone                 // failed after the client got something: no retry, no reply
+)
+
+// Retry-on conditions ("retry-on" keywords).
+const (
+	RetryConnFailure = 1 << iota
+	RetryEmptyResponse
+	RetryJunkResponse
+	RetryResponseTimeout
+)
+
+func (f exchangeFail) retryFlag() int {
+	switch f {
+	case failSend, failEmpty:
+		return RetryEmptyResponse
+	case failJunk:
+		return RetryJunkResponse
+	case failTimeout:
+		return RetryResponseTimeout
+	}
+	return 0
 }
 
 // dialPooled returns an idle connection to srv, or a new one.
@@ -180,26 +247,15 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(c, e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize)}, nil
 }
 
-// exchange sends the request on sc and relays the response. retry is set
-// when a reused connection failed before anything was answered and the
-// request can be sent again.
-func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry bool) {
+// exchange sends the request on sc and relays the response. A failure
+// before anything reached the client is returned for forward to retry or
+// answer; after that, the client connection is closed.
+func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bool) (bool, exchangeFail) {
 	s := hc.s
 	be := s.Backend
 	fe := s.Frontend
 	req := &tx.Req
 	hasBody := req.Framing != h1.FramingNone
-	if hasBody && req.ExpectContinue() {
-		// Answer the interim response ourselves, so that the body can be
-		// streamed right away whatever the server does with Expect.
-		req.Del("Expect")
-		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
-	}
-	serverClose := be.Options.HTTPServerClose || be.Options.HTTPClose || fe.Options.HTTPServerClose || fe.Options.HTTPClose
-	stripConnTokens(req)
-	if serverClose {
-		req.Add("Connection", "close")
-	}
 	wto := be.Timeouts.Server
 	if wto == 0 {
 		wto = time.Hour
@@ -214,7 +270,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 		if errors.Is(err, errClientRead) {
 			_ = sc.Close()
 			tx.closeClient = true
-			return false, false
+			return false, failDone
 		}
 	} else {
 		tx.reqBodyDone = true
@@ -224,11 +280,10 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 	}
 	if err != nil {
 		_ = sc.Close()
-		if sc.reused && !hasBody {
-			return false, true
+		if sc.reused {
+			return false, failReused
 		}
-		hc.finishLocal(tx, fe.ErrorReply(502))
-		return false, false
+		return false, failSend
 	}
 	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
 	res := &tx.Res
@@ -238,16 +293,16 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 		if err != nil {
 			_ = sc.Close()
 			var ne net.Error
-			if sc.reused && !hasBody && sc.br.Buffered() == 0 && !(errors.As(err, &ne) && ne.Timeout()) {
-				return false, true
+			var he *h1.Error
+			switch {
+			case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
+				return false, failTimeout
+			case errors.As(err, &he):
+				return false, failJunk
+			case sc.reused && sc.br.Buffered() == 0:
+				return false, failReused
 			}
-			code := 502
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
-				code = 504
-			}
-			tx.closeClient = true
-			hc.finishLocal(tx, fe.ErrorReply(code))
-			return false, false
+			return false, failEmpty
 		}
 		if res.Status >= 100 && res.Status < 200 && res.Status != 101 {
 			hc.buf = h1.AppendHead(hc.buf[:0], res)
@@ -261,10 +316,10 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 	if r, ok := s.runHTTPResponseRules(); !ok {
 		_ = sc.Close()
 		if r == nil {
-			return false, false
+			return false, failNone
 		}
 		tx.closeClient = true
-		return hc.finishLocal(tx, r), false
+		return hc.finishLocal(tx, r), failNone
 	}
 	s.runAfterResponse(tx)
 
@@ -274,7 +329,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 		hc.tunnel(sc.Conn, takeBuffered(sc.br))
 		_ = sc.Close()
 		s.logHTTP(tx)
-		return false, false
+		return false, failNone
 	}
 
 	bodyless := res.Framing == h1.FramingNone
@@ -310,9 +365,9 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn) (ok, retry boo
 	}
 	if err != nil {
 		tx.closeClient = true
-		return false, false
+		return false, failNone
 	}
-	return keepClient, false
+	return keepClient, failNone
 }
 
 func deadline(d time.Duration) time.Time {

@@ -6,54 +6,65 @@ import (
 	"time"
 )
 
-// logHTTP sends the frontend's log line for a finished HTTP transaction
-// (option httplog's format, HAProxy's fields).
+// logHTTP sends the frontend's log line for a finished HTTP transaction,
+// in the format of its log-format or options (see logformat.go).
 func (s *Stream) logHTTP(tx *HTTPTxn) {
 	fe := s.Frontend
 	if len(fe.Logs) == 0 {
 		return
 	}
-	now := time.Now()
-	src := addrPortOf(s.Client.RemoteAddr())
-	be, srv := "<NOSRV>", "<NOSRV>"
-	if s.Backend != nil {
-		be = s.Backend.Name
+	lf := s.Engine.logFormatOf(fe)
+	if lf == nil {
+		src := addrPortOf(s.Client.RemoteAddr())
+		s.sendLogLine(LogInfo, fmt.Sprintf("Connect from %s:%d to %s (%s/HTTP)", src.Addr().Unmap(), src.Port(),
+			strings.TrimPrefix(s.Client.LocalAddr().String(), "tcp:"), fe.Name))
+		return
 	}
-	if s.Server != nil {
-		srv = s.Server.Name
-	} else if s.Backend == nil {
-		be = fe.Name
-	}
-	ta := now.Sub(tx.start).Milliseconds()
-	tr := int64(-1)
-	if tx.srvTime > 0 {
-		tr = tx.srvTime.Milliseconds()
-	}
-	var msg string
-	if fe.Options.HTTPLog {
-		// %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc
-		// %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r
-		msg = fmt.Sprintf("%s:%d [%s] %s %s/%s 0/0/0/%d/%d %d %d - - ---- %d/%d/%d/%d/0 0/0 \"%s %s %s\"",
-			src.Addr().Unmap(), src.Port(), tx.start.Format("02/Jan/2006:15:04:05.000"), fe.Name, be, srv,
-			tr, ta, tx.Status, 0, fe.Conns.Load(), fe.Conns.Load(), beConns(s.Backend), srvConns(s.Server),
-			tx.Req.Method, tx.Req.URI, tx.Req.Version)
-	} else {
-		msg = fmt.Sprintf("Connect from %s:%d to %s (%s/HTTP)", src.Addr().Unmap(), src.Port(),
-			strings.TrimPrefix(s.Client.LocalAddr().String(), "tcp:"), fe.Name)
-	}
-	fe.SendLog(s.Engine, LogInfo, msg)
+	s.sendFormatted(lf)
 }
 
-func beConns(px *Proxy) int64 {
-	if px == nil {
-		return 0
+// logTCP sends the frontend's log line for a finished TCP stream (option
+// tcplog or a log-format); "option dontlognull" drops streams that got
+// no data from the client.
+func (s *Stream) logTCP() {
+	fe := s.Frontend
+	if len(fe.Logs) == 0 || fe.Mode == "http" {
+		return
 	}
-	return px.BeConns.Load()
+	x := extOf(s)
+	if x.noLog || fe.Options.DontLogNull && x.fwd.ToServer == 0 && x.term[0] == 0 {
+		return
+	}
+	lf := s.Engine.logFormatOf(fe)
+	if lf == nil {
+		return // the legacy "Connect from" line is not sent in TCP mode yet
+	}
+	s.sendFormatted(lf)
 }
 
-func srvConns(s *Server) int64 {
-	if s == nil {
-		return 0
+// sendFormatted renders lf for the stream and sends it at the stream's
+// log level.
+func (s *Stream) sendFormatted(lf *logFormat) {
+	x := extOf(s)
+	if x.logLevel == logSilent {
+		return
 	}
-	return s.Conns.Load()
+	px := pxExtOf(s.Frontend)
+	x.log = &logState{now: time.Now(), count: px.logCount.Add(1)}
+	line := lf.render(s.SampleCtx(), nil)
+	x.log = nil
+	level := LogInfo
+	if x.logLevel >= 0 {
+		level = x.logLevel
+	}
+	s.sendLogLine(level, string(line))
+}
+
+func (s *Stream) sendLogLine(level int, msg string) {
+	if x := extOf(s); x.logLevel == logSilent {
+		return
+	} else if x.logLevel >= 0 {
+		level = x.logLevel
+	}
+	s.Frontend.SendLog(s.Engine, level, msg)
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"luaproxy/core/config"
 	"luaproxy/netio/h1"
@@ -257,16 +258,34 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return nil, 0, l.Errorf("'%s %s' expects at least 1 argument.", rs, kw)
 		}
 		name := words[1]
+		match, err := headerNameMatcher(name, words[2:])
+		if err != nil {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "%v", err)
+		}
+		if match == nil {
+			return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
+				msgOf(s, tx, res).Del(name)
+				return Continue, nil
+			}, 2, nil
+		}
 		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
-			msgOf(s, tx, res).Del(name)
+			m := msgOf(s, tx, res)
+			kept := m.Headers[:0]
+			for _, h := range m.Headers {
+				if !match(h.Name) {
+					kept = append(kept, h)
+				}
+			}
+			clear(m.Headers[len(kept):])
+			m.Headers = kept
 			return Continue, nil
-		}, len(words), nil
+		}, 4, nil
 	case "replace-header", "replace-value":
 		if len(words) != 4 {
 			return nil, 0, l.Errorf("'%s %s' expects exactly 3 arguments.", rs, kw)
 		}
 		name := words[1]
-		re, err := regexp.Compile("^(?:" + words[2] + ")$")
+		re, err := regexp.Compile(words[2])
 		if err != nil {
 			return nil, 0, l.Errorf("'%s %s' : invalid regex '%s': %v", rs, kw, words[2], err)
 		}
@@ -327,7 +346,7 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			tx.Res.Status = code
 			tx.Res.Reason = reason
 			if reason == "" {
-				tx.Res.Reason = Reason(code)
+				tx.Res.Reason = statusReason(code)
 			}
 			tx.Status = code
 			return Continue, nil
@@ -337,6 +356,12 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return nil, 0, l.Errorf("'%s %s' is only allowed in 'http-request' rules.", rs, kw)
 		}
 		act, n, err := e.parseAction(px, rs, words, l)
+		if err != nil {
+			return nil, 0, err
+		}
+		return actionAdapter(act), n, nil
+	}
+	if act, n, ok, err := e.parseExtAction(px, rs, words, l); ok {
 		if err != nil {
 			return nil, 0, err
 		}
@@ -356,11 +381,44 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		rs, strings.Join(actionNames(), ", "), px, kw)
 }
 
+// headerNameMatcher parses the "-m <meth>" of del-header: nil for the
+// default exact match. Names compare case-insensitively; a regex sees
+// them lower-cased, as HAProxy stores them.
+func headerNameMatcher(name string, rest []string) (func(string) bool, error) {
+	if len(rest) == 0 {
+		return nil, nil
+	}
+	if rest[0] != "-m" || len(rest) < 2 {
+		return nil, fmt.Errorf("unexpected argument '%s'", rest[0])
+	}
+	if len(rest) > 2 {
+		return nil, fmt.Errorf("unexpected argument '%s'", rest[2])
+	}
+	lname := strings.ToLower(name)
+	switch rest[1] {
+	case "str":
+		return nil, nil
+	case "beg":
+		return func(h string) bool { return strings.HasPrefix(strings.ToLower(h), lname) }, nil
+	case "end":
+		return func(h string) bool { return strings.HasSuffix(strings.ToLower(h), lname) }, nil
+	case "sub":
+		return func(h string) bool { return strings.Contains(strings.ToLower(h), lname) }, nil
+	case "reg":
+		re, err := regexp.Compile(name)
+		if err != nil {
+			return nil, fmt.Errorf("invalid regex '%s' : %v", name, err)
+		}
+		return func(h string) bool { return re.MatchString(strings.ToLower(h)) }, nil
+	}
+	return nil, fmt.Errorf("-m with unsupported matching method '%s'", rest[1])
+}
+
 // ReplaceHeader applies a regex replacement to the headers named name:
 // to the whole value, or to each comma-separated value (perValue), as
 // replace-header / replace-value and Lua's req_rep_header do.
 func ReplaceHeader(m *h1.Message, name, re, repl string, perValue bool) error {
-	rx, err := regexp.Compile("^(?:" + re + ")$")
+	rx, err := regexp.Compile(re)
 	if err != nil {
 		return err
 	}
@@ -368,6 +426,10 @@ func ReplaceHeader(m *h1.Message, name, re, repl string, perValue bool) error {
 	return nil
 }
 
+// replaceHeader replaces, as HAProxy does, each value (or each
+// comma-separated element) that re matches somewhere with repl, where \N
+// is the Nth group of the match. An element that changes loses the
+// blanks before it: "a, b" becomes "a,B".
 func replaceHeader(m *h1.Message, name string, re *regexp.Regexp, repl string, perValue bool) {
 	for i := range m.Headers {
 		h := &m.Headers[i]
@@ -380,9 +442,12 @@ func replaceHeader(m *h1.Message, name string, re *regexp.Regexp, repl string, p
 		}
 		parts := strings.Split(h.Value, ",")
 		for j, p := range parts {
-			parts[j] = replaceRegex(re, strings.TrimSpace(p), repl)
+			v := strings.Trim(p, " \t")
+			if r := replaceRegex(re, v, repl); r != v || re.MatchString(v) {
+				parts[j] = r
+			}
 		}
-		h.Value = strings.Join(parts, ", ")
+		h.Value = strings.Join(parts, ",")
 	}
 }
 
@@ -407,7 +472,29 @@ func SetQuery(m *h1.Message, q string) {
 	m.URI = p
 }
 
-// replaceRegex replaces a whole-value match, expanding \1..\9.
+// statusReason is HAProxy's http_get_reason: the standard reason, else
+// one per status class.
+func statusReason(code int) string {
+	if r := Reason(code); r != "" && r != "Unknown" {
+		return r
+	}
+	switch {
+	case code >= 100 && code < 200:
+		return "Informational"
+	case code >= 200 && code < 300:
+		return "Success"
+	case code >= 300 && code < 400:
+		return "Redirection"
+	case code >= 400 && code < 500:
+		return "Client Error"
+	case code >= 500 && code < 600:
+		return "Server Error"
+	}
+	return "Other"
+}
+
+// replaceRegex replaces the whole value v with repl when re matches
+// somewhere in it, expanding \1..\9 from the match.
 func replaceRegex(re *regexp.Regexp, v, repl string) string {
 	m := re.FindStringSubmatchIndex(v)
 	if m == nil {
@@ -514,11 +601,11 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 	}
 	return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
 		r := &Reply{Status: status, Body: []byte(body.Render(s))}
-		if ctype != "" {
-			r.Headers = append(r.Headers, h1.Header{Name: "content-type", Value: ctype})
-		}
 		for _, h := range hdrs {
 			r.Headers = append(r.Headers, h1.Header{Name: h.name, Value: h.val.Render(s)})
+		}
+		if ctype != "" { // after the "hdr" ones, as HAProxy writes them
+			r.Headers = append(r.Headers, h1.Header{Name: "content-type", Value: ctype})
 		}
 		return Done, r
 	}, len(w), nil
@@ -603,6 +690,10 @@ func (e *Engine) parseRedirect(px *Proxy, rs RuleSet, w []string, l config.Line)
 			loc = t + "://" + host + uri
 		}
 		r := &Reply{Status: code, Headers: []h1.Header{{Name: "location", Value: loc}}}
+		if code == 302 || code == 303 || code == 307 {
+			// HAProxy compat: temporary redirects must not be cached
+			r.Headers = append(r.Headers, h1.Header{Name: "cache-control", Value: "no-cache"})
+		}
 		if cookie != "" {
 			r.Headers = append(r.Headers, h1.Header{Name: "set-cookie", Value: cookie})
 		}
@@ -614,6 +705,9 @@ func (e *Engine) parseRedirect(px *Proxy, rs RuleSet, w []string, l config.Line)
 // processing ends with r (nil r: close without a response).
 func (s *Stream) runHTTPRules(px *Proxy, rs RuleSet) (r *Reply, ok bool) {
 	tx := s.HTTP
+	if rs == HTTPRequest && px == s.Frontend {
+		s.requestSeen(tx)
+	}
 	rules := px.HTTPRules[rs]
 	if len(rules) == 0 {
 		return nil, true
@@ -631,15 +725,49 @@ func (s *Stream) runHTTPRules(px *Proxy, rs RuleSet) (r *Reply, ok bool) {
 		case Stop:
 			return nil, true
 		case Done, Reject:
+			s.ruleTerm(rule, rs)
 			return rep, false
 		}
 	}
 	return nil, true
 }
 
+// requestSeen notes, once per request, what the logs need from the
+// request as received (its line, the time) and fills the header captures.
+func (s *Stream) requestSeen(tx *HTTPTxn) {
+	x := extOf(s)
+	if x.seen {
+		return
+	}
+	x.seen, x.reqAt = true, time.Now()
+	x.reqLine = tx.Req.Method + " " + tx.Req.URI + " " + tx.Req.Version
+	s.captureHeaders(false)
+}
+
+// ruleTerm records the termination state of a rule that ended the
+// transaction: "P" for deny/reject/tarpit, "L" for local answers; phase
+// "R" in request rules, "H" in response ones.
+func (s *Stream) ruleTerm(rule *httpRule, rs RuleSet) {
+	cause := byte('L')
+	if len(rule.line.Args) > 1 {
+		switch rule.line.Args[1] {
+		case "deny", "reject", "tarpit":
+			cause = 'P'
+		}
+	}
+	phase := byte('R')
+	if rs != HTTPRequest {
+		phase = 'H'
+	}
+	extOf(s).setTerm(cause, phase)
+}
+
 // runHTTPResponseRules runs the backend's, then the frontend's
 // http-response rules.
 func (s *Stream) runHTTPResponseRules() (*Reply, bool) {
+	x := extOf(s)
+	x.reqres.Clear() // the request's "req" variables end where the response starts
+	s.captureHeaders(true)
 	if be := s.Backend; be != nil && be != s.Frontend {
 		if r, ok := s.runHTTPRules(be, HTTPResponse); !ok {
 			return r, false

@@ -50,6 +50,8 @@ type Proxy struct {
 	HTTPCheck *HTTPCheck
 	// Retries is "retries" (default 3): connection attempts after the first.
 	Retries int
+	// RetryOn is the "retry-on" set (Retry* flags), conn-failure by default.
+	RetryOn int
 	// Logs are the proxy's log targets ("log global" adds the global ones).
 	Logs      []*LogTarget
 	logGlobal bool
@@ -102,7 +104,7 @@ type Options struct {
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
 		HTTPRules: map[RuleSet][]*httpRule{},
-		Retries:   3, Balance: Balance{Algo: "roundrobin", Draws: 2}}
+		Retries:   3, RetryOn: RetryConnFailure, Balance: Balance{Algo: "roundrobin", Draws: 2}}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE
@@ -118,6 +120,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Balance = d.Balance
 		px.Options = d.Options
 		px.Retries = d.Retries
+		px.RetryOn = d.RetryOn
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
@@ -134,6 +137,7 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 	args := l.Args
 	kw := args[0]
 	isDefaults := px.Kind == "defaults"
+	e.noteProxy(px)
 	switch kw {
 	case "mode":
 		if len(args) < 2 || (args[1] != "tcp" && args[1] != "http") {
@@ -175,7 +179,7 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		px.DefaultBackend = args[1]
 	case "timeout":
 		return parseTimeout(px, l)
-	case "tcp-request":
+	case "tcp-request", "tcp-response":
 		return e.parseRule(px, l)
 	case "http-request", "http-response", "http-after-response":
 		if isDefaults {
@@ -205,12 +209,20 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 			return l.Errorf("'retries' expects an integer value")
 		}
 		px.Retries = n
+	case "retry-on":
+		return parseRetryOn(px, l)
 	case "option", "no":
 		return e.parseOption(px, l)
 	case "http-check":
 		return parseHTTPCheckLine(px, l)
 	case "log":
 		return e.parseProxyLog(px, l)
+	case "log-format":
+		return e.parseLogFormat(px, l)
+	case "stick-table":
+		return e.parseStickTable(px, l)
+	case "capture", "declare":
+		return parseCaptureKeyword(px, l)
 	case "maxconn", "description":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:
@@ -357,5 +369,36 @@ func parseErrorFile(px *Proxy, l config.Line) error {
 	}
 	m[code] = b
 	px.ErrorFiles = m
+	return nil
+}
+
+// parseRetryOn parses "retry-on <keywords>": the conditions on which a
+// request is sent again (to another server with option redispatch).
+// Status-code keywords are accepted and not applied.
+func parseRetryOn(px *Proxy, l config.Line) error {
+	if len(l.Args) < 2 {
+		return l.Errorf("'retry-on' expects at least one keyword.")
+	}
+	v := 0
+	for _, k := range l.Args[1:] {
+		switch k {
+		case "none":
+			v = 0
+		case "conn-failure":
+			v |= RetryConnFailure
+		case "empty-response":
+			v |= RetryEmptyResponse
+		case "junk-response":
+			v |= RetryJunkResponse
+		case "response-timeout":
+			v |= RetryResponseTimeout
+		case "all-retryable-errors":
+			v |= RetryConnFailure | RetryEmptyResponse | RetryJunkResponse | RetryResponseTimeout
+		case "0rtt-rejected", "401", "403", "404", "408", "425", "500", "501", "502", "503", "504":
+		default:
+			return l.Errorf("'retry-on' : unknown keyword '%s'.", k)
+		}
+	}
+	px.RetryOn = v
 	return nil
 }

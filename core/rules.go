@@ -78,9 +78,30 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 		px.InspectDelay = d
 		return nil
 	}
+	if args[0] == "tcp-response" && args[1] == "inspect-delay" {
+		if len(args) != 3 {
+			return l.Errorf("'tcp-response inspect-delay' expects a delay")
+		}
+		if _, err := config.ParseTime(args[2], time.Millisecond); err != nil {
+			return l.Errorf("'tcp-response inspect-delay' : %v", err)
+		}
+		return nil // tcp-response rules do not wait for data yet
+	}
 	rs := RuleSet(args[0] + " " + args[1])
-	if rs != TCPRequestContent {
-		return l.Errorf("'%s %s' is not supported yet", args[0], args[1])
+	switch rs {
+	case TCPRequestContent, TCPRequestConnection, tcpRequestSession:
+		if rs != TCPRequestContent && px.Cap&CapFE == 0 {
+			return l.Errorf("%s is not allowed because %s is not a frontend", rs, px)
+		}
+	case TCPResponseContent:
+		if px.Cap&CapBE == 0 {
+			return l.Errorf("tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name")
+		}
+	default:
+		if args[0] == "tcp-response" {
+			return l.Errorf("'tcp-response' expects 'inspect-delay' or 'content' (got '%s')", args[1])
+		}
+		return l.Errorf("'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content' (got '%s')", args[1])
 	}
 	if len(args) < 3 {
 		return l.Errorf("'%s' expects an action", rs)
@@ -116,6 +137,13 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 			return nil, 0, err
 		}
 		return useService{svc}, len(args), nil
+	case "close":
+		if rs == TCPResponseContent {
+			return ActionFunc(func(*Stream) Verdict { return Reject }), 1, nil
+		}
+	}
+	if act, n, ok, err := e.parseExtAction(px, rs, untilCond(args), l); ok {
+		return act, n, err
 	}
 	if p, ok := lookupAction(args[0]); ok {
 		return p(e, px, rs, args, l)
@@ -135,10 +163,59 @@ func (s *Stream) runRules(rs RuleSet) bool {
 		case Stop:
 			return true
 		case Reject, Done:
+			extOf(s).setTerm('P', 'R')
 			return false
 		}
 	}
 	return true
+}
+
+// tcpRequestSession is the "tcp-request session" rule set.
+const tcpRequestSession RuleSet = "tcp-request session"
+
+// runConnRules runs the tcp-request connection, then session rules of the
+// frontend: they see only the connection (no waiting for data). It
+// returns false if the connection must be closed.
+func (s *Stream) runConnRules() bool {
+	for _, rs := range [...]RuleSet{TCPRequestConnection, tcpRequestSession} {
+		if !s.runFinalRules(s.Frontend.Rules[rs]) {
+			// HAProxy compat: a connection rejected this early is not logged
+			extOf(s).noLog = true
+			return false
+		}
+	}
+	return true
+}
+
+// runFinalRules runs rules whose conditions see all they will ever see;
+// it returns false if the stream must end.
+func (s *Stream) runFinalRules(rules []*Rule) bool {
+	for _, r := range rules {
+		if r.cond != nil {
+			ctx := s.SampleCtx()
+			ctx.Final = true
+			m, _ := r.cond.Eval(s)
+			ctx.Final = false
+			if !m {
+				continue
+			}
+		}
+		switch r.Action.Do(s) {
+		case Stop:
+			return true
+		case Reject, Done:
+			return false
+		}
+	}
+	return true
+}
+
+// runTCPResponseRules runs the backend's tcp-response content rules once
+// the server connection is established; false closes the stream. They
+// run before any response data is seen (a known gap: HAProxy re-runs
+// them as the response arrives, up to the inspect-delay).
+func (s *Stream) runTCPResponseRules(be *Proxy) bool {
+	return s.runFinalRules(be.Rules[TCPResponseContent])
 }
 
 // tcpCondMatch evaluates a tcp-request content condition, waiting for

@@ -65,6 +65,11 @@ func (e *Engine) resolveSampleRefs(px *Proxy) error {
 				a.Ref = fe
 				return nil
 			}
+		case sample.ArgTable:
+			if t := e.stickTable(a.Str); t != nil {
+				a.Ref = t
+				return nil
+			}
 		case sample.ArgServer:
 			bname, sname, ok := strings.Cut(a.Str, "/")
 			if !ok {
@@ -108,6 +113,7 @@ func (s *Stream) SampleCtx() *sample.Ctx {
 	} else if c.Txn == nil {
 		c.Txn = &sample.Vars{}
 	}
+	c.ReqRes = &extOf(s).reqres
 	c.ReqPayload = s.Req.Input()
 	return c
 }

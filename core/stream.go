@@ -97,7 +97,8 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 			_ = s.ServerConn.Close()
 		}
 	}()
-	if !s.runRules(TCPRequestContent) {
+	defer s.logTCP()
+	if !s.runConnRules() || !s.runRules(TCPRequestContent) {
 		return
 	}
 	if s.service != nil {
@@ -124,18 +125,24 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 	}
 	s.ServerConn = sc
 	defer s.Server.release()
+	x := extOf(s)
+	x.connAt = time.Now()
+	if !s.runTCPResponseRules(be) {
+		return
+	}
 	prefix := append(s.Req.out, s.Req.in...)
 	if len(s.Res.in) > 0 {
 		if _, err := s.Res.Send(s.Res.in); err != nil {
 			return
 		}
 	}
-	_, _ = netio.Forward(c, sc, netio.ForwardOptions{
+	x.fwd, _ = netio.Forward(c, sc, netio.ForwardOptions{
 		ClientPrefix:  prefix,
 		ClientTimeout: fe.Timeouts.Client,
 		ServerTimeout: be.Timeouts.Server,
 		TunnelTimeout: be.Timeouts.Tunnel,
 	})
+	x.fwdDone = true
 }
 
 // connect picks a server of be and connects to it (see connectWith).
@@ -143,15 +150,15 @@ func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
 	return s.connectWith(be, in, func(s *Stream, srv *Server) (net.Conn, error) {
 		d := net.Dialer{Timeout: be.Timeouts.Connect}
 		return d.Dial(srv.Addr.Net, s.serverAddress(srv))
-	})
+	}, nil)
 }
 
 // connectWith picks a server of be and gets a connection to it with dial,
 // retrying "retries" times and redispatching to another server as
 // "option redispatch" says. On success s.Server holds a slot of the
 // server (release it when done).
-func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server) (net.Conn, error)) (net.Conn, error) {
-	var srv, exclude *Server
+func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server) (net.Conn, error), exclude *Server) (net.Conn, error) {
+	var srv *Server
 	for attempt := 0; ; attempt++ {
 		if srv == nil {
 			var err error

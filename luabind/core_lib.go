@@ -66,6 +66,11 @@ var coreFuncs = newCoreFuncs(
 	def{"del_acl", luaCoreDelACL},
 	def{"set_map", luaCoreSetMap},
 	def{"del_map", luaCoreDelMap},
+	def{"tcp", luaCoreTCP},
+	def{"event_sub", luaCoreEventSub},
+	def{"queue", luaCoreQueue},
+	def{"register_cli", luaRegisterCLI},
+	def{"get_patref", luaCoreGetPatref},
 )
 
 // installCore builds the core, act and Regex globals in a new state.
@@ -80,6 +85,9 @@ func installCore(ls *LState) error {
 		for _, f := range coreFuncs {
 			p.Field(f.name, func() { p.PushFunction(f.fn) })
 		}
+		for _, a := range coreAttrs {
+			p.Field(a.name, func() { a.push(ls, p) })
+		}
 	})
 	if err != nil {
 		return err
@@ -91,6 +99,12 @@ func installCore(ls *LState) error {
 		}
 	})
 	if err != nil {
+		return err
+	}
+	if err := installReply(ls); err != nil {
+		return err
+	}
+	if err := installMap(ls); err != nil {
 		return err
 	}
 	return installRegex(ls)
@@ -253,12 +267,22 @@ func registerNamed(c *vm.Call, fn string, into func(*LState) map[string]*registe
 
 // luaRegisterFetches implements core.register_fetches(name, func).
 func luaRegisterFetches(c *vm.Call) (int, error) {
-	return registerNamed(c, "register_fetches", func(ls *LState) map[string]*registered { return ls.fetches })
+	n, err := registerNamed(c, "register_fetches", func(ls *LState) map[string]*registered { return ls.fetches })
+	if err == nil {
+		name, _ := c.String(1)
+		registerLuaFetch(name)
+	}
+	return n, err
 }
 
 // luaRegisterConverters implements core.register_converters(name, func).
 func luaRegisterConverters(c *vm.Call) (int, error) {
-	return registerNamed(c, "register_converters", func(ls *LState) map[string]*registered { return ls.convs })
+	n, err := registerNamed(c, "register_converters", func(ls *LState) map[string]*registered { return ls.convs })
+	if err == nil {
+		name, _ := c.String(1)
+		registerLuaConverter(name)
+	}
+	return n, err
 }
 
 // luaRegisterInit implements core.register_init(func).

@@ -5,6 +5,8 @@ package luabind
 import (
 	"fmt"
 
+	"luaproxy/core/pattern"
+
 	"luaproxy/luabind/vm"
 )
 
@@ -45,8 +47,12 @@ func patternArgs(c *vm.Call, fn, kind string, n int) (patternRef, []string, erro
 	}
 	var ref patternRef
 	found := false
-	if ls := lsOf(c); ls != nil && ls.rt.patterns != nil {
-		ref, found = ls.rt.patterns.PatternRef(args[0])
+	if ls := lsOf(c); ls != nil {
+		store := ls.rt.patterns
+		if store == nil {
+			store = enginePatterns{}
+		}
+		ref, found = store.PatternRef(args[0])
 	}
 	if !found {
 		return nil, nil, fmt.Errorf("'%s': unknown %s file '%s'", fn, kind, args[0])
@@ -102,3 +108,29 @@ func luaCoreSetMap(c *vm.Call) (int, error) {
 	}
 	return 0, nil
 }
+
+// enginePatterns is the default patternStore: core/pattern's process-wide
+// references, the ones the configuration's ACLs and maps, the runtime API
+// and Map.new use.
+type enginePatterns struct{}
+
+func (enginePatterns) PatternRef(name string) (patternRef, bool) {
+	r, ok := pattern.Lookup(name)
+	if !ok {
+		return nil, false
+	}
+	return engineRef{r}, true
+}
+
+type engineRef struct{ r *pattern.Ref }
+
+func (e engineRef) Has(key string) bool { return len(e.r.Find(key)) > 0 }
+
+func (e engineRef) Add(key, value string) error { return e.r.Add(key, value) }
+
+func (e engineRef) Set(key, value string) error {
+	_, err := e.r.Set(key, value)
+	return err
+}
+
+func (e engineRef) Delete(key string) bool { return e.r.Del(key) > 0 }

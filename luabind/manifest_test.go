@@ -37,6 +37,14 @@ var manifestCounterparts = map[string][]string{
 	// HAProxy 2.6's own names, dropped from the 3.x reference: 2.6
 	// scripts call them (hlua.c registers req_rep_value/res_rep_value).
 	"HTTP": {"req_rep_value", "res_rep_value"},
+	// HAProxy 2.6 registers every match method of pat_match_names with
+	// and without '_' (checked against 2.6.12: Map.found=0 ... Map.regm=13);
+	// the reference mentions the plain names "for compatibility".
+	"Map": {"_found", "_bool", "_bin", "_len", "_regm", "found", "bool", "int", "ip", "bin", "len",
+		"str", "beg", "sub", "dir", "dom", "end", "reg", "regm"},
+	// http_msg.channel: used by the reference's own filter example
+	// (http_msg.channel:is_resp()).
+	"HTTPMessage": {"channel"},
 }
 
 // manifestNotApplicable are reference names luaproxy does not mean to

@@ -20,6 +20,7 @@ func init() {
 	core.RegisterGlobal("tune.lua.service-timeout", tuneTime(func(s *Settings, d time.Duration) { s.ServiceTimeout = d }))
 	core.RegisterGlobal("tune.lua.task-timeout", tuneTime(func(s *Settings, d time.Duration) { s.TaskTimeout = d }))
 	core.RegisterGlobal("tune.lua.burst-timeout", tuneTime(func(s *Settings, d time.Duration) { s.BurstTimeout = d }))
+	core.RegisterGlobal("tune.lua.bool-sample-conversion", tuneBoolSamples)
 	core.RegisterAction("lua.", parseLuaAction)
 	core.RegisterAction("lua", parseLegacyAction)
 	core.RegisterService("lua.", parseLuaService)
@@ -112,3 +113,22 @@ func ruleKind(rs core.RuleSet) string {
 }
 
 func errNotFound(kind, name string) error { return fmt.Errorf("Lua %s '%s' not found", kind, name) }
+
+// tuneBoolSamples handles "tune.lua.bool-sample-conversion { normal |
+// pre-3.1-bug }". HAProxy compat: it only counts before the first
+// lua-load; the default is HAProxy 2.6's behaviour (pre-3.1-bug: boolean
+// samples reach Lua as integers 0/1). HAProxy 3.1 warns when the keyword
+// is missing; 2.6 does not know it, so no warning is logged here.
+func tuneBoolSamples(e *core.Engine, l config.Line) error {
+	if len(l.Args) != 2 || (l.Args[1] != "normal" && l.Args[1] != "pre-3.1-bug") {
+		return l.Errorf("'%s' expects 'normal' or 'pre-3.1-bug'.", l.Args[0])
+	}
+	rt := runtimeOf(e)
+	if len(rt.loads) > 0 {
+		e.Log.Warning("parsing [%s:%d] : '%s' is ignored after 'lua-load' or 'lua-load-per-thread'.", l.File, l.Num, l.Args[0])
+		return nil
+	}
+	rt.Settings.BoolSamples = l.Args[1] == "normal"
+	rt.Settings.boolSet = true
+	return nil
+}

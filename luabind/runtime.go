@@ -19,6 +19,10 @@ type Settings struct {
 	ServiceTimeout time.Duration // services (default 4s)
 	TaskTimeout    time.Duration // tasks (default none)
 	BurstTimeout   time.Duration // one resume (default none here)
+	// BoolSamples is tune.lua.bool-sample-conversion normal: boolean
+	// samples reach Lua as booleans, not as 0/1 (HAProxy 2.6, pre-3.1-bug).
+	BoolSamples bool
+	boolSet     bool // the keyword was given
 }
 
 // Runtime is the Lua side of one engine.

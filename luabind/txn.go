@@ -14,6 +14,12 @@ var streamSlot = core.NewExtSlot()
 type streamData struct {
 	priv map[*LState]vm.Ref // txn:set_priv values, per state
 	done bool               // txn:done() was called
+	// logLevel is txn:set_loglevel's level + 1 (0: not set).
+	logLevel int
+	// priorityClass and priorityOffset are txn:set_priority_class and
+	// set_priority_offset, clamped as HAProxy does; luaproxy has no
+	// server queue ordering, so they are only kept.
+	priorityClass, priorityOffset int64
 }
 
 func dataOf(s *core.Stream) *streamData {
@@ -58,6 +64,17 @@ var txnClass = declareClass(&vm.Class[*TXN]{
 		{Name: "Warning", Fn: txnLevel(core.LogWarning)},
 		{Name: "Alert", Fn: txnLevel(core.LogAlert)},
 		{Name: "done", Fn: (*TXN).luaDone},
+		{Name: "get_var", Fn: (*TXN).luaGetVar},
+		{Name: "set_var", Fn: (*TXN).luaSetVar},
+		{Name: "unset_var", Fn: (*TXN).luaUnsetVar},
+		{Name: "set_loglevel", Fn: (*TXN).luaSetLoglevel},
+		{Name: "set_tos", Fn: (*TXN).luaSetTOS},
+		{Name: "set_mark", Fn: (*TXN).luaSetMark},
+		{Name: "set_fc_tos", Fn: (*TXN).luaSetTOS},
+		{Name: "set_fc_mark", Fn: (*TXN).luaSetMark},
+		{Name: "set_priority_class", Fn: (*TXN).luaSetPriorityClass},
+		{Name: "set_priority_offset", Fn: (*TXN).luaSetPriorityOffset},
+		{Name: "reply", Fn: (*TXN).luaReply},
 		// HAProxy compat: the first API document's names for txn.req / txn.res.
 		{Name: "req_channel", Fn: (*TXN).luaReqChannel},
 		{Name: "res_channel", Fn: (*TXN).luaResChannel},
@@ -66,6 +83,12 @@ var txnClass = declareClass(&vm.Class[*TXN]{
 		{Name: "req", Fn: (*TXN).luaReqChannel},
 		{Name: "res", Fn: (*TXN).luaResChannel},
 		{Name: "http", Fn: (*TXN).luaHTTP},
+		{Name: "f", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushFetches(&c.Pusher, tx, false); return 1, nil }},
+		{Name: "sf", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushFetches(&c.Pusher, tx, true); return 1, nil }},
+		{Name: "c", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushConverters(&c.Pusher, tx, false); return 1, nil }},
+		{Name: "sc", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushConverters(&c.Pusher, tx, true); return 1, nil }},
+		{Name: "http_req", Fn: (*TXN).luaHTTPReq},
+		{Name: "http_res", Fn: (*TXN).luaHTTPRes},
 	},
 })
 
@@ -150,9 +173,27 @@ func txnLevel(level int) func(*TXN, *vm.Call) (int, error) {
 	}
 }
 
-// luaDone implements TXN.done(txn): the stream ends after what was sent;
-// the action stops at once (like core.done()).
+// luaDone implements TXN.done(txn[, reply]): the stream ends after what
+// was sent; the action stops at once (like core.done()). In HTTP mode a
+// reply (a Reply or a table of the same shape) is sent to the client; in
+// TCP mode it is ignored, as in HAProxy.
 func (tx *TXN) luaDone(c *vm.Call) (int, error) {
+	if c.Type(2) == vm.TypeTable && tx.s.HTTP != nil {
+		if iv := inv(c); iv != nil && iv.ctx == ctxAction {
+			r, err := replyOf(c, 2)
+			if err != nil {
+				return 0, err
+			}
+			tx.s.HTTP.Reply = r
+		}
+	}
+	if iv := inv(c); iv != nil && (iv.ctx == ctxFetch || iv.ctx == ctxConverter) {
+		// HAProxy compat: in a fetch, txn:done() ends the function with
+		// the txn object on top of the stack, which converts to false
+		// (2.6.12 logs "0" for it).
+		iv.result, iv.hasResult = boolSample(false), true
+		return stopInvocation(c) // HAProxy's NOTERM: the stream goes on
+	}
 	dataOf(tx.s).done = true
 	return stopInvocation(c)
 }

@@ -55,10 +55,20 @@ func (t *handles) release(h int64) {
 	if s.gen != uint32(h>>32) || s.v == nil {
 		return
 	}
+	v := s.v
 	s.v = nil
 	s.class = -1
 	t.free = append(t.free, idx)
+	if r, ok := v.(Releaser); ok {
+		r.Released()
+	}
 }
+
+// Releaser is implemented by Go values that hold resources to free when
+// their Lua object is collected (or, for invocation-scoped objects, when
+// the invocation ends). Released runs with the state held and must not
+// block or call into Lua.
+type Releaser interface{ Released() }
 
 // live counts the handles in use (for tests and leak checks).
 func (t *handles) live() int { return len(t.slots) - len(t.free) }

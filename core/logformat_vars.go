@@ -1,0 +1,467 @@
+package core
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"luaproxy/core/sample"
+	"luaproxy/netio"
+	"luaproxy/netio/h1"
+)
+
+// The log-format variables (manual 8.2.4), registered with the sample
+// package. Each renders from the stream being logged (sample.Ctx.Stream);
+// a missing value is "-" (`""` with +Q), as HAProxy's lf_text writes it.
+
+// logState is what the variables of one log line share: the time the
+// line is built and the proxy's log counter.
+type logState struct {
+	now   time.Time
+	count int64
+}
+
+func init() {
+	reg := func(name string, fn func(s *Stream, ls *logState, dst []byte, o sample.FormatOpts) []byte) {
+		sample.RegisterLogVar(name, func(ctx *sample.Ctx, dst []byte, o sample.FormatOpts) ([]byte, bool) {
+			s, _ := ctx.Stream.(*Stream)
+			if s == nil {
+				return lfText(dst, "", false, o), true
+			}
+			ls := extOf(s).log
+			if ls == nil {
+				ls = &logState{now: time.Now()}
+			}
+			return fn(s, ls, dst, o), true
+		})
+	}
+	str := func(name string, fn func(s *Stream) (string, bool)) {
+		reg(name, func(s *Stream, _ *logState, dst []byte, o sample.FormatOpts) []byte {
+			v, ok := fn(s)
+			return lfText(dst, v, ok, o)
+		})
+	}
+	num := func(name string, fn func(s *Stream, ls *logState) int64) {
+		reg(name, func(s *Stream, ls *logState, dst []byte, o sample.FormatOpts) []byte {
+			return strconv.AppendInt(dst, fn(s, ls), 10)
+		})
+	}
+	// addresses
+	str("ci", func(s *Stream) (string, bool) { return addrText(s.SampleCtx().Src) })
+	num("cp", func(s *Stream, _ *logState) int64 { return int64(s.SampleCtx().Src.Port()) })
+	str("fi", func(s *Stream) (string, bool) { return addrText(s.SampleCtx().Dst) })
+	num("fp", func(s *Stream, _ *logState) int64 { return int64(s.SampleCtx().Dst.Port()) })
+	str("bi", func(s *Stream) (string, bool) {
+		if s.ServerConn == nil {
+			return "", false
+		}
+		return addrText(addrPortOf(s.ServerConn.LocalAddr()))
+	})
+	num("bp", func(s *Stream, _ *logState) int64 {
+		if s.ServerConn == nil {
+			return 0
+		}
+		return int64(addrPortOf(s.ServerConn.LocalAddr()).Port())
+	})
+	str("si", func(s *Stream) (string, bool) {
+		h, _, ok := serverHostPort(s)
+		return h, ok
+	})
+	num("sp", func(s *Stream, _ *logState) int64 {
+		_, p, _ := serverHostPort(s)
+		return int64(p)
+	})
+	// names
+	str("f", func(s *Stream) (string, bool) { return s.Frontend.Name, true })
+	str("ft", func(s *Stream) (string, bool) { return s.Frontend.Name, true })
+	str("b", func(s *Stream) (string, bool) {
+		if s.Backend != nil {
+			return s.Backend.Name, true
+		}
+		return s.Frontend.Name, true
+	})
+	str("s", func(s *Stream) (string, bool) {
+		if s.Server != nil {
+			return s.Server.Name, true
+		}
+		return "<NOSRV>", true
+	})
+	str("H", func(*Stream) (string, bool) {
+		h, err := os.Hostname()
+		return h, err == nil
+	})
+	num("pid", func(*Stream, *logState) int64 { return int64(os.Getpid()) })
+	num("rt", func(s *Stream, _ *logState) int64 { return int64(s.ID) })
+	num("lc", func(_ *Stream, ls *logState) int64 { return ls.count })
+	str("ID", func(*Stream) (string, bool) { return "", false })
+	str("sslc", func(*Stream) (string, bool) { return "", false })
+	str("sslv", func(*Stream) (string, bool) { return "", false })
+	// dates
+	date := func(name string, at func(s *Stream) time.Time, layout string, utc bool) {
+		if alias, ok := logVarAliases[name]; ok {
+			name = alias
+		}
+		reg(name, func(s *Stream, _ *logState, dst []byte, _ sample.FormatOpts) []byte {
+			t := at(s)
+			if utc {
+				t = t.UTC()
+			}
+			return t.AppendFormat(dst, layout)
+		})
+	}
+	accept := func(s *Stream) time.Time { return s.Start }
+	request := func(s *Stream) time.Time {
+		if tx := s.HTTP; tx != nil && !tx.start.IsZero() {
+			return tx.start
+		}
+		return s.Start
+	}
+	date("t", accept, "02/Jan/2006:15:04:05.000", false)
+	date("tr", request, "02/Jan/2006:15:04:05.000", false)
+	date("trg", request, "02/Jan/2006:15:04:05 -0700", true)
+	date("trl", request, "02/Jan/2006:15:04:05 -0700", false)
+	date("T", accept, "02/Jan/2006:15:04:05 -0700", true)
+	date("Tl", accept, "02/Jan/2006:15:04:05 -0700", false)
+	reg("ms", func(s *Stream, _ *logState, dst []byte, _ sample.FormatOpts) []byte {
+		ms := s.Start.Nanosecond() / 1e6
+		return append(dst, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	})
+	num("Ts", func(s *Stream, _ *logState) int64 { return s.Start.Unix() })
+	// timers
+	for _, t := range []string{"Th", "Ti", "TR", "Tq", "Tw", "Tc", "Tr", "Ta", "Tt", "Td", "Tu"} {
+		t := t
+		num(t, func(s *Stream, ls *logState) int64 { return timer(s, ls, t) })
+	}
+	// status, sizes, state
+	reg("ST", func(s *Stream, _ *logState, dst []byte, o sample.FormatOpts) []byte {
+		if s.HTTP == nil || s.HTTP.Status == 0 {
+			return lfText(dst, "", false, o)
+		}
+		return strconv.AppendInt(dst, int64(s.HTTP.Status), 10)
+	})
+	num("B", func(s *Stream, _ *logState) int64 { return bytesOut(s) })
+	num("U", func(s *Stream, _ *logState) int64 { return bytesIn(s) })
+	reg("ts", func(s *Stream, _ *logState, dst []byte, _ sample.FormatOpts) []byte {
+		t := termState(s)
+		return append(dst, t[0], t[1])
+	})
+	reg("tsc", func(s *Stream, _ *logState, dst []byte, _ sample.FormatOpts) []byte {
+		t := termState(s)
+		return append(dst, t[0], t[1], '-', '-')
+	})
+	num("ac", func(s *Stream, _ *logState) int64 {
+		var n int64
+		for _, px := range s.Engine.Proxies {
+			if px.Cap&CapFE != 0 {
+				n += px.Conns.Load()
+			}
+		}
+		return n
+	})
+	num("fc", func(s *Stream, _ *logState) int64 { return s.Frontend.Conns.Load() })
+	num("bc", func(s *Stream, _ *logState) int64 {
+		if s.Backend == nil {
+			return 0
+		}
+		n := s.Backend.BeConns.Load()
+		if countsOnBackend(s) {
+			n-- // HAProxy logs once the stream left the backend
+		}
+		return max(n, 0)
+	})
+	num("sc", func(s *Stream, _ *logState) int64 {
+		if s.Server == nil {
+			return 0
+		}
+		return max(s.Server.Conns.Load()-1, 0)
+	})
+	num("rc", func(s *Stream, _ *logState) int64 {
+		if t := termState(s); t[0] == 'S' && t[1] == 'C' && s.Backend != nil {
+			return int64(s.Backend.Retries)
+		}
+		return 0
+	})
+	num("sq", func(*Stream, *logState) int64 { return 0 })
+	num("bq", func(*Stream, *logState) int64 { return 0 })
+	// captures
+	str("CC", func(*Stream) (string, bool) { return "", false })
+	str("CS", func(*Stream) (string, bool) { return "", false })
+	caps := func(name string, res, list bool) {
+		reg(name, func(s *Stream, _ *logState, dst []byte, o sample.FormatOpts) []byte {
+			decls := pxExtOf(s.Frontend).reqCaps
+			vals := extOf(s).reqCaps
+			if res {
+				decls, vals = pxExtOf(s.Frontend).resCaps, extOf(s).resCaps
+			}
+			if len(decls) == 0 {
+				return dst
+			}
+			if !list {
+				dst = append(dst, '{')
+			}
+			for i := range decls {
+				if i > 0 {
+					if list {
+						dst = append(dst, ' ')
+					} else {
+						dst = append(dst, '|')
+					}
+				}
+				v := capValue{}
+				if i < len(vals) {
+					v = vals[i]
+				}
+				if list {
+					dst = lfText(dst, v.v, v.set && v.v != "", o)
+				} else {
+					dst = appendEscaped(dst, v.v, o)
+				}
+			}
+			if !list {
+				dst = append(dst, '}')
+			}
+			return dst
+		})
+	}
+	caps("hr", false, false)
+	caps("hs", true, false)
+	caps("hrl", false, true)
+	caps("hsl", true, true)
+	// the request line, as received
+	str("r", func(s *Stream) (string, bool) {
+		if x := extOf(s); x.reqLine != "" {
+			return x.reqLine, true
+		}
+		return "<BADREQ>", true
+	})
+	part := func(name string, fn func(method, uri, ver string) (string, bool)) {
+		str(name, func(s *Stream) (string, bool) {
+			f := strings.SplitN(extOf(s).reqLine, " ", 3)
+			if len(f) != 3 {
+				return "", false
+			}
+			return fn(f[0], f[1], f[2])
+		})
+	}
+	part("HM", func(m, _, _ string) (string, bool) { return m, true })
+	part("HU", func(_, u, _ string) (string, bool) { return u, true })
+	part("HV", func(_, _, v string) (string, bool) { return v, true })
+	part("HP", func(_, u, _ string) (string, bool) {
+		p, _, _ := strings.Cut(u, "?")
+		return p, true
+	})
+	part("HPO", func(_, u, _ string) (string, bool) {
+		p, _, _ := strings.Cut(u, "?")
+		if i := strings.Index(p, "://"); i >= 0 {
+			if j := strings.IndexByte(p[i+3:], '/'); j >= 0 {
+				p = p[i+3+j:]
+			}
+		}
+		return p, true
+	})
+	part("HQ", func(_, u, _ string) (string, bool) {
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			return u[i:], true
+		}
+		return "", true
+	})
+}
+
+// lfText writes a text value as HAProxy's lf_text: "-" when missing,
+// quoted with +Q, escaped with +E.
+func lfText(dst []byte, v string, ok bool, o sample.FormatOpts) []byte {
+	q := o&sample.OptQuote != 0
+	if !ok {
+		if q {
+			return append(dst, '"', '"')
+		}
+		return append(dst, '-')
+	}
+	if q {
+		dst = append(dst, '"')
+	}
+	dst = appendEscaped(dst, v, o)
+	if q {
+		dst = append(dst, '"')
+	}
+	return dst
+}
+
+func appendEscaped(dst []byte, v string, o sample.FormatOpts) []byte {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if o&sample.OptEscape != 0 && (c == '"' || c == '\\' || c == ']') {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func addrText(a netip.AddrPort) (string, bool) {
+	if !a.IsValid() {
+		return "unix", true
+	}
+	return a.Addr().Unmap().String(), true
+}
+
+func serverHostPort(s *Stream) (string, uint16, bool) {
+	if s.Server == nil {
+		return "", 0, false
+	}
+	a, _ := s.Server.dialAddr()
+	h, p, err := net.SplitHostPort(a.Address)
+	if err != nil {
+		return "", 0, false
+	}
+	n, _ := strconv.Atoi(p)
+	return h, uint16(n), true
+}
+
+// countsOnBackend tells whether the stream is still counted in its
+// backend's be_conn when the line is built (the HTTP log is sent while
+// the request is being forwarded; HAProxy's once it is over).
+func countsOnBackend(s *Stream) bool {
+	if s.Backend == nil || s.Backend.Cap&CapBE == 0 || s.service != nil {
+		return false
+	}
+	if s.HTTP == nil {
+		return false // TCP mode logs after the backend was left
+	}
+	return extOf(s).term[1] != 'R'
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// timer returns the %T* timer t in milliseconds, -1 for a step never
+// reached. Connection and queue times are not measured separately: they
+// count in Tr (HTTP) or are 0.
+func timer(s *Stream, ls *logState, t string) int64 {
+	x := extOf(s)
+	tx := s.HTTP
+	if tx == nil { // TCP
+		connected := !x.connAt.IsZero()
+		switch t {
+		case "Tw":
+			if s.Backend == nil {
+				return -1
+			}
+			return 0
+		case "Tc":
+			if !connected {
+				return -1
+			}
+			return ms(x.connAt.Sub(s.Start))
+		case "Tt", "Ta", "Tu":
+			return ms(ls.now.Sub(s.Start))
+		case "Td":
+			if !connected {
+				return -1
+			}
+			return ms(ls.now.Sub(x.connAt))
+		}
+		return 0 // Th, Ti, TR, Tq, Tr
+	}
+	local := x.term[1] == 'R' || s.service != nil
+	tr := int64(0)
+	if x.seen {
+		tr = ms(x.reqAt.Sub(tx.start))
+	}
+	resp := int64(-1)
+	if tx.srvTime > 0 {
+		resp = max(ms(tx.srvTime)-tr, 0)
+	}
+	ta := ms(ls.now.Sub(tx.start))
+	switch t {
+	case "Th", "Ti":
+		return 0
+	case "TR", "Tq":
+		return tr
+	case "Tw":
+		if local || s.Backend == nil {
+			return -1
+		}
+		return 0
+	case "Tc":
+		if local || s.Server == nil {
+			return -1
+		}
+		return 0
+	case "Tr":
+		return resp
+	case "Ta", "Tu", "Tt":
+		return ta
+	case "Td":
+		if resp < 0 {
+			return -1
+		}
+		return max(ta-tr-resp, 0)
+	}
+	return 0
+}
+
+// termState returns the termination state (%ts): who ended the stream
+// and at which step, "--" for a normal end.
+func termState(s *Stream) [2]byte {
+	x := extOf(s)
+	if x.term[0] != 0 {
+		return x.term
+	}
+	if tx := s.HTTP; tx != nil {
+		if tx.srvTime == 0 && s.Backend != nil && s.service == nil {
+			switch tx.Status {
+			case 503:
+				return [2]byte{'S', 'C'}
+			case 502:
+				return [2]byte{'S', 'H'}
+			case 504:
+				return [2]byte{'s', 'H'}
+			}
+		}
+		return [2]byte{'-', '-'}
+	}
+	if s.Backend != nil && x.connAt.IsZero() && s.service == nil {
+		return [2]byte{'S', 'C'}
+	}
+	if x.fwdDone {
+		switch x.fwd.Timeout {
+		case netio.SideClient:
+			return [2]byte{'c', 'D'}
+		case netio.SideServer:
+			return [2]byte{'s', 'D'}
+		}
+	}
+	return [2]byte{'-', '-'}
+}
+
+// bytesOut is %B: the bytes sent to the client.
+func bytesOut(s *Stream) int64 {
+	if tx := s.HTTP; tx != nil {
+		return msgBytes(&tx.Res)
+	}
+	return extOf(s).fwd.ToClient
+}
+
+// bytesIn is %U: the bytes received from the client.
+func bytesIn(s *Stream) int64 {
+	if tx := s.HTTP; tx != nil {
+		return msgBytes(&tx.Req)
+	}
+	return extOf(s).fwd.ToServer
+}
+
+// msgBytes is the size of a message as written on the wire: its head and
+// its body when its length is known.
+func msgBytes(m *h1.Message) int64 {
+	if m.Status == 0 && m.Method == "" {
+		return 0
+	}
+	n := int64(len(h1.AppendHead(nil, m)))
+	if m.ContentLength > 0 {
+		n += m.ContentLength
+	}
+	return n
+}

@@ -1,0 +1,119 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"luaproxy/core"
+	"luaproxy/core/sample"
+	"luaproxy/luabind/vm"
+)
+
+// Converters is the Lua "Converters" class: txn.c (typed results) and
+// txn.sc (string results). One method per native converter, renamed as
+// the fetches ('.', '-', '+' -> '_'); the first argument is the value to
+// convert, the others the converter's arguments (txn.c:sdbm(s, 1)).
+type Converters struct {
+	tx  *TXN
+	str bool // txn.sc
+}
+
+var convertersClass = declareClass(&vm.Class[*Converters]{Name: "Converters"})
+
+var convertersOnce sync.Once
+
+func buildConvertersClass() {
+	convertersOnce.Do(func() {
+		seen := map[string]bool{}
+		for _, name := range sample.ConverterNames() {
+			if strings.HasPrefix(name, "lua.") {
+				continue
+			}
+			cv, _ := sample.LookupConverter(name)
+			for _, n := range keywordNames(name) {
+				if seen[n] {
+					continue
+				}
+				seen[n] = true
+				convertersClass.Methods = append(convertersClass.Methods, vm.Method[*Converters]{Name: n, Fn: convMethod(cv)})
+			}
+		}
+	})
+}
+
+func pushConverters(p *vm.Pusher, tx *TXN, str bool) {
+	buildConvertersClass()
+	convertersClass.Push(p, &Converters{tx: tx, str: str})
+}
+
+// convMethod implements Converters.<name>(c, value, args...): the
+// converted value (nil when the conversion fails), or as a string (""
+// then) for txn.sc. It never yields.
+func convMethod(cv *sample.Converter) func(*Converters, *vm.Call) (int, error) {
+	return func(cs *Converters, c *vm.Call) (int, error) {
+		in := sampleFromLua(c, 2)
+		words, err := luaWords(c, 3)
+		if err != nil {
+			return 0, err
+		}
+		args, err := sample.ParseArgWords(cv.Name, true, cv.Args, cv.Check, words)
+		if err != nil {
+			return 0, fmt.Errorf("'%s': %v", luaKeywordName(cv.Name), err)
+		}
+		if !sample.Convert(&in, cv.In) {
+			// HAProxy compat: a Lua error, not an absent result.
+			return 0, fmt.Errorf("error during the input argument casting")
+		}
+		out, ok := cv.Fn(cs.tx.s.SampleCtx(), args, in)
+		pushSample(c, cs.tx.ls.rt, out, ok, cs.str)
+		return 1, nil
+	}
+}
+
+// sampleFromLua converts argument i as hlua_lua2smp: numbers to sint,
+// booleans to bool, strings to str, anything else to bool false.
+func sampleFromLua(c *vm.Call, i int) sample.Sample {
+	return sampleOfArg(c, i).sample()
+}
+
+// registerLuaConverter makes lua.<name> a converter: the function gets
+// the input as a string and the configuration arguments.
+func registerLuaConverter(name string) {
+	sample.RegisterConverter(&sample.Converter{
+		Name: "lua." + name,
+		Args: luaArgs,
+		In:   sample.TypeStr,
+		Out:  sample.TypeStr,
+		Fn: func(ctx *sample.Ctx, args []sample.Arg, in sample.Sample) (sample.Sample, bool) {
+			s, ok := ctx.Stream.(*core.Stream)
+			if !ok {
+				return sample.Sample{}, false
+			}
+			rt, ok := s.Engine.Ext[extKey].(*Runtime)
+			if !ok {
+				return sample.Sample{}, false // another engine's keyword
+			}
+			ls, r := rt.lookup(s.Thread, func(ls *LState) *registered { return ls.convs[name] })
+			if ls == nil {
+				return sample.Sample{}, false
+			}
+			words := argStrings(args)
+			ls.Lock()
+			defer ls.Unlock()
+			iv := &invocation{ctx: ctxConverter, name: name, s: s}
+			smp, ok := ls.runSample(iv, r.fn, func(p *vm.Pusher) {
+				p.PushString(in.Str)
+				for _, w := range words {
+					p.PushString(w)
+				}
+			})
+			if !ok {
+				return sample.Sample{}, false
+			}
+			return smp.sample(), true
+		},
+	})
+}

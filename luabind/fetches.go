@@ -1,0 +1,232 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"luaproxy/core"
+	"luaproxy/core/sample"
+	"luaproxy/luabind/vm"
+)
+
+// Fetches is the Lua "Fetches" class: txn.f (typed results) and txn.sf
+// (string results). It has one method per native sample fetch, named as
+// in the configuration and, HAProxy compat, with '.', '-' and '+' turned
+// into '_' (txn.f:req_fhdr("host")). Lua-registered fetches (lua.*) are
+// not reachable through it, as documented.
+type Fetches struct {
+	tx  *TXN
+	str bool // txn.sf: results as strings, "" when absent
+}
+
+// fetchesClass is declared empty; its methods are filled from the sample
+// registry on first use, once every native fetch is registered.
+var fetchesClass = declareClass(&vm.Class[*Fetches]{Name: "Fetches"})
+
+var fetchesOnce sync.Once
+
+// luaKeywordName is HAProxy's renaming of a keyword into a Lua method name.
+func luaKeywordName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '+' {
+			return '_'
+		}
+		return r
+	}, name)
+}
+
+// keywordNames returns the Lua names of a keyword: its renamed form and,
+// when different, its original name (txn.f["req.fhdr"]).
+func keywordNames(name string) []string {
+	if n := luaKeywordName(name); n != name {
+		return []string{n, name}
+	}
+	return []string{name}
+}
+
+func buildFetchesClass() {
+	fetchesOnce.Do(func() {
+		seen := map[string]bool{}
+		for _, name := range sample.FetchNames() {
+			if strings.HasPrefix(name, "lua.") {
+				continue
+			}
+			f, _ := sample.LookupFetch(name)
+			for _, n := range keywordNames(name) {
+				if seen[n] {
+					continue
+				}
+				seen[n] = true
+				fetchesClass.Methods = append(fetchesClass.Methods, vm.Method[*Fetches]{Name: n, Fn: fetchMethod(f)})
+			}
+		}
+	})
+}
+
+func pushFetches(p *vm.Pusher, tx *TXN, str bool) {
+	buildFetchesClass()
+	fetchesClass.Push(p, &Fetches{tx: tx, str: str})
+}
+
+// luaWords reads the arguments from i on as strings (numbers are
+// formatted, as lua_tostring does).
+func luaWords(c *vm.Call, from int) ([]string, error) {
+	var out []string
+	for i := from; i <= c.Top(); i++ {
+		switch c.Type(i) {
+		case vm.TypeString, vm.TypeNumber:
+			out = append(out, c.ToString(i))
+		case vm.TypeBoolean:
+			if c.Bool(i) {
+				out = append(out, "1")
+			} else {
+				out = append(out, "0")
+			}
+		default:
+			return nil, c.ArgError(i, "unable to duplicate string arg") // HAProxy's words
+		}
+	}
+	return out, nil
+}
+
+// fetchMethod implements Fetches.<name>(f, args...): the fetch's value
+// (nil when absent), or as a string ("" when absent) for txn.sf. It never
+// yields.
+func fetchMethod(f *sample.Fetch) func(*Fetches, *vm.Call) (int, error) {
+	return func(fs *Fetches, c *vm.Call) (int, error) {
+		words, err := luaWords(c, 2)
+		if err != nil {
+			return 0, err
+		}
+		args, err := sample.ParseArgWords(f.Name, false, f.Args, f.Check, words)
+		if err != nil {
+			return 0, fmt.Errorf("'%s': %v", luaKeywordName(f.Name), err)
+		}
+		smp, ok := f.Fn(fs.tx.s.SampleCtx(), args)
+		pushSample(c, fs.tx.ls.rt, smp, ok, fs.str)
+		return 1, nil
+	}
+}
+
+// pushSample pushes a sample as HAProxy's hlua_smp2lua (or, for the
+// string variants, hlua_smp2lua_str): integers and booleans as integers
+// (booleans as booleans with tune.lua.bool-sample-conversion normal),
+// addresses and methods as text; nil when absent ("" for str).
+func pushSample(p interface {
+	PushNil()
+	PushString(string)
+	PushInteger(int64)
+	PushBool(bool)
+}, rt *Runtime, smp sample.Sample, ok, str bool) {
+	if !ok {
+		if str {
+			p.PushString("")
+		} else {
+			p.PushNil()
+		}
+		return
+	}
+	if str {
+		s := smp
+		if !sample.Convert(&s, sample.TypeStr) {
+			p.PushString("")
+			return
+		}
+		p.PushString(s.Str)
+		return
+	}
+	switch smp.Type {
+	case sample.TypeBool:
+		if rt != nil && rt.Settings.BoolSamples {
+			p.PushBool(smp.Int != 0)
+		} else {
+			p.PushInteger(smp.Int)
+		}
+	case sample.TypeSInt:
+		p.PushInteger(smp.Int)
+	case sample.TypeStr, sample.TypeBin:
+		p.PushString(smp.Str)
+	default:
+		s := smp
+		if sample.Convert(&s, sample.TypeStr) {
+			p.PushString(s.Str)
+		} else {
+			p.PushNil()
+		}
+	}
+}
+
+// sampleOf converts a Lua fetch or converter's result into a sample.
+func (smp luaSample) sample() sample.Sample {
+	switch smp.kind {
+	case sampleSInt:
+		return sample.Int(smp.num)
+	case sampleBool:
+		return sample.Bool(smp.num != 0)
+	}
+	return sample.Str(smp.str)
+}
+
+// luaArgs are a lua.<name>(a,b,...) keyword's arguments: up to 12
+// optional strings, passed to the function after txn (or the input).
+var luaArgs = sample.Args(0, sample.ArgStr, sample.ArgStr, sample.ArgStr, sample.ArgStr,
+	sample.ArgStr, sample.ArgStr, sample.ArgStr, sample.ArgStr, sample.ArgStr, sample.ArgStr,
+	sample.ArgStr, sample.ArgStr)
+
+// argStrings returns the configuration arguments of a lua.* keyword.
+// HAProxy compat: "lua.f" without parentheses has no argument (our
+// parser gives one empty string for it).
+func argStrings(args []sample.Arg) []string {
+	if len(args) == 1 && args[0].Str == "" {
+		return nil
+	}
+	out := make([]string, len(args))
+	for i := range args {
+		out[i] = args[i].Str
+	}
+	return out
+}
+
+// registerLuaFetch makes lua.<name> a sample fetch. The keyword is
+// process-wide and finds the function through the stream's engine, so a
+// name registered by several engines (or states) resolves per stream.
+func registerLuaFetch(name string) {
+	sample.RegisterFetch(&sample.Fetch{
+		Name: "lua." + name,
+		Args: luaArgs,
+		Out:  sample.TypeStr,
+		Use:  sample.UseIntrn,
+		Fn: func(ctx *sample.Ctx, args []sample.Arg) (sample.Sample, bool) {
+			s, ok := ctx.Stream.(*core.Stream)
+			if !ok {
+				return sample.Sample{}, false
+			}
+			rt, ok := s.Engine.Ext[extKey].(*Runtime)
+			if !ok {
+				return sample.Sample{}, false // another engine's keyword
+			}
+			ls, r := rt.lookup(s.Thread, func(ls *LState) *registered { return ls.fetches[name] })
+			if ls == nil {
+				return sample.Sample{}, false
+			}
+			words := argStrings(args)
+			ls.Lock()
+			defer ls.Unlock()
+			txn := &TXN{s: s, ls: ls}
+			iv := &invocation{ctx: ctxFetch, name: name, s: s, txn: txn}
+			smp, ok := ls.runSample(iv, r.fn, func(p *vm.Pusher) {
+				txnClass.Push(p, txn)
+				for _, w := range words {
+					p.PushString(w)
+				}
+			})
+			if !ok {
+				return sample.Sample{}, false
+			}
+			return smp.sample(), true
+		},
+	})
+}

@@ -1,0 +1,234 @@
+//go:build lua53
+
+package luabind
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+
+	"luaproxy/core"
+	"luaproxy/luabind/vm"
+	"luaproxy/netio/h1"
+)
+
+// The Lua "Reply" class (txn:reply()). HAProxy compat: as in hlua.c, a
+// reply is a plain Lua table whose fields status, reason, headers
+// ({name = {v1, v2, ...}}) and body scripts may read and assign, and that
+// txn:done(reply) reads back. Its methods are Lua functions (one set per
+// state) stored in the table itself rather than in a metatable, so
+// pairs(reply) also lists them; everything else behaves as HAProxy's.
+const replyMethodsLua = `
+local default_reason = ...
+local function set_status(r, status, reason)
+  if type(status) ~= "number" then
+    error("bad argument #2 to 'set_status' (number expected, got " .. type(status) .. ")", 0)
+  elseif math.type(status) ~= "integer" then
+    error("bad argument #2 to 'set_status' (number has no integer representation)", 0)
+  end
+  if reason ~= nil and type(reason) ~= "string" then
+    error("bad argument #3 to 'set_status' (string expected, got " .. type(reason) .. ")", 0)
+  end
+  r.status, r.reason = status, reason or default_reason(status)
+  return true
+end
+local function add_header(r, name, value)
+  if type(name) ~= "string" then error("bad argument #2 to 'add_header' (string expected, got " .. type(name) .. ")", 0) end
+  if type(value) ~= "string" then error("bad argument #3 to 'add_header' (string expected, got " .. type(value) .. ")", 0) end
+  local h = r.headers
+  if type(h) ~= "table" then h = {} r.headers = h end
+  local l = h[name]
+  if type(l) ~= "table" then l = {} h[name] = l end
+  l[#l + 1] = value
+  return true
+end
+local function del_header(r, name)
+  if type(name) ~= "string" then error("bad argument #2 to 'del_header' (string expected, got " .. type(name) .. ")", 0) end
+  if type(r.headers) == "table" then r.headers[name] = nil end
+  return true
+end
+local function set_body(r, body)
+  if type(body) ~= "string" then error("bad argument #2 to 'set_body' (string expected, got " .. type(body) .. ")", 0) end
+  r.body = body
+  return true
+end
+return set_status, add_header, del_header, set_body
+`
+
+var replyMethodNames = [...]string{"set_status", "add_header", "del_header", "set_body"}
+
+func init() {
+	apiClasses = append(apiClasses, apiClass{name: "Reply", names: func() []string {
+		return append([]string{"status", "reason", "headers", "body"}, replyMethodNames[:]...)
+	}})
+}
+
+// defaultReasonFn is the reason phrase of a status (set_status without
+// a reason).
+var defaultReasonFn = vm.NewFunction("Reply.default_reason", func(c *vm.Call) (int, error) {
+	code, err := c.Integer(1)
+	if err != nil {
+		return 0, err
+	}
+	c.PushString(httpReason(int(code)))
+	return 1, nil
+})
+
+// httpReason is HAProxy's http_get_reason: the standard phrase of a
+// status ("Bad Request", unlike the "Bad request" of its error pages),
+// else one per class.
+func httpReason(code int) string {
+	if r := http.StatusText(code); r != "" {
+		return r
+	}
+	switch {
+	case code >= 100 && code < 200:
+		return "Informational"
+	case code >= 200 && code < 300:
+		return "Success"
+	case code >= 300 && code < 400:
+		return "Redirection"
+	case code >= 400 && code < 500:
+		return "Client Error"
+	case code >= 500 && code < 600:
+		return "Server Error"
+	}
+	return "Other"
+}
+
+// replyFns holds each state's Reply methods (anchored functions).
+var replyFns sync.Map // *LState -> [4]vm.Ref
+
+// installReply compiles the Reply methods of a state. The caller holds
+// the lock.
+func installReply(ls *LState) error {
+	co, err := ls.NewCo(vm.CoOptions{})
+	if err != nil {
+		return err
+	}
+	defer co.Close()
+	if err := co.Load([]byte(replyMethodsLua), "=Reply"); err != nil {
+		return err
+	}
+	co.PushFunction(defaultReasonFn)
+	if out := co.Resume(); out != vm.OK || co.NResults() != len(replyMethodNames) {
+		return fmt.Errorf("Reply: %v", out)
+	}
+	var refs [len(replyMethodNames)]vm.Ref
+	for i := range refs {
+		refs[i] = co.RefResult(i + 1)
+	}
+	replyFns.Store(ls, refs)
+	return nil
+}
+
+// luaReply implements TXN.reply(txn[, reply]): a new Reply table, its
+// fields copied from reply (status 200 and an empty body by default). It
+// fails outside HTTP mode, with HAProxy's message. It never yields.
+func (tx *TXN) luaReply(c *vm.Call) (int, error) {
+	if tx.s.HTTP == nil {
+		return 0, fmt.Errorf("txn object is not an HTTP transaction.")
+	}
+	status, reason, body := int64(200), "", ""
+	var headers map[any]any
+	if c.Type(2) == vm.TypeTable { // HAProxy compat: anything else is ignored
+		init, _ := c.Value(2).(map[any]any)
+		if v, ok := init["status"].(int64); ok {
+			status = v
+		} else if f, ok := init["status"].(float64); ok {
+			status = int64(f)
+		}
+		if v, ok := init["reason"].(string); ok {
+			reason = v
+		}
+		if v, ok := init["body"].(string); ok {
+			body = v
+		}
+		headers, _ = init["headers"].(map[any]any)
+	}
+	c.NewTable(0, 8)
+	if reason == "" {
+		reason = httpReason(int(status)) // HAProxy compat: filled in at once
+	}
+	c.FieldInteger("status", status)
+	c.FieldString("reason", reason)
+	c.Field("headers", func() {
+		c.NewTable(0, len(headers))
+		for _, k := range sortedKeys(headers) {
+			c.Field(k, func() {
+				c.NewTable(4, 0)
+				for i, v := range headerValues(headers[k]) {
+					c.PushString(v)
+					c.SetIndex(int64(i + 1))
+				}
+			})
+		}
+	})
+	c.FieldString("body", body)
+	if refs, ok := replyFns.Load(tx.ls); ok {
+		for i, r := range refs.([len(replyMethodNames)]vm.Ref) {
+			c.Field(replyMethodNames[i], func() { c.PushRef(r) })
+		}
+	}
+	return 1, nil
+}
+
+func sortedKeys(m map[any]any) []string {
+	var out []string
+	for k := range m {
+		if s, ok := k.(string); ok {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// headerValues reads one name's values: a list of strings, or one string.
+func headerValues(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case map[any]any:
+		var out []string
+		for i := int64(1); ; i++ {
+			s, ok := v[i].(string)
+			if !ok {
+				return out
+			}
+			out = append(out, s)
+		}
+	}
+	return nil
+}
+
+// replyOf converts a Reply table (argument i) into the engine's reply, as
+// hlua_txn_forward_reply: status 200 by default, the status' reason when
+// none is given.
+func replyOf(c *vm.Call, i int) (*core.Reply, error) {
+	t, _ := c.Value(i).(map[any]any)
+	r := &core.Reply{Status: 200}
+	switch v := t["status"].(type) {
+	case int64:
+		r.Status = int(v)
+	case float64:
+		r.Status = int(v)
+	}
+	if r.Status < 100 || r.Status > 999 {
+		return nil, fmt.Errorf("'done': invalid status code %d", r.Status)
+	}
+	if v, ok := t["reason"].(string); ok {
+		r.Reason = v
+	}
+	if v, ok := t["body"].(string); ok {
+		r.Body = []byte(v)
+	}
+	hs, _ := t["headers"].(map[any]any)
+	for _, k := range sortedKeys(hs) {
+		for _, v := range headerValues(hs[k]) {
+			r.Headers = append(r.Headers, h1.Header{Name: k, Value: v})
+		}
+	}
+	return r, nil
+}

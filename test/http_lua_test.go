@@ -1,0 +1,89 @@
+package test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scripts/http_hello runs as shipped: an HTTP Lua action that edits the
+// request through txn.http, an AppletHTTP service, and a return rule
+// reading what the action set.
+func TestHTTPHelloScript(t *testing.T) {
+	cfg := string(must(os.ReadFile(repoPath("scripts", "http_hello.conf"))))
+	lua := string(must(os.ReadFile(repoPath("scripts", "http_hello.lua"))))
+	cfg = strings.Replace(cfg, "lua-load http_hello.lua", "lua-load {dir}/http_hello.lua", 1)
+	cfg = strings.Replace(cfg, "127.0.0.1:10005", "127.0.0.1:0", 1)
+	p := startProxy(t, cfg, map[string]string{"http_hello.lua": lua})
+	cl := &http.Client{Timeout: 10 * time.Second}
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		res, err := cl.Get("http://" + p.addr(0) + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	res, body := get("/hello/there")
+	if res.StatusCode != 200 || body != "hello world from /hello/there\n" || res.Header.Get("Content-Type") != "text/plain" {
+		t.Fatalf("service: %v %q %v", res.Status, body, res.Header)
+	}
+	for i := 0; i < 3; i++ { // keep-alive: the same client connection goes on
+		if res, body = get("/other"); res.StatusCode != 200 || !strings.HasPrefix(body, "tag=seen-127.0.0.1:") {
+			t.Fatalf("action: %v %q", res.Status, body)
+		}
+	}
+}
+
+// An AppletHTTP without content-length answers chunked, reads the request
+// body, and a Lua error in a service gives HAProxy's 500.
+func TestAppletHTTPChunkedAndErrors(t *testing.T) {
+	p := startProxy(t, `
+global
+    lua-load {dir}/svc.lua
+defaults
+    mode http
+    timeout client 10s
+frontend fe
+    bind 127.0.0.1:0
+    http-request use-service lua.echo if { path /echo }
+    http-request use-service lua.boom if { path /boom }
+`, map[string]string{"svc.lua": `
+core.register_service("echo", "http", function(applet)
+    local body = applet:receive()
+    applet:set_status(201, "Made")
+    applet:add_header("x-len", tostring(applet.length))
+    applet:start_response()
+    applet:send("got:")
+    applet:send(body)
+end)
+core.register_service("boom", "http", function(applet)
+    error("kaboom")
+end)
+`})
+	c := &http.Client{Timeout: 10 * time.Second}
+	res, err := c.Post("http://"+p.addr(0)+"/echo", "text/plain", strings.NewReader("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 201 || string(b) != "got:payload" || res.Header.Get("X-Len") != "7" || len(res.TransferEncoding) == 0 {
+		t.Fatalf("echo: %v %q %v %v", res.Status, b, res.Header, res.TransferEncoding)
+	}
+	res, err = c.Get("http://" + p.addr(0) + "/boom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 500 || !strings.Contains(string(b), "An internal server error occurred.") {
+		t.Fatalf("boom: %v %q", res.Status, b)
+	}
+	p.waitLog(t, "Lua applet http '<lua.boom>': [state-id 0] runtime error: ", 10*time.Second)
+}

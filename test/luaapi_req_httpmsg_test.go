@@ -1,0 +1,67 @@
+//go:build lua53
+
+package test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// luaReqMsgScript uses txn.http_req in an http-request action (the body
+// methods are covered in luabind/http_message_test.go: wait-for-body does
+// not buffer request bodies in the engine yet).
+// HAProxy compat note: HAProxy 2.6 builds txn.http_req/http_res only for
+// filters (nil in actions); luaproxy also gives them to actions, so this
+// test has no HAProxy counterpart.
+const luaReqMsgScript = `
+core.register_action("msg", {"http-req"}, function(txn)
+  local m = txn.http_req
+  local out = {}
+  local function add(k, v) out[#out+1] = k .. "=" .. tostring(v) end
+  local st = m:get_stline()
+  add("stline", st.method .. " " .. st.uri .. " " .. st.version)
+  add("host", m:get_headers()["host"][0])
+  add("is_resp", m:is_resp())
+  add("res_status", pcall(m.set_status, m, 201))
+  m:add_header("x-a", "1")
+  m:add_header("x-a", "2")
+  m:set_header("x-b", "b")
+  m:del_header("x-del")
+  m:rep_header("x-rep", "^(.*)-old$", "\\1-new")
+  m:set_method("PUT")
+  m:set_path("/new")
+  m:set_query("q=1")
+  add("chan", tostring(m.channel))
+  add("res", tostring(txn.http_res))
+  txn:set_var("txn.out", table.concat(out, " "))
+end)
+`
+
+const luaReqMsgCfg = `
+global
+   lua-load {dir}/msg.lua
+defaults
+   mode http
+   timeout client 5s
+   timeout server 5s
+   timeout connect 5s
+frontend f
+   bind 127.0.0.1:0
+   http-request lua.msg
+   http-request return status 200 content-type text/plain lf-string "%[var(txn.out)]|%[req.fhdr(x-a)]|%[req.hdr(x-b)]|%[req.hdr(x-del)]|%[req.hdr(x-rep)]|%[method] %[path] %[query]\n"
+`
+
+func TestLuaReqHTTPMessage(t *testing.T) {
+	p := startProxy(t, luaReqMsgCfg, map[string]string{"msg.lua": luaReqMsgScript})
+	req := "POST /old?x=y HTTP/1.1\r\nHost: example.com\r\nX-Del: d\r\nX-Rep: v-old\r\nContent-Length: 6\r\nConnection: close\r\n\r\nabcdef"
+	got := bodyOf(exchange(t, p.addr(0), req, false, 5*time.Second))
+	want := "stline=POST /old?x=y HTTP/1.1 host=example.com is_resp=false res_status=false chan=Channel res=HTTPMessage" +
+		"|2|b||v-new|PUT /new q=1\n"
+	if got != want {
+		t.Errorf("got  %q\nwant %q\nlog:\n%s", got, want, p.log)
+	}
+	if strings.Contains(p.log.String(), "runtime error") {
+		t.Errorf("log:\n%s", p.log)
+	}
+}
