@@ -115,6 +115,7 @@ func (e *Engine) serveHTTP(s *Stream) {
 	fe := s.Frontend
 	hc := &HTTPConn{s: s, br: h1.NewReader(s.Client, e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize)}
 	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
+	hc.bindStream()
 	tx := &HTTPTxn{}
 	s.HTTP = tx
 	for n := 0; ; n++ {
@@ -205,7 +206,7 @@ func (hc *HTTPConn) sendReply(tx *HTTPTxn, r *Reply) bool {
 // connection can serve the next request; large bodies close instead.
 func (hc *HTTPConn) drainRequestBody(tx *HTTPTxn) bool {
 	tx.reqBodyDone = true
-	if tx.Req.Framing == h1.FramingNone {
+	if tx.Req.Framing == h1.FramingNone || tx.Req.BodyComplete {
 		return true
 	}
 	if tx.Req.ContentLength > int64(hc.s.Engine.BufSize) {

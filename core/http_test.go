@@ -263,3 +263,26 @@ frontend fe
 		}
 	}
 }
+
+// wait-for-body buffers the request body so that fetches see it, and the
+// body still reaches the server, whole, with its length.
+func TestHTTPWaitForBody(t *testing.T) {
+	ts, _ := origin(t)
+	e := httpProxy(t, `
+    http-request wait-for-body time 2s
+    http-request set-header X-Test len=%[req.body_len],body=%[req.body]`, ts.Listener.Addr().String())
+	c := dialClient(t, e.Addrs()[0].String())
+	c.send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef")
+	res, _ := c.read("POST")
+	if res.Header.Get("X-Test") != "len=6,body=abcdef" || res.Header.Get("X-Body") != "abcdef" {
+		t.Fatalf("CL: %v", res.Header)
+	}
+	c.send("POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+	res, _ = c.read("POST")
+	if res.Header.Get("X-Test") != "len=5,body=abcde" || res.Header.Get("X-Body") != "abcde" {
+		t.Fatalf("chunked: %v", res.Header)
+	}
+	if res, _ = c.get("/after"); res.StatusCode != 200 {
+		t.Fatal("keep-alive after buffered bodies")
+	}
+}

@@ -179,11 +179,11 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		switch {
 		case fail == failNone:
 			return ok
-		case fail == failReused && !hasBody:
+		case fail == failReused && (!hasBody || req.BodyComplete):
 			// An idle connection the server had closed: send again on
 			// a new one (nothing reached the client).
 			continue
-		case !hasBody && be.RetryOn&fail.retryFlag() != 0 && retries < be.Retries:
+		case (!hasBody || req.BodyComplete) && be.RetryOn&fail.retryFlag() != 0 && retries < be.Retries:
 			retries++
 			if shouldRedispatch(be.Options.Redispatch, retries, be.Retries) {
 				exclude = srv
@@ -261,9 +261,25 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		wto = time.Hour
 	}
 	_ = sc.SetWriteDeadline(time.Now().Add(wto))
+	if req.BodyComplete {
+		// wait-for-body buffered it all (and a script may have changed
+		// it): send it with its exact length.
+		req.SetContentLength(int64(len(req.Body)))
+		req.Framing = h1.FramingLength
+	}
 	hc.buf = h1.AppendHead(hc.buf[:0], req)
 	_, err := sc.bw.Write(hc.buf)
-	if err == nil && hasBody {
+	if err == nil && len(req.Body) > 0 {
+		if req.Framing == h1.FramingChunked {
+			hc.buf = h1.AppendChunk(hc.buf[:0], req.Body)
+			_, err = sc.bw.Write(hc.buf)
+		} else {
+			_, err = sc.bw.Write(req.Body)
+		}
+	}
+	if err == nil && req.BodyComplete {
+		tx.reqBodyDone = true
+	} else if err == nil && hasBody {
 		_ = s.Client.SetReadDeadline(deadline(fe.Timeouts.Client))
 		err = hc.copyBody(sc.bw, hc.br, req)
 		tx.reqBodyDone = true

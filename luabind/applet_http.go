@@ -22,7 +22,11 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 	if ls == nil {
 		return false
 	}
-	ap := &AppletHTTP{s: s, hc: hc, status: 200}
+	req := &s.HTTP.Req
+	ap := &AppletHTTP{s: s, hc: hc, status: 200,
+		// what wait-for-body buffered comes first
+		body:    append([]byte(nil), req.Body...),
+		bodyEOF: req.BodyComplete || req.Framing == h1.FramingNone}
 	ls.Lock()
 	co, err := ls.start(&invocation{ctx: ctxService, name: svc.name, s: s, happlet: ap}, r.fn)
 	if err != nil {

@@ -59,7 +59,7 @@ func convMethod(cv *sample.Converter) func(*Converters, *vm.Call) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		args, err := sample.ParseArgWords(cv.Name, true, cv.Args, cv.Check, words)
+		args, err := keywordArgs.parse(cv.Name, true, cv.Args, cv.Check, words)
 		if err != nil {
 			return 0, fmt.Errorf("'%s': %v", luaKeywordName(cv.Name), err)
 		}

@@ -101,7 +101,7 @@ func fetchMethod(f *sample.Fetch) func(*Fetches, *vm.Call) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		args, err := sample.ParseArgWords(f.Name, false, f.Args, f.Check, words)
+		args, err := keywordArgs.parse(f.Name, false, f.Args, f.Check, words)
 		if err != nil {
 			return 0, fmt.Errorf("'%s': %v", luaKeywordName(f.Name), err)
 		}
@@ -229,4 +229,57 @@ func registerLuaFetch(name string) {
 			return smp.sample(), true
 		},
 	})
+}
+
+// argCache keeps the parsed arguments of the keyword calls scripts make
+// (txn.f:req_fhdr("host"), txn.c:regsub(s, "a", "b")), so that a call
+// repeated on every request neither re-parses nor recompiles (regexes,
+// maps). Parsed arguments are read-only once checked. The cache is
+// bounded: past argCacheMax entries, new argument lists are parsed per call.
+type argCache struct {
+	mu sync.RWMutex
+	m  map[string][]sample.Arg
+}
+
+const argCacheMax = 4096
+
+var keywordArgs argCache
+
+// parse returns the arguments of keyword kw (a fetch when conv is false)
+// for words.
+func (ac *argCache) parse(kw string, conv bool, spec sample.ArgSpec, check func([]sample.Arg, *sample.Scope) error, words []string) ([]sample.Arg, error) {
+	if len(words) == 0 && len(spec.Types) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	if conv {
+		b.WriteString("c\x00")
+	} else {
+		b.WriteString("f\x00")
+	}
+	b.WriteString(kw)
+	for _, w := range words {
+		b.WriteByte(0)
+		b.WriteString(w)
+	}
+	key := b.String()
+	ac.mu.RLock()
+	args, ok := ac.m[key]
+	ac.mu.RUnlock()
+	if ok {
+		return args, nil
+	}
+	args, err := sample.ParseArgWords(kw, conv, spec, check, words)
+	if err != nil {
+		return nil, err
+	}
+	ac.mu.Lock()
+	if ac.m == nil {
+		ac.m = map[string][]sample.Arg{}
+	}
+	if len(ac.m) < argCacheMax {
+		ac.m[key] = args
+	}
+	ac.mu.Unlock()
+	return args, nil
 }

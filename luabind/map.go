@@ -86,13 +86,15 @@ func luaMapNew(c *vm.Call) (int, error) {
 	if method < 0 || method >= int64(len(mapMethods)) {
 		return 0, c.ArgError(2, "unknown match method.")
 	}
+	// HAProxy compat: its errors end with a period. (It also names the
+	// faulty line of the file, which core/pattern does not report.)
 	ref, err := pattern.Load(file, true)
 	if err != nil {
-		return 0, fmt.Errorf("'new': %v", err)
+		return 0, fmt.Errorf("'new': %v.", err)
 	}
 	expr, err := ref.GetExpr(mapMethods[method].match, false, pattern.OutStr)
 	if err != nil {
-		return 0, fmt.Errorf("'new': %v", err)
+		return 0, fmt.Errorf("'new': %v.", err)
 	}
 	mapClass.Push(&c.Pusher, &Map{expr: expr})
 	return 1, nil

@@ -179,7 +179,7 @@ defaults
     timeout connect 300ms
     timeout client 10s
     timeout server 10s
-    retries 2
+    retries 3
     retry-on all-retryable-errors
     option redispatch
 frontend fe

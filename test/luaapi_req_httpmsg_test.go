@@ -22,6 +22,7 @@ core.register_action("msg", {"http-req"}, function(txn)
   local st = m:get_stline()
   add("stline", st.method .. " " .. st.uri .. " " .. st.version)
   add("host", m:get_headers()["host"][0])
+  add("orig", txn.f["req.fhdr"](txn.f, "host")) -- original names too (luaproxy only)
   add("is_resp", m:is_resp())
   add("res_status", pcall(m.set_status, m, 201))
   m:add_header("x-a", "1")
@@ -56,7 +57,7 @@ func TestLuaReqHTTPMessage(t *testing.T) {
 	p := startProxy(t, luaReqMsgCfg, map[string]string{"msg.lua": luaReqMsgScript})
 	req := "POST /old?x=y HTTP/1.1\r\nHost: example.com\r\nX-Del: d\r\nX-Rep: v-old\r\nContent-Length: 6\r\nConnection: close\r\n\r\nabcdef"
 	got := bodyOf(exchange(t, p.addr(0), req, false, 5*time.Second))
-	want := "stline=POST /old?x=y HTTP/1.1 host=example.com is_resp=false res_status=false chan=Channel res=HTTPMessage" +
+	want := "stline=POST /old?x=y HTTP/1.1 host=example.com orig=example.com is_resp=false res_status=false chan=Channel res=HTTPMessage" +
 		"|2|b||v-new|PUT /new q=1\n"
 	if got != want {
 		t.Errorf("got  %q\nwant %q\nlog:\n%s", got, want, p.log)

@@ -55,6 +55,9 @@ backend b
 	t.Run("requests", func(t *testing.T) {
 		for _, f := range append(requestFacts, sizeFacts()...) {
 			t.Run(f.name, func(t *testing.T) {
+				if f.undefined {
+					t.Skip("HAProxy 2.6.12's verdict varies between processes")
+				}
 				t.Parallel()
 				want := f.want
 				if want == 0 || want == truncated {

@@ -42,10 +42,14 @@ import (
 //   - HTTP/0.9 requests are refused; any "HTTP/d.d" version is accepted
 //     ("HTTP/2.0", "HTTP/0.9"); in responses any capital letters may stand
 //     for "HTTP" ("ABCD/1.1").
-//   - header names must be tokens (space or tab before the colon is 400),
-//     except in trailers where anything but an empty name or a missing
-//     colon passes. Trailers are otherwise checked like request headers:
-//     Content-Length syntax, Transfer-Encoding ending in chunked, one Host.
+//   - header names must be tokens (space or tab before the colon is 400).
+//     In trailers HAProxy 2.6.12 reads an uninitialized variable (its
+//     trailer parser's err_pos) to decide: "X : y", "X(y): z" or " X: z"
+//     pass in some processes and get 400 in others (seen both ways, marked
+//     undefined below). We follow the upstream fix (later versions copy
+//     the message's strictness): names must be tokens, 400 otherwise.
+//     Trailers are otherwise checked like request headers: Content-Length
+//     syntax, Transfer-Encoding ending in chunked, one Host.
 //   - heads are bounded as HAProxy stores them (see Limits): 100 header
 //     lines pass, 101 do not; a head of 15284 bytes in HAProxy's count
 //     passes, one more byte does not; on the wire a head may take 16320
@@ -71,6 +75,9 @@ type fact struct {
 	// Responses: the request sent through HAProxy (default a GET for
 	// /name) and its method for ReadResponse.
 	req, method string
+	// undefined: HAProxy 2.6.12's verdict varies from one process to the
+	// next; want is the verdict of later versions.
+	undefined bool
 }
 
 const (
@@ -288,9 +295,9 @@ var requestFacts = []fact{
 	{name: "chunkUnfinishedTrailers", in: chunkedPost("3\r\nabc\r\n0\r\nGET"), want: truncated},
 
 	// trailers
-	{name: "trailerSpaceBeforeColon", in: chunkedPost("3\r\nabc\r\n0\r\nX : y\r\n\r\n")},
-	{name: "trailerParen", in: chunkedPost("3\r\nabc\r\n0\r\nX(y): z\r\n\r\n")},
-	{name: "trailerLeadingSpace", in: chunkedPost("3\r\nabc\r\n0\r\n X: z\r\n\r\n")},
+	{name: "trailerSpaceBeforeColon", in: chunkedPost("3\r\nabc\r\n0\r\nX : y\r\n\r\n"), want: 400, undefined: true},
+	{name: "trailerParen", in: chunkedPost("3\r\nabc\r\n0\r\nX(y): z\r\n\r\n"), want: 400, undefined: true},
+	{name: "trailerLeadingSpace", in: chunkedPost("3\r\nabc\r\n0\r\n X: z\r\n\r\n"), want: 400, undefined: true},
 	{name: "trailerEmptyName", in: chunkedPost("3\r\nabc\r\n0\r\n: z\r\n\r\n"), want: 400},
 	{name: "trailerNoColon", in: chunkedPost("3\r\nabc\r\n0\r\nXz\r\n\r\n"), want: 400},
 	{name: "trailerNoColonSpace", in: chunkedPost("3\r\nabc\r\n0\r\nbad trailer\r\n\r\n"), want: 400},

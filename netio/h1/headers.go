@@ -327,7 +327,10 @@ func (p *parser) build(m *Message, b []byte) {
 
 // buildTrailers fills m.Trailers from the complete trailer block b.
 func (p *parser) buildTrailers(m *Message, b []byte) {
-	m.Trailers = p.appendHeaders(m.Trailers[:0], string(b[:p.pos]), 0)
+	m.Trailers = m.Trailers[:0]
+	if len(p.hdrs) > 0 {
+		m.Trailers = p.appendHeaders(m.Trailers, string(b[:p.pos]), 0)
+	}
 }
 
 // appendHeaders appends the kept header lines, s holding the message

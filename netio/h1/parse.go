@@ -19,7 +19,7 @@ type mode uint8
 const (
 	modeRequest mode = iota
 	modeResponse
-	modeTrailers // a trailer block: header lines only, lenient names
+	modeTrailers // a trailer block: header lines only
 )
 
 type pstate uint8
@@ -445,11 +445,10 @@ func (p *parser) headerLines(b []byte) *Error {
 				break
 			}
 			if c = b[pos]; c != ':' {
-				if err := p.nameChar(c, pos); err != nil {
-					return err
+				if isCRLF(c) {
+					return p.fail(ErrHeaderLine, "header line without colon", pos)
 				}
-				pos++
-				continue
+				return p.fail(ErrHeaderName, "invalid character in header name", pos)
 			}
 			if pos == p.sol {
 				return p.fail(ErrHeaderName, "empty header name", pos)
@@ -503,19 +502,6 @@ func (p *parser) headerLines(b []byte) *Error {
 			}
 			pos++
 		}
-	}
-	return nil
-}
-
-// nameChar judges a byte of a header name that is neither a token byte
-// nor the colon. Names are tokens; HAProxy compat: in trailers any byte
-// but LF is taken (HAProxy parses them leniently).
-func (p *parser) nameChar(c byte, pos int) *Error {
-	switch {
-	case c == '\n' || p.mode != modeTrailers && isCRLF(c):
-		return p.fail(ErrHeaderLine, "header line without colon", pos)
-	case p.mode != modeTrailers:
-		return p.fail(ErrHeaderName, "invalid character in header name", pos)
 	}
 	return nil
 }

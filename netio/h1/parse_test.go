@@ -254,7 +254,8 @@ func TestErrorDetails(t *testing.T) {
 		{"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 400, h1.ErrWebSocket, 59},
 		{"GET / HTTP/1.1\r\n" + strings.Repeat("X: y\r\n", 101) + "\r\n", 400, h1.ErrTooManyHeaders, 622},
 		{"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd", 400, h1.ErrChunk, 6},
-		{"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX : y\r\n\r\n", 0, nil, 0},
+		{"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX : y\r\n\r\n", 400, h1.ErrHeaderName, 4},
+		{"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: y\r\n\r\n", 0, nil, 0},
 	}
 	for _, tt := range tests {
 		r := h1.NewReader(strings.NewReader(tt.in), 0)
