@@ -87,3 +87,41 @@ end)
 	}
 	p.waitLog(t, "Lua applet http '<lua.boom>': [state-id 0] runtime error: ", 10*time.Second)
 }
+
+// Applets reach fetches, converters, variables and private data as TXN
+// does (applet.sf, applet.c, applet:set_var, applet:get_priv ...).
+func TestAppletsShareTXNFunctions(t *testing.T) {
+	p := startProxy(t, `
+global
+    lua-load {dir}/svc.lua
+defaults
+    mode http
+    timeout client 10s
+frontend fe
+    bind 127.0.0.1:0
+    http-request set-var(txn.who) str(rule)
+    http-request use-service lua.info
+`, map[string]string{"svc.lua": `
+core.register_service("info", "http", function(applet)
+    applet:set_priv({n = 41})
+    applet:set_var("txn.extra", "lua")
+    local body = table.concat({
+        applet.sf:path(), applet.sc:upper("x"), tostring(applet.f:req_ver()),
+        applet:get_var("txn.who"), applet:get_var("txn.extra"), tostring(applet:get_priv().n + 1),
+    }, " ")
+    applet:set_status(200)
+    applet:add_header("content-length", tostring(#body))
+    applet:start_response()
+    applet:send(body)
+end)
+`})
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + p.addr(0) + "/some/path")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "/some/path X 1.1 rule lua 42" {
+		t.Fatalf("got %q", b)
+	}
+}
