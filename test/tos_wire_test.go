@@ -22,7 +22,6 @@ func TestSetTOSOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Skipf("cannot capture on lo (needs CAP_NET_RAW): %v", err)
 	}
-	defer h.Close()
 	p := startProxy(t, `
 global
     lua-load {dir}/tos.lua
@@ -39,17 +38,45 @@ core.register_service("hi", "tcp", function(applet) applet:send("tos-marked-answ
 	_, portStr, _ := net.SplitHostPort(p.addr(0))
 	port, _ := strconv.Atoi(portStr)
 
+	// The reader owns the handle until it returns: closing it while a
+	// read is in progress races inside pcapgo.
 	found := make(chan uint8, 1)
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
 	go func() {
-		src := gopacket.NewPacketSource(h, layers.LinkTypeEthernet)
-		for pkt := range src.Packets() {
+		defer close(readerDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			data, _, err := h.ReadPacketData()
+			if err != nil {
+				return
+			}
+			pkt := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.NoCopy)
 			ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 			tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
 			if ip == nil || tcp == nil || int(tcp.SrcPort) != port || len(tcp.Payload) == 0 {
 				continue
 			}
-			found <- ip.TOS
-			return
+			select {
+			case found <- ip.TOS:
+			default:
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		// wake the reader with a packet, then close the handle it left
+		if c, err := net.Dial("tcp", p.addr(0)); err == nil {
+			c.Close()
+		}
+		select {
+		case <-readerDone:
+			h.Close()
+		case <-time.After(5 * time.Second):
 		}
 	}()
 	if got := exchange(t, p.addr(0), "", true, 10*time.Second); got != "tos-marked-answer" {
