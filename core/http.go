@@ -29,6 +29,7 @@ type HTTPTxn struct {
 	First bool
 
 	vars        *sample.Vars // txn-scope variables
+	filters     *filterChain // the filter instances of this request (filter.go)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
 	start       time.Time

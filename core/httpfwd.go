@@ -69,6 +69,13 @@ func (p *pool) put(c *srvConn) {
 func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	s := hc.s
 	fe := s.Frontend
+	s.beginTxn(tx)
+	defer s.endTxn(tx)
+	defer s.endFilters(tx)
+	if !s.attachFilters(tx, fe) {
+		tx.closeClient = true
+		return hc.finishLocal(tx, fe.ErrorReply(400))
+	}
 	if r, ok := s.runHTTPRules(fe, HTTPRequest); !ok {
 		return hc.finishLocal(tx, r)
 	}
@@ -78,7 +85,12 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 			return hc.finishLocal(tx, fe.ErrorReply(503))
 		}
 		s.Backend = be
+		countBackend(be)
 		if be != fe {
+			if !s.attachFilters(tx, be) {
+				tx.closeClient = true
+				return hc.finishLocal(tx, fe.ErrorReply(400))
+			}
 			if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
 				return hc.finishLocal(tx, r)
 			}
@@ -106,6 +118,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 			}
 		}
 	}
+	if r, ok := hc.filterRequest(tx); !ok {
+		return hc.finishLocal(tx, r)
+	}
+	s.addUniqueIDHeader(tx)
 	return e.forward(hc, tx, be)
 }
 
@@ -185,8 +201,10 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 			continue
 		case (!hasBody || req.BodyComplete) && be.RetryOn&fail.retryFlag() != 0 && retries < be.Retries:
 			retries++
+			s.fx.connRetries++
 			if shouldRedispatch(be.Options.Redispatch, retries, be.Retries) {
 				exclude = srv
+				s.fx.redispatched = true
 			}
 			tx.Res.Reset()
 			continue
@@ -237,8 +255,10 @@ func (f exchangeFail) retryFlag() int {
 // dialPooled returns an idle connection to srv, or a new one.
 func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 	if c := srv.pool.get(); c != nil {
+		s.fx.reused = true
 		return c, nil
 	}
+	s.fx.reused = false
 	d := net.Dialer{Timeout: srv.Proxy.Timeouts.Connect}
 	c, err := d.Dial(srv.Addr.Net, s.serverAddress(srv))
 	if err != nil {
@@ -329,6 +349,10 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	}
 	tx.Status = res.Status
 	tx.srvTime = time.Since(tx.start)
+	if !tx.filterResponseStart() {
+		_ = sc.Close()
+		return false, failNone
+	}
 	if r, ok := s.runHTTPResponseRules(); !ok {
 		_ = sc.Close()
 		if r == nil {
@@ -336,6 +360,11 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		}
 		tx.closeClient = true
 		return hc.finishLocal(tx, r), failNone
+	}
+	if !tx.filterResponseHeaders() {
+		// HAProxy 2.6 closes without a response
+		_ = sc.Close()
+		return false, failNone
 	}
 	s.runAfterResponse(tx)
 
@@ -348,6 +377,12 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		return false, failNone
 	}
 
+	srvFramed := res.Framing != h1.FramingClose
+	filtered, err := hc.filterResponseBody(tx, sc)
+	if err != nil {
+		_ = sc.Close()
+		return false, failNone
+	}
 	bodyless := res.Framing == h1.FramingNone
 	framed := res.Framing != h1.FramingClose
 	keepClient := req.KeepAlive() && framed && !fe.Options.HTTPClose && !e.Stopping()
@@ -364,6 +399,9 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	_ = s.Client.SetWriteDeadline(deadline(fe.Timeouts.Client))
 	hc.buf = h1.AppendHead(hc.buf[:0], res)
 	_, err = hc.bw.Write(hc.buf)
+	if err == nil && filtered {
+		err = hc.writeFilteredBody(res)
+	}
 	if err == nil && !bodyless {
 		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
 		err = hc.copyBody(hc.bw, sc.br, res)
@@ -372,7 +410,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		err = hc.bw.Flush()
 	}
 	s.logHTTP(tx)
-	srvKeep := err == nil && framed && res.KeepAlive() && !serverClose && sc.br.Buffered() == 0
+	srvKeep := err == nil && framed && srvFramed && res.KeepAlive() && !serverClose && sc.br.Buffered() == 0
 	if srvKeep {
 		_ = sc.SetDeadline(time.Time{})
 		sc.srv.pool.put(sc)

@@ -55,6 +55,7 @@ type Proxy struct {
 	// Logs are the proxy's log targets ("log global" adds the global ones).
 	Logs      []*LogTarget
 	logGlobal bool
+	filters   []Filter // "filter" lines, in order
 
 	defaultBE *Proxy
 	engine    *Engine
@@ -138,6 +139,9 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 	kw := args[0]
 	isDefaults := px.Kind == "defaults"
 	e.noteProxy(px)
+	if ok, err := e.parseFetchKeyword(px, l); ok {
+		return err
+	}
 	switch kw {
 	case "mode":
 		if len(args) < 2 || (args[1] != "tcp" && args[1] != "http") {
@@ -155,9 +159,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		if err != nil {
 			return l.Errorf("'bind' : %v", err)
 		}
-		// Options after the address (ssl, crt, ...) are not supported yet.
-		if len(args) > 2 {
-			return l.Errorf("'bind %s' : unsupported option '%s'", args[1], args[2])
+		// Options after the address other than "name" and "id" (ssl,
+		// crt, ...) are not supported yet (see bindOptions).
+		if err := bindOptions(l); err != nil {
+			return err
 		}
 		px.Binds = append(px.Binds, &Bind{Addr: a, Line: l})
 	case "server":
@@ -223,6 +228,8 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return e.parseStickTable(px, l)
 	case "capture", "declare":
 		return parseCaptureKeyword(px, l)
+	case "filter":
+		return e.parseFilter(px, l)
 	case "maxconn", "description":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:

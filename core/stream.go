@@ -48,6 +48,7 @@ type Stream struct {
 
 	service Service
 	atClose []func()
+	fx      fetchState // read by the fetches (fetches_state.go)
 }
 
 // AtClose registers fn to run when the stream ends (modules release what
@@ -87,6 +88,7 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 	s := e.newStream(fe, c)
 	fe.Conns.Add(1)
 	fe.Total.Add(1)
+	s.streamStarted()
 	defer func() {
 		for _, fn := range s.atClose {
 			fn()
@@ -98,7 +100,11 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 		}
 	}()
 	defer s.logTCP()
-	if !s.runConnRules() || !s.runRules(TCPRequestContent) {
+	if !s.runConnRules() {
+		return
+	}
+	s.sessionStarted()
+	if !s.runRules(TCPRequestContent) {
 		return
 	}
 	if s.service != nil {
@@ -117,6 +123,7 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 		return
 	}
 	s.Backend = be
+	countBackend(be)
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
 	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr())})
@@ -143,6 +150,7 @@ func (e *Engine) serve(fe *Proxy, c net.Conn) {
 		TunnelTimeout: be.Timeouts.Tunnel,
 	})
 	x.fwdDone = true
+	s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
 }
 
 // connect picks a server of be and connects to it (see connectWith).
@@ -169,6 +177,7 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 		conn, err := dial(s, srv)
 		if err == nil {
 			s.Server = srv
+			countServer(srv)
 			return conn, nil
 		}
 		srv.Failed.Add(1)
@@ -176,7 +185,9 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 			srv.release()
 			return nil, err
 		}
+		s.fx.connRetries++
 		if shouldRedispatch(be.Options.Redispatch, attempt+1, be.Retries) {
+			s.fx.redispatched = true
 			srv.release()
 			exclude, srv = srv, nil
 			continue

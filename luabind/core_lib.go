@@ -41,6 +41,7 @@ var coreFuncs = newCoreFuncs(
 	def{"Alert", coreLevel(core.LogAlert)},
 	def{"register_action", luaRegisterAction},
 	def{"register_service", luaRegisterService},
+	def{"register_filter", luaRegisterFilter},
 	def{"register_init", luaRegisterInit},
 	def{"register_task", luaRegisterTask},
 	def{"register_fetches", luaRegisterFetches},
@@ -99,6 +100,9 @@ func installCore(ls *LState) error {
 		}
 	})
 	if err != nil {
+		return err
+	}
+	if err := installFilter(ls); err != nil {
 		return err
 	}
 	if err := installReply(ls); err != nil {

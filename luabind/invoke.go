@@ -21,9 +21,10 @@ const (
 	ctxFetch
 	ctxConverter
 	ctxService
+	ctxFilter
 )
 
-var contextNames = [...]string{"body", "init", "task", "action", "sample-fetch", "converter", "service"}
+var contextNames = [...]string{"body", "init", "task", "action", "sample-fetch", "converter", "service", "filter"}
 
 func (c context) String() string { return contextNames[c] }
 
@@ -37,7 +38,9 @@ type invocation struct {
 	applet *AppletTCP
 	// happlet is the AppletHTTP of an HTTP service.
 	happlet *AppletHTTP
-	done    bool // core.done() / txn:done(): stop at the next yield
+	// filter is the filter instance a filter callback runs for.
+	filter *filterInst
+	done   bool // core.done() / txn:done(): stop at the next yield
 	// result is core.done()'s data in a fetch or converter (hasResult set).
 	result    luaSample
 	hasResult bool
@@ -118,7 +121,7 @@ func (ls *LState) drive(co *vm.Co) vm.Outcome {
 // budget returns the Lua-time budget of a context.
 func (rt *Runtime) budget(ctx context) time.Duration {
 	switch ctx {
-	case ctxAction, ctxFetch, ctxConverter:
+	case ctxAction, ctxFetch, ctxConverter, ctxFilter:
 		return rt.Settings.SessionTimeout
 	case ctxService:
 		return rt.Settings.ServiceTimeout

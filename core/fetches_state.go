@@ -1,0 +1,372 @@
+package core
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"luaproxy/core/config"
+	"luaproxy/core/stktable"
+)
+
+// The per-stream, per-proxy and per-server state behind the fetches of
+// fetches_engine.go: transaction ids, unique ids, per-second rates,
+// connection retries, listener counters and byte counts. The request and
+// forwarding paths reach it through a few hooks (streamStarted,
+// sessionStarted, beginTxn, endTxn, countBackend, countServer).
+
+// fetchState is the part of a Stream the fetches read (Stream.fx).
+type fetchState struct {
+	// txnID is txn.id32: HAProxy's uniq_id, one per stream, a new one for
+	// each request after the first of a keep-alive connection.
+	txnID uint64
+	// uid is the unique-id of the current transaction once generated.
+	uid    string
+	uidSet bool
+	// connRetries counts the connection attempts after the first of the
+	// current transaction (txn.conn_retries); redispatched says one of
+	// them went to another server.
+	connRetries  int
+	redispatched bool
+	// reused says the server connection came from the idle pool.
+	reused bool
+	// bind is the listener the connection came in on (nil if unknown).
+	bind *Bind
+	// in and out are the bytes of the finished transactions (HTTP):
+	// received from and sent to the client.
+	in, out int64
+}
+
+// freqCtr is HAProxy's per-second freq_ctr: the events of the current
+// second, those of the previous one, and when the current one started.
+type freqCtr struct {
+	mu         sync.Mutex
+	tick       int64 // start of the current period, ms; 0: never updated
+	curr, prev int64
+}
+
+const freqPeriod = 1000 // ms
+
+func nowMS() int64 { return time.Now().UnixMilli() }
+
+// rotateLocked moves the counter to the period containing now.
+func (f *freqCtr) rotateLocked(now int64) {
+	if f.tick == 0 {
+		f.tick = now - now%freqPeriod
+		return
+	}
+	elapsed := now - f.tick
+	if elapsed < freqPeriod {
+		return
+	}
+	if elapsed < 2*freqPeriod {
+		f.prev = f.curr
+	} else {
+		f.prev = 0
+	}
+	f.curr = 0
+	f.tick += elapsed - elapsed%freqPeriod
+}
+
+// add counts one event now.
+func (f *freqCtr) add() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rotateLocked(nowMS())
+	f.curr++
+}
+
+// read returns the events over the last second as read_freq_ctr: the
+// current second's count plus the previous one's weighted by the share of
+// the second still to run.
+func (f *freqCtr) read() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tick == 0 {
+		return 0
+	}
+	now := nowMS()
+	curr, past := f.curr, f.prev
+	remain := f.tick + freqPeriod - now
+	if remain < 0 {
+		if remain+freqPeriod < 0 {
+			return 0
+		}
+		past, curr = curr, 0
+		remain += freqPeriod
+	}
+	return curr + past*remain/freqPeriod
+}
+
+// rates are the per-second counters of a proxy or a server.
+type rates struct {
+	sess, req freqCtr
+}
+
+var (
+	pxRates  sync.Map // *Proxy -> *rates
+	srvRates sync.Map // *Server -> *rates
+	bindConn sync.Map // *Bind -> *atomic.Int64 (dst_conn)
+)
+
+func ratesOf(m *sync.Map, k any) *rates {
+	if v, ok := m.Load(k); ok {
+		return v.(*rates)
+	}
+	v, _ := m.LoadOrStore(k, &rates{})
+	return v.(*rates)
+}
+
+func bindConns(b *Bind) *atomic.Int64 {
+	if v, ok := bindConn.Load(b); ok {
+		return v.(*atomic.Int64)
+	}
+	v, _ := bindConn.LoadOrStore(b, &atomic.Int64{})
+	return v.(*atomic.Int64)
+}
+
+// bindOf returns the listener of fe that accepted c and its so_id (the
+// bind's "id", else its rank in the frontend). Listeners are opened in
+// the order of the proxies' bind lines (Engine.Start).
+func bindOf(e *Engine, fe *Proxy, c net.Conn) (*Bind, int) {
+	la := addrPortOf(c.LocalAddr())
+	if !la.IsValid() {
+		return nil, 0
+	}
+	k := 0
+	for _, px := range e.Proxies {
+		for i, b := range px.Binds {
+			if k >= len(e.listeners) {
+				return nil, 0
+			}
+			ln := addrPortOf(e.listeners[k].Addr())
+			k++
+			if px != fe || ln.Port() != la.Port() || !ln.Addr().IsUnspecified() && ln.Addr().Unmap() != la.Addr().Unmap() {
+				continue
+			}
+			if id, err := strconv.Atoi(bindOption(b, "id")); err == nil {
+				return b, id
+			}
+			return b, i + 1
+		}
+	}
+	return nil, 0
+}
+
+// streamStarted is called when a connection is accepted: it finds the
+// listener (so_id, so_name, dst_conn) and gives the stream its id.
+func (s *Stream) streamStarted() {
+	s.fx.txnID = s.ID
+	if b, id := bindOf(s.Engine, s.Frontend, s.Client); b != nil {
+		s.fx.bind, s.BindID = b, id
+		n := bindConns(b)
+		n.Add(1)
+		s.AtClose(func() { n.Add(-1) })
+	}
+}
+
+// sessionStarted is called once the connection passed the tcp-request
+// connection rules: the frontend counts a session (fe_sess_rate) and so
+// do the entries tracked by those rules (sess_cnt, sess_rate).
+func (s *Stream) sessionStarted() {
+	ratesOf(&pxRates, s.Frontend).sess.add()
+	if c := countersOf(s, false); c != nil {
+		for i := range c.sc {
+			if te := &c.sc[i]; te.e != nil {
+				te.t.Add(te.e, 1, stktable.SessCnt, stktable.SessRate)
+			}
+		}
+	}
+}
+
+// beginTxn is called when a request was received, before its rules: the
+// transaction gets its id (the stream's own for the first request) and
+// the frontend counts a request (fe_req_rate).
+func (s *Stream) beginTxn(tx *HTTPTxn) {
+	if !tx.First {
+		s.fx.txnID = streamIDs.Add(1) - 1
+	}
+	s.fx.uid, s.fx.uidSet = "", false
+	s.fx.connRetries, s.fx.redispatched, s.fx.reused = 0, false, false
+	ratesOf(&pxRates, s.Frontend).req.add()
+	// Entries tracked by tcp-request rules count the request now; those
+	// an http-request rule tracks count it when tracked (Stream.track).
+	if c := countersOf(s, false); c != nil {
+		for i := range c.sc {
+			if te := &c.sc[i]; te.e != nil && te.tx == nil {
+				te.t.Add(te.e, 1, stktable.HTTPReqCnt, stktable.HTTPReqRate)
+			}
+		}
+	}
+}
+
+// endTxn is called when a request was answered: its bytes are added to
+// the stream's totals and to the tracked stick-table entries.
+func (s *Stream) endTxn(tx *HTTPTxn) {
+	in, out := msgBytes(&tx.Req), msgBytes(&tx.Res)
+	s.fx.in += in
+	s.fx.out += out
+	s.countBytes(in, out)
+}
+
+// countBackend counts a stream assigned to backend be (be_sess_rate).
+func countBackend(be *Proxy) { ratesOf(&pxRates, be).sess.add() }
+
+// countServer counts a stream given a connection to srv (srv_sess_rate).
+func countServer(srv *Server) { ratesOf(&srvRates, srv).sess.add() }
+
+// countBytes adds bytes received from (in) and sent to (out) the client
+// to the entries the stream tracks.
+func (s *Stream) countBytes(in, out int64) {
+	c := countersOf(s, false)
+	if c == nil {
+		return
+	}
+	for i := range c.sc {
+		te := &c.sc[i]
+		if te.e == nil {
+			continue
+		}
+		if in > 0 {
+			te.t.Add(te.e, in, stktable.BytesInCnt, stktable.BytesInRate)
+		}
+		if out > 0 {
+			te.t.Add(te.e, out, stktable.BytesOutCnt, stktable.BytesOutRate)
+		}
+	}
+}
+
+// uidConf is a proxy's "unique-id-format" and "unique-id-header".
+type uidConf struct {
+	format string
+	line   config.Line
+	lf     *logFormat
+	header string
+}
+
+var uidConfs sync.Map // *Proxy -> *uidConf
+
+func uidConfOf(px *Proxy) *uidConf {
+	if px == nil {
+		return nil
+	}
+	v, _ := uidConfs.Load(px)
+	c, _ := v.(*uidConf)
+	return c
+}
+
+// parseFetchKeyword parses the proxy keywords of the fetches
+// ("unique-id-format", "unique-id-header"); ok=false for other keywords.
+// Called for every proxy line, it also gives a new proxy the settings of
+// the last defaults section.
+func (e *Engine) parseFetchKeyword(px *Proxy, l config.Line) (bool, error) {
+	if _, seen := uidConfs.Load(px); !seen {
+		c := &uidConf{}
+		if px.Kind != "defaults" {
+			if d, ok := lastDefaults.Load(e); ok {
+				if dc := uidConfOf(d.(*Proxy)); dc != nil {
+					*c = *dc
+					if c.format != "" {
+						c.lf, _ = compileLogFormat(c.format, e.scopeOf(px)) // checked in defaults
+					}
+				}
+			}
+		}
+		uidConfs.Store(px, c)
+	}
+	c := uidConfOf(px)
+	switch l.Args[0] {
+	case "unique-id-format":
+		if len(l.Args) != 2 {
+			return true, l.Errorf("'unique-id-format' expects one argument (the format string); use quotes to write spaces")
+		}
+		if l.Args[1] == "" {
+			c.format, c.lf = "", nil
+			return true, nil
+		}
+		if px.Kind == "defaults" {
+			if _, err := compileLogFormat(l.Args[1], nil); err != nil {
+				return true, l.Errorf("failed to parse unique-id-format : %v.", err)
+			}
+			c.format, c.line = l.Args[1], l
+			return true, nil
+		}
+		lf, err := compileLogFormat(l.Args[1], e.scopeOf(px))
+		if err != nil {
+			return true, l.Errorf("failed to parse unique-id-format : %v.", err)
+		}
+		c.format, c.line, c.lf = l.Args[1], l, lf
+		return true, nil
+	case "unique-id-header":
+		if len(l.Args) != 2 {
+			return true, l.Errorf("'unique-id-header' expects 1 argument.")
+		}
+		if px.Cap&CapFE == 0 && px.Kind != "defaults" {
+			return true, l.Errorf("'unique-id-header' not allowed in '%s' section", px.Kind)
+		}
+		c.header = l.Args[1]
+		return true, nil
+	}
+	return false, nil
+}
+
+// uniqueID returns the transaction's unique id, generating it from the
+// frontend's unique-id-format the first time; false without a format.
+func (s *Stream) uniqueID() (string, bool) {
+	if s.fx.uidSet {
+		return s.fx.uid, true
+	}
+	c := uidConfOf(s.Frontend)
+	if c == nil || c.lf == nil {
+		return "", false
+	}
+	s.fx.uid = string(c.lf.render(s.SampleCtx(), nil))
+	s.fx.uidSet = true
+	return s.fx.uid, true
+}
+
+// addUniqueIDHeader adds the unique-id-header to the request sent to the
+// server.
+func (s *Stream) addUniqueIDHeader(tx *HTTPTxn) {
+	c := uidConfOf(s.Frontend)
+	if c == nil || c.header == "" {
+		return
+	}
+	if id, ok := s.uniqueID(); ok {
+		tx.Req.Add(c.header, id)
+	}
+}
+
+// bindOptions checks the options of a bind line: "name <name>" (so_name)
+// and "id <id>" (so_id) are the ones supported.
+func bindOptions(l config.Line) error {
+	args := l.Args
+	for i := 2; i < len(args); i += 2 {
+		switch args[i] {
+		case "name", "id":
+			if i+1 >= len(args) {
+				return l.Errorf("'bind %s' : '%s' : missing value", args[1], args[i])
+			}
+			if args[i] == "id" {
+				if n, err := strconv.Atoi(args[i+1]); err != nil || n <= 0 {
+					return l.Errorf("'bind %s' : 'id' : expects a positive integer", args[1])
+				}
+			}
+		default:
+			return l.Errorf("'bind %s' : unsupported option '%s'", args[1], args[i])
+		}
+	}
+	return nil
+}
+
+// bindOption returns the value of option opt of a bind line ("" if none).
+func bindOption(b *Bind, opt string) string {
+	for i := 2; i+1 < len(b.Line.Args); i += 2 {
+		if b.Line.Args[i] == opt {
+			return b.Line.Args[i+1]
+		}
+	}
+	return ""
+}

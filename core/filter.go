@@ -1,0 +1,335 @@
+package core
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"luaproxy/core/config"
+	"luaproxy/netio/h1"
+)
+
+// "filter <name> [args...]" (manual 9): a proxy's stream filters. A
+// module registers a filter family by prefix ("lua." for Lua filters,
+// core.register_filter); each filter line is parsed once into a Filter,
+// which creates one FilterInstance per stream (in HTTP, per request, as
+// HAProxy's HTTP/1 streams are).
+//
+// The HTTP analysis, as HAProxy 2.6 calls a filter (checked against
+// 2.6.12 with a Lua filter tracing its callbacks):
+//
+//	start_analyze(req)                  frontend filters: before the http-request rules;
+//	                                    backend filters: once the backend is chosen
+//	http_headers(req)                   after the request rules, before forwarding
+//	http_payload(req), http_end(req)    data filters of the request only
+//	start_analyze(res), http_headers(res)
+//	http_payload(res), http_end(res)    data filters of the response only
+//	end_analyze(req), end_analyze(res)  when the transaction ends
+//
+// luaproxy buffers the body of a channel some filter registered a data
+// filter on (up to tune.bufsize, as wait-for-body does) and calls
+// http_payload once on it, then forwards what the filters left; a body
+// larger than the buffer has its first tune.bufsize bytes filtered and the
+// rest forwarded as is.
+
+// FilterParser builds a filter from its configuration words; name is the
+// filter's name as written ("lua.trace"), args the words that follow.
+type FilterParser func(e *Engine, px *Proxy, name string, args []string, l config.Line) (Filter, error)
+
+// Filter is one "filter" line of a proxy.
+type Filter interface {
+	// Attach returns the filter's instance for a new stream (HTTP: a new
+	// request), or nil when the filter ignores it. It runs on the stream's
+	// goroutine.
+	Attach(s *Stream) FilterInstance
+}
+
+// FilterResult is a filter callback's outcome (Lua's filter.CONTINUE,
+// filter.WAIT, filter.ERROR).
+type FilterResult int
+
+// The outcomes of a filter callback.
+const (
+	FilterContinue FilterResult = iota // this step is done for the filter
+	FilterWait                         // call again later (after the filter's wake time)
+	FilterError                        // abort the transaction
+)
+
+// FilterInstance is a filter attached to one stream. Every callback runs
+// on the stream's goroutine; res selects the channel (false: request).
+type FilterInstance interface {
+	StartAnalyze(res bool) FilterResult
+	EndAnalyze(res bool) FilterResult
+	HTTPHeaders(res bool) FilterResult
+	// DataFilter reports whether the filter registered a data filter on
+	// the channel: only then is its body buffered and HTTPPayload and
+	// HTTPEnd called.
+	DataFilter(res bool) bool
+	HTTPPayload(res bool) FilterResult
+	HTTPEnd(res bool) FilterResult
+	// WakeTime is how long to wait before calling again a callback that
+	// returned FilterWait (0: a default).
+	WakeTime() time.Duration
+	// Detach releases the instance; no callback follows.
+	Detach()
+}
+
+// RegisterFilter adds a filter family; prefix ends in "." ("lua.").
+func RegisterFilter(prefix string, p FilterParser) {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if filterParsers == nil {
+		filterParsers = map[string]FilterParser{}
+	}
+	filterParsers[prefix] = p
+}
+
+var filterParsers map[string]FilterParser // guarded by reg.mu
+
+func lookupFilter(name string) (FilterParser, bool) {
+	reg.mu.RLock()
+	defer reg.mu.RUnlock()
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		p, ok := filterParsers[name[:i+1]]
+		return p, ok
+	}
+	return nil, false
+}
+
+// parseFilter handles "filter <name> [args...]".
+func (e *Engine) parseFilter(px *Proxy, l config.Line) error {
+	if px.Kind == "defaults" {
+		return l.Errorf("'filter' not allowed in 'defaults' section")
+	}
+	if len(l.Args) < 2 {
+		return l.Errorf("'filter' expects a filter name.")
+	}
+	name := l.Args[1]
+	p, ok := lookupFilter(name)
+	if !ok {
+		return l.Errorf("'filter' : unknown filter '%s'.", name)
+	}
+	f, err := p(e, px, name, l.Args[2:], l)
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		px.filters = append(px.filters, f)
+	}
+	return nil
+}
+
+// filterChain is the filter instances of the current HTTP transaction.
+type filterChain struct {
+	list []FilterInstance
+	// resStarted: start_analyze(res) was called.
+	resStarted bool
+}
+
+// filterWaitMax bounds how long a filter may keep answering FilterWait.
+const filterWaitMax = 30 * time.Second
+
+// call runs fn on every instance in order, calling again an instance
+// that waits; it stops at the first error.
+func (fc *filterChain) call(fn func(FilterInstance) FilterResult) FilterResult {
+	if fc == nil {
+		return FilterContinue
+	}
+	for _, fi := range fc.list {
+		if r := callWaiting(fi, fn); r == FilterError {
+			return r
+		}
+	}
+	return FilterContinue
+}
+
+func callWaiting(fi FilterInstance, fn func(FilterInstance) FilterResult) FilterResult {
+	start := time.Now()
+	for {
+		r := fn(fi)
+		if r != FilterWait {
+			return r
+		}
+		if time.Since(start) > filterWaitMax {
+			return FilterError
+		}
+		d := fi.WakeTime()
+		if d <= 0 || d > time.Second {
+			d = 10 * time.Millisecond
+		}
+		time.Sleep(d)
+	}
+}
+
+// data reports whether some instance filters the channel's data.
+func (fc *filterChain) data(res bool) bool {
+	if fc == nil {
+		return false
+	}
+	for _, fi := range fc.list {
+		if fi.DataFilter(res) {
+			return true
+		}
+	}
+	return false
+}
+
+// attachFilters creates the instances of px's filters for the current
+// transaction and starts their request analysis (start_analyze(req)).
+// A start that fails is reported as false.
+func (s *Stream) attachFilters(tx *HTTPTxn, px *Proxy) bool {
+	if len(px.filters) == 0 {
+		return true
+	}
+	if tx.filters == nil {
+		tx.filters = &filterChain{}
+	}
+	fc := tx.filters
+	n := len(fc.list)
+	for _, f := range px.filters {
+		if fi := f.Attach(s); fi != nil {
+			fc.list = append(fc.list, fi)
+		}
+	}
+	for _, fi := range fc.list[n:] {
+		if callWaiting(fi, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }) == FilterError {
+			return false
+		}
+	}
+	return true
+}
+
+// endFilters ends the analysis of both channels (end_analyze(req), then
+// end_analyze(res) when the response was analysed) and releases the
+// instances.
+func (s *Stream) endFilters(tx *HTTPTxn) {
+	fc := tx.filters
+	if fc == nil {
+		return
+	}
+	tx.filters = nil
+	fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
+	if fc.resStarted {
+		fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
+	}
+	for _, fi := range fc.list {
+		fi.Detach()
+	}
+}
+
+// filterRequest runs http_headers(req) and, for data filters, buffers the
+// request body and runs http_payload(req) and http_end(req). On failure it
+// returns the reply to send (nil: close silently) and false; HAProxy
+// answers a filter error on the request with a 400 and closes.
+func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
+	fc := tx.filters
+	if fc == nil {
+		return nil, true
+	}
+	s := hc.s
+	bad := func() (*Reply, bool) {
+		extOf(s).setTerm('P', 'H')
+		tx.closeClient = true
+		return s.Frontend.ErrorReply(400), false
+	}
+	if fc.call(func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) == FilterError {
+		return bad()
+	}
+	if !fc.data(false) {
+		return nil, true
+	}
+	d := s.Frontend.Timeouts.Client
+	if d == 0 {
+		d = time.Hour
+	}
+	switch hc.waitForBody(d, 0) {
+	case Done:
+		return tx.Reply, false
+	case Reject:
+		return nil, false
+	}
+	// HAProxy 2.6.12 compat: http_payload's filter.ERROR does not stop
+	// the request; http_end's does (400).
+	fc.callData(false, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(false) })
+	if fc.callData(false, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(false) }) == FilterError {
+		return bad()
+	}
+	return nil, true
+}
+
+// callData runs fn on the instances filtering the channel's data.
+func (fc *filterChain) callData(res bool, fn func(FilterInstance) FilterResult) FilterResult {
+	for _, fi := range fc.list {
+		if !fi.DataFilter(res) {
+			continue
+		}
+		if r := callWaiting(fi, fn); r == FilterError {
+			return r
+		}
+	}
+	return FilterContinue
+}
+
+// filterResponseStart runs start_analyze(res); false on a filter error.
+func (tx *HTTPTxn) filterResponseStart() bool {
+	fc := tx.filters
+	if fc == nil {
+		return true
+	}
+	fc.resStarted = true
+	return fc.call(func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }) != FilterError
+}
+
+// filterResponseHeaders runs http_headers(res); false on a filter error
+// (HAProxy then closes the client connection without a response).
+func (tx *HTTPTxn) filterResponseHeaders() bool {
+	fc := tx.filters
+	if fc == nil {
+		return true
+	}
+	return fc.call(func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(true) }) != FilterError
+}
+
+// filterResponseBody buffers the response body for the data filters of
+// the response and runs http_payload(res) and http_end(res). A complete
+// body with length or chunked framing is then sent with its new length.
+// It reports whether the body was filtered: the caller then sends
+// res.Body after the head, and copies what is left. An error is a failed
+// read from the server.
+func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
+	fc := tx.filters
+	if fc == nil || !fc.data(true) {
+		return false, nil
+	}
+	res := &tx.Res
+	if res.Framing != h1.FramingNone {
+		_ = sc.SetReadDeadline(deadline(hc.s.Backend.Timeouts.Server))
+		if err := sc.br.BufferBody(res, hc.s.Engine.BufSize); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
+			return true, err
+		}
+	}
+	// HAProxy 2.6.12 compat: neither http_payload's nor http_end's
+	// filter.ERROR stops a response (its head is already forwarded there).
+	fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(true) })
+	fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
+	if res.BodyComplete && (res.Framing == h1.FramingLength || res.Framing == h1.FramingChunked) {
+		res.SetContentLength(int64(len(res.Body)))
+		res.Framing = h1.FramingLength
+	}
+	return true, nil
+}
+
+// writeFilteredBody sends the buffered (filtered) part of a response body
+// with the message's framing.
+func (hc *HTTPConn) writeFilteredBody(res *h1.Message) error {
+	if len(res.Body) == 0 {
+		return nil
+	}
+	if res.Framing == h1.FramingChunked {
+		hc.buf = h1.AppendChunk(hc.buf[:0], res.Body)
+		_, err := hc.bw.Write(hc.buf)
+		return err
+	}
+	_, err := hc.bw.Write(res.Body)
+	return err
+}

@@ -1,0 +1,172 @@
+//go:build lua53
+
+package test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// luaFilterScript declares the filters of TestLuaFilters. "trace" logs
+// every callback (the sequence was checked against HAProxy 2.6.12 with the
+// same script, its origin being a Lua service), adds a header in both
+// directions, rewrites the request and response bodies, and returns
+// filter.ERROR where the request asks for it (x-fail).
+const luaFilterScript = `
+T = {}
+T.id = "trace"
+T.flags = filter.FLT_CFG_FL_HTX
+T.__index = T
+function T:new()
+  core.Info("trace new " .. self.args[1])
+  return setmetatable({}, T)
+end
+local function dir(c) if c:is_resp() then return "res" else return "req" end end
+function T:start_analyze(txn, chn)
+  core.Info("trace start_analyze " .. dir(chn))
+  filter.register_data_filter(self, chn)
+end
+function T:end_analyze(txn, chn) core.Info("trace end_analyze " .. dir(chn)) end
+function T:http_headers(txn, msg)
+  local d = dir(msg.channel)
+  core.Info("trace http_headers " .. d)
+  msg:add_header("x-flt-" .. d, "1")
+  if d == "req" then
+    local h = msg:get_headers()["x-fail"]
+    txn:set_var("txn.fail", h and h[0] or "")
+  end
+  if txn:get_var("txn.fail") == d then return filter.ERROR end
+  return filter.CONTINUE
+end
+function T:http_payload(txn, msg)
+  local d = dir(msg.channel)
+  local b = msg:body()
+  core.Info("trace http_payload " .. d .. " " .. tostring(b and #b) .. " eom=" .. tostring(msg:eom()))
+  if b and #b > 0 then msg:set("<" .. string.upper(b) .. ">") end
+end
+function T:http_end(txn, msg)
+  core.Info("trace http_end " .. dir(msg.channel))
+  return filter.CONTINUE
+end
+core.register_filter("trace", T, function(flt, args) flt.args = args return flt end)
+
+-- headers only: no data filter, so no http_payload nor http_end
+H = {flags = filter.FLT_CFG_FL_HTX}
+H.__index = H
+function H:new() return setmetatable({}, H) end
+function H:http_headers(txn, msg) core.Info("hdr http_headers " .. tostring(msg:is_resp())) end
+function H:http_end(txn, msg) core.Info("hdr http_end") end
+core.register_filter("hdr", H, function(flt, args) return flt end)
+
+-- no FLT_CFG_FL_HTX: not attached to HTTP streams
+N = {}
+N.__index = N
+function N:new() core.Info("nohtx new") return setmetatable({}, N) end
+core.register_filter("nohtx", N, function(flt, args) return flt end)
+`
+
+const luaFilterCfg = `
+global
+   lua-load {dir}/f.lua
+defaults
+   mode http
+   timeout client 5s
+   timeout server 5s
+   timeout connect 5s
+frontend trace
+   bind 127.0.0.1:0
+   filter lua.trace one two
+   default_backend be
+frontend plain
+   bind 127.0.0.1:0
+   filter lua.hdr
+   filter lua.nohtx
+   default_backend be
+backend be
+   server o {origin}
+`
+
+func TestLuaFilters(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("x-seen", r.Header.Get("x-flt-req")+"/"+string(b))
+		_, _ = io.WriteString(w, "hello origin")
+	}))
+	defer origin.Close()
+	cfg := strings.Replace(luaFilterCfg, "{origin}", strings.TrimPrefix(origin.URL, "http://"), 1)
+	p := startProxy(t, cfg, map[string]string{"f.lua": luaFilterScript})
+
+	traceLines := func() []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`(?m)(trace|hdr|nohtx) [a-z_]+( [a-z]+)?`).FindAllString(p.log.String(), -1) {
+			out = append(out, m)
+		}
+		return out
+	}
+	seq := []string{"trace new one", "trace start_analyze req", "trace http_headers req", "trace http_payload req",
+		"trace http_end req", "trace start_analyze res", "trace http_headers res", "trace http_payload res",
+		"trace http_end res", "trace end_analyze req", "trace end_analyze res"}
+
+	t.Run("headers-body-order", func(t *testing.T) {
+		// two requests on one connection: one filter instance each
+		req := "GET /a HTTP/1.1\r\nHost: x\r\n\r\n" +
+			"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+		got := exchange(t, p.addr(0), req, false, 5*time.Second)
+		if n := strings.Count(got, "HTTP/1.1 200"); n != 2 {
+			t.Fatalf("want 2 responses, got:\n%s", got)
+		}
+		for _, want := range []string{"x-flt-res: 1", "X-Seen: 1/\r\n", "X-Seen: 1/<ABC>", "Content-Length: 14\r\n", "<HELLO ORIGIN>"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("response lacks %q:\n%s", want, got)
+			}
+		}
+		p.waitLog(t, "trace end_analyze res", 2*time.Second)
+		time.Sleep(50 * time.Millisecond)
+		lines := traceLines()
+		want := append(append([]string(nil), seq...), seq...)
+		if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+			t.Errorf("callbacks:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+		}
+		// HAProxy compat: for a request without a body HAProxy's
+		// http_msg:body() is nil; luaproxy's HTTPMessage.body gives ""
+		// (http_message.go treats only a buffered body as complete).
+		if !strings.Contains(p.log.String(), "trace http_payload req 0 eom=true") ||
+			!strings.Contains(p.log.String(), "trace http_payload req 3 eom=true") {
+			t.Errorf("payload lines:\n%s", p.log)
+		}
+	})
+
+	t.Run("error-request", func(t *testing.T) {
+		got := exchange(t, p.addr(0), "GET / HTTP/1.1\r\nHost: x\r\nx-fail: req\r\n\r\n", false, 5*time.Second)
+		if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "connection: close") {
+			t.Errorf("got:\n%s", got)
+		}
+	})
+
+	t.Run("error-response", func(t *testing.T) {
+		// HAProxy 2.6.12: the client connection is closed, no response
+		got := exchange(t, p.addr(0), "GET / HTTP/1.1\r\nHost: x\r\nx-fail: res\r\n\r\n", false, 5*time.Second)
+		if got != "" {
+			t.Errorf("got:\n%s", got)
+		}
+	})
+
+	t.Run("headers-only-and-no-htx", func(t *testing.T) {
+		got := exchange(t, p.addr(1), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false, 5*time.Second)
+		if !strings.Contains(got, "hello origin") {
+			t.Fatalf("got:\n%s", got)
+		}
+		log := p.waitLog(t, "hdr http_headers true", 2*time.Second)
+		if !strings.Contains(log, "hdr http_headers false") || strings.Contains(log, "hdr http_end") || strings.Contains(log, "nohtx new") {
+			t.Errorf("log:\n%s", log)
+		}
+	})
+	if strings.Contains(p.log.String(), "runtime error") {
+		t.Errorf("log:\n%s", p.log)
+	}
+}
