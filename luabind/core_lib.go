@@ -68,6 +68,7 @@ var coreFuncs = newCoreFuncs(
 	def{"set_map", luaCoreSetMap},
 	def{"del_map", luaCoreDelMap},
 	def{"tcp", luaCoreTCP},
+	def{"httpclient", luaCoreHTTPClient},
 	def{"event_sub", luaCoreEventSub},
 	def{"queue", luaCoreQueue},
 	def{"register_cli", luaRegisterCLI},
