@@ -29,6 +29,7 @@ type HTTPTxn struct {
 	First bool
 
 	vars        *sample.Vars // txn-scope variables
+	seq         uint64       // the transaction's number on its connection (the object is reused)
 	filters     *filterChain // the filter instances of this request (filter.go)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
@@ -41,7 +42,7 @@ type HTTPTxn struct {
 func (tx *HTTPTxn) reset(first bool) {
 	tx.Req.Reset()
 	tx.Res.Reset()
-	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: time.Now()}
+	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: time.Now(), seq: tx.seq + 1}
 }
 
 // Reply is a response produced by the proxy itself (deny, return,

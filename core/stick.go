@@ -119,7 +119,8 @@ type trackedEntry struct {
 	// tx is the HTTP transaction whose http-request rule tracked the
 	// entry: HAProxy releases those at the end of the transaction, which
 	// here happens when the next transaction tracks again.
-	tx *HTTPTxn
+	tx    *HTTPTxn
+	txSeq uint64
 }
 
 func countersOf(s *Stream, create bool) *stickCounters {
@@ -166,7 +167,7 @@ func tracked(s *Stream, i int) *trackedEntry {
 func (s *Stream) track(i int, t *stickTable, k string, tx *HTTPTxn) {
 	c := countersOf(s, true)
 	if te := &c.sc[i]; te.e != nil {
-		if tx == nil || te.tx == nil || te.tx == tx && te.tx.start.Equal(tx.start) {
+		if tx == nil || te.tx == nil || te.txSeq == tx.seq {
 			return
 		}
 		c.release(i) // tracked by a previous transaction's rule
@@ -185,7 +186,7 @@ func (s *Stream) track(i int, t *stickTable, k string, tx *HTTPTxn) {
 	}
 	c.sc[i] = trackedEntry{t: t, e: e, tx: tx}
 	if tx != nil {
-		c.sc[i].tx = tx
+		c.sc[i].txSeq = tx.seq
 	}
 }
 

@@ -241,10 +241,15 @@ func luaProxyListeners(px *core.Proxy, c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// luaProxyStkTable implements Proxy.stktable: nil, as no stick table is
-// attached to proxies in luaproxy yet. It never yields.
+// luaProxyStkTable implements Proxy.stktable: the proxy's StickTable, or
+// nil when it has none. It never yields.
 func luaProxyStkTable(px *core.Proxy, c *vm.Call) (int, error) {
-	c.PushNil()
+	t := px.StickTable()
+	if t == nil {
+		c.PushNil()
+		return 1, nil
+	}
+	stickTableClass.Push(&c.Pusher, &StickTable{t: t})
 	return 1, nil
 }
 
