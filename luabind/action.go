@@ -3,9 +3,11 @@
 package luabind
 
 import (
+	"errors"
 	"luaproxy/core"
 	"luaproxy/core/config"
 	"luaproxy/luabind/vm"
+	"time"
 )
 
 // luaAction is a rule action running a Lua function with a TXN.
@@ -61,13 +63,49 @@ func (a *luaAction) Do(s *core.Stream) core.Verdict {
 	if ls == nil {
 		return core.Continue
 	}
+	deadline := yieldDeadline(s)
+	for {
+		v, again := a.run(s, ls, fn)
+		if !again {
+			return v
+		}
+		// act.YIELD: run the action again after act:wake_time() (HAProxy
+		// re-evaluates a yielding rule), up to the stream's deadline.
+		d := dataOf(s)
+		wait := d.wakeTime
+		d.wakeTime = 0
+		if wait <= 0 {
+			wait = actYieldDefaultWait
+		}
+		if !time.Now().Add(wait).Before(deadline) {
+			return core.Continue
+		}
+		time.Sleep(wait)
+	}
+}
+
+// actYieldDefaultWait is how long an action that returned act.YIELD
+// without act:wake_time() waits before running again.
+const actYieldDefaultWait = 10 * time.Millisecond
+
+// yieldDeadline bounds the re-runs of a yielding action: the inspect
+// delay or client timeout, else the Lua session timeout's default.
+func yieldDeadline(s *core.Stream) time.Time {
+	if d := s.InspectDeadline(); !d.IsZero() {
+		return d
+	}
+	return time.Now().Add(4 * time.Second)
+}
+
+// run runs the action once; again is set when it returned act.YIELD.
+func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bool) {
 	ls.Lock()
 	defer ls.Unlock()
 	txn := &TXN{s: s, ls: ls}
 	co, err := ls.start(&invocation{ctx: ctxAction, name: a.name, s: s, txn: txn}, fn)
 	if err != nil {
 		ls.rt.e.Log.Alert("Lua function '%s': %v.", a.name, err)
-		return core.Continue
+		return core.Continue, false
 	}
 	defer co.Close()
 	txnClass.Push(&co.Pusher, txn)
@@ -77,13 +115,31 @@ func (a *luaAction) Do(s *core.Stream) core.Verdict {
 	out := ls.drive(co)
 	if out != vm.OK {
 		alertFailure(ls, "Lua function '"+a.name+"'", co, out)
-		return core.Continue
+		return core.Continue, false
 	}
 	if dataOf(s).done {
-		return core.Done
+		return core.Done, false
 	}
-	return verdictOf(co)
+	if v, ok := co.ResultInteger(1); ok && co.NResults() >= 1 && v == actYield {
+		return core.Continue, true
+	}
+	return verdictOf(co), false
 }
+
+// actWakeTime implements act:wake_time(milliseconds): the delay before an
+// action returning act.YIELD runs again. Action context only.
+var actWakeTime = vm.NewFunction("act.wake_time", func(c *vm.Call) (int, error) {
+	iv := inv(c)
+	if iv == nil || iv.ctx != ctxAction || iv.s == nil {
+		return 0, errors.New("'wake_time' is only available in actions")
+	}
+	ms, err := c.Integer(2)
+	if err != nil {
+		return 0, err
+	}
+	dataOf(iv.s).wakeTime = time.Duration(ms) * time.Millisecond
+	return 0, nil
+})
 
 // resolve finds the function to run for s's thread.
 func (a *luaAction) resolve(s *core.Stream) (*LState, vm.Ref) {

@@ -99,6 +99,7 @@ func installCore(ls *LState) error {
 		for i, n := range []string{"CONTINUE", "STOP", "YIELD", "ERROR", "DONE", "DENY", "ABORT", "INVALID"} {
 			p.FieldInteger(n, int64(i))
 		}
+		p.Field("wake_time", func() { p.PushFunction(actWakeTime) })
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ package luabind
 import (
 	"luaproxy/core"
 	"luaproxy/luabind/vm"
+	"time"
 )
 
 // streamSlot holds the Lua data of a stream (streamData).
@@ -14,6 +15,9 @@ var streamSlot = core.NewExtSlot()
 type streamData struct {
 	priv map[*LState]vm.Ref // txn:set_priv values, per state
 	done bool               // txn:done() was called
+	// wakeTime is act:wake_time()'s delay before an action that returned
+	// act.YIELD runs again (0: the default).
+	wakeTime time.Duration
 	// logLevel is txn:set_loglevel's level + 1 (0: not set).
 	logLevel int
 	// priorityClass and priorityOffset are txn:set_priority_class and

@@ -125,3 +125,39 @@ end)
 		t.Fatalf("got %q", b)
 	}
 }
+
+// An action returning act.YIELD runs again after act:wake_time(), until
+// it returns something else.
+func TestActionYieldWakeTime(t *testing.T) {
+	p := startProxy(t, `
+global
+    lua-load {dir}/y.lua
+defaults
+    mode http
+    timeout client 10s
+frontend fe
+    bind 127.0.0.1:0
+    http-request lua.poll
+    http-request return status 200 content-type text/plain lf-string "runs=%[var(txn.runs)]"
+`, map[string]string{"y.lua": `
+local runs = 0
+core.register_action("poll", { "http-req" }, function(txn)
+    runs = runs + 1
+    txn:set_var("txn.runs", runs)
+    if runs < 3 then
+        act:wake_time(20)
+        return act.YIELD
+    end
+    return act.CONTINUE
+end)
+`})
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + p.addr(0) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "runs=3" {
+		t.Fatalf("got %q", b)
+	}
+}
