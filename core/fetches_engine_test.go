@@ -227,6 +227,8 @@ frontend hfe
 		"sess=2 conn=2 req=3 tin=5 tout=10 tsess=1 tsr=1 tconn=1",
 	}
 	got := keepAlive(t, httpAddr, "/a", "/b")
+	// the counters of a request are added once it was answered
+	waitFor(t, "the HTTP connection to end", func() bool { return e.Proxies[3].Conns.Load() == 0 })
 	got = append(got, keepAlive(t, httpAddr, "/c")...)
 	bytesRE := regexp.MustCompile(` in=(\d+) out=(\d+) bin=(\d+) bout=(\d+)$`)
 	var in, out, bin, bout [3]int
@@ -249,5 +251,61 @@ frontend hfe
 	// bytes_out counts the responses sent before the current one.
 	if bout[0] != 0 || bout[1] == 0 || out[1] != bout[1] || bout[2] != 0 || out[2] <= out[1] {
 		t.Errorf("bytes out: bytes_out %v, sc0_bytes_out_rate %v", bout, out)
+	}
+}
+
+// TestFetchesMisc runs the fetches and converters whose values are not
+// compared with HAProxy (3.x keywords, or values that vary) through an
+// HTTP frontend; each case is a regular expression for the output.
+func TestFetchesMisc(t *testing.T) {
+	cases := []struct{ expr, want string }{
+		{"%[fc_rtt(us)] %[fc_rttvar] %[fc_unacked] %[fc_retrans] %[fc_lost] %[fc_reordering]", `^\d+ \d+ 0 0 0 \d+$`},
+		{"%[accept_date] %[request_date(ms)] %[accept_date(us)]", `^\d{10} \d{13} \d{16}$`},
+		{"%[txn.sess_term_state] %[req.timer.tq] %[req.timer.hdr] %[req.timer.queue] %[fc.timer.handshake]", `^-- \d+ \d+ -1 0$`},
+		{"%[be_connect_timeout] %[be_queue_timeout] %[cur_client_timeout] %[be_max_retries] %[cur_max_retries] %[fe_tarpit_timeout]", `^3000 3000 5000 3 3 3000$`},
+		{"%[so_id] %[act_conn] %[fc_nb_streams] %[fc_rcvd_proxy] %[req.bytes_out] %[res.bytes_in]", `^7 \d+ 1 0 0 0$`},
+		{"%[str(fe),fe_exists] %[str(be),fe_exists] %[str(be/s1),srv_is_up] %[str(be/s1),srv_queue] %[str(abcdef),capture-req(0)]-%[capture.req.hdr(0)]", `^1 0 1 0 abcdef-abc$`},
+	}
+	var rules strings.Builder
+	for i, c := range cases {
+		fmt.Fprintf(&rules, "    http-request return status 200 content-type text/plain lf-string \"%s\" if { path /%d }\n", c.expr, i)
+	}
+	e, _ := startEngine(t, `
+defaults
+    mode http
+    timeout client 5s
+    timeout connect 3s
+frontend fe
+    bind 127.0.0.1:0 id 7
+    declare capture request len 3
+`+rules.String()+`
+backend be
+    server s1 127.0.0.1:1
+`)
+	addr := e.Addrs()[0].String()
+	for i, c := range cases {
+		got := keepAlive(t, addr, fmt.Sprintf("/%d", i))[0]
+		if !regexp.MustCompile(c.want).MatchString(got) {
+			t.Errorf("%s = %q, want /%s/", c.expr, got, c.want)
+		}
+	}
+}
+
+func TestFetchesConfigErrors(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{`http-request return status 200 content-type text/plain lf-string "%[accept_date(h)]"`, "unexpected unit 'h'"},
+		{`bind 127.0.0.1:0 ssl`, "unsupported option 'ssl'"},
+		{`bind 127.0.0.1:0 id x`, "'id' : expects a positive integer"},
+		{`unique-id-format`, "'unique-id-format' expects one argument"},
+		{`unique-id-format %[nope]`, "failed to parse unique-id-format"},
+	} {
+		cfg, err := configParse("frontend fe\n    mode http\n    " + c.line + "\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = New(NewLogger(&syncBuf{})).Load(cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.line, err, c.want)
+		}
 	}
 }

@@ -50,10 +50,11 @@ func TestStickTrackAndCLI(t *testing.T) {
 			t.Errorf("got %q, want %q", got, w)
 		}
 		http.DefaultClient.CloseIdleConnections()
+		// the next connection must not overlap this one (cur would be 2)
+		waitFor(t, "conn_cur released", func() bool {
+			return strings.Contains(cliExchange(t, sock, "show table fe\n"), "conn_cur=0")
+		})
 	}
-	waitFor(t, "conn_cur released", func() bool {
-		return strings.Contains(cliExchange(t, sock, "show table fe\n"), "conn_cur=0")
-	})
 	addrRE := regexp.MustCompile(`0x[0-9a-f]+:`)
 	expRE := regexp.MustCompile(`exp=[0-9]+`)
 	norm := func(s string) string { return expRE.ReplaceAllString(addrRE.ReplaceAllString(s, "0x:"), "exp=X") }
