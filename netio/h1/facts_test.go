@@ -51,9 +51,10 @@ import (
 //     Trailers are otherwise checked like request headers: Content-Length
 //     syntax, Transfer-Encoding ending in chunked, one Host.
 //   - heads are bounded as HAProxy stores them (see Limits): 100 header
-//     lines pass, 101 do not; a head of 15284 bytes in HAProxy's count
-//     passes, one more byte does not; on the wire a head may take 16320
-//     bytes (blanks included).
+//     lines pass, 101 do not; start line, names and values, plus 8 bytes
+//     a line and 9 for the end, may total 15284 bytes (15360 with the 76
+//     fixed bytes), not one more; on the wire a head may take 16320 bytes
+//     (blanks and empty lines included).
 //   - the authority of an absolute URI must match Host unless they differ
 //     by a default port only; CONNECT needs host:port and a matching Host;
 //     two different Host headers are 400, two equal ones are merged.
