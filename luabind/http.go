@@ -275,17 +275,24 @@ func (h *HTTP) luaSetStatus(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return 0, setStatus(c, m, h.s.HTTP)
+}
+
+// setStatus applies (status[, reason]) from arguments 2 and 3 to a
+// response and its transaction: HTTP.res_set_status and
+// HTTPMessage.set_status.
+func setStatus(c *vm.Call, m *h1.Message, tx *core.HTTPTxn) error {
 	code, err := c.Integer(2)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	reason := core.Reason(int(code))
 	if !c.IsNoneOrNil(3) {
 		if reason, err = c.String(3); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	m.Status, m.Reason = int(code), reason
-	h.s.HTTP.Status = int(code)
-	return 0, nil
+	tx.Status = int(code)
+	return nil
 }

@@ -230,18 +230,9 @@ func (hm *HTTPMessage) luaSetStatus(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	code, err := c.Integer(2)
-	if err != nil {
+	if err := setStatus(c, m, hm.s.HTTP); err != nil {
 		return 0, err
 	}
-	reason := core.Reason(int(code))
-	if !c.IsNoneOrNil(3) {
-		if reason, err = c.String(3); err != nil {
-			return 0, err
-		}
-	}
-	m.Status, m.Reason = int(code), reason
-	hm.s.HTTP.Status = int(code)
 	c.PushBool(true)
 	return 1, nil
 }
