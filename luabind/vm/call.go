@@ -20,26 +20,25 @@ import (
 // valid only until the Go function returns; strings from Bytes are views
 // into Lua memory valid for the same time.
 type Call struct {
-	Pusher
-	L  *C.lua_State
-	f  *C.lrt_frame
-	co *Co
+	Pusher // Pusher.co is the invocation's root coroutine
+	L      *C.lua_State
+	f      *C.lrt_frame
 }
 
 func (st *State) enter(L *C.lua_State, f *C.lrt_frame) *Call {
 	var c *Call
 	if st.depth < len(st.calls) {
-		c = &st.calls[st.depth]
+		c = &st.calls[st.depth] // its st is set once, by NewState
 	} else {
-		c = new(Call)
+		c = &Call{Pusher: Pusher{st: st}}
 	}
 	st.depth++
 	var co *Co
 	if id := int64(f.coid); id > 0 && int(id) <= len(st.cos) {
 		co = st.cos[id-1]
 	}
-	c.Pusher.st, c.Pusher.co, c.Pusher.n = st, co, 0
-	c.L, c.f, c.co = L, f, co
+	c.Pusher.co, c.Pusher.n = co, 0
+	c.L, c.f = L, f
 	return c
 }
 
@@ -79,7 +78,7 @@ func (c *Call) panicked(p any, stack []byte) C.int {
 func (c *Call) State() *State { return c.st }
 
 // Co returns the invocation's root coroutine (nil outside any invocation).
-func (c *Call) Co() *Co { return c.co }
+func (c *Call) Co() *Co { return c.Pusher.co }
 
 // Top returns the number of arguments.
 func (c *Call) Top() int { return int(c.f.n) }
@@ -295,7 +294,7 @@ func (c *Call) handle(i int) (int64, bool) {
 // invocation's own coroutine, the context allows waiting, and no C call
 // (table.sort, gsub, a metamethod called from C) stands in between.
 func (c *Call) CanYield() bool {
-	co := c.co
+	co := c.Pusher.co
 	return co != nil && co.c.yield_allowed != 0 && co.c.L == c.L && C.lua_isyieldable(c.L) != 0
 }
 
@@ -307,7 +306,7 @@ func (c *Call) CanYield() bool {
 // In a fetch or converter the yield happens and the host ends the
 // invocation with "yield not allowed", as HAProxy does.
 func (c *Call) Yield(wait func(), k Func) (int, error) {
-	co := c.co
+	co := c.Pusher.co
 	if co == nil {
 		return 0, errors.New("attempt to yield from outside a coroutine")
 	}

@@ -41,7 +41,7 @@ func goContinue(L *C.lua_State, sid C.int64_t, f *C.lrt_frame) (r C.int) {
 		}
 		st.leave(c)
 	}()
-	co := c.co
+	co := c.Pusher.co
 	if co == nil || co.cont == nil {
 		return c.verdict(0, fmt.Errorf("lua: resumed a coroutine with no pending continuation"))
 	}

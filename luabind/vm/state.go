@@ -69,6 +69,9 @@ func NewState(opts Options) (*State, error) {
 	stateTab.Store(&next)
 	stateMu.Unlock()
 
+	for i := range st.calls {
+		st.calls[i].Pusher.st = st
+	}
 	st.vm = C.lrt_new(C.int64_t(st.id))
 	if st.vm == nil {
 		return nil, errors.New("lua: cannot create a state: out of memory")
