@@ -4,7 +4,6 @@ package luabind
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 
 	"luaproxy/core"
@@ -27,20 +26,10 @@ var convertersOnce sync.Once
 
 func buildConvertersClass() {
 	convertersOnce.Do(func() {
-		seen := map[string]bool{}
-		for _, name := range sample.ConverterNames() {
-			if strings.HasPrefix(name, "lua.") {
-				continue
-			}
+		convertersClass.Methods = keywordMethods(sample.ConverterNames(), func(name string) func(*Converters, *vm.Call) (int, error) {
 			cv, _ := sample.LookupConverter(name)
-			for _, n := range keywordNames(name) {
-				if seen[n] {
-					continue
-				}
-				seen[n] = true
-				convertersClass.Methods = append(convertersClass.Methods, vm.Method[*Converters]{Name: n, Fn: convMethod(cv)})
-			}
-		}
+			return convMethod(cv)
+		})
 	})
 }
 

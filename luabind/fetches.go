@@ -49,21 +49,32 @@ func keywordNames(name string) []string {
 
 func buildFetchesClass() {
 	fetchesOnce.Do(func() {
-		seen := map[string]bool{}
-		for _, name := range sample.FetchNames() {
-			if strings.HasPrefix(name, "lua.") {
-				continue
-			}
+		fetchesClass.Methods = keywordMethods(sample.FetchNames(), func(name string) func(*Fetches, *vm.Call) (int, error) {
 			f, _ := sample.LookupFetch(name)
-			for _, n := range keywordNames(name) {
-				if seen[n] {
-					continue
-				}
+			return fetchMethod(f)
+		})
+	})
+}
+
+// keywordMethods builds one method per native keyword of names, under its
+// Lua names (keywordNames); Lua-registered keywords ("lua.*") are left
+// out, as HAProxy does for txn.f/txn.c.
+func keywordMethods[T any](names []string, method func(name string) func(T, *vm.Call) (int, error)) []vm.Method[T] {
+	var out []vm.Method[T]
+	seen := map[string]bool{}
+	for _, name := range names {
+		if strings.HasPrefix(name, "lua.") {
+			continue
+		}
+		fn := method(name)
+		for _, n := range keywordNames(name) {
+			if !seen[n] {
 				seen[n] = true
-				fetchesClass.Methods = append(fetchesClass.Methods, vm.Method[*Fetches]{Name: n, Fn: fetchMethod(f)})
+				out = append(out, vm.Method[T]{Name: n, Fn: fn})
 			}
 		}
-	})
+	}
+	return out
 }
 
 func pushFetches(p *vm.Pusher, tx *TXN, str bool) {
