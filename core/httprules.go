@@ -478,6 +478,12 @@ func statusReason(code int) string {
 	if r := Reason(code); r != "" && r != "Unknown" {
 		return r
 	}
+	return ClassReason(code)
+}
+
+// ClassReason is the reason HAProxy gives a status without a standard
+// phrase: one per class ("Success", "Client Error", ..., "Other").
+func ClassReason(code int) string {
 	switch {
 	case code >= 100 && code < 200:
 		return "Informational"

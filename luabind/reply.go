@@ -82,19 +82,7 @@ func httpReason(code int) string {
 	if r := http.StatusText(code); r != "" {
 		return r
 	}
-	switch {
-	case code >= 100 && code < 200:
-		return "Informational"
-	case code >= 200 && code < 300:
-		return "Success"
-	case code >= 300 && code < 400:
-		return "Redirection"
-	case code >= 400 && code < 500:
-		return "Client Error"
-	case code >= 500 && code < 600:
-		return "Server Error"
-	}
-	return "Other"
+	return core.ClassReason(code)
 }
 
 // replyFns holds each state's Reply methods (anchored functions).
