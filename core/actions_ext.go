@@ -1,7 +1,6 @@
 package core
 
 import (
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,9 +20,9 @@ var engSlot = NewExtSlot()
 
 // streamExt is the per-stream state of actions and logs.
 type streamExt struct {
-	// txStart is the start of the HTTP transaction the per-request
-	// fields below belong to (the transaction is reused between requests).
-	txStart time.Time
+	// txSeq numbers the HTTP transaction the per-request fields below
+	// belong to (the transaction object is reused between requests).
+	txSeq uint64
 	// reqCaps and resCaps are the captured values, by capture slot
 	// (capture.req.hdr(N), %hr); "" with set false is "not captured".
 	reqCaps, resCaps []capValue
@@ -67,8 +66,8 @@ func extOf(s *Stream) *streamExt {
 		x = &streamExt{logLevel: -1}
 		s.Ext[engSlot] = x
 	}
-	if tx := s.HTTP; tx != nil && !tx.start.Equal(x.txStart) {
-		x.txStart = tx.start
+	if tx := s.HTTP; tx != nil && tx.seq != x.txSeq {
+		x.txSeq = tx.seq
 		clear(x.reqCaps)
 		clear(x.resCaps)
 		x.logLevel = -1
@@ -88,6 +87,7 @@ func (x *streamExt) setTerm(cause, phase byte) {
 
 // pxExt is the per-proxy state of captures and logs.
 type pxExt struct {
+	noted bool // noteProxy ran for the proxy
 	// reqCaps and resCaps are the capture slots ("capture request header",
 	// "http-request capture ... len N"), in declaration order.
 	reqCaps, resCaps []captureDecl
@@ -108,34 +108,25 @@ type captureDecl struct {
 	len int
 }
 
-var pxExts sync.Map // *Proxy -> *pxExt
-
-func pxExtOf(px *Proxy) *pxExt {
-	if v, ok := pxExts.Load(px); ok {
-		return v.(*pxExt)
-	}
-	v, _ := pxExts.LoadOrStore(px, &pxExt{})
-	return v.(*pxExt)
-}
-
-// lastDefaults is, per engine being configured, the last "defaults"
-// section seen: proxies after it inherit its log-format (sections using
-// "defaults from" inherit from the last one too, a known gap).
-var lastDefaults sync.Map // *Engine -> *Proxy
+// pxExtOf returns the proxy's action and log state (made with the proxy).
+func pxExtOf(px *Proxy) *pxExt { return px.ext }
 
 // noteProxy is called for each proxy line: it tracks the defaults
 // sections and gives a new proxy the log-format of the last one.
 func (e *Engine) noteProxy(px *Proxy) {
+	// Proxies inherit the log-format of the last "defaults" section seen
+	// (sections using "defaults from" too: a known gap).
 	if px.Kind == "defaults" {
-		lastDefaults.Store(e, px)
-		return
-	}
-	if _, ok := pxExts.Load(px); ok {
+		e.lastDefaults = px
 		return
 	}
 	x := pxExtOf(px)
-	if d, ok := lastDefaults.Load(e); ok {
-		dx := pxExtOf(d.(*Proxy))
+	if x.noted {
+		return
+	}
+	x.noted = true
+	if d := e.lastDefaults; d != nil {
+		dx := pxExtOf(d)
 		x.logFormat, x.logFormatLine, x.hasLogFormat = dx.logFormat, dx.logFormatLine, dx.hasLogFormat
 		if x.hasLogFormat {
 			// checked when the defaults section was parsed

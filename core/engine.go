@@ -40,8 +40,13 @@ type Engine struct {
 	// Logs are the global log targets.
 	Logs []*LogTarget
 
-	pid  int
-	done chan struct{} // closed by Stop
+	pid int
+	// lastDefaults is the last "defaults" section parsed (log-format
+	// inheritance, see noteProxy).
+	lastDefaults *Proxy
+	// tables are the stick tables, by name.
+	tables engineTables
+	done   chan struct{} // closed by Stop
 
 	nextThread atomic.Uint64
 	errs       []error

@@ -126,7 +126,7 @@ func init() {
 			if px == nil {
 				return fail()
 			}
-			r := ratesOf(&pxRates, px)
+			r := (&px.rates)
 			if req {
 				return num(r.req.read())
 			}
@@ -144,7 +144,7 @@ func init() {
 			return fail()
 		})
 	}
-	srvFetch("srv_sess_rate", func(srv *Server) int64 { return ratesOf(&srvRates, srv).sess.read() })
+	srvFetch("srv_sess_rate", func(srv *Server) int64 { return (&srv.rates).sess.read() })
 	srvFetch("srv_queue", func(*Server) int64 { return 0 }) // one queue per backend: servers queue nothing
 	srvFetch("srv_iweight", func(srv *Server) int64 { return int64(srv.InitialWeight()) })
 	srvFetch("srv_uweight", func(srv *Server) int64 { return int64(srv.Weight()) })
@@ -186,7 +186,7 @@ func init() {
 		if s.fx.bind == nil {
 			return fail()
 		}
-		return num(bindConns(s.fx.bind).Load())
+		return num((&s.fx.bind.conns).Load())
 	})
 	fetch("so_name", none, sample.TypeStr, sample.UseListn, func(s *Stream, _ []sample.Arg) (sample.Sample, bool) {
 		if s.fx.bind == nil {

@@ -4,7 +4,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"luaproxy/core/config"
@@ -105,28 +104,6 @@ type rates struct {
 	sess, req freqCtr
 }
 
-var (
-	pxRates  sync.Map // *Proxy -> *rates
-	srvRates sync.Map // *Server -> *rates
-	bindConn sync.Map // *Bind -> *atomic.Int64 (dst_conn)
-)
-
-func ratesOf(m *sync.Map, k any) *rates {
-	if v, ok := m.Load(k); ok {
-		return v.(*rates)
-	}
-	v, _ := m.LoadOrStore(k, &rates{})
-	return v.(*rates)
-}
-
-func bindConns(b *Bind) *atomic.Int64 {
-	if v, ok := bindConn.Load(b); ok {
-		return v.(*atomic.Int64)
-	}
-	v, _ := bindConn.LoadOrStore(b, &atomic.Int64{})
-	return v.(*atomic.Int64)
-}
-
 // bindOf returns the listener of fe that accepted c and its so_id (the
 // bind's "id", else its rank in the frontend). Listeners are opened in
 // the order of the proxies' bind lines (Engine.Start).
@@ -161,7 +138,7 @@ func (s *Stream) streamStarted() {
 	s.fx.txnID = s.ID
 	if b, id := bindOf(s.Engine, s.Frontend, s.Client); b != nil {
 		s.fx.bind, s.BindID = b, id
-		n := bindConns(b)
+		n := (&b.conns)
 		n.Add(1)
 		s.AtClose(func() { n.Add(-1) })
 	}
@@ -171,7 +148,7 @@ func (s *Stream) streamStarted() {
 // connection rules: the frontend counts a session (fe_sess_rate) and so
 // do the entries tracked by those rules (sess_cnt, sess_rate).
 func (s *Stream) sessionStarted() {
-	ratesOf(&pxRates, s.Frontend).sess.add()
+	(&s.Frontend.rates).sess.add()
 	if c := countersOf(s, false); c != nil {
 		for i := range c.sc {
 			if te := &c.sc[i]; te.e != nil {
@@ -190,7 +167,7 @@ func (s *Stream) beginTxn(tx *HTTPTxn) {
 	}
 	s.fx.uid, s.fx.uidSet = "", false
 	s.fx.connRetries, s.fx.redispatched, s.fx.reused = 0, false, false
-	ratesOf(&pxRates, s.Frontend).req.add()
+	(&s.Frontend.rates).req.add()
 	// Entries tracked by tcp-request rules count the request now; those
 	// an http-request rule tracks count it when tracked (Stream.track).
 	if c := countersOf(s, false); c != nil {
@@ -212,10 +189,10 @@ func (s *Stream) endTxn(tx *HTTPTxn) {
 }
 
 // countBackend counts a stream assigned to backend be (be_sess_rate).
-func countBackend(be *Proxy) { ratesOf(&pxRates, be).sess.add() }
+func countBackend(be *Proxy) { (&be.rates).sess.add() }
 
 // countServer counts a stream given a connection to srv (srv_sess_rate).
-func countServer(srv *Server) { ratesOf(&srvRates, srv).sess.add() }
+func countServer(srv *Server) { (&srv.rates).sess.add() }
 
 // countBytes adds bytes received from (in) and sent to (out) the client
 // to the entries the stream tracks.
@@ -246,15 +223,13 @@ type uidConf struct {
 	header string
 }
 
-var uidConfs sync.Map // *Proxy -> *uidConf
-
+// uidConfOf returns the proxy's unique-id settings (nil before its first
+// line was parsed).
 func uidConfOf(px *Proxy) *uidConf {
 	if px == nil {
 		return nil
 	}
-	v, _ := uidConfs.Load(px)
-	c, _ := v.(*uidConf)
-	return c
+	return px.uid
 }
 
 // parseFetchKeyword parses the proxy keywords of the fetches
@@ -262,11 +237,11 @@ func uidConfOf(px *Proxy) *uidConf {
 // Called for every proxy line, it also gives a new proxy the settings of
 // the last defaults section.
 func (e *Engine) parseFetchKeyword(px *Proxy, l config.Line) (bool, error) {
-	if _, seen := uidConfs.Load(px); !seen {
+	if px.uid == nil {
 		c := &uidConf{}
 		if px.Kind != "defaults" {
-			if d, ok := lastDefaults.Load(e); ok {
-				if dc := uidConfOf(d.(*Proxy)); dc != nil {
+			if d := e.lastDefaults; d != nil {
+				if dc := uidConfOf(d); dc != nil {
 					*c = *dc
 					if c.format != "" {
 						c.lf, _ = compileLogFormat(c.format, e.scopeOf(px)) // checked in defaults
@@ -274,7 +249,7 @@ func (e *Engine) parseFetchKeyword(px *Proxy, l config.Line) (bool, error) {
 				}
 			}
 		}
-		uidConfs.Store(px, c)
+		px.uid = c
 	}
 	c := uidConfOf(px)
 	switch l.Args[0] {

@@ -60,6 +60,9 @@ type Proxy struct {
 	defaultBE *Proxy
 	engine    *Engine
 	scope     *sample.Scope // sample-language parsing scope
+	ext       *pxExt        // actions' and logs' per-proxy state
+	uid       *uidConf      // unique-id-format / unique-id-header
+	rates     rates         // per-second session and request rates
 	acls      *sample.ACLSet
 	srvMu     sync.RWMutex // guards Servers against add/del server
 	lbMu      sync.Mutex
@@ -78,8 +81,9 @@ type Proxy struct {
 
 // Bind is one listening address of a frontend.
 type Bind struct {
-	Addr netio.Addr
-	Line config.Line
+	conns atomic.Int64 // connections accepted and still open (dst_conn)
+	Addr  netio.Addr
+	Line  config.Line
 }
 
 // Options are a proxy's "option" keywords.
@@ -104,8 +108,8 @@ type Options struct {
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
-		HTTPRules: map[RuleSet][]*httpRule{},
-		Retries:   3, RetryOn: RetryConnFailure, Balance: Balance{Algo: "roundrobin", Draws: 2}}
+		HTTPRules: map[RuleSet][]*httpRule{}, ext: &pxExt{},
+		Retries: 3, RetryOn: RetryConnFailure, Balance: Balance{Algo: "roundrobin", Draws: 2}}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE

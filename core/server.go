@@ -84,6 +84,7 @@ type Server struct {
 	lastChk *CheckResult
 	check   *checker
 	lb      lbState
+	rates   rates // per-second session rate (srv_sess_rate)
 	pool    pool
 	deleted bool
 }

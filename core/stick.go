@@ -29,15 +29,8 @@ type engineTables struct {
 	order  []*stickTable
 }
 
-var stickTables sync.Map // *Engine -> *engineTables
-
-func tablesOf(e *Engine) *engineTables {
-	if v, ok := stickTables.Load(e); ok {
-		return v.(*engineTables)
-	}
-	v, _ := stickTables.LoadOrStore(e, &engineTables{byName: map[string]*stickTable{}})
-	return v.(*engineTables)
-}
+// tablesOf returns the engine's stick tables (made with the engine).
+func tablesOf(e *Engine) *engineTables { return &e.tables }
 
 // stickTable returns the table named name, or nil.
 func (e *Engine) stickTable(name string) *stickTable {
@@ -63,6 +56,9 @@ func (e *Engine) parseStickTable(px *Proxy, l config.Line) error {
 		return l.Errorf("only one stick-table per proxy is supported (proxy '%s').", px.Name)
 	}
 	t := &stickTable{Table: stktable.New(cfg), px: px}
+	if et.byName == nil {
+		et.byName = map[string]*stickTable{}
+	}
 	et.byName[px.Name] = t
 	et.order = append(et.order, t)
 	return nil
