@@ -96,7 +96,7 @@ func (e *Engine) stopListeners() {
 
 // drain accepts what is queued on ln for drainGrace, serving it, then
 // closes ln. The accept loop calls it once the engine stops.
-func (e *Engine) drain(px *Proxy, ln net.Listener) {
+func (e *Engine) drain(px *Proxy, b *Bind, ln net.Listener) {
 	if d, ok := ln.(deadliner); ok {
 		_ = d.SetDeadline(time.Now().Add(drainGrace))
 		for {
@@ -107,7 +107,7 @@ func (e *Engine) drain(px *Proxy, ln net.Listener) {
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				e.serve(px, c)
+				e.serve(px, b, c)
 			}()
 		}
 	}

@@ -227,7 +227,8 @@ func (e *Engine) Start() error {
 		return err
 	}
 	for _, px := range e.Proxies {
-		for _, b := range px.Binds {
+		for i, b := range px.Binds {
+			b.rank = i + 1
 			ln, err := netio.Listen(b.Addr, netio.ListenOptions{})
 			if err != nil {
 				e.Stop()
@@ -236,7 +237,7 @@ func (e *Engine) Start() error {
 			e.listeners = append(e.listeners, ln)
 			e.addListener(px, ln)
 			e.wg.Add(1)
-			go e.accept(px, ln)
+			go e.accept(px, b, ln)
 		}
 	}
 	for _, px := range e.Proxies {
@@ -271,13 +272,13 @@ func (e *Engine) Addrs() []net.Addr {
 	return out
 }
 
-func (e *Engine) accept(px *Proxy, ln net.Listener) {
+func (e *Engine) accept(px *Proxy, b *Bind, ln net.Listener) {
 	defer e.wg.Done()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if e.stopping.Load() {
-				e.drain(px, ln)
+				e.drain(px, b, ln)
 				return
 			}
 			if e.acceptPaused(px) {
@@ -296,7 +297,7 @@ func (e *Engine) accept(px *Proxy, ln net.Listener) {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			e.serve(px, c)
+			e.serve(px, b, c)
 		}()
 	}
 }

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -104,40 +103,21 @@ type rates struct {
 	sess, req freqCtr
 }
 
-// bindOf returns the listener of fe that accepted c and its so_id (the
-// bind's "id", else its rank in the frontend). Listeners are opened in
-// the order of the proxies' bind lines (Engine.Start).
-func bindOf(e *Engine, fe *Proxy, c net.Conn) (*Bind, int) {
-	la := addrPortOf(c.LocalAddr())
-	if !la.IsValid() {
-		return nil, 0
+// bindID is a listener's so_id: its "id" option, else its rank in its
+// frontend.
+func bindID(b *Bind) int {
+	if id, err := strconv.Atoi(bindOption(b, "id")); err == nil {
+		return id
 	}
-	k := 0
-	for _, px := range e.Proxies {
-		for i, b := range px.Binds {
-			if k >= len(e.listeners) {
-				return nil, 0
-			}
-			ln := addrPortOf(e.listeners[k].Addr())
-			k++
-			if px != fe || ln.Port() != la.Port() || !ln.Addr().IsUnspecified() && ln.Addr().Unmap() != la.Addr().Unmap() {
-				continue
-			}
-			if id, err := strconv.Atoi(bindOption(b, "id")); err == nil {
-				return b, id
-			}
-			return b, i + 1
-		}
-	}
-	return nil, 0
+	return b.rank
 }
 
-// streamStarted is called when a connection is accepted: it finds the
-// listener (so_id, so_name, dst_conn) and gives the stream its id.
-func (s *Stream) streamStarted() {
+// streamStarted is called when a connection is accepted by listener b:
+// it records it (so_id, so_name, dst_conn) and gives the stream its id.
+func (s *Stream) streamStarted(b *Bind) {
 	s.fx.txnID = s.ID
-	if b, id := bindOf(s.Engine, s.Frontend, s.Client); b != nil {
-		s.fx.bind, s.BindID = b, id
+	if b != nil {
+		s.fx.bind, s.BindID = b, bindID(b)
 		n := (&b.conns)
 		n.Add(1)
 		s.AtClose(func() { n.Add(-1) })

@@ -82,6 +82,7 @@ type Proxy struct {
 // Bind is one listening address of a frontend.
 type Bind struct {
 	conns atomic.Int64 // connections accepted and still open (dst_conn)
+	rank  int          // 1-based position among the frontend's binds (set by Start)
 	Addr  netio.Addr
 	Line  config.Line
 }

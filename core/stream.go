@@ -84,11 +84,11 @@ func (s *Stream) InspectDeadline() time.Time {
 }
 
 // serve runs a stream to its end.
-func (e *Engine) serve(fe *Proxy, c net.Conn) {
+func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	s := e.newStream(fe, c)
 	fe.Conns.Add(1)
 	fe.Total.Add(1)
-	s.streamStarted()
+	s.streamStarted(b)
 	defer func() {
 		for _, fn := range s.atClose {
 			fn()
