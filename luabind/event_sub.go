@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"luaproxy/core"
+	"luaproxy/core/pattern"
 	"luaproxy/luabind/vm"
 )
 
@@ -15,15 +16,16 @@ import (
 // pauses itself (HAProxy's event_sub: "over 100 unconsumed events").
 const eventQueueMax = 100
 
-// EventSub is the Lua "EventSub" class: one core.event_sub() or
-// Server.event_sub() subscription. The engine's event bus queues events
-// here without blocking; one goroutine at a time runs the callbacks, each
-// in its own coroutine of the subscribing state, strictly in order. A
-// callback may yield (the state serves others meanwhile).
+// EventSub is the Lua "EventSub" class: one core.event_sub(),
+// Server.event_sub() or Patref.event_sub() subscription. The engine's
+// event bus (or the pattern reference) queues events here without
+// blocking; one goroutine at a time runs the callbacks, each in its own
+// coroutine of the subscribing state, strictly in order. A callback may
+// yield (the state serves others meanwhile).
 type EventSub struct {
-	ls  *LState
-	fn  vm.Ref
-	sub *core.Subscription
+	ls     *LState
+	fn     vm.Ref
+	cancel func() // ends the subscription at its source
 
 	mu      sync.Mutex
 	queue   []queuedEvent
@@ -32,7 +34,10 @@ type EventSub struct {
 	closed  bool // unsub() was called
 }
 
+// queuedEvent is one event waiting for the callback: a server event
+// (ev set) or a PAT_REF one (name only: they carry no data).
 type queuedEvent struct {
+	name string
 	ev   *core.Event
 	when time.Time
 }
@@ -62,20 +67,24 @@ func init() {
 	}
 }
 
-// parseEventTypes reads the array of event type names at argument i.
-func parseEventTypes(c *vm.Call, i int) (core.EventType, error) {
+// parseEventTypes reads the array of event type names at argument i,
+// each parsed by parse (the SERVER or the PAT_REF family).
+func parseEventTypes[T ~uint8 | ~uint32](c *vm.Call, i int, parse func(string) (T, bool)) (T, error) {
 	if err := c.CheckType(i, vm.TypeTable); err != nil {
 		return 0, err
 	}
 	tbl, _ := c.Value(i).(map[any]any)
-	var mask core.EventType
+	var mask T
 	for _, v := range tbl {
 		name, ok := v.(string)
 		if !ok {
 			return 0, c.ArgError(i, "array of strings expected")
 		}
-		t, ok := core.ParseEventType(name)
+		t, ok := parse(name)
 		if !ok {
+			if _, patref := pattern.ParseChange(name); patref {
+				return 0, fmt.Errorf("event_sub: '%s' events can only be subscribed per pattern reference, with Patref:event_sub()", name)
+			}
 			return 0, fmt.Errorf("event_sub: unknown event type '%s'", name)
 		}
 		mask |= t
@@ -99,29 +108,61 @@ func luaServerEventSub(s *core.Server, c *vm.Call) (int, error) {
 }
 
 func subscribe(c *vm.Call, i int, srv *core.Server) (int, error) {
-	mask, err := parseEventTypes(c, i)
+	mask, err := parseEventTypes(c, i, core.ParseEventType)
 	if err != nil {
 		return 0, err
 	}
-	if err := c.CheckType(i+1, vm.TypeFunction); err != nil {
-		return 0, err
-	}
-	ls := lsOf(c)
-	if ls == nil {
-		return 0, fmt.Errorf("event_sub: no Lua state")
-	}
-	ref, err := c.Ref(i + 1)
+	es, err := newEventSub(c, i+1)
 	if err != nil {
 		return 0, err
 	}
-	es := &EventSub{ls: ls, fn: ref}
-	es.sub = ls.rt.e.Events.Subscribe(mask, srv, es.enqueue)
+	sub := es.ls.rt.e.Events.Subscribe(mask, srv, func(ev *core.Event) {
+		es.enqueue(queuedEvent{name: ev.Type.String(), ev: ev})
+	})
+	es.cancel = sub.Unsubscribe
 	eventSubClass.Push(&c.Pusher, es)
 	return 1, nil
 }
 
-// enqueue is the bus callback: it never blocks.
-func (es *EventSub) enqueue(ev *core.Event) {
+// luaPatrefEventSub implements Patref.event_sub(ref, event_types, func):
+// PAT_REF_ADD, _DEL, _SET, _CLEAR and _COMMIT events (or PAT_REF for all)
+// of this reference only, whoever made the change (Lua or the runtime
+// API). The callback gets no event data (nil). It never yields.
+func (p *Patref) luaEventSub(c *vm.Call) (int, error) {
+	mask, err := parseEventTypes(c, 2, pattern.ParseChange)
+	if err != nil {
+		return 0, err
+	}
+	es, err := newEventSub(c, 3)
+	if err != nil {
+		return 0, err
+	}
+	es.cancel = p.ref.Watch(mask, func(ch pattern.Change) {
+		es.enqueue(queuedEvent{name: ch.String()})
+	})
+	eventSubClass.Push(&c.Pusher, es)
+	return 1, nil
+}
+
+// newEventSub anchors the callback at argument i for a new subscription.
+func newEventSub(c *vm.Call, i int) (*EventSub, error) {
+	if err := c.CheckType(i, vm.TypeFunction); err != nil {
+		return nil, err
+	}
+	ls := lsOf(c)
+	if ls == nil {
+		return nil, fmt.Errorf("event_sub: no Lua state")
+	}
+	ref, err := c.Ref(i)
+	if err != nil {
+		return nil, err
+	}
+	return &EventSub{ls: ls, fn: ref}, nil
+}
+
+// enqueue is the event source's callback: it never blocks.
+func (es *EventSub) enqueue(q queuedEvent) {
+	q.when = time.Now()
 	es.mu.Lock()
 	defer es.mu.Unlock()
 	if es.closed {
@@ -135,7 +176,7 @@ func (es *EventSub) enqueue(ev *core.Event) {
 		es.ls.rt.e.Log.Warning("Lua event_sub: pausing the subscription because the handler fails to keep up the pace (%d unconsumed events); events are missed until it catches up.", len(es.queue))
 		return
 	}
-	es.queue = append(es.queue, queuedEvent{ev, time.Now()})
+	es.queue = append(es.queue, q)
 	if !es.running {
 		es.running = true
 		go es.worker()
@@ -178,8 +219,12 @@ func (es *EventSub) deliver(q queuedEvent) {
 		return
 	}
 	defer co.Close()
-	co.PushString(q.ev.Type.String())
-	pushServerEvent(&co.Pusher, q.ev)
+	co.PushString(q.name)
+	if q.ev != nil {
+		pushServerEvent(&co.Pusher, q.ev)
+	} else {
+		co.PushNil()
+	}
 	eventSubClass.Push(&co.Pusher, es)
 	co.PushInteger(q.when.Unix())
 	if out := ls.drive(co); out != vm.OK {
@@ -285,7 +330,7 @@ func (es *EventSub) luaUnsub(c *vm.Call) (int, error) {
 	es.closed = true
 	es.queue = nil
 	es.mu.Unlock()
-	es.sub.Unsubscribe()
+	es.cancel()
 	// the state is held: deliver checks closed under the same lock before
 	// using fn, so the reference can go
 	es.ls.Unref(es.fn)

@@ -34,6 +34,7 @@ var patrefClass = declareClass(&vm.Class[*Patref]{
 		{Name: "add_bulk", Fn: (*Patref).luaAddBulk},
 		{Name: "del", Fn: (*Patref).luaDel},
 		{Name: "set", Fn: (*Patref).luaSet},
+		{Name: "event_sub", Fn: (*Patref).luaEventSub},
 	},
 	Owned: true,
 })

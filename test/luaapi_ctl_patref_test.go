@@ -68,3 +68,79 @@ end)
 		t.Errorf("show map after commit: %q", show)
 	}
 }
+
+// Patref:event_sub reports the changes to one reference, made by Lua or
+// the runtime API, in order, with no event data; a subscription filtered
+// on PAT_REF_ADD sees only those, and unsub() ends one.
+func TestLuaPatrefEventSub(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	p := startProxy(t, `
+global
+   lua-load {dir}/p.lua {dir}/m.map
+   stats socket `+sock+` level admin
+listen l
+   mode http
+   bind 127.0.0.1:0
+   http-request set-header x-m %[path,map({dir}/m.map,none)]
+   http-request return status 200 hdr x-m %[req.hdr(x-m)]
+listen svc
+   bind 127.0.0.1:0
+   tcp-request content use-service lua.events
+`, map[string]string{"m.map": "/a A\n", "p.lua": `
+local mapname = ...
+local all, adds, other = {}, {}, {}
+core.register_init(function()
+  local ref = assert(core.get_patref(mapname), "no patref")
+  ref:event_sub({"PAT_REF"}, function(event, data, sub, when)
+    all[#all+1] = event .. ":" .. tostring(data) .. ":" .. math.type(when)
+  end)
+  ref:event_sub({"PAT_REF_ADD"}, function(event) adds[#adds+1] = event end)
+  local s = ref:event_sub({"PAT_REF_DEL", "PAT_REF_SET"}, function(event, data, sub)
+    other[#other+1] = event
+    sub:unsub()
+  end)
+  local ok, err = pcall(core.event_sub, {"PAT_REF_ADD"}, function() end)
+  other.err = err
+end)
+core.register_service("events", "tcp", function(applet)
+  applet:send(table.concat(all, " ") .. "\n" .. table.concat(adds, " ") .. "\n" .. table.concat(other, " ") .. "\n" .. tostring(other.err) .. "\n")
+end)
+`})
+	name := ""
+	for _, f := range strings.Fields(unixExchange(t, sock, "show map")) {
+		if f = strings.Trim(f, "()'"); strings.HasSuffix(f, "/m.map") {
+			name = f
+		}
+	}
+	if name == "" {
+		t.Fatal("no m.map in show map")
+	}
+	for _, cmd := range []string{
+		"add map " + name + " /b B",
+		"set map " + name + " /b BB",
+		"del map " + name + " /b",
+		"add map " + name + " /c C",
+		"clear map " + name,
+	} {
+		unixExchange(t, sock, cmd)
+	}
+	ver := strings.Fields(unixExchange(t, sock, "prepare map "+name))
+	if len(ver) == 0 {
+		t.Fatal("prepare map: no version")
+	}
+	v := ver[len(ver)-1]
+	unixExchange(t, sock, "add map @"+v+" "+name+" /d D")
+	unixExchange(t, sock, "commit map @"+v+" "+name)
+
+	want := "PAT_REF_ADD:nil:integer PAT_REF_SET:nil:integer PAT_REF_DEL:nil:integer PAT_REF_ADD:nil:integer PAT_REF_CLEAR:nil:integer PAT_REF_COMMIT:nil:integer\n" +
+		"PAT_REF_ADD PAT_REF_ADD\n" +
+		"PAT_REF_SET\n" +
+		"event_sub: 'PAT_REF_ADD' events can only be subscribed per pattern reference, with Patref:event_sub()\n"
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = exchange(t, p.addr(1), "", false, 5*time.Second); got == want {
+			return
+		}
+	}
+	t.Errorf("got:\n%s\nwant:\n%s", got, want)
+}

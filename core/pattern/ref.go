@@ -45,6 +45,7 @@ type Ref struct {
 	nextID  uint64
 	gen     atomic.Uint64
 	exprs   []*Expr
+	watch   watchers
 }
 
 var registry = struct {
@@ -177,6 +178,14 @@ func (r *Ref) Entries() []Entry {
 // the key (and, for typed map outputs, the value), else nothing changes
 // and the error says why.
 func (r *Ref) Add(key, value string) error {
+	if err := r.add(key, value); err != nil {
+		return err
+	}
+	r.notify(ChangeAdd)
+	return nil
+}
+
+func (r *Ref) add(key, value string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.nextID++
@@ -197,6 +206,14 @@ func (r *Ref) Add(key, value string) error {
 // Set changes the value of every entry whose key is key and reports how
 // many it changed.
 func (r *Ref) Set(key, value string) (int, error) {
+	n, err := r.set(key, value)
+	if n > 0 {
+		r.notify(ChangeSet)
+	}
+	return n, err
+}
+
+func (r *Ref) set(key, value string) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	probe := &Entry{Key: key, Value: value}
@@ -220,6 +237,14 @@ func (r *Ref) Set(key, value string) (int, error) {
 
 // Del removes every entry whose key is key and reports how many.
 func (r *Ref) Del(key string) int {
+	n := r.del(key)
+	if n > 0 {
+		r.notify(ChangeDel)
+	}
+	return n
+}
+
+func (r *Ref) del(key string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	kept := r.entries[:0]
@@ -241,6 +266,14 @@ func (r *Ref) Del(key string) int {
 
 // DelID removes the entry with the given ID ("del map #<id>").
 func (r *Ref) DelID(id uint64) bool {
+	ok := r.delID(id)
+	if ok {
+		r.notify(ChangeDel)
+	}
+	return ok
+}
+
+func (r *Ref) delID(id uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, e := range r.entries {
@@ -256,9 +289,10 @@ func (r *Ref) DelID(id uint64) bool {
 // Clear removes every entry.
 func (r *Ref) Clear() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.entries = nil
 	r.rebuildLocked()
+	r.mu.Unlock()
+	r.notify(ChangeClear)
 }
 
 // Find returns the entries whose key is key.
