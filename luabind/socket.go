@@ -82,6 +82,9 @@ func luaCoreTCP(c *vm.Call) (int, error) {
 	if iv := inv(c); iv != nil && iv.ctx == ctxBody {
 		return 0, errors.New("socket: uninitialized pools.")
 	}
+	if co := c.Co(); co != nil {
+		co.CollectOnClose()
+	}
 	socketClass.Push(&c.Pusher, &Socket{timeout: socketDefaultTimeout})
 	return 1, nil
 }

@@ -327,3 +327,46 @@ core.register_service("fast", "tcp", function(applet) applet:send("fast\n") end)
 		t.Errorf("%d of %d slow requests failed", bad, n)
 	}
 }
+
+// A socket the action leaves open is closed when the action ends: a
+// function that created a socket is followed by a full GC cycle (the
+// architecture document's "The garbage collector"), so the server sees
+// the close without waiting for the collector's own pace.
+func TestLuaSocketClosedByGCAfterAction(t *testing.T) {
+	closed := make(chan string, 1)
+	srv := scriptedServer(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		b, err := io.ReadAll(c) // returns at the proxy's close
+		if err != nil {
+			closed <- "error: " + err.Error()
+			return
+		}
+		closed <- string(b)
+	}).Addr().String()
+	p := startProxy(t, `
+global
+   lua-load {dir}/s.lua
+listen l
+   bind 127.0.0.1:0
+   tcp-request content lua.leak
+   tcp-request content use-service lua.ok
+`, map[string]string{"s.lua": `
+core.register_action("leak", {"tcp-req"}, function(txn)
+  local s = core.tcp()
+  s:connect("` + srv + `")
+  s:send("left open\n")
+end)
+core.register_service("ok", "tcp", function(applet) applet:send("ok\n") end)
+`})
+	if got := exchange(t, p.addr(0), "", true, 10*time.Second); got != "ok\n" {
+		t.Fatalf("got %q", got)
+	}
+	select {
+	case got := <-closed:
+		if got != "left open\n" {
+			t.Errorf("server read %q", got)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("the socket the action left open was not closed")
+	}
+}

@@ -41,6 +41,8 @@ type Co struct {
 	wait    func()
 	handles []int64
 	err     *Error
+	// collect asks Close for a full GC cycle (CollectOnClose).
+	collect bool
 }
 
 func (st *State) coByID(id int64) *Co {
@@ -167,6 +169,13 @@ func splitTraceback(full string) *Error {
 	return &Error{Outcome: Failed, Message: full}
 }
 
+// CollectOnClose asks for a full garbage collection cycle when the
+// coroutine is closed. HAProxy does one after each Lua function that
+// created a socket (the architecture document, "The garbage collector"):
+// a socket the script no longer references is then closed at once rather
+// than whenever the collector would have come to it.
+func (co *Co) CollectOnClose() { co.collect = true }
+
 // Reason says why the last Resume returned Yield.
 func (co *Co) Reason() Reason { return Reason(co.c.reason) }
 
@@ -248,6 +257,10 @@ func (co *Co) RefResult(i int) Ref {
 // coroutine that finished normally is kept for reuse.
 func (co *Co) Close() {
 	st := co.st
+	if co.collect {
+		co.collect = false
+		defer st.GC() // after the reset below: the stack no longer holds anything
+	}
 	for _, h := range co.handles {
 		st.objs.release(h)
 	}
