@@ -32,9 +32,10 @@ type Runtime struct {
 	shared   *LState   // state 0: lua-load
 	threads  []*LState // states 1..n: lua-load-per-thread
 	loads    []loadDirective
-	started  bool         // the scheduler runs: register_task starts tasks at once
-	vars     procVars     // proc-scoped variables read by core.get_var
-	patterns patternStore // maps and ACL files for core.add_acl and friends; nil = none
+	prepends []prependPath // lua-prepend-path, applied to every state
+	started  bool          // the scheduler runs: register_task starts tasks at once
+	vars     procVars      // proc-scoped variables read by core.get_var
+	patterns patternStore  // maps and ACL files for core.add_acl and friends; nil = none
 }
 
 type loadDirective struct {
@@ -95,9 +96,15 @@ func (rt *Runtime) newState(id int) (*LState, error) {
 		actions: map[string]*registered{}, services: map[string]*registered{},
 		fetches: map[string]*registered{}, convs: map[string]*registered{}}
 	st.Lock()
-	defer st.Unlock()
-	if err := installCore(ls); err != nil {
+	err = installCore(ls)
+	st.Unlock()
+	if err != nil {
 		return nil, err
+	}
+	for _, p := range rt.prepends {
+		if err := ls.prependPath(p); err != nil {
+			return nil, err
+		}
 	}
 	return ls, nil
 }
@@ -174,6 +181,23 @@ func (ls *LState) loadFile(file string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("error in Lua file '%s': cannot open %s: %v", file, file, unwrapPathErr(err))
 	}
+	if err := ls.runChunk(code, "@"+file, args); err != nil {
+		if le, ok := err.(loadError); ok {
+			return fmt.Errorf("error in Lua file '%s': %s", file, le.err)
+		}
+		return err
+	}
+	return nil
+}
+
+// loadError is a chunk that does not compile.
+type loadError struct{ err error }
+
+func (e loadError) Error() string { return e.err.Error() }
+
+// runChunk runs code (named name in messages) in the body context, with
+// args as its "...".
+func (ls *LState) runChunk(code []byte, name string, args []string) error {
 	ls.Lock()
 	defer ls.Unlock()
 	co, err := ls.NewCo(vm.CoOptions{YieldAllowed: true})
@@ -181,8 +205,8 @@ func (ls *LState) loadFile(file string, args []string) error {
 		return err
 	}
 	defer co.Close()
-	if err := co.Load(code, "@"+file); err != nil {
-		return fmt.Errorf("error in Lua file '%s': %s", file, err)
+	if err := co.Load(code, name); err != nil {
+		return loadError{err}
 	}
 	for _, a := range args {
 		co.PushString(a)
