@@ -60,6 +60,14 @@ func (ls *LState) runTask(t taskSpec) {
 	ls.Lock()
 	defer ls.Unlock()
 	co, err := ls.start(&invocation{ctx: ctxTask, name: "task"}, t.fn)
+	// a task runs once: its function and arguments are on the coroutine's
+	// stack now (or never will be), their anchors can go
+	defer func() {
+		ls.Unref(t.fn)
+		for _, a := range t.args {
+			ls.Unref(a)
+		}
+	}()
 	if err != nil {
 		ls.rt.e.Log.Alert("Lua task: %v.", err)
 		return

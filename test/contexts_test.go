@@ -105,3 +105,36 @@ end)
 		t.Fatalf("got %q", got)
 	}
 }
+
+// register_task passes up to 4 arguments of any type as they are (nil
+// included), and refuses a fifth.
+func TestRegisterTaskArgs(t *testing.T) {
+	p := startProxy(t, `
+global
+   lua-load {dir}/t.lua
+listen a
+   bind 127.0.0.1:0
+   tcp-request content use-service lua.show
+`, map[string]string{"t.lua": `
+local got = "pending"
+local tbl = {k = "v"}
+core.register_task(function(...)
+   local a, b, c, d = ...
+   got = select("#", ...) .. " " .. a.k .. " " .. tostring(b) .. " " .. c() .. " " .. math.type(d) .. d
+end, tbl, nil, function() return "fn" end, 42)
+local ok, err = pcall(core.register_task, function() end, 1, 2, 3, 4, 5)
+core.register_service("show", "tcp", function(applet)
+   applet:send(got .. "|" .. tostring(ok) .. " " .. tostring(err) .. "\n")
+end)
+`})
+	want := "4 v nil fn integer42|false 'register_task' accepts up to 4 arguments after the function\n"
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if got = exchange(t, p.addr(0), "", true, 5*time.Second); !strings.HasPrefix(got, "pending") {
+			break
+		}
+	}
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
