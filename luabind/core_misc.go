@@ -6,10 +6,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/netip"
-	"sync"
 	"time"
 
+	"luaproxy/core/sample"
 	"luaproxy/luabind/vm"
 )
 
@@ -192,30 +191,6 @@ func luaCoreWait(c *vm.Call) (int, error) {
 	}, resumeNothing)
 }
 
-// procVars holds the proc-scoped variables core.get_var reads, until the
-// engine's variables are reachable from here: lookupProcVar is the only
-// reader, setProcVar the only writer.
-type procVars struct {
-	mu sync.RWMutex
-	m  map[string]any // "proc.name" -> int64, bool, string, []byte or netip.Addr
-}
-
-func (rt *Runtime) lookupProcVar(name string) (any, bool) {
-	rt.vars.mu.RLock()
-	defer rt.vars.mu.RUnlock()
-	v, ok := rt.vars.m[name]
-	return v, ok
-}
-
-func (rt *Runtime) setProcVar(name string, v any) {
-	rt.vars.mu.Lock()
-	defer rt.vars.mu.Unlock()
-	if rt.vars.m == nil {
-		rt.vars.m = map[string]any{}
-	}
-	rt.vars.m[name] = v
-}
-
 // luaCoreGetVar implements core.get_var(name): the value of the
 // proc-scoped variable name ("proc.x"), nil if it is not set. It never
 // yields.
@@ -230,40 +205,14 @@ func luaCoreGetVar(c *vm.Call) (int, error) {
 	if len(name) < 5 || name[:5] != "proc." {
 		return 0, errors.New("'get_var': Only 'proc.' scope allowed to be retrieved in 'core.get_var()'.")
 	}
-	ls := lsOf(c)
-	if ls == nil {
-		c.PushNil()
-		return 1, nil
+	var rt *Runtime
+	if ls := lsOf(c); ls != nil {
+		rt = ls.rt
 	}
-	v, ok := ls.rt.lookupProcVar(name)
-	if !ok {
-		c.PushNil()
-		return 1, nil
-	}
-	pushSampleValue(c, v)
+	// the engine's own proc variables: set-var(proc.x) rules, TXN.set_var
+	// and the runtime API's "set var" write them
+	smp, ok := sample.ProcVars().Get(name[len("proc."):])
+	pushSample(c, rt, smp, ok, false)
 	return 1, nil
 }
 
-// pushSampleValue pushes a sample's value as HAProxy's hlua_smp2lua does:
-// integers as integers, booleans as integers 0/1 (the "pre-3.1-bug"
-// default of tune.lua.bool-sample-conversion), addresses as text.
-func pushSampleValue(c *vm.Call, v any) {
-	switch v := v.(type) {
-	case int64:
-		c.PushInteger(v)
-	case bool:
-		if v {
-			c.PushInteger(1)
-		} else {
-			c.PushInteger(0)
-		}
-	case string:
-		c.PushString(v)
-	case []byte:
-		c.PushBytes(v)
-	case netip.Addr:
-		c.PushString(v.String())
-	default:
-		c.PushNil()
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"luaproxy/core/sample"
 )
 
 // Expected values in these tables were printed by HAProxy 2.6.12 running
@@ -56,11 +58,11 @@ func TestCoreSetNice(t *testing.T) {
 
 func TestCoreGetVar(t *testing.T) {
 	ts := newTestState(t)
-	rt := ts.ls.rt
-	rt.setProcVar("proc.str", "hello")
-	rt.setProcVar("proc.int", int64(42))
-	rt.setProcVar("proc.bool", true)
-	rt.setProcVar("proc.ip", netip.MustParseAddr("10.0.0.1"))
+	pv := sample.ProcVars()
+	pv.Set("str", sample.Sample{Type: sample.TypeStr, Str: "hello"})
+	pv.Set("int", sample.Sample{Type: sample.TypeSInt, Int: 42})
+	pv.Set("bool", sample.Sample{Type: sample.TypeBool, Int: 1})
+	pv.Set("ip", sample.Sample{Type: sample.TypeIPv4, Addr: netip.MustParseAddr("10.0.0.1")})
 	for _, ctx := range allContexts {
 		for _, tc := range []luaCase{
 			{`try(core.get_var, "proc.str")`, `boolean:true, "hello"`},

@@ -34,7 +34,6 @@ type Runtime struct {
 	loads    []loadDirective
 	prepends []prependPath // lua-prepend-path, applied to every state
 	started  bool          // the scheduler runs: register_task starts tasks at once
-	vars     procVars      // proc-scoped variables read by core.get_var
 	patterns patternStore  // maps and ACL files for core.add_acl and friends; nil = none
 }
 

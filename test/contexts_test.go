@@ -138,3 +138,25 @@ end)
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// core.get_var reads the engine's proc variables: the ones set-var rules
+// and TXN.set_var write.
+func TestCoreGetVarSeesRules(t *testing.T) {
+	p := startProxy(t, `
+global
+   lua-load {dir}/v.lua
+listen a
+   bind 127.0.0.1:0
+   tcp-request content set-var(proc.from_rule) str(rule)
+   tcp-request content lua.setter
+   tcp-request content use-service lua.show
+`, map[string]string{"v.lua": `
+core.register_action("setter", {"tcp-req"}, function(txn) txn:set_var("proc.from_txn", 7) end)
+core.register_service("show", "tcp", function(applet)
+   applet:send(tostring(core.get_var("proc.from_rule")) .. " " .. tostring(core.get_var("proc.from_txn")) .. "\n")
+end)
+`})
+	if got := exchange(t, p.addr(0), "", true, 5*time.Second); got != "rule 7\n" {
+		t.Errorf("got %q, want \"rule 7\\n\"", got)
+	}
+}
