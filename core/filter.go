@@ -67,6 +67,10 @@ type FilterInstance interface {
 	DataFilter(res bool) bool
 	HTTPPayload(res bool) FilterResult
 	HTTPEnd(res bool) FilterResult
+	// TCPPayload filters the n input bytes of the channel from offset off
+	// (TCP mode, data filters only). It returns how many bytes from off
+	// it passes on, counted after its edits, or -1 to abort the stream.
+	TCPPayload(res bool, off, n int) int
 	// WakeTime is how long to wait before calling again a callback that
 	// returned FilterWait (0: a default).
 	WakeTime() time.Duration
@@ -124,6 +128,9 @@ type filterChain struct {
 	list []FilterInstance
 	// resStarted: start_analyze(res) was called.
 	resStarted bool
+	// tcpOff is, per channel and instance, how many input bytes the
+	// instance passed on that the stream has not forwarded yet (TCP).
+	tcpOff [2][]int
 }
 
 // filterWaitMax bounds how long a filter may keep answering FilterWait.
