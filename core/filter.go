@@ -340,3 +340,45 @@ func (hc *HTTPConn) writeFilteredBody(res *h1.Message) error {
 	_, err := hc.bw.Write(res.Body)
 	return err
 }
+
+// Filtered reports whether filters are attached to the current
+// transaction: an HTTP service then hands its whole response to
+// FilterServiceResponse instead of writing it.
+func (hc *HTTPConn) Filtered() bool {
+	fc := hc.s.HTTP.filters
+	return fc != nil && len(fc.list) > 0
+}
+
+// FilterServiceResponse passes the complete response of an HTTP service
+// through the filters, as a server's response is (start_analyze(res),
+// http_headers(res), then http_payload(res) and http_end(res) for data
+// filters), and queues it with its new length. It returns false when a
+// filter failed: the client connection is then closed without a
+// response, as HAProxy 2.6 does.
+func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
+	tx := hc.s.HTTP
+	tx.Res = *res
+	r := &tx.Res
+	r.IsResponse = true
+	r.BodyComplete = true
+	r.Framing = h1.FramingLength
+	tx.Status = r.Status
+	if !tx.filterResponseStart() || !tx.filterResponseHeaders() {
+		tx.closeClient = true
+		return false
+	}
+	fc := tx.filters
+	if fc.data(true) {
+		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(true) })
+		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
+	}
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304
+	if !noBody {
+		r.Del("transfer-encoding")
+		r.SetContentLength(int64(len(r.Body)))
+	}
+	hc.buf = h1.AppendHead(hc.buf[:0], r)
+	_, _ = hc.Write(hc.buf)
+	_, _ = hc.Write(r.Body)
+	return true
+}

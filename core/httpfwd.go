@@ -98,6 +98,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	}
 	if s.service != nil {
 		if hs, ok := s.service.(HTTPService); ok {
+			// the filters see the request a service answers too
+			if r, ok := hc.filterRequest(tx); !ok {
+				return hc.finishLocal(tx, r)
+			}
 			return hs.ServeHTTP(s, hc)
 		}
 		s.service.Serve(s)

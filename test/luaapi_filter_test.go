@@ -68,6 +68,16 @@ N = {}
 N.__index = N
 function N:new() core.Info("nohtx new") return setmetatable({}, N) end
 core.register_filter("nohtx", N, function(flt, args) return flt end)
+
+-- the origin of the "svc" frontend: it shows what it received
+core.register_service("svc", "http", function(applet)
+  local b = applet:receive() or ""
+  applet:set_status(200)
+  applet:add_header("x-seen", tostring(applet.headers["x-flt-req"] and applet.headers["x-flt-req"][0]) .. "/" .. b)
+  applet:start_response()
+  applet:send("hello ")
+  applet:send("service")
+end)
 `
 
 const luaFilterCfg = `
@@ -87,6 +97,10 @@ frontend plain
    filter lua.hdr
    filter lua.nohtx
    default_backend be
+frontend svc
+   bind 127.0.0.1:0
+   filter lua.trace one two
+   http-request use-service lua.svc
 backend be
    server o {origin}
 `
@@ -164,6 +178,27 @@ func TestLuaFilters(t *testing.T) {
 		log := p.waitLog(t, "hdr http_headers true", 2*time.Second)
 		if !strings.Contains(log, "hdr http_headers false") || strings.Contains(log, "hdr http_end") || strings.Contains(log, "nohtx new") {
 			t.Errorf("log:\n%s", log)
+		}
+	})
+
+	t.Run("use-service", func(t *testing.T) {
+		// HAProxy: the filters see the request a service answers, and its
+		// response, with the same callbacks as for a server
+		start := len(p.log.String())
+		got := exchange(t, p.addr(2), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", false, 5*time.Second)
+		for _, want := range []string{"HTTP/1.1 200", "x-flt-res: 1", "x-seen: 1/<ABC>", "content-length: 15\r\n", "\r\n\r\n<HELLO SERVICE>"} {
+			if !strings.Contains(strings.ToLower(got), strings.ToLower(want)) {
+				t.Errorf("response lacks %q:\n%s", want, got)
+			}
+		}
+		p.waitLog(t, "trace end_analyze res", 2*time.Second)
+		var lines []string
+		for _, m := range regexp.MustCompile(`(?m)trace [a-z_]+( [a-z]+)?`).FindAllString(p.log.String()[start:], -1) {
+			lines = append(lines, m)
+		}
+		want := seq
+		if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+			t.Errorf("callbacks:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 		}
 	})
 	if strings.Contains(p.log.String(), "runtime error") {
