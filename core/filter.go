@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bufio"
 	"errors"
 	"strings"
 	"time"
@@ -27,10 +28,13 @@ import (
 //	end_analyze(req), end_analyze(res)  when the transaction ends
 //
 // luaproxy buffers the body of a channel some filter registered a data
-// filter on (up to tune.bufsize, as wait-for-body does) and calls
-// http_payload once on it, then forwards what the filters left; a body
-// larger than the buffer has its first tune.bufsize bytes filtered and the
-// rest forwarded as is.
+// filter on (up to tune.bufsize, as wait-for-body does). A body that fits
+// gets one http_payload call and is forwarded with its new length. A
+// larger one is filtered as it streams, as HAProxy does: http_payload is
+// called on each piece of at most tune.bufsize bytes (http_msg:body() is
+// that piece, http_msg:eom() true on the last one), what the filters
+// leave of a piece is forwarded as one chunk (the message goes chunked;
+// close-delimited to an HTTP/1.0 client), and http_end follows the last.
 
 // FilterParser builds a filter from its configuration words; name is the
 // filter's name as written ("lua.trace"), args the words that follow.
@@ -128,6 +132,9 @@ type filterChain struct {
 	list []FilterInstance
 	// resStarted: start_analyze(res) was called.
 	resStarted bool
+	// stream: the body of the request [0], response [1] is filtered as
+	// it streams (copyFilteredBody), being larger than a buffer.
+	stream [2]bool
 	// tcpOff is, per channel and instance, how many input bytes the
 	// instance passed on that the stream has not forwarded yet (TCP).
 	tcpOff [2][]int
@@ -255,6 +262,13 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 	case Reject:
 		return nil, false
 	}
+	if req := &tx.Req; !req.BodyComplete && req.Framing != h1.FramingNone {
+		// larger than a buffer: filtered as it is sent (exchange)
+		fc.stream[0] = true
+		req.SetChunked()
+		req.Framing = h1.FramingChunked
+		return nil, true
+	}
 	// HAProxy 2.6.12 compat: http_payload's filter.ERROR does not stop
 	// the request; http_end's does (400).
 	fc.callData(false, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(false) })
@@ -313,6 +327,20 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 		_ = sc.SetReadDeadline(deadline(hc.s.Backend.Timeouts.Server))
 		if err := sc.br.BufferBody(res, hc.s.Engine.BufSize); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
 			return true, err
+		}
+		if !res.BodyComplete {
+			// larger than a buffer: filtered as it is sent
+			fc.stream[1] = true
+			if tx.Req.Version == "HTTP/1.1" {
+				res.SetChunked()
+				res.Framing = h1.FramingChunked
+			} else {
+				res.Del("Content-Length")
+				res.Del("Transfer-Encoding")
+				res.ContentLength, res.Chunked = -1, false
+				res.Framing = h1.FramingClose
+			}
+			return true, nil
 		}
 	}
 	// HAProxy 2.6.12 compat: neither http_payload's nor http_end's
@@ -381,4 +409,55 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 	_, _ = hc.Write(hc.buf)
 	_, _ = hc.Write(r.Body)
 	return true
+}
+
+// streamed reports whether the channel's body is filtered as it streams.
+func (tx *HTTPTxn) streamed(res bool) bool {
+	return tx.filters != nil && tx.filters.stream[b2i(res)]
+}
+
+// copyFilteredBody sends m's body through the data filters of the
+// channel, a buffer's worth at a time: what m.Body holds first, then what
+// r delivers. Each piece gets http_payload, and what the filters leave of
+// it is written with m's framing (chunked: one chunk); http_end follows
+// the last piece.
+func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Message, res bool) error {
+	fc := hc.s.HTTP.filters
+	for first := true; ; first = false {
+		if !first {
+			m.Body = m.Body[:0]
+			if err := r.BufferBody(m, hc.s.Engine.BufSize); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
+				return errors.Join(errClientRead, err)
+			}
+		}
+		if len(m.Body) > 0 || m.BodyComplete {
+			fc.callData(res, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(res) })
+		}
+		var err error
+		switch {
+		case len(m.Body) == 0:
+		case m.Framing == h1.FramingChunked:
+			hc.buf = h1.AppendChunk(hc.buf[:0], m.Body)
+			_, err = w.Write(hc.buf)
+		default:
+			_, err = w.Write(m.Body)
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		if m.BodyComplete {
+			break
+		}
+	}
+	fc.callData(res, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(res) })
+	if m.Framing == h1.FramingChunked {
+		hc.buf = h1.AppendLastChunk(hc.buf[:0], m.Trailers)
+		if _, err := w.Write(hc.buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
