@@ -222,9 +222,18 @@ func (s *Stream) endFilters(tx *HTTPTxn) {
 		return
 	}
 	tx.filters = nil
-	fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
-	if fc.resStarted {
-		fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
+	endReq := func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) }
+	endRes := func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) }
+	switch {
+	case !fc.resStarted:
+		fc.call(endReq)
+	case s.service != nil:
+		// HAProxy compat: an applet's response ends first
+		fc.call(endRes)
+		fc.call(endReq)
+	default:
+		fc.call(endReq)
+		fc.call(endRes)
 	}
 	for _, fi := range fc.list {
 		fi.Detach()
@@ -367,6 +376,17 @@ func (hc *HTTPConn) writeFilteredBody(res *h1.Message) error {
 	}
 	_, err := hc.bw.Write(res.Body)
 	return err
+}
+
+// ServiceRequest is the request head an HTTP service sees: as the
+// request rules left it, before the filters' http_headers (HAProxy's
+// applet takes it when use-service runs). Its body is the current
+// request's.
+func (hc *HTTPConn) ServiceRequest() *h1.Message {
+	if tx := hc.s.HTTP; tx.svcReq != nil {
+		return tx.svcReq
+	}
+	return &hc.s.HTTP.Req
 }
 
 // Filtered reports whether filters are attached to the current

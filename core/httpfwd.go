@@ -98,7 +98,13 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	}
 	if s.service != nil {
 		if hs, ok := s.service.(HTTPService); ok {
-			// the filters see the request a service answers too
+			// the filters see the request a service answers too; HAProxy
+			// compat: the service sees its head as it was before them
+			if tx.filters != nil {
+				head := tx.Req
+				head.Headers = append([]h1.Header(nil), tx.Req.Headers...)
+				tx.svcReq = &head
+			}
 			if r, ok := hc.filterRequest(tx); !ok {
 				return hc.finishLocal(tx, r)
 			}

@@ -116,7 +116,7 @@ var appletHTTPClass = declareClass(&vm.Class[*AppletHTTP]{
 	},
 })
 
-func (ap *AppletHTTP) req() *h1.Message { return &ap.s.HTTP.Req }
+func (ap *AppletHTTP) req() *h1.Message { return ap.hc.ServiceRequest() }
 
 // luaMethod is applet.method.
 func (ap *AppletHTTP) luaMethod(c *vm.Call) (int, error) {
