@@ -58,6 +58,16 @@ type capValue struct {
 // logSilent is set-log-level silent.
 const logSilent = -2
 
+// SetLogLevel sets the level of the stream's log lines (of the current
+// transaction, in HTTP) as set-log-level does: 0 (emerg) to 7 (debug); a
+// negative level silences them.
+func (s *Stream) SetLogLevel(level int) {
+	if level < 0 {
+		level = logSilent
+	}
+	extOf(s).logLevel = min(level, LogDebug)
+}
+
 // extOf returns the stream's action state, reset for a new HTTP
 // transaction.
 func extOf(s *Stream) *streamExt {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bufio"
 	"errors"
 	"strings"
 	"time"
@@ -27,10 +28,13 @@ import (
 //	end_analyze(req), end_analyze(res)  when the transaction ends
 //
 // luaproxy buffers the body of a channel some filter registered a data
-// filter on (up to tune.bufsize, as wait-for-body does) and calls
-// http_payload once on it, then forwards what the filters left; a body
-// larger than the buffer has its first tune.bufsize bytes filtered and the
-// rest forwarded as is.
+// filter on (up to tune.bufsize, as wait-for-body does). A body that fits
+// gets one http_payload call and is forwarded with its new length. A
+// larger one is filtered as it streams, as HAProxy does: http_payload is
+// called on each piece of at most tune.bufsize bytes (http_msg:body() is
+// that piece, http_msg:eom() true on the last one), what the filters
+// leave of a piece is forwarded as one chunk (the message goes chunked;
+// close-delimited to an HTTP/1.0 client), and http_end follows the last.
 
 // FilterParser builds a filter from its configuration words; name is the
 // filter's name as written ("lua.trace"), args the words that follow.
@@ -67,6 +71,10 @@ type FilterInstance interface {
 	DataFilter(res bool) bool
 	HTTPPayload(res bool) FilterResult
 	HTTPEnd(res bool) FilterResult
+	// TCPPayload filters the n input bytes of the channel from offset off
+	// (TCP mode, data filters only). It returns how many bytes from off
+	// it passes on, counted after its edits, or -1 to abort the stream.
+	TCPPayload(res bool, off, n int) int
 	// WakeTime is how long to wait before calling again a callback that
 	// returned FilterWait (0: a default).
 	WakeTime() time.Duration
@@ -124,6 +132,12 @@ type filterChain struct {
 	list []FilterInstance
 	// resStarted: start_analyze(res) was called.
 	resStarted bool
+	// stream: the body of the request [0], response [1] is filtered as
+	// it streams (copyFilteredBody), being larger than a buffer.
+	stream [2]bool
+	// tcpOff is, per channel and instance, how many input bytes the
+	// instance passed on that the stream has not forwarded yet (TCP).
+	tcpOff [2][]int
 }
 
 // filterWaitMax bounds how long a filter may keep answering FilterWait.
@@ -208,9 +222,18 @@ func (s *Stream) endFilters(tx *HTTPTxn) {
 		return
 	}
 	tx.filters = nil
-	fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
-	if fc.resStarted {
-		fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
+	endReq := func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) }
+	endRes := func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) }
+	switch {
+	case !fc.resStarted:
+		fc.call(endReq)
+	case s.service != nil:
+		// HAProxy compat: an applet's response ends first
+		fc.call(endRes)
+		fc.call(endReq)
+	default:
+		fc.call(endReq)
+		fc.call(endRes)
 	}
 	for _, fi := range fc.list {
 		fi.Detach()
@@ -247,6 +270,13 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		return tx.Reply, false
 	case Reject:
 		return nil, false
+	}
+	if req := &tx.Req; !req.BodyComplete && req.Framing != h1.FramingNone {
+		// larger than a buffer: filtered as it is sent (exchange)
+		fc.stream[0] = true
+		req.SetChunked()
+		req.Framing = h1.FramingChunked
+		return nil, true
 	}
 	// HAProxy 2.6.12 compat: http_payload's filter.ERROR does not stop
 	// the request; http_end's does (400).
@@ -307,6 +337,20 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 		if err := sc.br.BufferBody(res, hc.s.Engine.BufSize); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
 			return true, err
 		}
+		if !res.BodyComplete {
+			// larger than a buffer: filtered as it is sent
+			fc.stream[1] = true
+			if tx.Req.Version == "HTTP/1.1" {
+				res.SetChunked()
+				res.Framing = h1.FramingChunked
+			} else {
+				res.Del("Content-Length")
+				res.Del("Transfer-Encoding")
+				res.ContentLength, res.Chunked = -1, false
+				res.Framing = h1.FramingClose
+			}
+			return true, nil
+		}
 	}
 	// HAProxy 2.6.12 compat: neither http_payload's nor http_end's
 	// filter.ERROR stops a response (its head is already forwarded there).
@@ -332,4 +376,108 @@ func (hc *HTTPConn) writeFilteredBody(res *h1.Message) error {
 	}
 	_, err := hc.bw.Write(res.Body)
 	return err
+}
+
+// ServiceRequest is the request head an HTTP service sees: as the
+// request rules left it, before the filters' http_headers (HAProxy's
+// applet takes it when use-service runs). Its body is the current
+// request's.
+func (hc *HTTPConn) ServiceRequest() *h1.Message {
+	if tx := hc.s.HTTP; tx.svcReq != nil {
+		return tx.svcReq
+	}
+	return &hc.s.HTTP.Req
+}
+
+// Filtered reports whether filters are attached to the current
+// transaction: an HTTP service then hands its whole response to
+// FilterServiceResponse instead of writing it.
+func (hc *HTTPConn) Filtered() bool {
+	fc := hc.s.HTTP.filters
+	return fc != nil && len(fc.list) > 0
+}
+
+// FilterServiceResponse passes the complete response of an HTTP service
+// through the filters, as a server's response is (start_analyze(res),
+// http_headers(res), then http_payload(res) and http_end(res) for data
+// filters), and queues it with its new length. It returns false when a
+// filter failed: the client connection is then closed without a
+// response, as HAProxy 2.6 does.
+func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
+	tx := hc.s.HTTP
+	tx.Res = *res
+	r := &tx.Res
+	r.IsResponse = true
+	r.BodyComplete = true
+	r.Framing = h1.FramingLength
+	tx.Status = r.Status
+	if !tx.filterResponseStart() || !tx.filterResponseHeaders() {
+		tx.closeClient = true
+		return false
+	}
+	fc := tx.filters
+	if fc.data(true) {
+		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(true) })
+		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
+	}
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304
+	if !noBody {
+		r.Del("transfer-encoding")
+		r.SetContentLength(int64(len(r.Body)))
+	}
+	hc.buf = h1.AppendHead(hc.buf[:0], r)
+	_, _ = hc.Write(hc.buf)
+	_, _ = hc.Write(r.Body)
+	return true
+}
+
+// streamed reports whether the channel's body is filtered as it streams.
+func (tx *HTTPTxn) streamed(res bool) bool {
+	return tx.filters != nil && tx.filters.stream[b2i(res)]
+}
+
+// copyFilteredBody sends m's body through the data filters of the
+// channel, a buffer's worth at a time: what m.Body holds first, then what
+// r delivers. Each piece gets http_payload, and what the filters leave of
+// it is written with m's framing (chunked: one chunk); http_end follows
+// the last piece.
+func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Message, res bool) error {
+	fc := hc.s.HTTP.filters
+	for first := true; ; first = false {
+		if !first {
+			m.Body = m.Body[:0]
+			if err := r.BufferBody(m, hc.s.Engine.BufSize); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
+				return errors.Join(errClientRead, err)
+			}
+		}
+		if len(m.Body) > 0 || m.BodyComplete {
+			fc.callData(res, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(res) })
+		}
+		var err error
+		switch {
+		case len(m.Body) == 0:
+		case m.Framing == h1.FramingChunked:
+			hc.buf = h1.AppendChunk(hc.buf[:0], m.Body)
+			_, err = w.Write(hc.buf)
+		default:
+			_, err = w.Write(m.Body)
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		if m.BodyComplete {
+			break
+		}
+	}
+	fc.callData(res, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(res) })
+	if m.Framing == h1.FramingChunked {
+		hc.buf = h1.AppendLastChunk(hc.buf[:0], m.Trailers)
+		if _, err := w.Write(hc.buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -31,6 +31,7 @@ type HTTPTxn struct {
 	vars        *sample.Vars // txn-scope variables
 	seq         uint64       // the transaction's number on its connection (the object is reused)
 	filters     *filterChain // the filter instances of this request (filter.go)
+	svcReq      *h1.Message  // the request as a service sees it (ServiceRequest)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
 	start       time.Time

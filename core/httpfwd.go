@@ -98,6 +98,16 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	}
 	if s.service != nil {
 		if hs, ok := s.service.(HTTPService); ok {
+			// the filters see the request a service answers too; HAProxy
+			// compat: the service sees its head as it was before them
+			if tx.filters != nil {
+				head := tx.Req
+				head.Headers = append([]h1.Header(nil), tx.Req.Headers...)
+				tx.svcReq = &head
+			}
+			if r, ok := hc.filterRequest(tx); !ok {
+				return hc.finishLocal(tx, r)
+			}
 			return hs.ServeHTTP(s, hc)
 		}
 		s.service.Serve(s)
@@ -289,27 +299,14 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	}
 	hc.buf = h1.AppendHead(hc.buf[:0], req)
 	_, err := sc.bw.Write(hc.buf)
-	if err == nil && len(req.Body) > 0 {
-		if req.Framing == h1.FramingChunked {
-			hc.buf = h1.AppendChunk(hc.buf[:0], req.Body)
-			_, err = sc.bw.Write(hc.buf)
-		} else {
-			_, err = sc.bw.Write(req.Body)
-		}
+	if err == nil {
+		err = hc.sendRequestBody(tx, sc, hasBody)
 	}
-	if err == nil && req.BodyComplete {
-		tx.reqBodyDone = true
-	} else if err == nil && hasBody {
-		_ = s.Client.SetReadDeadline(deadline(fe.Timeouts.Client))
-		err = hc.copyBody(sc.bw, hc.br, req)
-		tx.reqBodyDone = true
-		if errors.Is(err, errClientRead) {
-			_ = sc.Close()
-			tx.closeClient = true
-			return false, failDone
-		}
-	} else {
-		tx.reqBodyDone = true
+	tx.reqBodyDone = true
+	if errors.Is(err, errClientRead) {
+		_ = sc.Close()
+		tx.closeClient = true
+		return false, failDone
 	}
 	if err == nil {
 		err = sc.bw.Flush()
@@ -399,10 +396,13 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	_ = s.Client.SetWriteDeadline(deadline(fe.Timeouts.Client))
 	hc.buf = h1.AppendHead(hc.buf[:0], res)
 	_, err = hc.bw.Write(hc.buf)
-	if err == nil && filtered {
+	if err == nil && tx.streamed(true) {
+		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
+		err = hc.copyFilteredBody(hc.bw, sc.br, res, true)
+	} else if err == nil && filtered {
 		err = hc.writeFilteredBody(res)
 	}
-	if err == nil && !bodyless {
+	if err == nil && !bodyless && !tx.streamed(true) {
 		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
 		err = hc.copyBody(hc.bw, sc.br, res)
 	}
@@ -422,6 +422,36 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		return false, failNone
 	}
 	return keepClient, failNone
+}
+
+// sendRequestBody sends the request body after its head: what was
+// buffered, then the rest from the client (through the data filters when
+// they filter it as it streams). A failed read from the client is an
+// errClientRead.
+func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) error {
+	req := &tx.Req
+	timeout := hc.s.Frontend.Timeouts.Client
+	if tx.streamed(false) {
+		_ = hc.s.Client.SetReadDeadline(deadline(timeout))
+		return hc.copyFilteredBody(sc.bw, hc.br, req, false)
+	}
+	if len(req.Body) > 0 {
+		var err error
+		if req.Framing == h1.FramingChunked {
+			hc.buf = h1.AppendChunk(hc.buf[:0], req.Body)
+			_, err = sc.bw.Write(hc.buf)
+		} else {
+			_, err = sc.bw.Write(req.Body)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if req.BodyComplete || !hasBody {
+		return nil
+	}
+	_ = hc.s.Client.SetReadDeadline(deadline(timeout))
+	return hc.copyBody(sc.bw, hc.br, req)
 }
 
 func deadline(d time.Duration) time.Time {

@@ -47,6 +47,9 @@ type Stream struct {
 	Ext [ExtSlots]any
 
 	service Service
+	// filters is the filter instances of a TCP stream (HTTP: per
+	// transaction, HTTPTxn.filters).
+	filters *filterChain
 	atClose []func()
 	fx      fetchState // read by the fetches (fetches_state.go)
 }
@@ -104,6 +107,12 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 		return
 	}
 	s.sessionStarted()
+	if fe.Mode != "http" {
+		defer s.endTCPFilters()
+		if !s.tcpFilters(fe) {
+			return
+		}
+	}
 	if !s.runRules(TCPRequestContent) {
 		return
 	}
@@ -123,6 +132,9 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 		return
 	}
 	s.Backend = be
+	if be != fe && !s.tcpFilters(be) {
+		return
+	}
 	countBackend(be)
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
@@ -134,7 +146,23 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	defer s.Server.release()
 	x := extOf(s)
 	x.connAt = time.Now()
+	if fc := s.filters; fc != nil {
+		fc.resStarted = true
+		if fc.call(func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }) == FilterError {
+			return
+		}
+	}
 	if !s.runTCPResponseRules(be) {
+		return
+	}
+	if fc := s.filters; fc != nil {
+		cto, sto := fe.Timeouts.Client, be.Timeouts.Server
+		if t := be.Timeouts.Tunnel; t > 0 {
+			cto, sto = t, t
+		}
+		x.fwd.ToServer, x.fwd.ToClient, _ = s.forwardFiltered(fc, s.Req.out, cto, sto)
+		x.fwdDone = true
+		s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
 		return
 	}
 	prefix := append(s.Req.out, s.Req.in...)

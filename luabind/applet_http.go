@@ -23,7 +23,7 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 		return false
 	}
 	req := &s.HTTP.Req
-	ap := &AppletHTTP{s: s, hc: hc, status: 200,
+	ap := &AppletHTTP{s: s, hc: hc, status: 200, filtered: hc.Filtered(),
 		// what wait-for-body buffered comes first
 		body:    append([]byte(nil), req.Body...),
 		bodyEOF: req.BodyComplete || req.Framing == h1.FramingNone}
@@ -50,6 +50,17 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 	}
 	if !ap.started {
 		ap.startResponse()
+	}
+	if ap.filtered {
+		res := &h1.Message{Status: ap.status, Reason: ap.reason, Version: "HTTP/1.1",
+			Headers: ap.headers, Body: ap.resBody}
+		if res.Reason == "" {
+			res.Reason = core.Reason(ap.status)
+		}
+		if !hc.FilterServiceResponse(res) {
+			return false
+		}
+		return hc.FinishService(s.HTTP.Status, false)
 	}
 	if ap.chunked {
 		_, _ = hc.Write([]byte("0\r\n\r\n"))
@@ -78,6 +89,11 @@ type AppletHTTP struct {
 
 	body    []byte // request body bytes read and not consumed
 	bodyEOF bool
+
+	// filtered: filters see the response, which is kept in resBody
+	// until the service ends (HTTPConn.FilterServiceResponse).
+	filtered bool
+	resBody  []byte
 }
 
 var appletHTTPClass = declareClass(&vm.Class[*AppletHTTP]{
@@ -100,7 +116,7 @@ var appletHTTPClass = declareClass(&vm.Class[*AppletHTTP]{
 	},
 })
 
-func (ap *AppletHTTP) req() *h1.Message { return &ap.s.HTTP.Req }
+func (ap *AppletHTTP) req() *h1.Message { return ap.hc.ServiceRequest() }
 
 // luaMethod is applet.method.
 func (ap *AppletHTTP) luaMethod(c *vm.Call) (int, error) {
@@ -181,6 +197,9 @@ func (ap *AppletHTTP) luaStartResponse(c *vm.Call) (int, error) {
 
 func (ap *AppletHTTP) startResponse() {
 	ap.started = true
+	if ap.filtered {
+		return
+	}
 	reason := ap.reason
 	if reason == "" {
 		reason = core.Reason(ap.status)
@@ -221,6 +240,10 @@ func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
 		ap.startResponse()
 	}
 	if len(msg) == 0 {
+		return 0, nil
+	}
+	if ap.filtered {
+		ap.resBody = append(ap.resBody, msg...)
 		return 0, nil
 	}
 	if ap.chunked {

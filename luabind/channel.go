@@ -18,7 +18,47 @@ type Channel struct {
 	// closed is set once waiting for more input gave up (end of input, or
 	// the inspect delay expired): the channel "can't receive more data".
 	closed bool
+	// noWait: the channel of a filter callback, which never waits for
+	// data (HAProxy runs filters without yielding).
+	noWait bool
+	// win is the window of a filter's tcp_payload: the methods see and
+	// edit only those bytes of the input (nil: all of it).
+	win *filterWindow
 }
+
+// filterWindow is the part of a channel's input a tcp_payload call
+// filters: n bytes from off+fwd, fwd bytes being already forwarded by
+// chn:forward.
+type filterWindow struct{ off, fwd, n int }
+
+// input returns the bytes the methods see: the filter's window, else the
+// whole input.
+func (ch *Channel) input() []byte {
+	in := ch.ch.Input()
+	if w := ch.win; w != nil {
+		b := min(w.off+w.fwd, len(in))
+		return in[b:min(b+w.n, len(in))]
+	}
+	return in
+}
+
+// base is the offset in the input of what input returns.
+func (ch *Channel) base() int {
+	if w := ch.win; w != nil {
+		return w.off + w.fwd
+	}
+	return 0
+}
+
+// grow records that an edit changed the window's length by d.
+func (ch *Channel) grow(d int) {
+	if w := ch.win; w != nil {
+		w.n += d
+	}
+}
+
+// canWait reports whether a method may yield for more input.
+func (ch *Channel) canWait(c *vm.Call) bool { return !ch.noWait && ch.mayRecv() && c.CanYield() }
 
 var channelClass = declareClass(&vm.Class[*Channel]{
 	Name: "Channel",
@@ -65,7 +105,7 @@ func (ch *Channel) waitData(c *vm.Call, k vm.Func) (int, error) {
 // span resolves the (offset, length) arguments at i, i+1 against the input.
 // want < 0 means "as much as possible".
 func (ch *Channel) span(c *vm.Call, i int) (off, n int, want int, err error) {
-	in := len(ch.ch.Input())
+	in := len(ch.input())
 	o, err := c.OptInteger(i, 0)
 	if err != nil {
 		return 0, 0, 0, err
@@ -93,11 +133,11 @@ func (ch *Channel) luaData(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if (want < 0 || n < want) && ch.mayRecv() && c.CanYield() {
+	if (want < 0 || n < want) && ch.canWait(c) {
 		return ch.waitData(c, ch.luaData)
 	}
-	in := ch.ch.Input()
-	if len(in) == 0 && !ch.mayRecv() {
+	in := ch.input()
+	if len(in) == 0 && (!ch.mayRecv() || ch.win != nil) {
 		c.PushNil()
 		return 1, nil
 	}
@@ -112,16 +152,16 @@ func (ch *Channel) luaLine(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	in := ch.ch.Input()
+	in := ch.input()
 	seg := in[off : off+n]
 	if i := bytes.IndexByte(seg, '\n'); i >= 0 {
 		c.PushBytes(seg[:i+1])
 		return 1, nil
 	}
-	if (want < 0 || n < want) && ch.mayRecv() && c.CanYield() {
+	if (want < 0 || n < want) && ch.canWait(c) {
 		return ch.waitData(c, ch.luaLine)
 	}
-	if len(in) == 0 && !ch.mayRecv() {
+	if len(in) == 0 && (!ch.mayRecv() || ch.win != nil) {
 		c.PushNil()
 		return 1, nil
 	}
@@ -134,7 +174,7 @@ func (ch *Channel) luaLine(c *vm.Call) (int, error) {
 func (ch *Channel) luaDup(c *vm.Call) (int, error) {
 	in := ch.ch.Input()
 	if len(in) == 0 {
-		if ch.mayRecv() && c.CanYield() {
+		if ch.canWait(c) {
 			return ch.waitData(c, ch.luaDup)
 		}
 		c.PushNil()
@@ -148,7 +188,7 @@ func (ch *Channel) luaDup(c *vm.Call) (int, error) {
 func (ch *Channel) luaGet(c *vm.Call) (int, error) {
 	in := ch.ch.Input()
 	if len(in) == 0 {
-		if ch.mayRecv() && c.CanYield() {
+		if ch.canWait(c) {
 			return ch.waitData(c, ch.luaGet)
 		}
 		c.PushNil()
@@ -169,7 +209,7 @@ func (ch *Channel) luaGetline(c *vm.Call) (int, error) {
 		ch.ch.Consume(i + 1)
 		return 1, nil
 	}
-	if ch.mayRecv() && c.CanYield() {
+	if ch.canWait(c) {
 		return ch.waitData(c, ch.luaGetline)
 	}
 	if len(in) == 0 {
@@ -183,7 +223,7 @@ func (ch *Channel) luaGetline(c *vm.Call) (int, error) {
 
 // luaInput implements Channel.input(channel): the input length. It never yields.
 func (ch *Channel) luaInput(c *vm.Call) (int, error) {
-	c.PushInteger(int64(len(ch.ch.Input())))
+	c.PushInteger(int64(len(ch.input())))
 	return 1, nil
 }
 
@@ -212,13 +252,16 @@ func (ch *Channel) luaMayRecv(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// insertAt copies s into the input at off; -1 when it does not fit.
+// insertAt copies s into the input at off (of what input returns); -1
+// when it does not fit.
 func (ch *Channel) insertAt(c *vm.Call, s []byte, off int) {
 	if len(s) > ch.ch.Room() {
 		c.PushInteger(-1)
 		return
 	}
-	c.PushInteger(int64(ch.ch.Insert(off, s)))
+	n := ch.ch.Insert(ch.base()+off, s)
+	ch.grow(n)
+	c.PushInteger(int64(n))
 }
 
 // luaAppend implements Channel.append(channel, string). It returns the
@@ -228,7 +271,9 @@ func (ch *Channel) luaAppend(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ch.insertAt(c, s, len(ch.ch.Input()))
+	// HAProxy compat: 2.6.12 inserts at the start of a filter's window;
+	// the end of it, as documented, is kept here.
+	ch.insertAt(c, s, len(ch.input()))
 	return 1, nil
 }
 
@@ -252,7 +297,7 @@ func (ch *Channel) luaInsert(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	in := int64(len(ch.ch.Input()))
+	in := int64(len(ch.input()))
 	if o < 0 {
 		o += in
 	}
@@ -267,9 +312,10 @@ func (ch *Channel) luaRemove(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	in := ch.ch.Input()
-	rest := append(append([]byte(nil), in[:off]...), in[off+n:]...)
+	in, b := ch.ch.Input(), ch.base()
+	rest := append(append([]byte(nil), in[:b+off]...), in[b+off+n:]...)
 	ch.ch.SetInput(rest)
+	ch.grow(-n)
 	c.PushInteger(int64(n))
 	return 1, nil
 }
@@ -285,14 +331,15 @@ func (ch *Channel) luaSet(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	in := ch.ch.Input()
+	in, b := ch.ch.Input(), ch.base()
 	if len(in)-n+len(s) > ch.ch.Max() {
 		c.PushInteger(-1)
 		return 1, nil
 	}
 	out := make([]byte, 0, len(in)-n+len(s))
-	out = append(append(append(out, in[:off]...), s...), in[off+n:]...)
+	out = append(append(append(out, in[:b+off]...), s...), in[b+off+n:]...)
 	ch.ch.SetInput(out)
+	ch.grow(len(s) - n)
 	c.PushInteger(int64(len(s)))
 	return 1, nil
 }
@@ -303,6 +350,10 @@ func (ch *Channel) luaSend(c *vm.Call) (int, error) {
 	s, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
+	}
+	if ch.win != nil {
+		c.PushInteger(-1) // HAProxy compat: not from a filter's tcp_payload
+		return 1, nil
 	}
 	n, err := ch.ch.Send(s)
 	if err != nil && n == 0 {
@@ -320,8 +371,17 @@ func (ch *Channel) luaForward(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	in := ch.ch.Input()
-	if int(l) > len(in) && ch.mayRecv() && c.CanYield() {
+	in := ch.input()
+	if w := ch.win; w != nil {
+		// in a filter: the bytes are passed on with what the filter
+		// returns; the window starts after them
+		n := min(int(max(l, 0)), len(in))
+		w.fwd += n
+		w.n -= n
+		c.PushInteger(int64(n))
+		return 1, nil
+	}
+	if int(l) > len(in) && ch.canWait(c) {
 		return ch.waitData(c, ch.luaForward)
 	}
 	n := min(int(max(l, 0)), len(in))

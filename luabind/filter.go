@@ -16,10 +16,10 @@ import (
 // args) runs once per Lua state and returns the filter's configuration
 // object (nil: the filter is ignored). For every stream (HTTP: request)
 // the object's new() creates the instance whose callbacks (start_analyze,
-// end_analyze, http_headers, http_payload, http_end) the engine calls; a
-// callback the instance does not have is skipped. As in HAProxy 2.6, a
-// filter whose Flt.flags lack filter.FLT_CFG_FL_HTX is not attached to
-// HTTP streams.
+// end_analyze, http_headers, http_payload, http_end, tcp_payload) the
+// engine calls; a callback the instance does not have is skipped. As in
+// HAProxy 2.6, a filter whose Flt.flags lack filter.FLT_CFG_FL_HTX is not
+// attached to HTTP streams.
 
 func init() {
 	core.RegisterFilter("lua.", parseLuaFilter)
@@ -326,7 +326,7 @@ func (fi *filterInst) channel(res bool) func(co *vm.Co) {
 		if res {
 			ch = fi.s.Res
 		}
-		channelClass.Push(&co.Pusher, &Channel{ch: ch, s: fi.s})
+		channelClass.Push(&co.Pusher, &Channel{ch: ch, s: fi.s, noWait: true})
 	}
 }
 
@@ -357,6 +357,42 @@ func (fi *filterInst) HTTPPayload(res bool) core.FilterResult {
 // HTTPEnd calls http_end(flt, txn, http_msg).
 func (fi *filterInst) HTTPEnd(res bool) core.FilterResult {
 	return fi.callback("http_end", fi.message(res))
+}
+
+// TCPPayload calls tcp_payload(flt, txn, chn) with a channel whose
+// methods see the n bytes from off (the filter's window). It returns the
+// bytes the filter passes on: those it forwarded with chn:forward, plus
+// as many bytes of what is left of the window as the callback returned
+// (filter.WAIT, 0: none; filter.CONTINUE, 1: one byte), all of them when
+// it returned no number. A Lua error aborts the stream (-1).
+//
+// HAProxy 2.6.12 compat (checked with a tracing filter): a negative
+// return, filter.ERROR included, passes the window on as no number does;
+// a missing tcp_payload passes everything on.
+func (fi *filterInst) TCPPayload(res bool, off, n int) int {
+	w := &filterWindow{off: off, n: n}
+	ch := fi.s.Req
+	if res {
+		ch = fi.s.Res
+	}
+	fi.ls.Lock()
+	defer fi.ls.Unlock()
+	co, ran := fi.invoke("tcp_payload", fi.obj, func(co *vm.Co) {
+		channelClass.Push(&co.Pusher, &Channel{ch: ch, s: fi.s, win: w, noWait: true})
+	})
+	if co == nil {
+		return -1
+	}
+	defer co.Close()
+	if !ran && co.Err() != nil {
+		return -1
+	}
+	if ran && co.NResults() >= 2 && co.ResultType(2) == vm.TypeNumber {
+		if v, _ := co.ResultInteger(2); v >= 0 {
+			return w.fwd + int(min(v, int64(w.n)))
+		}
+	}
+	return w.fwd + w.n
 }
 
 // DataFilter reports filter.register_data_filter on the channel.

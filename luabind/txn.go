@@ -18,8 +18,6 @@ type streamData struct {
 	// wakeTime is act:wake_time()'s delay before an action that returned
 	// act.YIELD runs again (0: the default).
 	wakeTime time.Duration
-	// logLevel is txn:set_loglevel's level + 1 (0: not set).
-	logLevel int
 	// priorityClass and priorityOffset are txn:set_priority_class and
 	// set_priority_offset, clamped as HAProxy does; luaproxy has no
 	// server queue ordering, so they are only kept.

@@ -82,18 +82,19 @@ func (tx *TXN) luaUnsetVar(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// luaSetLoglevel implements TXN.set_loglevel(txn, level): level is
-// core.emerg (0) to core.debug (7), as HAProxy 2.6 checks. It never
-// yields.
+// luaSetLoglevel implements TXN.set_loglevel(txn, level): the level of
+// the stream's log lines, core.emerg (0) to core.debug (7), or
+// core.silent (-1, HAProxy 3.x) to drop them. It never yields.
 func (tx *TXN) luaSetLoglevel(c *vm.Call) (int, error) {
 	ll, err := c.Integer(2)
 	if err != nil {
 		return 0, err
 	}
-	if ll < 0 || ll > 7 {
+	if ll < -1 || ll > 7 {
+		// HAProxy compat: 2.6's message (it refuses -1 too)
 		return 0, c.ArgError(2, "Bad log level. It must be between 0 and 7")
 	}
-	dataOf(tx.s).logLevel = int(ll) + 1
+	tx.s.SetLogLevel(int(ll))
 	return 0, nil
 }
 

@@ -3,13 +3,18 @@
 package test
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"luaproxy/core"
 )
 
 // luaFilterScript declares the filters of TestLuaFilters. "trace" logs
@@ -68,6 +73,16 @@ N = {}
 N.__index = N
 function N:new() core.Info("nohtx new") return setmetatable({}, N) end
 core.register_filter("nohtx", N, function(flt, args) return flt end)
+
+-- the origin of the "svc" frontend: it shows what it received
+core.register_service("svc", "http", function(applet)
+  local b = applet:receive() or ""
+  applet:set_status(200)
+  applet:add_header("x-seen", tostring(applet.headers["x-flt-req"] and applet.headers["x-flt-req"][0]) .. "/" .. b)
+  applet:start_response()
+  applet:send("hello ")
+  applet:send("service")
+end)
 `
 
 const luaFilterCfg = `
@@ -166,7 +181,164 @@ func TestLuaFilters(t *testing.T) {
 			t.Errorf("log:\n%s", log)
 		}
 	})
+
 	if strings.Contains(p.log.String(), "runtime error") {
 		t.Errorf("log:\n%s", p.log)
 	}
+}
+
+// luaUpperScript uppercases the bodies of both directions piece by piece
+// and logs, at http_end, how many pieces it saw, the largest, and
+// whether eom was set on the last one only.
+const luaUpperScript = `
+U = {flags = filter.FLT_CFG_FL_HTX}
+U.__index = U
+function U:new() return setmetatable({n = 0, max = 0, eoms = 0, bytes = 0}, U) end
+function U:start_analyze(txn, chn) filter.register_data_filter(self, chn) end
+function U:http_payload(txn, msg)
+  local b = msg:body()
+  if msg:input() ~= (b and #b or 0) then core.Info("upper input mismatch") end
+  self.n = self.n + 1
+  if b then
+    self.max = math.max(self.max, #b)
+    self.bytes = self.bytes + #b
+    msg:set(b:upper())
+  end
+  if msg:eom() then self.eoms = self.eoms + 1 end
+end
+function U:http_end(txn, msg)
+  local d = msg.channel:is_resp() and "res" or "req"
+  core.Info(string.format("upper %s pieces>1=%s max=%d bytes=%d eoms=%d", d, tostring(self.n > 1), self.max, self.bytes, self.eoms))
+  self.n, self.max, self.eoms, self.bytes = 0, 0, 0, 0
+end
+core.register_filter("upper", U, function(flt, args) return flt end)
+`
+
+// TestLuaFilterLargeBody sends 1 MiB bodies both ways through a filter
+// that uppercases them: http_payload gets them in pieces of at most
+// tune.bufsize, and the edited pieces arrive whole and in order, in
+// luaproxy as in HAProxy 2.6.
+func TestLuaFilterLargeBody(t *testing.T) {
+	const size = 1 << 20
+	lower := bytes.Repeat([]byte("abcdefghijklmnopqrstuvwxyz0123456789\n"), size/37+1)[:size]
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("x-req-ok", strconv.FormatBool(bytes.Equal(b, bytes.ToUpper(lower))))
+		w.Header().Set("x-req-len", strconv.Itoa(len(b)))
+		if r.URL.Path == "/length" {
+			w.Header().Set("content-length", strconv.Itoa(size))
+		}
+		_, _ = w.Write(lower)
+	}))
+	defer origin.Close()
+	cfg := `
+global
+   lua-load {dir}/u.lua
+defaults
+   mode http
+   timeout client 10s
+   timeout server 10s
+   timeout connect 5s
+frontend f
+   bind 127.0.0.1:0
+   filter lua.upper
+   default_backend be
+backend be
+   server o ` + strings.TrimPrefix(origin.URL, "http://") + "\n"
+	files := map[string]string{"u.lua": luaUpperScript}
+	run := func(t *testing.T, addr string, log *syncBuffer) {
+		for _, path := range []string{"/chunked", "/length"} {
+			resp, err := http.Post("http://"+addr+path, "text/plain", bytes.NewReader(lower))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, n := resp.Header.Get("x-req-ok"), resp.Header.Get("x-req-len"); ok != "true" {
+				t.Errorf("%s: request body at the origin: uppercased=%s length=%s", path, ok, n)
+			}
+			if !bytes.Equal(body, bytes.ToUpper(lower)) {
+				t.Errorf("%s: response body: %d bytes, uppercased=%v", path, len(body), bytes.Equal(bytes.ToUpper(body), body))
+			}
+		}
+		// each direction of each request: several pieces, none larger
+		// than tune.bufsize, all the bytes, eom on one piece
+		waitFor(t, func() bool { return len(upperLine.FindAllString(log.String(), -1)) == 4 })
+		for _, m := range upperLine.FindAllStringSubmatch(log.String(), -1) {
+			if max, _ := strconv.Atoi(m[1]); max > core.DefaultBufSize || m[2] != strconv.Itoa(size) || m[3] != "1" {
+				t.Errorf("%s: want pieces of at most %d bytes, %d bytes, one eom", m[0], core.DefaultBufSize, size)
+			}
+		}
+	}
+	t.Run("luaproxy", func(t *testing.T) {
+		p := startProxy(t, cfg, files)
+		run(t, p.addr(0), p.log)
+		// HAProxy 2.6.12 has one piece where body() and input() differ
+		if strings.Contains(p.log.String(), "mismatch") {
+			t.Errorf("log:\n%s", p.log)
+		}
+	})
+	t.Run("haproxy", func(t *testing.T) {
+		addr, log := runHAProxyLog(t, cfg, files)
+		run(t, addr, log)
+	})
+}
+
+var upperLine = regexp.MustCompile(`upper (?:req|res) pieces>1=true max=(\d+) bytes=(\d+) eoms=(\d+)`)
+
+// TestLuaFilterServiceAgainstHAProxy checks that filters see the request
+// an HTTP service answers and the response it produces, with the same
+// callbacks, headers and bodies as in HAProxy 2.6.
+func TestLuaFilterServiceAgainstHAProxy(t *testing.T) {
+	cfg := `
+global
+   lua-load {dir}/f.lua
+defaults
+   mode http
+   timeout client 5s
+   timeout server 5s
+   timeout connect 5s
+frontend svc
+   bind 127.0.0.1:0
+   filter lua.trace one two
+   http-request use-service lua.svc
+`
+	files := map[string]string{"f.lua": luaFilterScript}
+	// HAProxy 2.6.12: the applet's response ends first
+	seq := "trace new one\ntrace start_analyze req\ntrace http_headers req\ntrace http_payload req\n" +
+		"trace http_end req\ntrace start_analyze res\ntrace http_headers res\ntrace http_payload res\n" +
+		"trace http_end res\ntrace end_analyze res\ntrace end_analyze req"
+	run := func(t *testing.T, addr string, log *syncBuffer) {
+		from := len(log.String())
+		raw := exchange(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", false, 5*time.Second)
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), nil)
+		if err != nil {
+			t.Fatalf("%v:\n%s", err, raw)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		// the service sees the head before http_headers(req) added
+		// x-flt-req, and the body the filter rewrote
+		if resp.StatusCode != 200 || resp.Header.Get("x-flt-res") != "1" || resp.Header.Get("x-seen") != "nil/<ABC>" || string(body) != "<HELLO SERVICE>" {
+			t.Errorf("response:\n%s", raw)
+		}
+		waitFor(t, func() bool { return strings.Contains(log.String()[from:], "trace end_analyze req") })
+		var lines []string
+		for _, m := range regexp.MustCompile(`(?m)trace [a-z_]+( [a-z]+)?`).FindAllString(log.String()[from:], -1) {
+			lines = append(lines, m)
+		}
+		if got := strings.Join(lines, "\n"); got != seq {
+			t.Errorf("callbacks:\n%s\nwant:\n%s", got, seq)
+		}
+	}
+	t.Run("luaproxy", func(t *testing.T) {
+		p := startProxy(t, cfg, files)
+		run(t, p.addr(0), p.log)
+	})
+	t.Run("haproxy", func(t *testing.T) {
+		addr, log := runHAProxyLog(t, cfg, files)
+		run(t, addr, log)
+	})
 }

@@ -18,6 +18,13 @@ import (
 // returns its address; the test is skipped when haproxy is not installed.
 func runHAProxyReq(t *testing.T, cfg string, files map[string]string) string {
 	t.Helper()
+	addr, _ := runHAProxyLog(t, cfg, files)
+	return addr
+}
+
+// runHAProxyLog is runHAProxyReq that also returns haproxy's output.
+func runHAProxyLog(t *testing.T, cfg string, files map[string]string) (string, *syncBuffer) {
+	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		t.Skip("haproxy is not installed")
@@ -51,7 +58,7 @@ func runHAProxyReq(t *testing.T, cfg string, files map[string]string) string {
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return addr
+			return addr, out
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("haproxy did not start:\n%s", out)
