@@ -259,8 +259,7 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 		return c, nil
 	}
 	s.fx.reused = false
-	d := net.Dialer{Timeout: srv.Proxy.Timeouts.Connect}
-	c, err := d.Dial(srv.Addr.Net, s.serverAddress(srv))
+	c, err := s.dial(srv, srv.Proxy.Timeouts.Connect)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +324,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	res := &tx.Res
 	for {
 		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
-		err = sc.br.ReadResponse(res, lim, req.Method)
+		s.taskBlock(func() { err = sc.br.ReadResponse(res, lim, req.Method) })
 		if err != nil {
 			_ = sc.Close()
 			var ne net.Error
@@ -348,6 +347,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		break
 	}
 	tx.Status = res.Status
+	tx.srvStatus = res.Status
 	tx.srvTime = time.Since(tx.start)
 	if !tx.filterResponseStart() {
 		_ = sc.Close()

@@ -70,6 +70,7 @@ type Proxy struct {
 	lbBackup  []*Server
 	qMu       sync.Mutex
 	queue     []*waiter
+	dequeued  int64 // streams served from queue so far (qMu)
 	// Conns counts the streams currently attached as a frontend (fe_conn);
 	// BeConns as a backend (be_conn).
 	Conns, BeConns atomic.Int64
