@@ -224,7 +224,9 @@ func init() {
 	convs := map[string]stickRead{"trackers": readTrackers, "kbytes_in": readKB(stktable.BytesInCnt),
 		"kbytes_out": readKB(stktable.BytesOutCnt)}
 	for d := stktable.DataType(0); d < stktable.NumDataTypes; d++ {
-		convs[d.String()] = readType(d)
+		if !d.IsArray() { // table_gpc(<idx>) ... are in stick_arrays.go
+			convs[d.String()] = readType(d)
+		}
 	}
 	for name, read := range convs {
 		read := read

@@ -53,6 +53,8 @@ type Config struct {
 	// rate type t.
 	Store   []DataType
 	Periods [NumDataTypes]time.Duration
+	// Elems[t] is the number of elements of array type t (gpc(3): 3).
+	Elems [NumDataTypes]int
 }
 
 // Errors of the table operations.
@@ -74,7 +76,7 @@ type Table struct {
 	Now func() int64
 
 	mu      sync.Mutex
-	slot    [NumDataTypes]int8 // data type -> index in Entry.data, -1 if not stored
+	slot    [NumDataTypes]int16 // data type -> index in Entry.data (its first element), -1 if not stored
 	nslots  int
 	entries map[string]*Entry
 	lru     Entry // sentinel of the touch-ordered list: lru.next is the most recent
@@ -108,16 +110,23 @@ func New(cfg Config) *Table {
 	}
 	for _, d := range cfg.Store {
 		if t.slot[d] < 0 {
-			t.slot[d] = int8(t.nslots)
-			t.nslots++
+			t.slot[d] = int16(t.nslots)
+			t.nslots += t.elems(d)
 		}
 	}
 	t.lru.next, t.lru.prev = &t.lru, &t.lru
 	return t
 }
 
-// Stores tells whether the table stores data type d.
-func (t *Table) Stores(d DataType) bool { return t.slot[d] >= 0 }
+// Stores tells whether the table stores data type d, itself or through
+// the array that replaces it (gpc0 is gpc's element 0).
+func (t *Table) Stores(d DataType) bool {
+	i, _ := t.index(d, 0)
+	return i >= 0
+}
+
+// Declares tells whether the "store" list names d itself.
+func (t *Table) Declares(d DataType) bool { return t.slot[d] >= 0 }
 
 // Len returns the number of live entries.
 func (t *Table) Len() int {
@@ -416,8 +425,11 @@ type Snapshot struct {
 	Use   int
 	// Exp is the remaining lifetime in ms (0: never expires, or expired).
 	Exp int64
-	// Values holds every stored data type's value (rates read now).
+	// Values holds every stored data type's value (rates read now); for
+	// an array, its first element.
 	Values [NumDataTypes]int64
+	// Elems holds the elements of the stored array types.
+	Elems [NumDataTypes][]int64
 }
 
 func (t *Table) snapshotLocked(e *Entry, now int64) Snapshot {
@@ -427,6 +439,12 @@ func (t *Table) snapshotLocked(e *Entry, now int64) Snapshot {
 	}
 	for _, d := range t.Store {
 		s.Values[d], _ = t.readLocked(e, d, now)
+		if d.IsArray() {
+			s.Elems[d] = make([]int64, t.elems(d))
+			for i := range s.Elems[d] {
+				s.Elems[d][i], _ = t.readElemLocked(e, d, i, now)
+			}
+		}
 	}
 	return s
 }
