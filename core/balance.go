@@ -35,6 +35,9 @@ type lbState struct {
 type lbInput struct {
 	src netip.Addr
 	req *h1.Message
+	// stick is the server a stick match rule designated, tried before
+	// load balancing (nil: none).
+	stick *Server
 }
 
 // Errors of server selection, answered 503 in HTTP.

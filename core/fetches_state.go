@@ -43,6 +43,9 @@ type fetchState struct {
 	// queuePos is the number of streams served from the backend's queue
 	// while this one waited in it (bc_be_queue, %bq).
 	queuePos int64
+	// stickStores are the keys "stick store-request" rules keep until a
+	// server is known (stick_persist.go).
+	stickStores []stickStore
 }
 
 // freqCtr is HAProxy's per-second freq_ctr: the events of the current
@@ -160,6 +163,7 @@ func (s *Stream) beginTxn(tx *HTTPTxn) {
 	// processes it, whatever ran on the connection before.
 	s.fx.task.restart(time.Now())
 	s.fx.queuePos = 0
+	s.fx.stickStores = s.fx.stickStores[:0]
 	s.fx.uid, s.fx.uidSet = "", false
 	s.fx.connRetries, s.fx.redispatched, s.fx.reused = 0, false, false
 	(&s.Frontend.rates).req.add()

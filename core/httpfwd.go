@@ -181,7 +181,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req}
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, stick: s.stickRules(be)}
 	var exclude *Server
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
@@ -349,6 +349,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	tx.Status = res.Status
 	tx.srvStatus = res.Status
 	tx.srvTime = time.Since(tx.start)
+	s.stickStore(be)
 	if !tx.filterResponseStart() {
 		_ = sc.Close()
 		return false, failNone

@@ -94,6 +94,10 @@ func writeTableEntry(r *CLIRequest, t *stickTable, s stktable.Snapshot) {
 		if !t.Declares(d) {
 			continue
 		}
+		if d == stktable.ServerKey {
+			fmt.Fprintf(&b, " %s=%s", d, s.ServerKey)
+			continue
+		}
 		if d.IsArray() {
 			// HAProxy compat: "gpc0=1 gpc1=0", "gpc0_rate(10000)=1"
 			name, suffix, _ := strings.Cut(d.String(), "_")

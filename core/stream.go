@@ -127,11 +127,12 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	countBackend(be)
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
-	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr())})
+	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), stick: s.stickRules(be)})
 	if err != nil {
 		return // HAProxy compat: TCP mode with no server closes the connection
 	}
 	s.ServerConn = sc
+	s.stickStore(be)
 	defer s.Server.release()
 	x := extOf(s)
 	x.connAt = time.Now()
@@ -169,6 +170,9 @@ func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
 func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server) (net.Conn, error), exclude *Server) (net.Conn, error) {
 	var srv *Server
 	for attempt := 0; ; attempt++ {
+		if srv == nil && attempt == 0 && in.stick != nil && in.stick.tryTake() {
+			srv = in.stick // a stick match: no load balancing
+		}
 		if srv == nil {
 			var err error
 			if srv, err = be.acquireServer(in, exclude, &s.fx.queuePos); err != nil {

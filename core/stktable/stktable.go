@@ -86,8 +86,9 @@ type Table struct {
 // the table's mutex; use the table's methods.
 type Entry struct {
 	key        string
-	ref        int   // trackers ("use")
-	expire     int64 // ms; 0: never
+	srvKey     string // ServerKey
+	ref        int    // trackers ("use")
+	expire     int64  // ms; 0: never
 	data       []value
 	prev, next *Entry
 }
@@ -430,10 +431,12 @@ type Snapshot struct {
 	Values [NumDataTypes]int64
 	// Elems holds the elements of the stored array types.
 	Elems [NumDataTypes][]int64
+	// ServerKey is the server_key, when stored.
+	ServerKey string
 }
 
 func (t *Table) snapshotLocked(e *Entry, now int64) Snapshot {
-	s := Snapshot{Entry: e, Key: e.key, Use: e.ref}
+	s := Snapshot{Entry: e, Key: e.key, Use: e.ref, ServerKey: e.srvKey}
 	if e.expire != 0 && e.expire > now {
 		s.Exp = e.expire - now
 	}

@@ -242,3 +242,23 @@ func TestArrays(t *testing.T) {
 		t.Errorf("snapshot gpc = %v", got)
 	}
 }
+
+// TestRemaining checks the entry lifetime behind table_expire and
+// table_idle (idle = expire - remaining).
+func TestRemaining(t *testing.T) {
+	tb, now := newTable(t, "type ip size 10 expire 10s")
+	e, _ := tb.Get("k")
+	*now += 2500
+	if r := tb.Remaining(e); r != 7500 {
+		t.Errorf("remaining = %d, want 7500", r)
+	}
+	tb.Touch(e)
+	if r := tb.Remaining(e); r != 10000 {
+		t.Errorf("remaining after touch = %d, want 10000", r)
+	}
+	nx, _ := newTable(t, "type ip size 10")
+	e, _ = nx.Get("k")
+	if r := nx.Remaining(e); r != 0 {
+		t.Errorf("no expire: remaining = %d", r)
+	}
+}
