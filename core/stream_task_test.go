@@ -2,12 +2,13 @@ package core
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // lineOf returns the 1-based line of cfg holding substr.
@@ -163,5 +164,52 @@ backend be
 			t.Errorf("%s: got %v, want an invalid TLV ID error", bad, err)
 		}
 	}
-	_ = time.Second
+}
+
+// TestBackendQueuePosition checks bc_be_queue and %bq: the streams
+// served from the backend's queue while a stream waited in it (0 for the
+// head of the queue, 1 for the one behind it, 0 without queueing).
+func TestBackendQueuePosition(t *testing.T) {
+	release := make(chan struct{}, 3)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		_, _ = io.WriteString(w, "ok")
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	e, _ := startEngine(t, `
+defaults
+    mode http
+    timeout client 10s
+    timeout server 10s
+    timeout connect 10s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    http-response set-header x-q "%[bc_be_queue] %[bc_srv_queue]"
+    server s1 `+ln.Addr().String()+` maxconn 1
+`)
+	addr := e.Addrs()[0].String()
+	be := e.Proxies[1]
+	results := make([]chan string, 3)
+	for i := range results {
+		results[i] = make(chan string, 1)
+		go func(ch chan string) { ch <- get(t, addr, "/") }(results[i])
+		// each request waits behind the previous one before the next starts
+		want := i
+		waitFor(t, "the queue to grow", func() bool { return be.queueLen() == want })
+	}
+	for range results {
+		release <- struct{}{}
+	}
+	for i, want := range []string{"x-q: 0 0", "x-q: 0 0", "x-q: 1 0"} {
+		if got := <-results[i]; !strings.Contains(strings.ToLower(got), want) {
+			t.Errorf("request %d: want %q in\n%s", i, want, got)
+		}
+	}
 }
