@@ -349,6 +349,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	tx.Status = res.Status
 	tx.srvStatus = res.Status
 	tx.srvTime = time.Since(tx.start)
+	s.countResponse(res.Status)
 	s.stickStore(be)
 	if !tx.filterResponseStart() {
 		_ = sc.Close()

@@ -219,3 +219,54 @@ func TestStickConfigErrors(t *testing.T) {
 		t.Errorf("frontend: log %q", log.String())
 	}
 }
+
+// TestHTTPFailAndErrCounters checks http_fail_cnt/rate (2.5+) and
+// http_err_cnt on entries tracked by the request: counted when the
+// server's response head arrives, so that http-response rules see them;
+// 501 and 505 are the client's fault. HAProxy 2.6.12 gave the same.
+func TestHTTPFailAndErrCounters(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var code int
+		fmt.Sscanf(r.URL.Path, "/%d", &code)
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, "x")
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	e, _, dir := startCLIEngine(t, `
+global
+    stats socket @SOCK@ level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend f
+    bind 127.0.0.1:0
+    stick-table type ip size 10 store http_fail_cnt,http_fail_rate(10s),http_err_cnt,http_req_cnt
+    http-request track-sc0 src
+    http-response set-header x-f "%[sc0_http_fail_cnt] %[sc0_http_err_cnt] %[sc_http_fail_rate(0)] %[src_http_fail_cnt] %[src,table_http_fail_cnt]"
+    default_backend b
+backend b
+    server s `+ln.Addr().String()+`
+`)
+	addr := e.Addrs()[0].String()
+	for _, c := range []struct{ code, want string }{
+		{"200", "0 0 0 0 0"}, {"503", "1 0 1 1 1"}, {"501", "1 0 1 1 1"}, {"505", "1 0 1 1 1"},
+		{"500", "2 0 2 2 2"}, {"404", "2 1 2 2 2"}, {"403", "2 2 2 2 2"},
+	} {
+		res := get(t, addr, "/"+c.code)
+		if !strings.Contains(strings.ToLower(res), "x-f: "+c.want+"\r\n") {
+			t.Errorf("%s: want x-f: %s in\n%s", c.code, c.want, res)
+		}
+	}
+	expRE := regexp.MustCompile(`0x[0-9a-f]+:`)
+	got := expRE.ReplaceAllString(cliExchange(t, filepath.Join(dir, "admin.sock"), "show table f\n"), "0x:")
+	if want := "0x: key=127.0.0.1 use=0 exp=0 http_req_cnt=7 http_err_cnt=2 http_fail_cnt=2 http_fail_rate(10000)=2\n"; !strings.Contains(got, want) {
+		t.Errorf("show table:\ngot  %q\nwant %q", got, want)
+	}
+}

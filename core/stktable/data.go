@@ -36,6 +36,10 @@ const (
 	// kept beside the counters (see server.go); the engine stores it
 	// with ServerID in the tables of "stick" rules.
 	ServerKey
+	// HTTPFailCnt and HTTPFailRate count the server responses that
+	// failed: 5xx other than 501 and 505.
+	HTTPFailCnt
+	HTTPFailRate
 	// GPT, GPC and GPCRate are arrays (2.5+): "store gpt(<n>)",
 	// "gpc(<n>)", "gpc_rate(<n>,<period>)"; see arrays.go.
 	GPT
@@ -47,7 +51,7 @@ const (
 var dataTypeNames = [NumDataTypes]string{"server_id", "gpt0", "gpc0", "gpc0_rate", "conn_cnt",
 	"conn_rate", "conn_cur", "sess_cnt", "sess_rate", "http_req_cnt", "http_req_rate",
 	"http_err_cnt", "http_err_rate", "bytes_in_cnt", "bytes_in_rate", "bytes_out_cnt",
-	"bytes_out_rate", "gpc1", "gpc1_rate", "server_key", "gpt", "gpc", "gpc_rate"}
+	"bytes_out_rate", "gpc1", "gpc1_rate", "server_key", "http_fail_cnt", "http_fail_rate", "gpt", "gpc", "gpc_rate"}
 
 // String returns the data type's name ("gpc0_rate").
 func (d DataType) String() string { return dataTypeNames[d] }
