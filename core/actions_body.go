@@ -46,7 +46,8 @@ func (hc *HTTPConn) waitForBody(d time.Duration, atLeast int64) Verdict {
 		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
 	_ = s.Client.SetReadDeadline(time.Now().Add(d))
-	err := hc.br.BufferBody(m, limit)
+	var err error
+	s.taskBlock(func() { err = hc.br.BufferBody(m, limit) })
 	_ = s.Client.SetReadDeadline(time.Time{})
 	var ne net.Error
 	switch {

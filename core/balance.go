@@ -35,6 +35,9 @@ type lbState struct {
 type lbInput struct {
 	src netip.Addr
 	req *h1.Message
+	// stick is the server a stick match rule designated, tried before
+	// load balancing (nil: none).
+	stick *Server
 }
 
 // Errors of server selection, answered 503 in HTTP.
@@ -319,6 +322,9 @@ func (b *Balance) uriKey(req *h1.Message) string {
 // waiter is a stream queued for a server slot.
 type waiter struct {
 	ch chan *Server // receives the server whose slot it was given
+	// mark is the backend's dequeue count when the stream queued; pos,
+	// set when it is served, the streams served meanwhile (%bq).
+	mark, pos int64
 }
 
 // queueLen returns the number of streams waiting in the backend's queue.
@@ -330,8 +336,10 @@ func (px *Proxy) queueLen() int {
 
 // acquireServer picks a server and takes one of its connection slots,
 // waiting in the backend's queue up to "timeout queue" (else "timeout
-// connect") when every usable server is at its maxconn.
-func (px *Proxy) acquireServer(in *lbInput, exclude *Server) (*Server, error) {
+// connect") when every usable server is at its maxconn. A stream served
+// from the queue adds to *queuePos the streams served before it while it
+// waited (bc_be_queue, %bq); queuePos may be nil.
+func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*Server, error) {
 	for {
 		srv, full := px.pickServer(in, exclude)
 		if srv != nil {
@@ -345,6 +353,7 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server) (*Server, error) {
 		}
 		w := &waiter{ch: make(chan *Server, 1)}
 		px.qMu.Lock()
+		w.mark = px.dequeued
 		px.queue = append(px.queue, w)
 		px.qMu.Unlock()
 		// A slot may have freed between pick and enqueue.
@@ -361,6 +370,9 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server) (*Server, error) {
 		}
 		select {
 		case srv := <-w.ch:
+			if queuePos != nil {
+				*queuePos += w.pos
+			}
 			return srv, nil
 		case <-timeout:
 			px.qMu.Lock()
@@ -373,6 +385,9 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server) (*Server, error) {
 			px.qMu.Unlock()
 			select {
 			case srv := <-w.ch: // handed a slot while timing out
+				if queuePos != nil {
+					*queuePos += w.pos
+				}
 				return srv, nil
 			default:
 			}
@@ -412,6 +427,8 @@ func (px *Proxy) dequeue() {
 		}
 		w := px.queue[0]
 		px.queue = px.queue[1:]
+		w.pos = px.dequeued - w.mark
+		px.dequeued++
 		w.ch <- srv
 	}
 }

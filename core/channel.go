@@ -103,7 +103,9 @@ func (ch *Channel) Fill(deadline time.Time) error {
 		copy(grown, ch.in)
 		ch.in = grown
 	}
-	n, err := c.Read(ch.in[len(ch.in):ch.max])
+	var n int
+	var err error
+	ch.s.taskBlock(func() { n, err = c.Read(ch.in[len(ch.in):ch.max]) })
 	ch.in = ch.in[:len(ch.in)+n]
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -176,13 +176,13 @@ backend be
     server s1 127.0.0.1:1 maxconn 1
 `)
 	px := e.Backend("be")
-	s1, err := px.acquireServer(nil, nil)
+	s1, err := px.acquireServer(nil, nil, nil)
 	if err != nil || s1.Conns.Load() != 1 {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
 	go func() {
-		s, err := px.acquireServer(nil, nil)
+		s, err := px.acquireServer(nil, nil, nil)
 		if err == nil && s != s1 {
 			err = fmt.Errorf("got %v", s)
 		}
@@ -197,7 +197,7 @@ backend be
 		t.Fatalf("slot not handed over: conns=%d queue=%d", s1.Conns.Load(), px.queueLen())
 	}
 	start := time.Now()
-	if _, err := px.acquireServer(nil, nil); err != errQueueTimeout {
+	if _, err := px.acquireServer(nil, nil, nil); err != errQueueTimeout {
 		t.Fatalf("want queue timeout, got %v", err)
 	}
 	if time.Since(start) < 150*time.Millisecond || px.queueLen() != 0 {

@@ -87,11 +87,7 @@ func init() {
 		if px == nil {
 			return sample.Sample{}, false
 		}
-		act, bck := px.countUp()
-		if act > 0 {
-			return num(int64(act))
-		}
-		return num(int64(bck))
+		return num(usableServers(px))
 	})
 	fetch("connslots", optBE, sample.TypeSInt, sample.UseIntrn, func(ctx *sample.Ctx, a []sample.Arg) (sample.Sample, bool) {
 		px := pxArg(ctx, a, false)
@@ -174,4 +170,14 @@ func init() {
 		}
 		return sample.Sample{}, false
 	})
+}
+
+// usableServers is nbsrv: the usable active servers of px, else its
+// usable backup servers.
+func usableServers(px *Proxy) int64 {
+	act, bck := px.countUp()
+	if act > 0 {
+		return int64(act)
+	}
+	return int64(bck)
 }

@@ -374,6 +374,15 @@ func init() {
 		}
 		return sample.Bool(false), true
 	})
+	// nbsrv as a converter takes the backend's name from its input.
+	conv("nbsrv", sample.TypeSInt, func(s *Stream, name string) (sample.Sample, bool) {
+		for _, px := range s.Engine.Proxies {
+			if px.Name == name && px.Cap&CapBE != 0 {
+				return num(usableServers(px))
+			}
+		}
+		return fail()
+	})
 	conv("srv_is_up", sample.TypeBool, func(s *Stream, name string) (sample.Sample, bool) {
 		if srv := srvByName(s, name); srv != nil {
 			return sample.Bool(srv.IsUp()), true
@@ -431,19 +440,5 @@ func init() {
 	fetch("txn.sess_term_state", sample.TypeStr, sample.UseIntrn, func(s *Stream) (sample.Sample, bool) {
 		t := termState(s)
 		return sample.Str(string(t[:])), true
-	})
-	// A stream exists only on a connection without error: fc_err is 0
-	// (CO_ER_NONE), whose text HAProxy 2.6 gives as "Success".
-	fetch("fc_err", sample.TypeSInt, sample.UseL4Cli, func(*Stream) (sample.Sample, bool) { return sample.Int(0), true })
-	fetch("fc_err_str", sample.TypeStr, sample.UseL4Cli, func(*Stream) (sample.Sample, bool) { return sample.Str("Success"), true })
-	// Binds take no accept-proxy: no PROXY header is ever received.
-	fetch("fc_rcvd_proxy", sample.TypeBool, sample.UseL4Cli, func(*Stream) (sample.Sample, bool) { return sample.Bool(false), true })
-	// HTTP/1 and TCP connections carry one stream at a time.
-	fetch("fc_nb_streams", sample.TypeSInt, sample.UseL4Cli, func(*Stream) (sample.Sample, bool) { return sample.Int(1), true })
-	fetch("bc_nb_streams", sample.TypeSInt, sample.UseL4Srv, func(s *Stream) (sample.Sample, bool) {
-		if s.ServerConn == nil && s.Server == nil {
-			return sample.Sample{}, false
-		}
-		return sample.Int(1), true
 	})
 }

@@ -265,6 +265,7 @@ func TestFetchesMisc(t *testing.T) {
 		{"%[be_connect_timeout] %[be_queue_timeout] %[cur_client_timeout] %[be_max_retries] %[cur_max_retries] %[fe_tarpit_timeout]", `^3000 3000 5000 3 3 3000$`},
 		{"%[so_id] %[act_conn] %[fc_nb_streams] %[fc_rcvd_proxy] %[req.bytes_out] %[res.bytes_in]", `^7 \d+ 1 0 0 0$`},
 		{"%[str(fe),fe_exists] %[str(be),fe_exists] %[str(be/s1),srv_is_up] %[str(be/s1),srv_queue] %[str(abcdef),capture-req(0)]-%[capture.req.hdr(0)]", `^1 0 1 0 abcdef-abc$`},
+		{"%[str(be),nbsrv] %[str(nope),nbsrv]", `^1$`},
 	}
 	var rules strings.Builder
 	for i, c := range cases {

@@ -35,6 +35,17 @@ type fetchState struct {
 	// in and out are the bytes of the finished transactions (HTTP):
 	// received from and sent to the client.
 	in, out int64
+	// task counts the stream's calls and their times (stream_task.go).
+	task taskClock
+	// lastRule is the last rule that gave a final verdict; waiting the
+	// rule that was running when the stream failed (stream_task.go).
+	lastRule, waiting *config.Line
+	// queuePos is the number of streams served from the backend's queue
+	// while this one waited in it (bc_be_queue, %bq).
+	queuePos int64
+	// stickStores are the keys "stick store-request" rules keep until a
+	// server is known (stick_persist.go).
+	stickStores []stickStore
 }
 
 // freqCtr is HAProxy's per-second freq_ctr: the events of the current
@@ -143,8 +154,16 @@ func (s *Stream) sessionStarted() {
 // the frontend counts a request (fe_req_rate).
 func (s *Stream) beginTxn(tx *HTTPTxn) {
 	if !tx.First {
+		// HAProxy makes a new stream for each request after the first:
+		// what it counts per stream starts again.
 		s.fx.txnID = streamIDs.Add(1) - 1
+		s.fx.lastRule, s.fx.waiting = nil, nil
 	}
+	// HAProxy's HTTP/1 stream starts with the request: its first call
+	// processes it, whatever ran on the connection before.
+	s.fx.task.restart(time.Now())
+	s.fx.queuePos = 0
+	s.fx.stickStores = s.fx.stickStores[:0]
 	s.fx.uid, s.fx.uidSet = "", false
 	s.fx.connRetries, s.fx.redispatched, s.fx.reused = 0, false, false
 	(&s.Frontend.rates).req.add()

@@ -36,6 +36,9 @@ type HTTPTxn struct {
 	closeClient bool         // the client connection ends after this response
 	start       time.Time
 	srvTime     time.Duration
+	// srvStatus is the status the server answered (server_status), 0 if
+	// none did; set-status changes Status, not srvStatus.
+	srvStatus int
 }
 
 // reset prepares the transaction for the next request of the connection,
@@ -124,7 +127,8 @@ func (e *Engine) serveHTTP(s *Stream) {
 	for n := 0; ; n++ {
 		tx.reset(n == 0)
 		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
-		err := hc.br.ReadRequest(&tx.Req, lim)
+		var err error
+		s.taskBlock(func() { err = hc.br.ReadRequest(&tx.Req, lim) })
 		if err != nil {
 			hc.requestError(err, n == 0)
 			return
@@ -194,7 +198,9 @@ func (hc *HTTPConn) writeTimeout() time.Duration {
 // stays open when the request allows it and its body was consumed.
 func (hc *HTTPConn) sendReply(tx *HTTPTxn, r *Reply) bool {
 	tx.Status = r.Status
-	if !tx.reqBodyDone && !hc.drainRequestBody(tx) {
+	// A connection closing anyway has no body to drain: a client that
+	// never sends it (wait-for-body's 408) must not hold the reply.
+	if !tx.reqBodyDone && (tx.closeClient || !hc.drainRequestBody(tx)) {
 		tx.closeClient = true
 	}
 	if !tx.Req.KeepAlive() || hc.s.Frontend.Options.HTTPClose {
@@ -215,6 +221,7 @@ func (hc *HTTPConn) drainRequestBody(tx *HTTPTxn) bool {
 	if tx.Req.ContentLength > int64(hc.s.Engine.BufSize) {
 		return false
 	}
+	_ = hc.s.Client.SetReadDeadline(deadline(hc.s.Frontend.Timeouts.Client))
 	_, err := io.Copy(io.Discard, io.LimitReader(bodyReader{hc.br}, int64(hc.s.Engine.BufSize)+1))
 	return err == nil
 }

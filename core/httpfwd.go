@@ -191,7 +191,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req}
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, stick: s.stickRules(be)}
 	var exclude *Server
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
@@ -269,8 +269,7 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 		return c, nil
 	}
 	s.fx.reused = false
-	d := net.Dialer{Timeout: srv.Proxy.Timeouts.Connect}
-	c, err := d.Dial(srv.Addr.Net, s.serverAddress(srv))
+	c, err := s.dial(srv, srv.Proxy.Timeouts.Connect)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +321,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	res := &tx.Res
 	for {
 		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
-		err = sc.br.ReadResponse(res, lim, req.Method)
+		s.taskBlock(func() { err = sc.br.ReadResponse(res, lim, req.Method) })
 		if err != nil {
 			_ = sc.Close()
 			var ne net.Error
@@ -345,7 +344,10 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		break
 	}
 	tx.Status = res.Status
+	tx.srvStatus = res.Status
 	tx.srvTime = time.Since(tx.start)
+	s.countResponse(res.Status)
+	s.stickStore(be)
 	if !tx.filterResponseStart() {
 		_ = sc.Close()
 		return false, failNone

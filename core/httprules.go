@@ -725,7 +725,12 @@ func (s *Stream) runHTTPRules(px *Proxy, rs RuleSet) (r *Reply, ok bool) {
 		if !rule.ok(s) {
 			continue
 		}
+		mark := s.waitMark()
 		v, rep := rule.act(s, tx, rs != HTTPRequest)
+		s.ruleWaited(&rule.line, mark)
+		if v != Continue {
+			s.ruleRan(&rule.line)
+		}
 		switch v {
 		case Continue:
 		case Stop:

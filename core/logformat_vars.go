@@ -185,7 +185,7 @@ func init() {
 		return 0
 	})
 	num("sq", func(*Stream, *logState) int64 { return 0 })
-	num("bq", func(*Stream, *logState) int64 { return 0 })
+	num("bq", func(s *Stream, _ *logState) int64 { return s.fx.queuePos })
 	// captures
 	str("CC", func(*Stream) (string, bool) { return "", false })
 	str("CS", func(*Stream) (string, bool) { return "", false })

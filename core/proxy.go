@@ -69,7 +69,9 @@ type Proxy struct {
 	lbActive  []*Server
 	lbBackup  []*Server
 	qMu       sync.Mutex
+	stick     []*stickRule // "stick" rules, in order (stick_persist.go)
 	queue     []*waiter
+	dequeued  int64 // streams served from queue so far (qMu)
 	// Conns counts the streams currently attached as a frontend (fe_conn);
 	// BeConns as a backend (be_conn).
 	Conns, BeConns atomic.Int64
@@ -104,6 +106,8 @@ type Options struct {
 	LogHealthChecks              bool
 	HTTPBufferRequest            bool
 	CLF                          bool
+	// Persist is "option persist": a stick rule may send to a DOWN server.
+	Persist bool
 }
 
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
@@ -231,6 +235,8 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return e.parseLogFormat(px, l)
 	case "stick-table":
 		return e.parseStickTable(px, l)
+	case "stick":
+		return e.parseStick(px, l)
 	case "capture", "declare":
 		return parseCaptureKeyword(px, l)
 	case "filter":
@@ -349,11 +355,13 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.LogHealthChecks = on
 	case "http-buffer-request":
 		o.HTTPBufferRequest = on
+	case "persist":
+		o.Persist = on
 	case "splice-auto", "splice-request", "splice-response", "tcpka", "clitcpka", "srvtcpka",
 		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose", "prefer-last-server",
 		"log-separate-errors", "dontlog-normal", "socket-stats", "contstats", "http-pretend-keepalive",
 		"accept-invalid-http-request", "accept-invalid-http-response", "http-use-htx", "independent-streams",
-		"nolinger", "persist", "checkcache", "http-ignore-probes", "idle-close-on-response", "logasap":
+		"nolinger", "checkcache", "http-ignore-probes", "idle-close-on-response", "logasap":
 		// Accepted: tuning that luaproxy's I/O model makes moot, or not yet applied.
 	default:
 		return l.Errorf("unknown option '%s'.", name)

@@ -102,6 +102,12 @@ func lookupAction(name string) (ActionParser, bool) {
 		p, ok := reg.actions[name[:i+1]]
 		return p, ok
 	}
+	// "sc-inc-gpc(<idx>,<sc>)": families registered by the name up to
+	// the parenthesis parse their own arguments.
+	if i := strings.IndexByte(name, '('); i > 0 {
+		p, ok := reg.actions[name[:i+1]]
+		return p, ok
+	}
 	return nil, false
 }
 

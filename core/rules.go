@@ -155,11 +155,17 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 // runRules evaluates a rule set; it returns false if the stream must end.
 func (s *Stream) runRules(rs RuleSet) bool {
 	for _, r := range s.Frontend.Rules[rs] {
+		mark := s.waitMark()
 		if !s.tcpCondMatch(r.cond) {
+			s.ruleWaited(&r.Line, mark)
 			continue
 		}
-		switch r.Action.Do(s) {
-		case Continue:
+		v := r.Action.Do(s)
+		s.ruleWaited(&r.Line, mark)
+		if v != Continue {
+			s.ruleRan(&r.Line)
+		}
+		switch v {
 		case Stop:
 			return true
 		case Reject, Done:
@@ -178,7 +184,9 @@ const tcpRequestSession RuleSet = "tcp-request session"
 // returns false if the connection must be closed.
 func (s *Stream) runConnRules() bool {
 	for _, rs := range [...]RuleSet{TCPRequestConnection, tcpRequestSession} {
-		if !s.runFinalRules(s.Frontend.Rules[rs]) {
+		// HAProxy compat: these rules run before the stream exists, so
+		// they are not last_rule_* (record false).
+		if !s.runFinalRules(s.Frontend.Rules[rs], false) {
 			// HAProxy compat: a connection rejected this early is not logged
 			extOf(s).noLog = true
 			return false
@@ -188,8 +196,9 @@ func (s *Stream) runConnRules() bool {
 }
 
 // runFinalRules runs rules whose conditions see all they will ever see;
-// it returns false if the stream must end.
-func (s *Stream) runFinalRules(rules []*Rule) bool {
+// it returns false if the stream must end. record says the rule giving a
+// final verdict is the stream's last rule (last_rule_file ...).
+func (s *Stream) runFinalRules(rules []*Rule, record bool) bool {
 	for _, r := range rules {
 		if r.cond != nil {
 			ctx := s.SampleCtx()
@@ -200,7 +209,11 @@ func (s *Stream) runFinalRules(rules []*Rule) bool {
 				continue
 			}
 		}
-		switch r.Action.Do(s) {
+		v := r.Action.Do(s)
+		if v != Continue && record {
+			s.ruleRan(&r.Line)
+		}
+		switch v {
 		case Stop:
 			return true
 		case Reject, Done:
@@ -215,7 +228,7 @@ func (s *Stream) runFinalRules(rules []*Rule) bool {
 // run before any response data is seen (a known gap: HAProxy re-runs
 // them as the response arrives, up to the inspect-delay).
 func (s *Stream) runTCPResponseRules(be *Proxy) bool {
-	return s.runFinalRules(be.Rules[TCPResponseContent])
+	return s.runFinalRules(be.Rules[TCPResponseContent], true)
 }
 
 // tcpCondMatch evaluates a tcp-request content condition, waiting for

@@ -53,12 +53,14 @@ func (a AdminFlags) InMaint() bool { return a&(AdminMaint|AdminCMaint) != 0 }
 
 // Server is one server of a backend.
 type Server struct {
-	Name  string
-	ID    int // puid, unique in its backend
-	RID   int
-	Addr  netio.Addr
-	Proxy *Proxy
-	Line  config.Line
+	Name string
+	ID   int // puid, unique in its backend
+	// NonStick is "non-stick": stick store rules never store this server.
+	NonStick bool
+	RID      int
+	Addr     netio.Addr
+	Proxy    *Proxy
+	Line     config.Line
 	// PortFromClient is set when the address has no port: the connection
 	// goes to the port the client connected to (HAProxy's "server s 10.0.0.1").
 	PortFromClient bool
@@ -237,6 +239,8 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			srv.Check.Addr, err = arg()
 		case "id":
 			srv.ID, err = intArg(1, 1<<30)
+		case "non-stick":
+			srv.NonStick = true
 		default:
 			takesArg, known := ignoredServerOpts[kw]
 			if !known {
@@ -265,7 +269,7 @@ var ignoredServerOpts = map[string]bool{
 	"maxqueue": true, "cookie": true, "resolvers": true, "init-addr": true, "agent-port": true,
 	"agent-inter": true, "pool-max-conn": true, "pool-purge-delay": true, "check-sni": true,
 	"send-proxy": false, "send-proxy-v2": false, "check-send-proxy": false, "agent-check": false,
-	"tfo": false, "non-stick": false,
+	"tfo": false,
 }
 
 // parseServerAddr parses a server address; a missing port means "the port

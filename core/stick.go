@@ -176,13 +176,37 @@ func (s *Stream) track(i int, t *stickTable, k string, tx *HTTPTxn) {
 	t.Add(e, 1, stktable.ConnCnt, stktable.ConnRate)
 	if tx != nil {
 		t.Add(e, 1, stktable.HTTPReqCnt, stktable.HTTPReqRate)
-		if tx.Status >= 400 && tx.Status < 500 {
-			t.Add(e, 1, stktable.HTTPErrCnt, stktable.HTTPErrRate)
-		}
+		countStatus(t, e, tx.Status)
 	}
 	c.sc[i] = trackedEntry{t: t, e: e, tx: tx}
 	if tx != nil {
 		c.sc[i].txSeq = tx.seq
+	}
+}
+
+// countStatus counts a response status in entry e: http_err for a 4xx,
+// http_fail for a 5xx other than 501 and 505 (which clients cause).
+func countStatus(t *stickTable, e *stktable.Entry, status int) {
+	switch {
+	case status >= 400 && status < 500:
+		t.Add(e, 1, stktable.HTTPErrCnt, stktable.HTTPErrRate)
+	case status >= 500 && status != 501 && status != 505:
+		t.Add(e, 1, stktable.HTTPFailCnt, stktable.HTTPFailRate)
+	}
+}
+
+// countResponse counts a server's response status in every entry the
+// stream tracks, as HAProxy does when the response head arrives (before
+// the http-response rules, which see the counts).
+func (s *Stream) countResponse(status int) {
+	c := countersOf(s, false)
+	if c == nil {
+		return
+	}
+	for i := range c.sc {
+		if te := &c.sc[i]; te.e != nil {
+			countStatus(te.t, te.e, status)
+		}
 	}
 }
 

@@ -91,7 +91,23 @@ func writeTableEntry(r *CLIRequest, t *stickTable, s stktable.Snapshot) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%p: key=%s use=%d exp=%d", s.Entry, t.FormatKey(s.Key), s.Use, s.Exp)
 	for d := stktable.DataType(0); d < stktable.NumDataTypes; d++ {
-		if !t.Stores(d) {
+		if !t.Declares(d) {
+			continue
+		}
+		if d == stktable.ServerKey {
+			fmt.Fprintf(&b, " %s=%s", d, s.ServerKey)
+			continue
+		}
+		if d.IsArray() {
+			// HAProxy compat: "gpc0=1 gpc1=0", "gpc0_rate(10000)=1"
+			name, suffix, _ := strings.Cut(d.String(), "_")
+			for i, v := range s.Elems[d] {
+				if d.IsRate() {
+					fmt.Fprintf(&b, " %s%d_%s(%d)=%d", name, i, suffix, t.Periods[d].Milliseconds(), v)
+				} else {
+					fmt.Fprintf(&b, " %s%d=%d", name, i, v)
+				}
+			}
 			continue
 		}
 		if d.IsRate() {

@@ -61,6 +61,8 @@ var stickCounterFetches = []struct {
 	{"gpc1_rate", readType(stktable.GPC1Rate), false},
 	{"http_err_cnt", readType(stktable.HTTPErrCnt), false},
 	{"http_err_rate", readType(stktable.HTTPErrRate), false},
+	{"http_fail_cnt", readType(stktable.HTTPFailCnt), false},
+	{"http_fail_rate", readType(stktable.HTTPFailRate), false},
 	{"http_req_cnt", readType(stktable.HTTPReqCnt), false},
 	{"http_req_rate", readType(stktable.HTTPReqRate), false},
 	{"inc_gpc0", incGPC(stktable.GPC0, stktable.GPC0Rate), true},
@@ -224,7 +226,9 @@ func init() {
 	convs := map[string]stickRead{"trackers": readTrackers, "kbytes_in": readKB(stktable.BytesInCnt),
 		"kbytes_out": readKB(stktable.BytesOutCnt)}
 	for d := stktable.DataType(0); d < stktable.NumDataTypes; d++ {
-		convs[d.String()] = readType(d)
+		if !d.IsArray() { // table_gpc(<idx>) ... are in stick_arrays.go
+			convs[d.String()] = readType(d)
+		}
 	}
 	for name, read := range convs {
 		read := read

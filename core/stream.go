@@ -69,6 +69,7 @@ func (e *Engine) newStream(fe *Proxy, c net.Conn) *Stream {
 		Start:    time.Now(),
 		Thread:   int(e.nextThread.Add(1)-1) % e.Threads,
 	}
+	s.fx.task.run(s.Start)
 	s.Req = &Channel{s: s, max: e.BufSize}
 	s.Res = &Channel{s: s, isRes: true, max: e.BufSize}
 	return s
@@ -138,11 +139,12 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	countBackend(be)
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
-	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr())})
+	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), stick: s.stickRules(be)})
 	if err != nil {
 		return // HAProxy compat: TCP mode with no server closes the connection
 	}
 	s.ServerConn = sc
+	s.stickStore(be)
 	defer s.Server.release()
 	x := extOf(s)
 	x.connAt = time.Now()
@@ -171,6 +173,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 			return
 		}
 	}
+	s.fx.task.wait(time.Now()) // the rest is the kernel's and netio's
 	x.fwd, _ = netio.Forward(c, sc, netio.ForwardOptions{
 		ClientPrefix:  prefix,
 		ClientTimeout: fe.Timeouts.Client,
@@ -184,8 +187,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 // connect picks a server of be and connects to it (see connectWith).
 func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
 	return s.connectWith(be, in, func(s *Stream, srv *Server) (net.Conn, error) {
-		d := net.Dialer{Timeout: be.Timeouts.Connect}
-		return d.Dial(srv.Addr.Net, s.serverAddress(srv))
+		return s.dial(srv, be.Timeouts.Connect)
 	}, nil)
 }
 
@@ -196,9 +198,12 @@ func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
 func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server) (net.Conn, error), exclude *Server) (net.Conn, error) {
 	var srv *Server
 	for attempt := 0; ; attempt++ {
+		if srv == nil && attempt == 0 && in.stick != nil && in.stick.tryTake() {
+			srv = in.stick // a stick match: no load balancing
+		}
 		if srv == nil {
 			var err error
-			if srv, err = be.acquireServer(in, exclude); err != nil {
+			if srv, err = be.acquireServer(in, exclude, &s.fx.queuePos); err != nil {
 				return nil, err
 			}
 		}
@@ -228,6 +233,13 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 		}
 		time.Sleep(wait)
 	}
+}
+
+// dial opens a new connection to srv; the stream waits meanwhile.
+func (s *Stream) dial(srv *Server, timeout time.Duration) (c net.Conn, err error) {
+	d := net.Dialer{Timeout: timeout}
+	s.taskBlock(func() { c, err = d.Dial(srv.Addr.Net, s.serverAddress(srv)) })
+	return c, err
 }
 
 // shouldRedispatch applies "option redispatch <interval>" to retry number

@@ -102,19 +102,32 @@ func (ls *LState) drive(co *vm.Co) vm.Outcome {
 		if out != vm.Yield {
 			return out
 		}
+		// The stream's task stops here and runs again once it has the
+		// state back (cpu_calls, lat_ns_*): the wait for the lock is its
+		// latency.
+		var s *core.Stream
+		if iv, ok := co.Data.(*invocation); ok {
+			s = iv.s
+		}
 		switch co.Reason() {
 		case vm.ReasonGo:
 			if w := co.TakeWait(); w != nil {
 				ls.Unlock()
+				s.TaskWait()
 				w()
+				s.TaskWoken()
 				ls.Lock()
+				s.TaskRun()
 				continue
 			}
 		}
 		// forced yield, core.yield() or coroutine.yield(): let others run
 		ls.Unlock()
+		s.TaskWait()
+		s.TaskWoken()
 		runtime.Gosched()
 		ls.Lock()
+		s.TaskRun()
 	}
 }
 

@@ -32,13 +32,26 @@ const (
 	BytesOutRate
 	GPC1
 	GPC1Rate
+	// ServerKey is the name of the server an entry sticks to, a string
+	// kept beside the counters (see server.go); the engine stores it
+	// with ServerID in the tables of "stick" rules.
+	ServerKey
+	// HTTPFailCnt and HTTPFailRate count the server responses that
+	// failed: 5xx other than 501 and 505.
+	HTTPFailCnt
+	HTTPFailRate
+	// GPT, GPC and GPCRate are arrays (2.5+): "store gpt(<n>)",
+	// "gpc(<n>)", "gpc_rate(<n>,<period>)"; see arrays.go.
+	GPT
+	GPC
+	GPCRate
 	NumDataTypes
 )
 
 var dataTypeNames = [NumDataTypes]string{"server_id", "gpt0", "gpc0", "gpc0_rate", "conn_cnt",
 	"conn_rate", "conn_cur", "sess_cnt", "sess_rate", "http_req_cnt", "http_req_rate",
 	"http_err_cnt", "http_err_rate", "bytes_in_cnt", "bytes_in_rate", "bytes_out_cnt",
-	"bytes_out_rate", "gpc1", "gpc1_rate"}
+	"bytes_out_rate", "gpc1", "gpc1_rate", "server_key", "http_fail_cnt", "http_fail_rate", "gpt", "gpc", "gpc_rate"}
 
 // String returns the data type's name ("gpc0_rate").
 func (d DataType) String() string { return dataTypeNames[d] }
@@ -128,7 +141,11 @@ func (t *Table) Read(e *Entry, d DataType) (int64, bool) {
 }
 
 func (t *Table) readLocked(e *Entry, d DataType, now int64) (int64, bool) {
-	i := t.slot[d]
+	return t.readElemLocked(e, d, 0, now)
+}
+
+func (t *Table) readElemLocked(e *Entry, d DataType, idx int, now int64) (int64, bool) {
+	i, d := t.index(d, idx)
 	if i < 0 {
 		return 0, false
 	}
@@ -148,10 +165,15 @@ func (t *Table) Add(e *Entry, n int64, ds ...DataType) int64 {
 }
 
 func (t *Table) addLocked(e *Entry, n, now int64, ds ...DataType) int64 {
+	r, _ := t.addElemLocked(e, n, 0, now, ds...)
+	return r
+}
+
+func (t *Table) addElemLocked(e *Entry, n int64, idx int, now int64, ds ...DataType) (int64, bool) {
 	var first int64
 	found := false
 	for _, d := range ds {
-		i := t.slot[d]
+		i, d := t.index(d, idx)
 		if i < 0 {
 			continue
 		}
@@ -168,16 +190,19 @@ func (t *Table) addLocked(e *Entry, n, now int64, ds ...DataType) int64 {
 			first, found = r, true
 		}
 	}
-	return first
+	return first, found
 }
 
 // Set stores v as the value of d for e; a rate is set as the runtime
 // API's "set table" does: the current period holds v, the previous one
 // nothing. It fails with ErrNotStored.
-func (t *Table) Set(e *Entry, d DataType, v int64) error {
+func (t *Table) Set(e *Entry, d DataType, v int64) error { return t.SetElem(e, d, 0, v) }
+
+// SetElem is Set for element idx of an array type.
+func (t *Table) SetElem(e *Entry, d DataType, idx int, v int64) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i := t.slot[d]
+	i, d := t.index(d, idx)
 	if i < 0 {
 		return ErrNotStored
 	}
@@ -191,10 +216,13 @@ func (t *Table) Set(e *Entry, d DataType, v int64) error {
 
 // Clear counters for HAProxy's sc_clr_gpc0: Swap stores v and returns
 // the previous value.
-func (t *Table) Swap(e *Entry, d DataType, v int64) (int64, bool) {
+func (t *Table) Swap(e *Entry, d DataType, v int64) (int64, bool) { return t.SwapElem(e, d, 0, v) }
+
+// SwapElem is Swap for element idx of an array type.
+func (t *Table) SwapElem(e *Entry, d DataType, idx int, v int64) (int64, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i := t.slot[d]
+	i, _ := t.index(d, idx)
 	if i < 0 {
 		return 0, false
 	}
@@ -282,32 +310,38 @@ func ParseConfig(name string, args []string) (Config, error) {
 }
 
 func (c *Config) parseStore(list string) error {
-	for _, w := range strings.Split(list, ",") {
+	for _, w := range splitStore(list) {
 		name, arg, hasArg := strings.Cut(w, "(")
 		d, ok := ParseDataType(name)
 		if !ok {
-			return fmt.Errorf("unknown data type '%s'", name)
+			return fmt.Errorf("unknown store option '%s'", name)
 		}
+		dup := false
 		for _, s := range c.Store {
-			if s == d {
-				return fmt.Errorf("data type '%s' specified more than once", name)
-			}
+			dup = dup || s == d
 		}
-		if d.IsRate() {
+		if dup {
+			continue // HAProxy compat: "already enabled, ignored" (a warning)
+		}
+		if d.IsArray() {
+			if err := c.parseArray(d, name, arg, hasArg); err != nil {
+				return err
+			}
+		} else if d.IsRate() {
 			if !hasArg || !strings.HasSuffix(arg, ")") {
-				return fmt.Errorf("missing argument for data type '%s'", name)
+				return fmt.Errorf("missing argument to store option '%s'", name)
 			}
 			p, err := parseTime(strings.TrimSuffix(arg, ")"))
 			if err != nil || p <= 0 {
-				return fmt.Errorf("invalid argument for data type '%s'", name)
+				return fmt.Errorf("error when processing store option '%s'", name)
 			}
 			c.Periods[d] = p
 		} else if hasArg {
-			return fmt.Errorf("data type '%s' does not take any argument", name)
+			return fmt.Errorf("unexpected argument to store option '%s'", name)
 		}
 		c.Store = append(c.Store, d)
 	}
-	return nil
+	return c.checkArrays()
 }
 
 // parseSize parses a number with an optional k, m or g suffix (2^10...).

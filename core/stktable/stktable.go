@@ -53,6 +53,8 @@ type Config struct {
 	// rate type t.
 	Store   []DataType
 	Periods [NumDataTypes]time.Duration
+	// Elems[t] is the number of elements of array type t (gpc(3): 3).
+	Elems [NumDataTypes]int
 }
 
 // Errors of the table operations.
@@ -74,7 +76,7 @@ type Table struct {
 	Now func() int64
 
 	mu      sync.Mutex
-	slot    [NumDataTypes]int8 // data type -> index in Entry.data, -1 if not stored
+	slot    [NumDataTypes]int16 // data type -> index in Entry.data (its first element), -1 if not stored
 	nslots  int
 	entries map[string]*Entry
 	lru     Entry // sentinel of the touch-ordered list: lru.next is the most recent
@@ -84,8 +86,9 @@ type Table struct {
 // the table's mutex; use the table's methods.
 type Entry struct {
 	key        string
-	ref        int   // trackers ("use")
-	expire     int64 // ms; 0: never
+	srvKey     string // ServerKey
+	ref        int    // trackers ("use")
+	expire     int64  // ms; 0: never
 	data       []value
 	prev, next *Entry
 }
@@ -108,16 +111,23 @@ func New(cfg Config) *Table {
 	}
 	for _, d := range cfg.Store {
 		if t.slot[d] < 0 {
-			t.slot[d] = int8(t.nslots)
-			t.nslots++
+			t.slot[d] = int16(t.nslots)
+			t.nslots += t.elems(d)
 		}
 	}
 	t.lru.next, t.lru.prev = &t.lru, &t.lru
 	return t
 }
 
-// Stores tells whether the table stores data type d.
-func (t *Table) Stores(d DataType) bool { return t.slot[d] >= 0 }
+// Stores tells whether the table stores data type d, itself or through
+// the array that replaces it (gpc0 is gpc's element 0).
+func (t *Table) Stores(d DataType) bool {
+	i, _ := t.index(d, 0)
+	return i >= 0
+}
+
+// Declares tells whether the "store" list names d itself.
+func (t *Table) Declares(d DataType) bool { return t.slot[d] >= 0 }
 
 // Len returns the number of live entries.
 func (t *Table) Len() int {
@@ -416,17 +426,28 @@ type Snapshot struct {
 	Use   int
 	// Exp is the remaining lifetime in ms (0: never expires, or expired).
 	Exp int64
-	// Values holds every stored data type's value (rates read now).
+	// Values holds every stored data type's value (rates read now); for
+	// an array, its first element.
 	Values [NumDataTypes]int64
+	// Elems holds the elements of the stored array types.
+	Elems [NumDataTypes][]int64
+	// ServerKey is the server_key, when stored.
+	ServerKey string
 }
 
 func (t *Table) snapshotLocked(e *Entry, now int64) Snapshot {
-	s := Snapshot{Entry: e, Key: e.key, Use: e.ref}
+	s := Snapshot{Entry: e, Key: e.key, Use: e.ref, ServerKey: e.srvKey}
 	if e.expire != 0 && e.expire > now {
 		s.Exp = e.expire - now
 	}
 	for _, d := range t.Store {
 		s.Values[d], _ = t.readLocked(e, d, now)
+		if d.IsArray() {
+			s.Elems[d] = make([]int64, t.elems(d))
+			for i := range s.Elems[d] {
+				s.Elems[d][i], _ = t.readElemLocked(e, d, i, now)
+			}
+		}
 	}
 	return s
 }

@@ -39,9 +39,20 @@ func TestParseConfig(t *testing.T) {
 	cases := []struct{ decl, err string }{
 		{"type ip size 100k expire 30s store gpc0,http_req_rate(10s)", ""},
 		{"type string len 8 size 10", ""},
-		{"type ip size 10 store foo", "unknown data type 'foo'"},
-		{"type ip size 10 store http_req_rate", "missing argument for data type 'http_req_rate'"},
-		{"type ip size 10 store gpc0(1s)", "data type 'gpc0' does not take any argument"},
+		{"type ip size 10 store foo", "unknown store option 'foo'"},
+		{"type ip size 10 store http_req_rate", "missing argument to store option 'http_req_rate'"},
+		{"type ip size 10 store gpc0(1s)", "unexpected argument to store option 'gpc0'"},
+		{"type ip size 10 store gpc0,gpc0", ""},
+		{"type ip size 10 store gpc(3),gpt(2),gpc_rate(2,10s)", ""},
+		{"type ip size 10 store gpc(0)", "array size is out of allowed range (1-100) for store option 'gpc'"},
+		{"type ip size 10 store gpc(101)", "array size is out of allowed range (1-100) for store option 'gpc'"},
+		{"type ip size 10 store gpc_rate(x,1s)", "array size is out of allowed range (1-100) for store option 'gpc_rate'"},
+		{"type ip size 10 store gpc_rate(2)", "missing argument to store option 'gpc_rate'"},
+		{"type ip size 10 store gpc", "missing argument to store option 'gpc'"},
+		{"type ip size 10 store gpc(2,1s)", "unexpected argument to store option 'gpc'"},
+		{"type ip size 10 store gpc(2),gpc1", "simultaneous usage of 'gpc' and 'gpc[0/1]' in a same table is not permitted as 'gpc' overrides 'gpc[0/1]'"},
+		{"type ip size 10 store gpt(2),gpt0", "simultaneous usage of 'gpt' and 'gpt0' in a same table is not permitted as 'gpt' overrides 'gpt0'"},
+		{"type ip size 10 store gpc_rate(2,1s),gpc1_rate(1s)", "simultaneous usage of 'gpc_rate' and 'gpc[0/1]_rate' in a same table is not permitted as 'gpc_rate' overrides 'gpc[0/1]_rate'"},
 		{"type foo size 10", "unknown type 'foo'"},
 		{"type ip", "missing size or type"},
 	}
@@ -180,5 +191,74 @@ func BenchmarkLookupUpdate(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		e, _ := tb.Get(keys[i%len(keys)])
 		tb.Add(e, 1, ConnCnt, HTTPReqRate)
+	}
+}
+
+// TestArrays checks the gpc/gpt/gpc_rate arrays: elements by index, out
+// of range ones absent, and the legacy gpc0/gpc1/gpt0 (and rates) working
+// on elements 0 and 1 when the table stores the arrays, as in HAProxy.
+func TestArrays(t *testing.T) {
+	tb, now := newTable(t, "type ip size 10 store gpc(3),gpt(2),gpc_rate(2,10s),conn_cnt")
+	e, err := tb.Get("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := tb.AddElem(e, 1, 2, GPC, GPCRate); !ok || v != 1 {
+		t.Errorf("gpc(2)+1 = %d %v", v, ok)
+	}
+	if _, ok := tb.ReadElem(e, GPCRate, 2); ok {
+		t.Errorf("gpc_rate(2) exists in an array of 2")
+	}
+	tb.Add(e, 1, GPC1, GPC1Rate)
+	tb.Add(e, 1, GPC1, GPC1Rate)
+	_ = tb.Set(e, GPT0, 42)
+	_ = tb.SetElem(e, GPT, 1, 7)
+	*now += 5000
+	for _, c := range []struct {
+		d    DataType
+		idx  int
+		want int64
+	}{{GPC, 1, 2}, {GPC, 2, 1}, {GPC, 0, 0}, {GPCRate, 1, 2}, {GPT, 0, 42}, {GPT, 1, 7}} {
+		if v, ok := tb.ReadElem(e, c.d, c.idx); !ok || v != c.want {
+			t.Errorf("%s(%d) = %d %v, want %d", c.d, c.idx, v, ok, c.want)
+		}
+	}
+	for _, c := range []struct {
+		d    DataType
+		want int64
+	}{{GPC1, 2}, {GPC1Rate, 2}, {GPT0, 42}, {GPC0, 0}} {
+		if v, ok := tb.Read(e, c.d); !ok || v != c.want {
+			t.Errorf("legacy %s = %d %v, want %d", c.d, v, ok, c.want)
+		}
+	}
+	if old, ok := tb.SwapElem(e, GPC, 1, 0); !ok || old != 2 {
+		t.Errorf("clear gpc(1): %d %v", old, ok)
+	}
+	if !tb.Stores(GPC0) || tb.Declares(GPC0) || !tb.Declares(GPC) {
+		t.Errorf("Stores/Declares through the array")
+	}
+	s := tb.Entries()[0]
+	if got := s.Elems[GPC]; len(got) != 3 || got[2] != 1 {
+		t.Errorf("snapshot gpc = %v", got)
+	}
+}
+
+// TestRemaining checks the entry lifetime behind table_expire and
+// table_idle (idle = expire - remaining).
+func TestRemaining(t *testing.T) {
+	tb, now := newTable(t, "type ip size 10 expire 10s")
+	e, _ := tb.Get("k")
+	*now += 2500
+	if r := tb.Remaining(e); r != 7500 {
+		t.Errorf("remaining = %d, want 7500", r)
+	}
+	tb.Touch(e)
+	if r := tb.Remaining(e); r != 10000 {
+		t.Errorf("remaining after touch = %d, want 10000", r)
+	}
+	nx, _ := newTable(t, "type ip size 10")
+	e, _ = nx.Get("k")
+	if r := nx.Remaining(e); r != 0 {
+		t.Errorf("no expire: remaining = %d", r)
 	}
 }
