@@ -215,4 +215,3 @@ func luaCoreGetVar(c *vm.Call) (int, error) {
 	pushSample(c, rt, smp, ok, false)
 	return 1, nil
 }
-
