@@ -120,6 +120,10 @@ type HTTPConn struct {
 func (e *Engine) serveHTTP(s *Stream) {
 	fe := s.Frontend
 	hc := &HTTPConn{s: s, br: h1.NewReader(s.Client, e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize)}
+	if in := s.Req.Input(); len(in) > 0 {
+		// tcp-request content rules waited for data: it is the request's
+		s.Req.Consume(hc.br.Prime(in))
+	}
 	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
 	hc.bindStream()
 	tx := &HTTPTxn{}

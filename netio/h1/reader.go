@@ -85,6 +85,19 @@ func (r *Reader) Reset(rd io.Reader) {
 // consumed yet: the rest of the current body and any pipelined message.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// Prime puts p in the buffer as if it had been read from the connection,
+// ahead of what is read next: the bytes a layer below HTTP read first (a
+// tcp-request content rule waiting for data). It returns how many fit.
+func (r *Reader) Prime(p []byte) int {
+	if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	n := copy(r.buf[r.w:], p)
+	r.w += n
+	return n
+}
+
 // Peek returns the buffered bytes without consuming them. The slice is
 // valid until the next call on r. After a CONNECT or a 101 response, these
 // bytes are the start of the tunnel.
