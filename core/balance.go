@@ -35,6 +35,9 @@ type lbState struct {
 type lbInput struct {
 	src netip.Addr
 	req *h1.Message
+	// prefer is a server to use when it is usable and has a free slot
+	// (the session holds a private connection to it).
+	prefer *Server
 }
 
 // Errors of server selection, answered 503 in HTTP.
@@ -332,6 +335,9 @@ func (px *Proxy) queueLen() int {
 // waiting in the backend's queue up to "timeout queue" (else "timeout
 // connect") when every usable server is at its maxconn.
 func (px *Proxy) acquireServer(in *lbInput, exclude *Server) (*Server, error) {
+	if p := in.preferred(px); p != nil && p != exclude && p.tryTake() {
+		return p, nil
+	}
 	for {
 		srv, full := px.pickServer(in, exclude)
 		if srv != nil {
@@ -379,6 +385,21 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server) (*Server, error) {
 			return nil, errQueueTimeout
 		}
 	}
+}
+
+// preferred returns the input's preferred server when it belongs to px
+// and load balancing may pick it.
+func (in *lbInput) preferred(px *Proxy) *Server {
+	if in == nil || in.prefer == nil || in.prefer.Proxy != px {
+		return nil
+	}
+	p := in.prefer
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.deleted || !p.usableLocked() {
+		return nil
+	}
+	return p
 }
 
 // tryTake takes a connection slot if the server has one.

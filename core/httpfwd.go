@@ -7,62 +7,10 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"luaproxy/netio/h1"
 )
-
-// srvConn is a connection to a server, kept in the server's idle pool
-// between requests (http-reuse).
-type srvConn struct {
-	net.Conn
-	srv    *Server
-	br     *h1.Reader
-	bw     *bufio.Writer
-	reused bool
-	idle   time.Time
-}
-
-// pool is a server's idle connections, most recent last.
-type pool struct {
-	mu   sync.Mutex
-	idle []*srvConn
-}
-
-// poolIdleMax bounds the idle connections kept per server.
-const poolIdleMax = 64
-
-// poolPurgeDelay is how long an idle connection is kept (HAProxy's
-// pool-purge-delay default).
-const poolPurgeDelay = 5 * time.Second
-
-func (p *pool) get() *srvConn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(c.idle) < poolPurgeDelay {
-			c.reused = true
-			return c
-		}
-		_ = c.Close()
-	}
-	return nil
-}
-
-func (p *pool) put(c *srvConn) {
-	c.idle = time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.idle) >= poolIdleMax {
-		_ = c.Close()
-		return
-	}
-	p.idle = append(p.idle, c)
-}
 
 // handleRequest runs the rules of one request and forwards it or answers
 // it; it reports whether the client connection may serve another request.
@@ -181,7 +129,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req}
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, prefer: s.lastPrivateServer()}
 	var exclude *Server
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
@@ -250,21 +198,6 @@ func (f exchangeFail) retryFlag() int {
 		return RetryResponseTimeout
 	}
 	return 0
-}
-
-// dialPooled returns an idle connection to srv, or a new one.
-func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
-	if c := srv.pool.get(); c != nil {
-		s.fx.reused = true
-		return c, nil
-	}
-	s.fx.reused = false
-	d := net.Dialer{Timeout: srv.Proxy.Timeouts.Connect}
-	c, err := d.Dial(srv.Addr.Net, s.serverAddress(srv))
-	if err != nil {
-		return nil, err
-	}
-	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(c, e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize)}, nil
 }
 
 // exchange sends the request on sc and relays the response. A failure
@@ -349,6 +282,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	}
 	tx.Status = res.Status
 	tx.srvTime = time.Since(tx.start)
+	s.markConnAuth(sc, res)
 	if !tx.filterResponseStart() {
 		_ = sc.Close()
 		return false, failNone
@@ -406,17 +340,19 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
 		err = hc.copyBody(hc.bw, sc.br, res)
 	}
+	// The server connection is released before the client can see the
+	// end of the response (copyBody holds it back), so that a request
+	// the client sends next finds it idle.
+	srvKeep := err == nil && framed && srvFramed && res.KeepAlive() && !serverClose && sc.br.Buffered() == 0
+	if srvKeep {
+		s.keepIdle(sc)
+	} else {
+		_ = sc.Close()
+	}
 	if err == nil {
 		err = hc.bw.Flush()
 	}
 	s.logHTTP(tx)
-	srvKeep := err == nil && framed && srvFramed && res.KeepAlive() && !serverClose && sc.br.Buffered() == 0
-	if srvKeep {
-		_ = sc.SetDeadline(time.Time{})
-		sc.srv.pool.put(sc)
-	} else {
-		_ = sc.Close()
-	}
 	if err != nil {
 		tx.closeClient = true
 		return false, failNone
@@ -453,7 +389,7 @@ func (hc *HTTPConn) copyBody(w *bufio.Writer, r *h1.Reader, m *h1.Message) error
 			} else if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}
-			if r.Buffered() == 0 {
+			if r.Buffered() == 0 && !r.BodyDone() {
 				if werr := w.Flush(); werr != nil {
 					return werr
 				}

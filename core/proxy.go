@@ -52,6 +52,8 @@ type Proxy struct {
 	Retries int
 	// RetryOn is the "retry-on" set (Retry* flags), conn-failure by default.
 	RetryOn int
+	// Reuse is "http-reuse" (ReuseSafe by default).
+	Reuse ReuseMode
 	// Logs are the proxy's log targets ("log global" adds the global ones).
 	Logs      []*LogTarget
 	logGlobal bool
@@ -110,7 +112,7 @@ type Options struct {
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
 		HTTPRules: map[RuleSet][]*httpRule{}, ext: &pxExt{},
-		Retries: 3, RetryOn: RetryConnFailure, Balance: Balance{Algo: "roundrobin", Draws: 2}}
+		Retries: 3, RetryOn: RetryConnFailure, Reuse: ReuseSafe, Balance: Balance{Algo: "roundrobin", Draws: 2}}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE
@@ -127,6 +129,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Options = d.Options
 		px.Retries = d.Retries
 		px.RetryOn = d.RetryOn
+		px.Reuse = d.Reuse
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
@@ -221,6 +224,8 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		px.Retries = n
 	case "retry-on":
 		return parseRetryOn(px, l)
+	case "http-reuse":
+		return e.parseHTTPReuse(px, l)
 	case "option", "no":
 		return e.parseOption(px, l)
 	case "http-check":

@@ -48,7 +48,12 @@ type Stream struct {
 
 	service Service
 	atClose []func()
-	fx      fetchState // read by the fetches (fetches_state.go)
+	// privConns are the idle server connections the session owns
+	// (http-reuse never, connection-based auth); preferLast sends its
+	// next requests to their server (reuse.go).
+	privConns  []*srvConn
+	preferLast bool
+	fx         fetchState // read by the fetches (fetches_state.go)
 }
 
 // AtClose registers fn to run when the stream ends (modules release what
@@ -95,6 +100,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 		}
 		fe.Conns.Add(-1)
 		_ = c.Close()
+		s.closePrivate()
 		if s.ServerConn != nil {
 			_ = s.ServerConn.Close()
 		}

@@ -128,6 +128,10 @@ func (r *Reader) skipBody() error {
 	}
 }
 
+// BodyDone reports whether the current message's body has been read to
+// its end (without reading more).
+func (r *Reader) BodyDone() bool { return r.body.done }
+
 // next returns up to max decoded body bytes, straight from the buffer
 // (valid until the next call), and consumes them.
 func (r *Reader) next(max int) ([]byte, error) {
