@@ -54,6 +54,9 @@ type Proxy struct {
 	RetryOn int
 	// Reuse is "http-reuse" (ReuseSafe by default).
 	Reuse ReuseMode
+	// MaxConn is the frontend's "maxconn" (0: the global maxconn).
+	MaxConn int
+	limit   connLimit // maxconn.go
 	// Logs are the proxy's log targets ("log global" adds the global ones).
 	Logs      []*LogTarget
 	logGlobal bool
@@ -85,6 +88,7 @@ type Proxy struct {
 type Bind struct {
 	conns atomic.Int64 // connections accepted and still open (dst_conn)
 	rank  int          // 1-based position among the frontend's binds (set by Start)
+	limit connLimit    // "maxconn" of the bind line, else the frontend's
 	Addr  netio.Addr
 	Line  config.Line
 }
@@ -130,6 +134,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Retries = d.Retries
 		px.RetryOn = d.RetryOn
 		px.Reuse = d.Reuse
+		px.MaxConn = d.MaxConn
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
@@ -172,7 +177,11 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		if err := bindOptions(l); err != nil {
 			return err
 		}
-		px.Binds = append(px.Binds, &Bind{Addr: a, Line: l})
+		b := &Bind{Addr: a, Line: l}
+		if v := bindOption(b, "maxconn"); v != "" {
+			b.limit.max = parseMaxConn(v)
+		}
+		px.Binds = append(px.Binds, b)
 	case "server":
 		if isDefaults || px.Cap&CapBE == 0 {
 			return l.Errorf("'server' not allowed in '%s' section", px.Kind)
@@ -240,7 +249,17 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseCaptureKeyword(px, l)
 	case "filter":
 		return e.parseFilter(px, l)
-	case "maxconn", "description":
+	case "maxconn":
+		if len(args) != 2 {
+			return l.Errorf("'maxconn' expects an integer argument.")
+		}
+		n := parseMaxConn(args[1])
+		if !isDefaults && px.Cap&CapFE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no frontend capability. Maybe you want 'fullconn' instead ?", kw, px.Kind, px.Name))
+			return nil
+		}
+		px.MaxConn = n
+	case "description":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:
 		return l.Errorf("unknown keyword '%s' in '%s' section", kw, px.Kind)
