@@ -33,8 +33,11 @@ type HTTPTxn struct {
 	filters     *filterChain // the filter instances of this request (filter.go)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
-	start       time.Time
-	srvTime     time.Duration
+	// start is when the transaction began: the accept, or the end of the
+	// previous response; recvAt when the first byte of its request came,
+	// headAt when its head was complete (zero: not reached).
+	start, recvAt, headAt time.Time
+	srvTime               time.Duration
 }
 
 // reset prepares the transaction for the next request of the connection,
@@ -123,11 +126,16 @@ func (e *Engine) serveHTTP(s *Stream) {
 	for n := 0; ; n++ {
 		tx.reset(n == 0)
 		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
-		err := hc.br.ReadRequest(&tx.Req, lim)
+		err := hc.br.WaitData()
+		if err == nil {
+			tx.recvAt = time.Now()
+			err = hc.br.ReadRequest(&tx.Req, lim)
+		}
 		if err != nil {
 			hc.requestError(err, n == 0)
 			return
 		}
+		tx.headAt = time.Now()
 		_ = s.Client.SetReadDeadline(time.Time{})
 		fe.Requests.Add(1)
 		if !e.handleRequest(hc, tx) || tx.closeClient || e.Stopping() {
@@ -164,16 +172,30 @@ func (hc *HTTPConn) requestError(err error, first bool) {
 	var he *h1.Error
 	switch {
 	case errors.As(err, &he):
-		hc.writeRaw(muxErrorPage(he.Status))
+		hc.badRequest(he.Status, 'P')
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
 		if partial || first {
-			hc.writeRaw(muxErrorPage(408))
+			hc.badRequest(408, 'c')
 		}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		if partial {
-			hc.writeRaw(muxErrorPage(400))
+			hc.badRequest(400, 'C')
 		}
 	}
+}
+
+// badRequest answers a request that could not be read with the HTTP/1
+// layer's error page and logs it as HAProxy does ("<BADREQ>", status,
+// termination state cause+'R').
+func (hc *HTTPConn) badRequest(status int, cause byte) {
+	hc.writeRaw(muxErrorPage(status))
+	tx := hc.s.HTTP
+	tx.Status = status
+	if tx.recvAt.IsZero() {
+		tx.recvAt = time.Now() // HAProxy compat: idle (%Ti) until the error
+	}
+	extOf(hc.s).setTerm(cause, 'R')
+	hc.s.logHTTP(tx)
 }
 
 func (hc *HTTPConn) writeRaw(b []byte) {

@@ -139,7 +139,6 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	s.ServerConn = sc
 	defer s.Server.release()
 	x := extOf(s)
-	x.connAt = time.Now()
 	if !s.runTCPResponseRules(be) {
 		return
 	}
@@ -176,14 +175,23 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 	for attempt := 0; ; attempt++ {
 		if srv == nil {
 			var err error
-			if srv, err = be.acquireServer(in, exclude); err != nil {
+			srv, err = be.acquireServer(in, exclude)
+			if err == errQueueTimeout {
+				// HAProxy ends the queue wait (%Tw) on its timeout.
+				x := extOf(s)
+				x.queueAt = time.Now()
+				x.setTerm('s', 'Q')
+			}
+			if err != nil {
 				return nil, err
 			}
+			extOf(s).queueAt = time.Now()
 		}
 		conn, err := dial(s, srv)
 		if err == nil {
 			s.Server = srv
 			countServer(srv)
+			extOf(s).connAt = time.Now()
 			return conn, nil
 		}
 		srv.Failed.Add(1)

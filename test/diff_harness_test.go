@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,10 +20,10 @@ import (
 // impl is one implementation under differential test: luaproxy
 // (in-process) or haproxy (a child process).
 type impl struct {
-	name string
-	addr string // the frontend's address
-	lp   *proxy // luaproxy's engine; nil for haproxy
-	hlog *syncBuffer
+	name  string
+	addr  string   // the first frontend's address
+	addrs []string // every frontend's, for startImplsN
+	lp    *proxy   // luaproxy's engine; nil for haproxy
 }
 
 // startImpls runs cfg under luaproxy and, when it is installed, under
@@ -31,34 +32,119 @@ type impl struct {
 // "127.0.0.1:${FE_PORT}" first.
 func startImpls(t *testing.T, cfg string, env func(name string) map[string]string) []*impl {
 	t.Helper()
+	return startImplsN(t, cfg, 1, env)
+}
+
+// startImplsN is startImpls for n listeners, bound in file order to
+// ${FE_PORT}, ${FE_PORT1}, ... ${FE_PORT<n-1>}.
+func startImplsN(t *testing.T, cfg string, n int, env func(name string) map[string]string) []*impl {
+	t.Helper()
+	portVar := func(i int) string {
+		if i == 0 {
+			return "FE_PORT"
+		}
+		return "FE_PORT" + strconv.Itoa(i)
+	}
 	var out []*impl
 	for k, v := range env("luaproxy") {
 		t.Setenv(k, v)
 	}
-	t.Setenv("FE_PORT", "0")
+	for i := 0; i < n; i++ {
+		t.Setenv(portVar(i), "0")
+	}
 	lp := startProxy(t, cfg, nil)
-	out = append(out, &impl{name: "luaproxy", addr: lp.addr(0), lp: lp})
-	hport := strconv.Itoa(freePort(t))
+	li := &impl{name: "luaproxy", addr: lp.addr(0), lp: lp}
+	for i := 0; i < n; i++ {
+		li.addrs = append(li.addrs, lp.addr(i))
+	}
+	out = append(out, li)
 	var henv []string
 	for k, v := range env("haproxy") {
 		henv = append(henv, k+"="+v)
 	}
-	henv = append(henv, "FE_PORT="+hport)
-	if addr := startHAProxy(t, cfg, henv, hport); addr != "" {
-		out = append(out, &impl{name: "haproxy", addr: addr})
+	var haddrs []string
+	for i := 0; i < n; i++ {
+		p := strconv.Itoa(freePort(t))
+		henv = append(henv, portVar(i)+"="+p)
+		haddrs = append(haddrs, "127.0.0.1:"+p)
+	}
+	if addr := startHAProxy(t, cfg, henv, strings.TrimPrefix(haddrs[0], "127.0.0.1:")); addr != "" {
+		out = append(out, &impl{name: "haproxy", addr: addr, addrs: haddrs})
 	} else {
 		t.Log("haproxy not installed: luaproxy is checked alone")
 	}
 	return out
 }
 
+// syslogSink receives UDP syslog messages on loopback and keeps the
+// part of each from marker on.
+type syslogSink struct {
+	addr   string
+	marker string
+	mu     sync.Mutex
+	lines  []string
+}
+
+func newSyslogSink(t *testing.T, marker string) *syslogSink {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	s := &syslogSink{addr: pc.LocalAddr().String(), marker: marker}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			msg := strings.TrimRight(string(buf[:n]), "\n")
+			if i := strings.Index(msg, marker); i >= 0 {
+				s.mu.Lock()
+				s.lines = append(s.lines, msg[i:])
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return s
+}
+
+// waitKeys waits until a line starting with marker+key arrived for every
+// key, up to a generous deadline, and returns the lines received (the
+// caller reports what is missing).
+func (s *syslogSink) waitKeys(keys ...string) []string {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.mu.Lock()
+		got := append([]string(nil), s.lines...)
+		s.mu.Unlock()
+		all := true
+		for _, k := range keys {
+			found := false
+			for _, l := range got {
+				if strings.HasPrefix(l, s.marker+k+" ") {
+					found = true
+					break
+				}
+			}
+			all = all && found
+		}
+		if all || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // countingOrigin is an HTTP/1.1 keep-alive origin that counts the
 // connections it accepted and closed. "/ntlm" answers 401 asking for NTLM
-// authentication; "/slow" waits for release before answering; anything
-// else answers "ok".
+// authentication; a path ending in "/slow" waits for release (counted in
+// slow meanwhile); anything else answers "ok".
 type countingOrigin struct {
 	addr             string
 	accepted, closed atomic.Int64
+	slow             atomic.Int64
 	release          chan struct{}
 }
 
@@ -70,12 +156,13 @@ func newCountingOrigin(t *testing.T) *countingOrigin {
 	o := &countingOrigin{addr: ln.Addr().String(), release: make(chan struct{})}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch r.URL.Path {
-			case "/ntlm":
+			switch {
+			case r.URL.Path == "/ntlm":
 				w.Header().Set("WWW-Authenticate", "NTLM")
 				w.WriteHeader(401)
 				return
-			case "/slow":
+			case strings.HasSuffix(r.URL.Path, "/slow"):
+				o.slow.Add(1)
 				select {
 				case <-o.release:
 				case <-time.After(60 * time.Second):
