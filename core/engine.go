@@ -58,6 +58,10 @@ type Engine struct {
 	wg         sync.WaitGroup
 	stopping   atomic.Bool
 	limit      connLimit // global maxconn (maxconn.go)
+	// idle are the HTTP connections waiting for their next request,
+	// closed by Stop (see waitNextRequest).
+	idleMu sync.Mutex
+	idle   map[*HTTPConn]struct{}
 }
 
 // New returns an engine with default settings and no proxies.
@@ -325,6 +329,7 @@ func (e *Engine) Stop() {
 	}
 	close(e.done)
 	sample.Stopping.Store(true)
+	e.closeIdle()
 	e.stopListeners()
 	e.stopCLI()
 	for _, ln := range e.listeners {

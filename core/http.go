@@ -126,7 +126,12 @@ func (e *Engine) serveHTTP(s *Stream) {
 	for n := 0; ; n++ {
 		tx.reset(n == 0)
 		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
-		err := hc.br.WaitData()
+		var err error
+		if n == 0 {
+			err = hc.br.WaitData()
+		} else if err = e.waitNextRequest(hc); err == nil {
+			_ = s.Client.SetReadDeadline(e.requestDeadline(fe, false))
+		}
 		if err == nil {
 			tx.recvAt = time.Now()
 			err = hc.br.ReadRequest(&tx.Req, lim)
@@ -218,7 +223,7 @@ func (hc *HTTPConn) sendReply(tx *HTTPTxn, r *Reply) bool {
 	if !tx.reqBodyDone && !hc.drainRequestBody(tx) {
 		tx.closeClient = true
 	}
-	if !tx.Req.KeepAlive() || hc.s.Frontend.Options.HTTPClose {
+	if !tx.Req.KeepAlive() || hc.s.Frontend.Options.HTTPClose || hc.s.Engine.Stopping() {
 		tx.closeClient = true
 	}
 	hc.buf = AppendReply(hc.buf[:0], r, tx.closeClient)
@@ -313,4 +318,38 @@ func takeBuffered(r *h1.Reader) []byte {
 	b := append([]byte(nil), r.Peek()...)
 	r.Discard(len(b))
 	return b
+}
+
+// waitNextRequest waits for the first byte of the next request of a
+// keep-alive connection. A stopping engine interrupts the wait, so that
+// the connection closes without an answer, as HAProxy's soft stop closes
+// the connections waiting for a next request.
+func (e *Engine) waitNextRequest(hc *HTTPConn) error {
+	e.idleMu.Lock()
+	if e.idle == nil {
+		e.idle = map[*HTTPConn]struct{}{}
+	}
+	e.idle[hc] = struct{}{}
+	e.idleMu.Unlock()
+	err := errStopping
+	if !e.Stopping() { // Stop sets stopping before closeIdle looks
+		err = hc.br.WaitData()
+	}
+	e.idleMu.Lock()
+	delete(e.idle, hc)
+	e.idleMu.Unlock()
+	return err
+}
+
+// errStopping ends the wait for a next request of a stopping engine.
+var errStopping = errors.New("stopping")
+
+// closeIdle interrupts the waits for a next request (see
+// waitNextRequest).
+func (e *Engine) closeIdle() {
+	e.idleMu.Lock()
+	defer e.idleMu.Unlock()
+	for hc := range e.idle {
+		_ = hc.s.Client.SetReadDeadline(time.Now())
+	}
 }
