@@ -73,6 +73,7 @@ type Proxy struct {
 	lbMu      sync.Mutex
 	lbActive  []*Server
 	lbBackup  []*Server
+	lbHashMap []*Server // map-based hashing's map, built on use (balance.go)
 	qMu       sync.Mutex
 	queue     []*waiter
 	// Conns counts the streams currently attached as a frontend (fe_conn);
