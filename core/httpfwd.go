@@ -124,6 +124,11 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		req.Del("Expect")
 		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
+	if req.Version != "HTTP/1.1" && req.Version != "HTTP/1.0" && versionAtLeast11(req.Version) {
+		// HAProxy compat: a request of version 1.1 or above goes out as
+		// HTTP/1.1 (h1_format_htx_reqline).
+		req.Version = "HTTP/1.1"
+	}
 	serverClose := be.Options.HTTPServerClose || be.Options.HTTPClose || fe.Options.HTTPServerClose || fe.Options.HTTPClose
 	stripConnTokens(req)
 	if serverClose {
@@ -143,6 +148,14 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		switch {
 		case fail == failNone:
 			return ok
+		case fail == failDone:
+			return false // the client is gone
+		case fail == failClientBad:
+			extOf(s).setTerm('P', 'D')
+			return hc.finishLocal(tx, fe.ErrorReply(400))
+		case fail == failClientTimeout:
+			extOf(s).setTerm('c', 'D')
+			return hc.finishLocal(tx, fe.ErrorReply(408))
 		case fail == failReused && (!hasBody || req.BodyComplete):
 			// An idle connection the server had closed: send again on
 			// a new one (nothing reached the client).
@@ -178,6 +191,8 @@ const (
 	failJunk                 // the response was invalid
 	failTimeout              // no response within timeout server
 	failDone                 // failed after the client got something: no retry, no reply
+	failClientBad            // the request body was malformed: 400, no retry
+	failClientTimeout        // the request body did not come in time: 408, no retry
 )
 
 // Retry-on conditions ("retry-on" keywords).
@@ -239,6 +254,14 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		if errors.Is(err, errClientRead) {
 			_ = sc.Close()
 			tx.closeClient = true
+			var he *h1.Error
+			var ne net.Error
+			switch {
+			case errors.As(err, &he):
+				return false, failClientBad
+			case errors.As(err, &ne) && ne.Timeout():
+				return false, failClientTimeout
+			}
 			return false, failDone
 		}
 	} else {
@@ -432,4 +455,12 @@ func stripConnTokens(m *h1.Message) {
 		}
 		h.Value = strings.Join(kept, ", ")
 	}
+}
+
+// versionAtLeast11 reports whether an "HTTP/x.y" version is 1.1 or above.
+func versionAtLeast11(v string) bool {
+	if len(v) != 8 || !strings.HasPrefix(v, "HTTP/") || v[6] != '.' {
+		return false
+	}
+	return v[5] > '1' || v[5] == '1' && v[7] >= '1'
 }

@@ -124,12 +124,18 @@ var diffSkip = map[string]bool{"date": true, "connection": true}
 
 func rawRequest(t *testing.T, addr, req string) diffResponse {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	return rawRequestTimeout(t, addr, req, 5*time.Second)
+}
+
+// rawRequestTimeout sends req and reads one response within timeout.
+func rawRequestTimeout(t *testing.T, addr, req string, timeout time.Duration) diffResponse {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(timeout))
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
