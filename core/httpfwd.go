@@ -184,15 +184,15 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 type exchangeFail int
 
 const (
-	failNone    exchangeFail = iota
-	failReused               // a reused idle connection was closed by the server
-	failSend                 // sending the request failed
-	failEmpty                // the server closed without answering
-	failJunk                 // the response was invalid
-	failTimeout              // no response within timeout server
-	failDone                 // failed after the client got something: no retry, no reply
-	failClientBad            // the request body was malformed: 400, no retry
-	failClientTimeout        // the request body did not come in time: 408, no retry
+	failNone          exchangeFail = iota
+	failReused                     // a reused idle connection was closed by the server
+	failSend                       // sending the request failed
+	failEmpty                      // the server closed without answering
+	failJunk                       // the response was invalid
+	failTimeout                    // no response within timeout server
+	failDone                       // failed after the client got something: no retry, no reply
+	failClientBad                  // the request body was malformed: 400, no retry
+	failClientTimeout              // the request body did not come in time: 408, no retry
 )
 
 // Retry-on conditions ("retry-on" keywords).
