@@ -183,8 +183,13 @@ func (hc *HTTPConn) requestError(err error, first bool) {
 			hc.badRequest(408, 'c')
 		}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		if partial {
+		switch {
+		case partial:
 			hc.badRequest(400, 'C')
+		case first && !hc.s.Frontend.Options.DontLogNull:
+			// HAProxy compat: a connection closed before a request is
+			// logged as a bad request, nothing is sent.
+			hc.logBadRequest(400, 'C')
 		}
 	}
 }
@@ -194,6 +199,11 @@ func (hc *HTTPConn) requestError(err error, first bool) {
 // termination state cause+'R').
 func (hc *HTTPConn) badRequest(status int, cause byte) {
 	hc.writeRaw(muxErrorPage(status))
+	hc.logBadRequest(status, cause)
+}
+
+// logBadRequest logs a request that could not be read (see badRequest).
+func (hc *HTTPConn) logBadRequest(status int, cause byte) {
 	tx := hc.s.HTTP
 	tx.Status = status
 	if tx.recvAt.IsZero() {

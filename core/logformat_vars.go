@@ -196,8 +196,8 @@ func init() {
 			if res {
 				decls, vals = pxExtOf(s.Frontend).resCaps, extOf(s).resCaps
 			}
-			if len(decls) == 0 {
-				return dst
+			if len(decls) == 0 || s.HTTP != nil && !extOf(s).seen {
+				return dst // HAProxy compat: nothing for a <BADREQ>
 			}
 			if !list {
 				dst = append(dst, '{')
@@ -490,15 +490,37 @@ func bytesIn(s *Stream) int64 {
 	return extOf(s).fwd.ToServer
 }
 
-// msgBytes is the size of a message as written on the wire: its head and
-// its body when its length is known.
+// msgBytes is the size HAProxy counts for a message (bytes_in/out, %B,
+// %U): that of its HTX form, not of the HTTP/1 bytes. The start line is
+// a 20-byte header and its three strings, a header its name and value,
+// the end of headers one byte, then the body (when its length is known).
+// A message with a body but no content-length header (a local reply)
+// counts the one its serialization adds.
 func msgBytes(m *h1.Message) int64 {
 	if m.Status == 0 && m.Method == "" {
 		return 0
 	}
-	n := int64(len(h1.AppendHead(nil, m)))
-	if m.ContentLength > 0 {
-		n += m.ContentLength
+	const slHead, eoh = 20, 1
+	n := slHead + eoh + len(m.Version)
+	if m.IsResponse {
+		reason := m.Reason
+		if reason == "" {
+			reason = Reason(m.Status) // what a local reply is sent with
+		}
+		n += len(strconv.Itoa(m.Status)) + len(reason)
+	} else {
+		n += len(m.Method) + len(m.URI)
 	}
-	return n
+	hasCL := false
+	for _, h := range m.Headers {
+		n += len(h.Name) + len(h.Value)
+		hasCL = hasCL || strings.EqualFold(h.Name, "content-length")
+	}
+	if m.ContentLength >= 0 && !hasCL && m.IsResponse && m.Framing != h1.FramingChunked {
+		n += len("content-length") + len(strconv.FormatInt(m.ContentLength, 10))
+	}
+	if m.ContentLength > 0 {
+		n += int(m.ContentLength)
+	}
+	return int64(n)
 }

@@ -110,6 +110,13 @@ func newSyslogSink(t *testing.T, marker string) *syslogSink {
 	return s
 }
 
+// snapshot returns the lines received so far.
+func (s *syslogSink) snapshot() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
+}
+
 // waitKeys waits until a line starting with marker+key arrived for every
 // key, up to a generous deadline, and returns the lines received (the
 // caller reports what is missing).
