@@ -3,9 +3,9 @@
 package test
 
 import (
+	"net"
 	"regexp"
 	"strings"
-	"net"
 	"testing"
 )
 
