@@ -2,6 +2,7 @@ package core
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -78,6 +79,13 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 func (hc *HTTPConn) finishLocal(tx *HTTPTxn, r *Reply) bool {
 	if r == nil {
 		return false
+	}
+	if r.Raw != nil && hc.s.hasAfterResponse() {
+		// HAProxy keeps errorfiles as HTTP messages: after-response
+		// rules apply to them too.
+		if pr := parseRawReply(r.Raw, hc.s.Engine.BufSize); pr != nil {
+			r = pr
+		}
 	}
 	if r.Raw == nil {
 		// After-response rules see the reply as the response.
@@ -463,4 +471,38 @@ func versionAtLeast11(v string) bool {
 		return false
 	}
 	return v[5] > '1' || v[5] == '1' && v[7] >= '1'
+}
+
+// hasAfterResponse reports whether http-after-response rules apply to
+// the stream's responses.
+func (s *Stream) hasAfterResponse() bool {
+	if len(s.Frontend.HTTPRules[HTTPAfterResponse]) > 0 {
+		return true
+	}
+	be := s.Backend
+	return be != nil && be != s.Frontend && len(be.HTTPRules[HTTPAfterResponse]) > 0
+}
+
+// parseRawReply parses a raw response (an errorfile) into a Reply; nil
+// when it is not a complete response with a known length.
+func parseRawReply(raw []byte, bufSize int) *Reply {
+	br := h1.NewReader(bytes.NewReader(raw), max(bufSize, len(raw)+1))
+	var m h1.Message
+	if err := br.ReadResponse(&m, h1.LimitsFor(max(bufSize, len(raw)+1), 0, 0), "GET"); err != nil {
+		return nil
+	}
+	if m.Framing == h1.FramingChunked || m.Framing == h1.FramingTunnel {
+		return nil
+	}
+	body, err := io.ReadAll(bodyReader{br})
+	if err != nil {
+		return nil
+	}
+	hdrs := make([]h1.Header, 0, len(m.Headers))
+	for _, h := range m.Headers {
+		if !strings.EqualFold(h.Name, "content-length") {
+			hdrs = append(hdrs, h)
+		}
+	}
+	return &Reply{Status: m.Status, Reason: m.Reason, Headers: hdrs, Body: body}
 }
