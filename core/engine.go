@@ -149,6 +149,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 	for _, px := range e.Proxies {
 		e.addErr(e.resolveUseBackends(px))
 		e.addErr(e.resolveSampleRefs(px))
+		e.addErr(checkLogFormatMode(px))
 	}
 	e.setLimits()
 	return errors.Join(e.errs...)
