@@ -177,6 +177,11 @@ func (e *Engine) parseHTTPRule(px *Proxy, l config.Line) error {
 	if err != nil {
 		return err
 	}
+	if sc, ok := c.cond.(smpCond); ok {
+		if w := sc.c.Check(ruleWhere(px, rs)); w != "" {
+			e.warn(l.Warnf("%s", w))
+		}
+	}
 	px.HTTPRules[rs] = append(px.HTTPRules[rs], &httpRule{condRule: c, act: act, line: l})
 	return nil
 }
@@ -198,6 +203,10 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		if i >= len(words) {
 			return nil, l.Errorf("'%s %s' expects more arguments.", rs, kw)
 		}
+		// HAProxy 2.6 does not check where the fetches of an action's
+		// format can work: a request fetch in a response rule is accepted.
+		// (It finds nothing there in HAProxy; luaproxy still has the
+		// request at hand and evaluates it: a known difference.)
 		return ParseFormat(e, px, words[i], l)
 	}
 	msgOf := func(s *Stream, tx *HTTPTxn, res bool) *h1.Message {
