@@ -178,7 +178,7 @@ func (e *Engine) parseHTTPRule(px *Proxy, l config.Line) error {
 		return err
 	}
 	if sc, ok := c.cond.(smpCond); ok {
-		if w := sc.c.Check(ruleWhere(px, rs)); w != "" {
+		if w := sc.c.Restrict(ruleWhere(px, rs)); w != "" {
 			e.warn(l.Warnf("%s", w))
 		}
 	}

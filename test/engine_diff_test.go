@@ -63,6 +63,8 @@ frontend fe
     http-after-response set-header X-After yes
     http-response set-status 503 reason Nope if { var(txn.p) -m str /ssr }
     http-response set-header X-Status %[status]
+    http-response set-header X-Never yes if { path_beg / }
+    http-response set-header X-Unless yes unless { path_beg / }
     http-response del-header content-type if { var(txn.p) -m str /nct }
     http-request set-var(txn.p) path
     http-request set-var(txn.ua) req.hdr(user-agent),lower
@@ -278,6 +280,12 @@ func TestEngineDiff(t *testing.T) {
 		got := rawRequest(t, lpAddr, c.req)
 		if !strings.Contains(got.statusLine, " "+strconv.Itoa(c.status)+" ") {
 			t.Errorf("%s: luaproxy answered %q, want status %d\n%s", c.name, got.statusLine, c.status, got)
+		}
+		if c.name == "header rules" {
+			// A request fetch in an http-response condition finds nothing.
+			if h := strings.Join(got.headers, "\n"); !strings.Contains(h, "x-unless: yes") || strings.Contains(h, "x-never") {
+				t.Errorf("path in http-response conditions:\n%s", h)
+			}
 		}
 		if hpAddr == "" {
 			continue
