@@ -40,8 +40,10 @@ type streamExt struct {
 	// fwd is what TCP forwarding moved; fwdDone says it ran.
 	fwd     netio.ForwardStats
 	fwdDone bool
-	// connAt is when the server connection was established (TCP mode).
-	connAt time.Time
+	// queueAt is when the stream left the queue with a server slot (or
+	// gave up waiting); connAt when its server connection was established
+	// (zero: not reached; for the %Tw and %Tc timers).
+	queueAt, connAt time.Time
 	// log is set while a log line is built.
 	log *logState
 	// hc is the client side of an HTTP stream, once bound (bindStream).
@@ -83,6 +85,7 @@ func extOf(s *Stream) *streamExt {
 		x.logLevel = -1
 		x.term = [2]byte{}
 		x.reqLine, x.reqAt, x.seen = "", time.Time{}, false
+		x.queueAt, x.connAt = time.Time{}, time.Time{}
 		x.reqres.Clear()
 	}
 	return x

@@ -2,12 +2,12 @@ package core
 
 import (
 	"errors"
-	"hash/fnv"
 	"math/rand/v2"
 	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"luaproxy/core/config"
@@ -29,7 +29,14 @@ type Balance struct {
 // lbState is a server's load-balancing bookkeeping (under Proxy.lbMu).
 type lbState struct {
 	cw int // smooth weighted round robin current weight
+	// moved orders leastconn's ties: when the server's connection count
+	// last changed (HAProxy requeues a server in its tree then, after the
+	// servers of equal load).
+	moved atomic.Uint64
 }
+
+// lbClock orders leastconn's ties (lbState.moved).
+var lbClock atomic.Uint64
 
 // lbInput is what hash-based algorithms look at.
 type lbInput struct {
@@ -38,6 +45,9 @@ type lbInput struct {
 	// stick is the server a stick match rule designated, tried before
 	// load balancing (nil: none).
 	stick *Server
+	// prefer is a server to use when it is usable and has a free slot
+	// (the session holds a private connection to it).
+	prefer *Server
 }
 
 // Errors of server selection, answered 503 in HTTP.
@@ -131,6 +141,7 @@ func (px *Proxy) lbRebuild() {
 	byID(backup)
 	px.lbMu.Lock()
 	px.lbActive, px.lbBackup = active, backup
+	px.lbHashMap = nil
 	px.lbMu.Unlock()
 }
 
@@ -158,6 +169,12 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full boo
 	if len(cands) == 0 {
 		return nil, false
 	}
+	hmap := func() []*Server { // HAProxy's map for map-based hashing
+		if px.lbHashMap == nil {
+			px.lbHashMap = hashMap(cands)
+		}
+		return px.lbHashMap
+	}
 	if exclude != nil && len(cands) > 1 {
 		kept := make([]*Server, 0, len(cands)-1)
 		for _, s := range cands {
@@ -166,6 +183,7 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full boo
 			}
 		}
 		cands = kept
+		hmap = func() []*Server { return hashMap(cands) }
 	}
 	switch px.Balance.Algo {
 	case "leastconn":
@@ -179,17 +197,16 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full boo
 		}
 	case "source":
 		if in != nil && in.src.IsValid() {
-			b := in.src.Unmap().AsSlice()
-			srv = hashPick(cands, hashBytes(b))
+			srv = hashPick(hmap(), sourceHash(in.src))
 		}
 	case "uri":
 		if in != nil && in.req != nil {
-			srv = hashPick(cands, hashString(px.Balance.uriKey(in.req)))
+			srv = hashPick(hmap(), sdbm(px.Balance.uriKey(in.req)))
 		}
 	case "hdr":
 		if in != nil && in.req != nil {
 			if v, ok := in.req.Get(px.Balance.Hdr); ok {
-				srv = hashPick(cands, hashString(v))
+				srv = hashPick(hmap(), sdbm(v))
 			}
 		}
 	case "random":
@@ -240,31 +257,72 @@ func leastConn(cands []*Server) *Server {
 			continue
 		}
 		c, w := s.Conns.Load(), int64(s.weightForLB())
-		if best == nil || c*bw < bc*w {
+		if best == nil || c*bw < bc*w || c*bw == bc*w && s.lb.moved.Load() < best.lb.moved.Load() {
 			best, bc, bw = s, c, w
 		}
 	}
 	return best
 }
 
-// hashPick maps a hash onto the servers in proportion to their weights
-// (HAProxy's map-based hashing).
-func hashPick(cands []*Server, h uint32) *Server {
-	total := 0
-	for _, s := range cands {
-		total += s.weightForLB()
+// hashMap is HAProxy's server map for map-based hashing
+// (recalc_server_map): one slot per unit of effective weight (16 per unit
+// of weight), servers spread over it in proportion to their weights, the
+// first declared first among equals.
+func hashMap(cands []*Server) []*Server {
+	ws := make([]int, len(cands))
+	tot := 0
+	for i, s := range cands {
+		ws[i] = s.weightForLB() * 16
+		tot += ws[i]
 	}
-	if total == 0 {
+	if tot == 0 {
 		return nil
 	}
-	n := int(h % uint32(total))
-	for _, s := range cands {
-		n -= s.weightForLB()
-		if n < 0 {
-			return s
+	m := make([]*Server, tot)
+	score := make([]int, len(cands))
+	for o := range m {
+		best, top := -1, 0
+		for i := range cands {
+			if ws[i] == 0 {
+				continue
+			}
+			score[i] += ws[i]
+			if v := (score[i] + tot) / tot; best < 0 || v > top {
+				best, top = i, v
+			}
 		}
+		m[o] = cands[best]
+		score[best] -= tot
 	}
-	return nil
+	return m
+}
+
+// hashPick returns the server of hash h in map m.
+func hashPick(m []*Server, h uint32) *Server {
+	if len(m) == 0 {
+		return nil
+	}
+	return m[h%uint32(len(m))]
+}
+
+// sdbm is HAProxy's default hash function (hash_sdbm).
+func sdbm(s string) uint32 {
+	var h uint32
+	for i := 0; i < len(s); i++ {
+		h = uint32(s[i]) + (h << 6) + (h << 16) - h
+	}
+	return h
+}
+
+// sourceHash is "balance source"'s hash: the address's 32-bit words,
+// XORed (get_server_sh).
+func sourceHash(a netip.Addr) uint32 {
+	b := a.Unmap().AsSlice()
+	var h uint32
+	for i := 0; i+4 <= len(b); i += 4 {
+		h ^= uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
+	}
+	return h
 }
 
 func randomPick(cands []*Server, draws int) *Server {
@@ -276,22 +334,15 @@ func randomPick(cands []*Server, draws int) *Server {
 		return nil
 	}
 	var best *Server
+	m := hashMap(cands)
 	for range draws {
-		s := hashPick(cands, rand.Uint32())
+		s := hashPick(m, rand.Uint32())
 		if best == nil || (!s.Full() && s.Conns.Load() < best.Conns.Load()) || best.Full() {
 			best = s
 		}
 	}
 	return best
 }
-
-func hashBytes(b []byte) uint32 {
-	h := fnv.New32a()
-	h.Write(b)
-	return h.Sum32()
-}
-
-func hashString(s string) uint32 { return hashBytes([]byte(s)) }
 
 // uriKey returns the part of the URI "balance uri" hashes.
 func (b *Balance) uriKey(req *h1.Message) string {
@@ -340,6 +391,9 @@ func (px *Proxy) queueLen() int {
 // from the queue adds to *queuePos the streams served before it while it
 // waited (bc_be_queue, %bq); queuePos may be nil.
 func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*Server, error) {
+	if p := in.preferred(px); p != nil && p != exclude && p.tryTake() {
+		return p, nil
+	}
 	for {
 		srv, full := px.pickServer(in, exclude)
 		if srv != nil {
@@ -396,6 +450,21 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*
 	}
 }
 
+// preferred returns the input's preferred server when it belongs to px
+// and load balancing may pick it.
+func (in *lbInput) preferred(px *Proxy) *Server {
+	if in == nil || in.prefer == nil || in.prefer.Proxy != px {
+		return nil
+	}
+	p := in.prefer
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.deleted || !p.usableLocked() {
+		return nil
+	}
+	return p
+}
+
 // tryTake takes a connection slot if the server has one.
 func (s *Server) tryTake() bool {
 	for {
@@ -405,6 +474,7 @@ func (s *Server) tryTake() bool {
 		}
 		if s.Conns.CompareAndSwap(n, n+1) {
 			s.Total.Add(1)
+			s.lb.moved.Store(lbClock.Add(1))
 			return true
 		}
 	}
@@ -413,6 +483,7 @@ func (s *Server) tryTake() bool {
 // release gives back a slot, handing it to the first queued stream.
 func (s *Server) release() {
 	s.Conns.Add(-1)
+	s.lb.moved.Store(lbClock.Add(1))
 	s.Proxy.dequeue()
 }
 

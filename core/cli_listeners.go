@@ -107,7 +107,7 @@ func (e *Engine) drain(px *Proxy, b *Bind, ln net.Listener) {
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				e.serve(px, b, c)
+				e.serveLimited(px, b, c)
 			}()
 		}
 	}

@@ -28,6 +28,9 @@ type Engine struct {
 	// Daemon is the global "daemon" keyword.
 	Daemon  bool
 	Pidfile string
+	// MaxConn is the global "maxconn": connections served at once by
+	// the process (0: no limit); the others wait in the listen queues.
+	MaxConn int
 
 	Proxies   []*Proxy // frontends, backends and listens, in file order
 	frontends map[string]*Proxy
@@ -54,6 +57,11 @@ type Engine struct {
 	cli        *cliState // the runtime API and listener control (cli_*.go)
 	wg         sync.WaitGroup
 	stopping   atomic.Bool
+	limit      connLimit // global maxconn (maxconn.go)
+	// idle are the HTTP connections waiting for their next request,
+	// closed by Stop (see waitNextRequest).
+	idleMu sync.Mutex
+	idle   map[*HTTPConn]struct{}
 }
 
 // New returns an engine with default settings and no proxies.
@@ -141,7 +149,9 @@ func (e *Engine) Load(cfg *config.Config) error {
 	for _, px := range e.Proxies {
 		e.addErr(e.resolveUseBackends(px))
 		e.addErr(e.resolveSampleRefs(px))
+		e.addErr(checkLogFormatMode(px))
 	}
+	e.setLimits()
 	return errors.Join(e.errs...)
 }
 
@@ -200,7 +210,13 @@ func (e *Engine) parseGlobal(l config.Line) error {
 		e.Logs = append(e.Logs, t)
 	case "stats":
 		return e.parseStats(l)
-	case "maxconn", "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
+	case "maxconn":
+		if len(args) != 2 {
+			return l.Errorf("'maxconn' expects an integer argument.")
+		}
+		n := parseMaxConn(args[1])
+		e.MaxConn = n
+	case "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", args[0]))
 	default:
 		kw, ok := lookupGlobal(args[0])
@@ -275,6 +291,10 @@ func (e *Engine) Addrs() []net.Addr {
 func (e *Engine) accept(px *Proxy, b *Bind, ln net.Listener) {
 	defer e.wg.Done()
 	for {
+		if !e.waitAcceptRoom(px, b) {
+			e.drain(px, b, ln)
+			return
+		}
 		c, err := ln.Accept()
 		if err != nil {
 			if e.stopping.Load() {
@@ -297,7 +317,7 @@ func (e *Engine) accept(px *Proxy, b *Bind, ln net.Listener) {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			e.serve(px, b, c)
+			e.serveLimited(px, b, c)
 		}()
 	}
 }
@@ -310,6 +330,7 @@ func (e *Engine) Stop() {
 	}
 	close(e.done)
 	sample.Stopping.Store(true)
+	e.closeIdle()
 	e.stopListeners()
 	e.stopCLI()
 	for _, ln := range e.listeners {

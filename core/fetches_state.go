@@ -319,9 +319,14 @@ func bindOptions(l config.Line) error {
 	args := l.Args
 	for i := 2; i < len(args); i += 2 {
 		switch args[i] {
-		case "name", "id":
+		case "name", "id", "maxconn":
 			if i+1 >= len(args) {
 				return l.Errorf("'bind %s' : '%s' : missing value", args[1], args[i])
+			}
+			if args[i] == "maxconn" {
+				if atol(args[i+1]) < 0 {
+					return l.Errorf("'bind %s' : 'maxconn' : invalid value %s, must be >= 0", args[1], args[i+1])
+				}
 			}
 			if args[i] == "id" {
 				if n, err := strconv.Atoi(args[i+1]); err != nil || n <= 0 {

@@ -34,8 +34,11 @@ type HTTPTxn struct {
 	svcReq      *h1.Message  // the request as a service sees it (ServiceRequest)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
-	start       time.Time
-	srvTime     time.Duration
+	// start is when the transaction began: the accept, or the end of the
+	// previous response; recvAt when the first byte of its request came,
+	// headAt when its head was complete (zero: not reached).
+	start, recvAt, headAt time.Time
+	srvTime               time.Duration
 	// srvStatus is the status the server answered (server_status), 0 if
 	// none did; set-status changes Status, not srvStatus.
 	srvStatus int
@@ -132,11 +135,22 @@ func (e *Engine) serveHTTP(s *Stream) {
 		tx.reset(n == 0)
 		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
 		var err error
-		s.taskBlock(func() { err = hc.br.ReadRequest(&tx.Req, lim) })
+		s.taskBlock(func() {
+			if n == 0 {
+				err = hc.br.WaitData()
+			} else if err = e.waitNextRequest(hc); err == nil {
+				_ = s.Client.SetReadDeadline(e.requestDeadline(fe, false))
+			}
+			if err == nil {
+				tx.recvAt = time.Now()
+				err = hc.br.ReadRequest(&tx.Req, lim)
+			}
+		})
 		if err != nil {
 			hc.requestError(err, n == 0)
 			return
 		}
+		tx.headAt = time.Now()
 		_ = s.Client.SetReadDeadline(time.Time{})
 		fe.Requests.Add(1)
 		if !e.handleRequest(hc, tx) || tx.closeClient || e.Stopping() {
@@ -173,16 +187,40 @@ func (hc *HTTPConn) requestError(err error, first bool) {
 	var he *h1.Error
 	switch {
 	case errors.As(err, &he):
-		hc.writeRaw(muxErrorPage(he.Status))
+		hc.badRequest(he.Status, 'P')
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
 		if partial || first {
-			hc.writeRaw(muxErrorPage(408))
+			hc.badRequest(408, 'c')
 		}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		if partial {
-			hc.writeRaw(muxErrorPage(400))
+		switch {
+		case partial:
+			hc.badRequest(400, 'C')
+		case first && !hc.s.Frontend.Options.DontLogNull:
+			// HAProxy compat: a connection closed before a request is
+			// logged as a bad request, nothing is sent.
+			hc.logBadRequest(400, 'C')
 		}
 	}
+}
+
+// badRequest answers a request that could not be read with the HTTP/1
+// layer's error page and logs it as HAProxy does ("<BADREQ>", status,
+// termination state cause+'R').
+func (hc *HTTPConn) badRequest(status int, cause byte) {
+	hc.writeRaw(muxErrorPage(status))
+	hc.logBadRequest(status, cause)
+}
+
+// logBadRequest logs a request that could not be read (see badRequest).
+func (hc *HTTPConn) logBadRequest(status int, cause byte) {
+	tx := hc.s.HTTP
+	tx.Status = status
+	if tx.recvAt.IsZero() {
+		tx.recvAt = time.Now() // HAProxy compat: idle (%Ti) until the error
+	}
+	extOf(hc.s).setTerm(cause, 'R')
+	hc.s.logHTTP(tx)
 }
 
 func (hc *HTTPConn) writeRaw(b []byte) {
@@ -207,7 +245,7 @@ func (hc *HTTPConn) sendReply(tx *HTTPTxn, r *Reply) bool {
 	if !tx.reqBodyDone && (tx.closeClient || !hc.drainRequestBody(tx)) {
 		tx.closeClient = true
 	}
-	if !tx.Req.KeepAlive() || hc.s.Frontend.Options.HTTPClose {
+	if !tx.Req.KeepAlive() || hc.s.Frontend.Options.HTTPClose || hc.s.Engine.Stopping() {
 		tx.closeClient = true
 	}
 	hc.buf = AppendReply(hc.buf[:0], r, tx.closeClient)
@@ -303,4 +341,38 @@ func takeBuffered(r *h1.Reader) []byte {
 	b := append([]byte(nil), r.Peek()...)
 	r.Discard(len(b))
 	return b
+}
+
+// waitNextRequest waits for the first byte of the next request of a
+// keep-alive connection. A stopping engine interrupts the wait, so that
+// the connection closes without an answer, as HAProxy's soft stop closes
+// the connections waiting for a next request.
+func (e *Engine) waitNextRequest(hc *HTTPConn) error {
+	e.idleMu.Lock()
+	if e.idle == nil {
+		e.idle = map[*HTTPConn]struct{}{}
+	}
+	e.idle[hc] = struct{}{}
+	e.idleMu.Unlock()
+	err := errStopping
+	if !e.Stopping() { // Stop sets stopping before closeIdle looks
+		err = hc.br.WaitData()
+	}
+	e.idleMu.Lock()
+	delete(e.idle, hc)
+	e.idleMu.Unlock()
+	return err
+}
+
+// errStopping ends the wait for a next request of a stopping engine.
+var errStopping = errors.New("stopping")
+
+// closeIdle interrupts the waits for a next request (see
+// waitNextRequest).
+func (e *Engine) closeIdle() {
+	e.idleMu.Lock()
+	defer e.idleMu.Unlock()
+	for hc := range e.idle {
+		_ = hc.s.Client.SetReadDeadline(time.Now())
+	}
 }

@@ -2,67 +2,16 @@ package core
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"luaproxy/netio/h1"
 )
-
-// srvConn is a connection to a server, kept in the server's idle pool
-// between requests (http-reuse).
-type srvConn struct {
-	net.Conn
-	srv    *Server
-	br     *h1.Reader
-	bw     *bufio.Writer
-	reused bool
-	idle   time.Time
-}
-
-// pool is a server's idle connections, most recent last.
-type pool struct {
-	mu   sync.Mutex
-	idle []*srvConn
-}
-
-// poolIdleMax bounds the idle connections kept per server.
-const poolIdleMax = 64
-
-// poolPurgeDelay is how long an idle connection is kept (HAProxy's
-// pool-purge-delay default).
-const poolPurgeDelay = 5 * time.Second
-
-func (p *pool) get() *srvConn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(c.idle) < poolPurgeDelay {
-			c.reused = true
-			return c
-		}
-		_ = c.Close()
-	}
-	return nil
-}
-
-func (p *pool) put(c *srvConn) {
-	c.idle = time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.idle) >= poolIdleMax {
-		_ = c.Close()
-		return
-	}
-	p.idle = append(p.idle, c)
-}
 
 // handleRequest runs the rules of one request and forwards it or answers
 // it; it reports whether the client connection may serve another request.
@@ -141,6 +90,13 @@ func (hc *HTTPConn) finishLocal(tx *HTTPTxn, r *Reply) bool {
 	if r == nil {
 		return false
 	}
+	if r.Raw != nil && hc.s.hasAfterResponse() {
+		// HAProxy keeps errorfiles as HTTP messages: after-response
+		// rules apply to them too.
+		if pr := parseRawReply(r.Raw, hc.s.Engine.BufSize); pr != nil {
+			r = pr
+		}
+	}
 	if r.Raw == nil {
 		// After-response rules see the reply as the response.
 		res := &tx.Res
@@ -186,12 +142,17 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		req.Del("Expect")
 		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
+	if req.Version != "HTTP/1.1" && req.Version != "HTTP/1.0" && versionAtLeast11(req.Version) {
+		// HAProxy compat: a request of version 1.1 or above goes out as
+		// HTTP/1.1 (h1_format_htx_reqline).
+		req.Version = "HTTP/1.1"
+	}
 	serverClose := be.Options.HTTPServerClose || be.Options.HTTPClose || fe.Options.HTTPServerClose || fe.Options.HTTPClose
 	stripConnTokens(req)
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, stick: s.stickRules(be)}
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, stick: s.stickRules(be), prefer: s.lastPrivateServer()}
 	var exclude *Server
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
@@ -205,6 +166,14 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		switch {
 		case fail == failNone:
 			return ok
+		case fail == failDone:
+			return false // the client is gone
+		case fail == failClientBad:
+			extOf(s).setTerm('P', 'D')
+			return hc.finishLocal(tx, fe.ErrorReply(400))
+		case fail == failClientTimeout:
+			extOf(s).setTerm('c', 'D')
+			return hc.finishLocal(tx, fe.ErrorReply(408))
 		case fail == failReused && (!hasBody || req.BodyComplete):
 			// An idle connection the server had closed: send again on
 			// a new one (nothing reached the client).
@@ -233,13 +202,15 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 type exchangeFail int
 
 const (
-	failNone    exchangeFail = iota
-	failReused               // a reused idle connection was closed by the server
-	failSend                 // sending the request failed
-	failEmpty                // the server closed without answering
-	failJunk                 // the response was invalid
-	failTimeout              // no response within timeout server
-	failDone                 // failed after the client got something: no retry, no reply
+	failNone          exchangeFail = iota
+	failReused                     // a reused idle connection was closed by the server
+	failSend                       // sending the request failed
+	failEmpty                      // the server closed without answering
+	failJunk                       // the response was invalid
+	failTimeout                    // no response within timeout server
+	failDone                       // failed after the client got something: no retry, no reply
+	failClientBad                  // the request body was malformed: 400, no retry
+	failClientTimeout              // the request body did not come in time: 408, no retry
 )
 
 // Retry-on conditions ("retry-on" keywords).
@@ -260,20 +231,6 @@ func (f exchangeFail) retryFlag() int {
 		return RetryResponseTimeout
 	}
 	return 0
-}
-
-// dialPooled returns an idle connection to srv, or a new one.
-func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
-	if c := srv.pool.get(); c != nil {
-		s.fx.reused = true
-		return c, nil
-	}
-	s.fx.reused = false
-	c, err := s.dial(srv, srv.Proxy.Timeouts.Connect)
-	if err != nil {
-		return nil, err
-	}
-	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(c, e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize)}, nil
 }
 
 // exchange sends the request on sc and relays the response. A failure
@@ -305,6 +262,14 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	if errors.Is(err, errClientRead) {
 		_ = sc.Close()
 		tx.closeClient = true
+		var he *h1.Error
+		var ne net.Error
+		switch {
+		case errors.As(err, &he):
+			return false, failClientBad
+		case errors.As(err, &ne) && ne.Timeout():
+			return false, failClientTimeout
+		}
 		return false, failDone
 	}
 	if err == nil {
@@ -348,6 +313,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	tx.srvTime = time.Since(tx.start)
 	s.countResponse(res.Status)
 	s.stickStore(be)
+	s.markConnAuth(sc, res)
 	if !tx.filterResponseStart() {
 		_ = sc.Close()
 		return false, failNone
@@ -408,17 +374,19 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
 		err = hc.copyBody(hc.bw, sc.br, res)
 	}
+	// The server connection is released before the client can see the
+	// end of the response (copyBody holds it back), so that a request
+	// the client sends next finds it idle.
+	srvKeep := err == nil && framed && srvFramed && res.KeepAlive() && !serverClose && sc.br.Buffered() == 0
+	if srvKeep {
+		s.keepIdle(sc)
+	} else {
+		_ = sc.Close()
+	}
 	if err == nil {
 		err = hc.bw.Flush()
 	}
 	s.logHTTP(tx)
-	srvKeep := err == nil && framed && srvFramed && res.KeepAlive() && !serverClose && sc.br.Buffered() == 0
-	if srvKeep {
-		_ = sc.SetDeadline(time.Time{})
-		sc.srv.pool.put(sc)
-	} else {
-		_ = sc.Close()
-	}
 	if err != nil {
 		tx.closeClient = true
 		return false, failNone
@@ -485,7 +453,7 @@ func (hc *HTTPConn) copyBody(w *bufio.Writer, r *h1.Reader, m *h1.Message) error
 			} else if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}
-			if r.Buffered() == 0 {
+			if r.Buffered() == 0 && !r.BodyDone() {
 				if werr := w.Flush(); werr != nil {
 					return werr
 				}
@@ -528,4 +496,46 @@ func stripConnTokens(m *h1.Message) {
 		}
 		h.Value = strings.Join(kept, ", ")
 	}
+}
+
+// versionAtLeast11 reports whether an "HTTP/x.y" version is 1.1 or above.
+func versionAtLeast11(v string) bool {
+	if len(v) != 8 || !strings.HasPrefix(v, "HTTP/") || v[6] != '.' {
+		return false
+	}
+	return v[5] > '1' || v[5] == '1' && v[7] >= '1'
+}
+
+// hasAfterResponse reports whether http-after-response rules apply to
+// the stream's responses.
+func (s *Stream) hasAfterResponse() bool {
+	if len(s.Frontend.HTTPRules[HTTPAfterResponse]) > 0 {
+		return true
+	}
+	be := s.Backend
+	return be != nil && be != s.Frontend && len(be.HTTPRules[HTTPAfterResponse]) > 0
+}
+
+// parseRawReply parses a raw response (an errorfile) into a Reply; nil
+// when it is not a complete response with a known length.
+func parseRawReply(raw []byte, bufSize int) *Reply {
+	br := h1.NewReader(bytes.NewReader(raw), max(bufSize, len(raw)+1))
+	var m h1.Message
+	if err := br.ReadResponse(&m, h1.LimitsFor(max(bufSize, len(raw)+1), 0, 0), "GET"); err != nil {
+		return nil
+	}
+	if m.Framing == h1.FramingChunked || m.Framing == h1.FramingTunnel {
+		return nil
+	}
+	body, err := io.ReadAll(bodyReader{br})
+	if err != nil {
+		return nil
+	}
+	hdrs := make([]h1.Header, 0, len(m.Headers))
+	for _, h := range m.Headers {
+		if !strings.EqualFold(h.Name, "content-length") {
+			hdrs = append(hdrs, h)
+		}
+	}
+	return &Reply{Status: m.Status, Reason: m.Reason, Headers: hdrs, Body: body}
 }

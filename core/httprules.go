@@ -177,6 +177,11 @@ func (e *Engine) parseHTTPRule(px *Proxy, l config.Line) error {
 	if err != nil {
 		return err
 	}
+	if sc, ok := c.cond.(smpCond); ok {
+		if w := sc.c.Restrict(ruleWhere(px, rs)); w != "" {
+			e.warn(l.Warnf("%s", w))
+		}
+	}
 	px.HTTPRules[rs] = append(px.HTTPRules[rs], &httpRule{condRule: c, act: act, line: l})
 	return nil
 }
@@ -198,6 +203,10 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		if i >= len(words) {
 			return nil, l.Errorf("'%s %s' expects more arguments.", rs, kw)
 		}
+		// HAProxy 2.6 does not check where the fetches of an action's
+		// format can work: a request fetch in a response rule is accepted.
+		// (It finds nothing there in HAProxy; luaproxy still has the
+		// request at hand and evaluates it: a known difference.)
 		return ParseFormat(e, px, words[i], l)
 	}
 	msgOf := func(s *Stream, tx *HTTPTxn, res bool) *h1.Message {
@@ -326,6 +335,37 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			}
 			return Continue, nil
 		}, 2, nil
+	case "replace-path", "replace-pathq", "replace-uri":
+		if rs != HTTPRequest {
+			return nil, 0, l.Errorf("'%s %s' is only allowed in 'http-request' rules.", rs, kw)
+		}
+		if len(words) != 3 {
+			return nil, 0, l.Errorf("'%s %s' expects exactly 2 arguments.", rs, kw)
+		}
+		re, err := regexp.Compile(words[1])
+		if err != nil {
+			return nil, 0, l.Errorf("'%s %s' : invalid regex '%s': %v", rs, kw, words[1], err)
+		}
+		f, err := fmtArg(2)
+		if err != nil {
+			return nil, 0, err
+		}
+		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
+			// As replace-header: when the regex matches, the whole part
+			// becomes the format with its \N references expanded.
+			m := &tx.Req
+			switch kw {
+			case "replace-uri", "replace-pathq":
+				if re.MatchString(m.URI) {
+					m.URI = replaceRegex(re, m.URI, f.Render(s))
+				}
+			default:
+				if p := m.Path(); re.MatchString(p) {
+					SetPath(m, replaceRegex(re, p, f.Render(s)))
+				}
+			}
+			return Continue, nil
+		}, 3, nil
 	case "set-status":
 		if rs == HTTPRequest {
 			return nil, 0, l.Errorf("'%s %s' is only allowed in response rules.", rs, kw)

@@ -245,3 +245,47 @@ func (e *Engine) logFormatOf(px *Proxy) *logFormat {
 	}
 	return nil
 }
+
+// httpOnlyLogVars are the log-format variables HAProxy 2.6 refuses in a
+// TCP proxy.
+var httpOnlyLogVars = map[string]bool{
+	"Ti": true, "TR": true, "Tq": true, "Tr": true, "Ta": true, "CC": true, "CS": true,
+	"HM": true, "HP": true, "HPO": true, "HQ": true, "HU": true, "HV": true, "r": true,
+}
+
+// checkLogFormatMode fails, as HAProxy does once the configuration is
+// read, when the log-format of a TCP frontend uses an HTTP-only variable.
+func checkLogFormatMode(px *Proxy) error {
+	x := pxExtOf(px)
+	if !x.hasLogFormat || px.Mode != "tcp" || px.Cap&CapFE == 0 {
+		return nil
+	}
+	s := x.logFormat
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' || i+1 >= len(s) {
+			continue
+		}
+		j := i + 1
+		if s[j] == '%' {
+			i = j
+			continue
+		}
+		if s[j] == '{' {
+			end := strings.IndexByte(s[j:], '}')
+			if end < 0 {
+				return nil
+			}
+			j += end + 1
+		}
+		k := j
+		for k < len(s) && isLetter(s[k]) {
+			k++
+		}
+		if name := s[j:k]; httpOnlyLogVars[name] {
+			l := x.logFormatLine
+			return fmt.Errorf("Parsing [%s:%d]: failed to parse log-format : format variable '%s' is reserved for HTTP mode.", l.File, l.Num, name)
+		}
+		i = k - 1
+	}
+	return nil
+}

@@ -196,8 +196,8 @@ func init() {
 			if res {
 				decls, vals = pxExtOf(s.Frontend).resCaps, extOf(s).resCaps
 			}
-			if len(decls) == 0 {
-				return dst
+			if len(decls) == 0 || s.HTTP != nil && !extOf(s).seen {
+				return dst // HAProxy compat: nothing for a <BADREQ>
 			}
 			if !list {
 				dst = append(dst, '{')
@@ -239,7 +239,11 @@ func init() {
 	})
 	part := func(name string, fn func(method, uri, ver string) (string, bool)) {
 		str(name, func(s *Stream) (string, bool) {
-			f := strings.SplitN(extOf(s).reqLine, " ", 3)
+			line := extOf(s).reqLine
+			if line == "" && name != "HQ" {
+				return "<BADREQ>", true // HAProxy compat: no valid request
+			}
+			f := strings.SplitN(line, " ", 3)
 			if len(f) != 3 {
 				return "", false
 			}
@@ -337,70 +341,103 @@ func countsOnBackend(s *Stream) bool {
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
 // timer returns the %T* timer t in milliseconds, -1 for a step never
-// reached. Connection and queue times are not measured separately: they
-// count in Tr (HTTP) or are 0.
+// reached, computed as HAProxy's sess_build_logline does: each step is
+// counted in whole milliseconds from the transaction's start (the accept,
+// or the end of the previous response), and a timer is the difference of
+// two steps, so that they add up to %Tt.
 func timer(s *Stream, ls *logState, t string) int64 {
 	x := extOf(s)
 	tx := s.HTTP
-	if tx == nil { // TCP
-		connected := !x.connAt.IsZero()
-		switch t {
-		case "Tw":
-			if s.Backend == nil {
-				return -1
-			}
-			return 0
-		case "Tc":
-			if !connected {
-				return -1
-			}
-			return ms(x.connAt.Sub(s.Start))
-		case "Tt", "Ta", "Tu":
-			return ms(ls.now.Sub(s.Start))
-		case "Td":
-			if !connected {
-				return -1
-			}
-			return ms(ls.now.Sub(x.connAt))
+	if tx == nil {
+		return tcpTimer(s, x, ls, t)
+	}
+	at := func(tm time.Time) int64 {
+		if tm.IsZero() {
+			return -1
 		}
-		return 0 // Th, Ti, TR, Tq, Tr
+		return ms(tm.Sub(tx.start))
 	}
-	local := x.term[1] == 'R' || s.service != nil
-	tr := int64(0)
-	if x.seen {
-		tr = ms(x.reqAt.Sub(tx.start))
-	}
-	resp := int64(-1)
+	const th = 0 // no handshake before HTTP/1 in clear
+	ti := at(tx.recvAt)
+	treq := at(tx.headAt)
+	tqueue, tconn := at(x.queueAt), at(x.connAt)
+	tdata := int64(-1)
 	if tx.srvTime > 0 {
-		resp = max(ms(tx.srvTime)-tr, 0)
+		tdata = ms(tx.srvTime)
 	}
-	ta := ms(ls.now.Sub(tx.start))
+	tclose := ms(ls.now.Sub(tx.start))
 	switch t {
-	case "Th", "Ti":
-		return 0
-	case "TR", "Tq":
-		return tr
+	case "Th":
+		return th
+	case "Ti":
+		return ti
+	case "TR":
+		if treq < 0 || ti < 0 {
+			return -1
+		}
+		return treq - ti - th
+	case "Tq":
+		return treq
 	case "Tw":
-		if local || s.Backend == nil {
+		if tqueue < 0 {
 			return -1
 		}
-		return 0
+		return tqueue - treq
 	case "Tc":
-		if local || s.Server == nil {
+		if tconn < 0 {
 			return -1
 		}
-		return 0
+		return tconn - tqueue
 	case "Tr":
-		return resp
-	case "Ta", "Tu", "Tt":
-		return ta
-	case "Td":
-		if resp < 0 {
+		if tdata < 0 {
 			return -1
 		}
-		return max(ta-tr-resp, 0)
+		return tdata - tconn
+	case "Td":
+		if tdata < 0 {
+			return -1
+		}
+		return tclose - tdata
+	case "Ta":
+		return tclose - max(ti+th, 0)
+	case "Tu":
+		return tclose - max(ti, 0)
 	}
-	return 0
+	return tclose // Tt
+}
+
+// tcpTimer is timer for a TCP stream, counted from the accept.
+func tcpTimer(s *Stream, x *streamExt, ls *logState, t string) int64 {
+	at := func(tm time.Time) int64 {
+		if tm.IsZero() {
+			return -1
+		}
+		return ms(tm.Sub(s.Start))
+	}
+	tqueue, tconn := at(x.queueAt), at(x.connAt)
+	tclose := ms(ls.now.Sub(s.Start))
+	switch t {
+	case "Tw":
+		if tqueue < 0 {
+			return -1
+		}
+		// HAProxy compat: 2.6 subtracts the request time, -1 in TCP, so
+		// that a TCP stream's %Tw is one more than its queue time.
+		return tqueue + 1
+	case "Tc":
+		if tconn < 0 {
+			return -1
+		}
+		return tconn - tqueue
+	case "Td":
+		if tconn < 0 {
+			return -1
+		}
+		return tclose - tconn
+	case "Tt", "Ta", "Tu":
+		return tclose
+	}
+	return 0 // Th; Ti, TR, Tq and Tr are HTTP-only
 }
 
 // termState returns the termination state (%ts): who ended the stream
@@ -453,15 +490,37 @@ func bytesIn(s *Stream) int64 {
 	return extOf(s).fwd.ToServer
 }
 
-// msgBytes is the size of a message as written on the wire: its head and
-// its body when its length is known.
+// msgBytes is the size HAProxy counts for a message (bytes_in/out, %B,
+// %U): that of its HTX form, not of the HTTP/1 bytes. The start line is
+// a 20-byte header and its three strings, a header its name and value,
+// the end of headers one byte, then the body (when its length is known).
+// A message with a body but no content-length header (a local reply)
+// counts the one its serialization adds.
 func msgBytes(m *h1.Message) int64 {
 	if m.Status == 0 && m.Method == "" {
 		return 0
 	}
-	n := int64(len(h1.AppendHead(nil, m)))
-	if m.ContentLength > 0 {
-		n += m.ContentLength
+	const slHead, eoh = 20, 1
+	n := slHead + eoh + len(m.Version)
+	if m.IsResponse {
+		reason := m.Reason
+		if reason == "" {
+			reason = Reason(m.Status) // what a local reply is sent with
+		}
+		n += len(strconv.Itoa(m.Status)) + len(reason)
+	} else {
+		n += len(m.Method) + len(m.URI)
 	}
-	return n
+	hasCL := false
+	for _, h := range m.Headers {
+		n += len(h.Name) + len(h.Value)
+		hasCL = hasCL || strings.EqualFold(h.Name, "content-length")
+	}
+	if m.ContentLength >= 0 && !hasCL && m.IsResponse && m.Framing != h1.FramingChunked {
+		n += len("content-length") + len(strconv.FormatInt(m.ContentLength, 10))
+	}
+	if m.ContentLength > 0 {
+		n += int(m.ContentLength)
+	}
+	return int64(n)
 }

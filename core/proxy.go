@@ -52,6 +52,11 @@ type Proxy struct {
 	Retries int
 	// RetryOn is the "retry-on" set (Retry* flags), conn-failure by default.
 	RetryOn int
+	// Reuse is "http-reuse" (ReuseSafe by default).
+	Reuse ReuseMode
+	// MaxConn is the frontend's "maxconn" (0: the global maxconn).
+	MaxConn int
+	limit   connLimit // maxconn.go
 	// Logs are the proxy's log targets ("log global" adds the global ones).
 	Logs      []*LogTarget
 	logGlobal bool
@@ -68,6 +73,7 @@ type Proxy struct {
 	lbMu      sync.Mutex
 	lbActive  []*Server
 	lbBackup  []*Server
+	lbHashMap []*Server // map-based hashing's map, built on use (balance.go)
 	qMu       sync.Mutex
 	stick     []*stickRule // "stick" rules, in order (stick_persist.go)
 	queue     []*waiter
@@ -85,6 +91,7 @@ type Proxy struct {
 type Bind struct {
 	conns atomic.Int64 // connections accepted and still open (dst_conn)
 	rank  int          // 1-based position among the frontend's binds (set by Start)
+	limit connLimit    // "maxconn" of the bind line, else the frontend's
 	Addr  netio.Addr
 	Line  config.Line
 }
@@ -114,7 +121,7 @@ type Options struct {
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
 		HTTPRules: map[RuleSet][]*httpRule{}, ext: &pxExt{},
-		Retries: 3, RetryOn: RetryConnFailure, Balance: Balance{Algo: "roundrobin", Draws: 2}}
+		Retries: 3, RetryOn: RetryConnFailure, Reuse: ReuseSafe, Balance: Balance{Algo: "roundrobin", Draws: 2}}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE
@@ -131,6 +138,8 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Options = d.Options
 		px.Retries = d.Retries
 		px.RetryOn = d.RetryOn
+		px.Reuse = d.Reuse
+		px.MaxConn = d.MaxConn
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
@@ -173,7 +182,11 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		if err := bindOptions(l); err != nil {
 			return err
 		}
-		px.Binds = append(px.Binds, &Bind{Addr: a, Line: l})
+		b := &Bind{Addr: a, Line: l}
+		if v := bindOption(b, "maxconn"); v != "" {
+			b.limit.max = parseMaxConn(v)
+		}
+		px.Binds = append(px.Binds, b)
 	case "server":
 		if isDefaults || px.Cap&CapBE == 0 {
 			return l.Errorf("'server' not allowed in '%s' section", px.Kind)
@@ -225,6 +238,8 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		px.Retries = n
 	case "retry-on":
 		return parseRetryOn(px, l)
+	case "http-reuse":
+		return e.parseHTTPReuse(px, l)
 	case "option", "no":
 		return e.parseOption(px, l)
 	case "http-check":
@@ -241,7 +256,17 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseCaptureKeyword(px, l)
 	case "filter":
 		return e.parseFilter(px, l)
-	case "maxconn", "description":
+	case "maxconn":
+		if len(args) != 2 {
+			return l.Errorf("'maxconn' expects an integer argument.")
+		}
+		n := parseMaxConn(args[1])
+		if !isDefaults && px.Cap&CapFE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no frontend capability. Maybe you want 'fullconn' instead ?", kw, px.Kind, px.Name))
+			return nil
+		}
+		px.MaxConn = n
+	case "description":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:
 		return l.Errorf("unknown keyword '%s' in '%s' section", kw, px.Kind)

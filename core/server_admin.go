@@ -675,6 +675,7 @@ func (px *Proxy) DelServer(s *Server) error {
 	s.deleted = true
 	c := s.check
 	s.mu.Unlock()
+	s.pool.closeAll()
 	if c != nil {
 		c.halt()
 	}

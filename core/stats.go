@@ -146,9 +146,13 @@ func (e *Engine) writeStats(r *CLIRequest, f statFilter) {
 	}
 }
 
-// statMaxConn stands for HAProxy's global maxconn, which luaproxy does not
-// enforce: half the descriptor limit, a proxied connection holding two.
-func statMaxConn() int {
+// statMaxConn is the global maxconn, or when none is set what HAProxy
+// derives from the descriptor limit: half of it, a proxied connection
+// holding two.
+func (e *Engine) statMaxConn() int {
+	if e.MaxConn > 0 {
+		return e.MaxConn
+	}
 	return int(fdLimit() / 2)
 }
 
@@ -163,7 +167,11 @@ func (e *Engine) frontendStats(px *Proxy) statLine {
 	cur := px.Conns.Load()
 	l.set("scur", cur)
 	l.set("smax", e.cliState().stats.maxSessions(px, cur))
-	l.set("slim", statMaxConn())
+	if px.MaxConn > 0 {
+		l.set("slim", px.MaxConn)
+	} else {
+		l.set("slim", e.statMaxConn())
+	}
 	l.set("stot", px.Total.Load())
 	l.set("conn_tot", px.Total.Load())
 	status := "OPEN"
@@ -222,7 +230,7 @@ func (e *Engine) backendStats(px *Proxy, st *statsTracker, now time.Time) statLi
 	cur := px.BeConns.Load()
 	l.set("scur", cur)
 	l.set("smax", st.maxSessions(px, cur))
-	l.set("slim", (statMaxConn()+9)/10)
+	l.set("slim", (e.statMaxConn()+9)/10)
 	l.set("stot", stot)
 	l.set("lbtot", stot)
 	status := "UP"

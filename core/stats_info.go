@@ -93,7 +93,7 @@ func (e *Engine) Info() []InfoField {
 	up := time.Since(processStart)
 	sec := int64(up / time.Second)
 	heap := heapBytes()
-	maxconn := int64(statMaxConn())
+	maxconn := int64(e.statMaxConn())
 	v := map[string]any{
 		"Name":            Product,
 		"Version":         Version,

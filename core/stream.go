@@ -51,7 +51,12 @@ type Stream struct {
 	// transaction, HTTPTxn.filters).
 	filters *filterChain
 	atClose []func()
-	fx      fetchState // read by the fetches (fetches_state.go)
+	// privConns are the idle server connections the session owns
+	// (http-reuse never, connection-based auth); preferLast sends its
+	// next requests to their server (reuse.go).
+	privConns  []*srvConn
+	preferLast bool
+	fx         fetchState // read by the fetches (fetches_state.go)
 }
 
 // AtClose registers fn to run when the stream ends (modules release what
@@ -99,6 +104,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 		}
 		fe.Conns.Add(-1)
 		_ = c.Close()
+		s.closePrivate()
 		if s.ServerConn != nil {
 			_ = s.ServerConn.Close()
 		}
@@ -147,7 +153,6 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	s.stickStore(be)
 	defer s.Server.release()
 	x := extOf(s)
-	x.connAt = time.Now()
 	if fc := s.filters; fc != nil {
 		fc.resStarted = true
 		if fc.call(func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }) == FilterError {
@@ -203,14 +208,23 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 		}
 		if srv == nil {
 			var err error
-			if srv, err = be.acquireServer(in, exclude, &s.fx.queuePos); err != nil {
+			srv, err = be.acquireServer(in, exclude, &s.fx.queuePos)
+			if err == errQueueTimeout {
+				// HAProxy ends the queue wait (%Tw) on its timeout.
+				x := extOf(s)
+				x.queueAt = time.Now()
+				x.setTerm('s', 'Q')
+			}
+			if err != nil {
 				return nil, err
 			}
+			extOf(s).queueAt = time.Now()
 		}
 		conn, err := dial(s, srv)
 		if err == nil {
 			s.Server = srv
 			countServer(srv)
+			extOf(s).connAt = time.Now()
 			return conn, nil
 		}
 		srv.Failed.Add(1)

@@ -44,6 +44,28 @@ frontend fe
     http-request redirect location /new code 301 if { path /old }
     http-request redirect prefix https://example.com if { path_beg /pfx }
     http-request redirect scheme https if { path /sch }
+    http-request redirect location /x code 307 if { path /r307 }
+    http-request redirect location /y code 308 if { path /r308 }
+    http-request redirect prefix /p drop-query if { path_beg /dq }
+    http-request redirect prefix /q code 303 set-cookie SEEN=1 if { path_beg /ck }
+    http-request redirect location /slash append-slash if { path /as }
+    errorfile 400 "${ERRDIR}/400.http"
+    http-request deny deny_status 400 if { path /d400 }
+    http-request deny deny_status 429 if { path /d429 }
+    http-request return status 404 content-type text/html string "<p>nf</p>" hdr X-R r1 if { path /r404 }
+    http-request set-query x=1&y=2 if { path /sq }
+    http-request replace-path /rp/(.*) /rewritten/\1
+    http-request replace-uri ^/ru/(.*) /uri-rewritten/\1
+    http-request set-method PUT if { path /sm }
+    http-request set-uri /set-uri?from=%[path] if { path /su }
+    http-request set-header X-Host %[req.hdr(host)]
+    http-request set-header X-Src-Match yes if { src 127.0.0.1 }
+    http-after-response set-header X-After yes
+    http-response set-status 503 reason Nope if { var(txn.p) -m str /ssr }
+    http-response set-header X-Status %[status]
+    http-response set-header X-Never yes if { path_beg / }
+    http-response set-header X-Unless yes unless { path_beg / }
+    http-response del-header content-type if { var(txn.p) -m str /nct }
     http-request set-var(txn.p) path
     http-request set-var(txn.ua) req.hdr(user-agent),lower
     http-request set-var-fmt(txn.both) "%[var(txn.p)]|%[var(txn.ua)]"
@@ -74,6 +96,8 @@ backend be_api
 
 backend be_down
 `
+
+const diff400 = "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nsorry 400"
 
 const diff503 = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncache-control: no-cache\r\ncontent-length: 9\r\n\r\nsorry 503"
 
@@ -124,12 +148,18 @@ var diffSkip = map[string]bool{"date": true, "connection": true}
 
 func rawRequest(t *testing.T, addr, req string) diffResponse {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	return rawRequestTimeout(t, addr, req, 5*time.Second)
+}
+
+// rawRequestTimeout sends req and reads one response within timeout.
+func rawRequestTimeout(t *testing.T, addr, req string, timeout time.Duration) diffResponse {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(timeout))
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +227,9 @@ func TestEngineDiff(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(errdir, "503.http"), []byte(diff503), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(errdir, "400.http"), []byte(diff400), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("ORIGIN", origin)
 	t.Setenv("ERRDIR", errdir)
 	t.Setenv("FE_PORT", "0")
@@ -228,10 +261,31 @@ func TestEngineDiff(t *testing.T) {
 		{"set-status", "GET /st HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 299},
 		{"post body", "POST /api/post HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nhello", 200},
 		{"http/1.0", "GET /ping HTTP/1.0\r\n\r\n", 200},
+		{"redirect 307", "GET /r307 HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 307},
+		{"redirect 308", "GET /r308 HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 308},
+		{"redirect drop-query", "GET /dq/a?b=c HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 302},
+		{"redirect set-cookie", "GET /ck/a?b=c HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 303},
+		{"redirect append-slash", "GET /as HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 302},
+		{"errorfile 400", "GET /d400 HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 400},
+		{"deny 429", "GET /d429 HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 429},
+		{"return 404", "GET /r404 HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 404},
+		{"set-query", "GET /sq?old=1 HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 200},
+		{"replace-path", "GET /rp/a/b?k=v HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 200},
+		{"replace-uri", "GET /ru/a?k=v HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 200},
+		{"set-method", "GET /sm HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 200},
+		{"set-uri", "GET /su HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 200},
+		{"set-status reason", "GET /ssr HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 503},
+		{"del content-type", "GET /nct HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n", 200},
 	} {
 		got := rawRequest(t, lpAddr, c.req)
 		if !strings.Contains(got.statusLine, " "+strconv.Itoa(c.status)+" ") {
 			t.Errorf("%s: luaproxy answered %q, want status %d\n%s", c.name, got.statusLine, c.status, got)
+		}
+		if c.name == "header rules" {
+			// A request fetch in an http-response condition finds nothing.
+			if h := strings.Join(got.headers, "\n"); !strings.Contains(h, "x-unless: yes") || strings.Contains(h, "x-never") {
+				t.Errorf("path in http-response conditions:\n%s", h)
+			}
 		}
 		if hpAddr == "" {
 			continue

@@ -357,6 +357,27 @@ func (a *ACL) exec(ctx *Ctx) aclResult {
 	return res
 }
 
+// execUsable is exec where the expressions marked in unusable (nil: none)
+// fail.
+func (a *ACL) execUsable(ctx *Ctx, unusable []bool) aclResult {
+	if unusable == nil {
+		return a.exec(ctx)
+	}
+	res := aclFail
+	for i, t := range a.terms {
+		if i < len(unusable) && unusable[i] {
+			continue
+		}
+		switch t.exec(ctx) {
+		case aclPass:
+			return aclPass
+		case aclMiss:
+			res = aclMiss
+		}
+	}
+	return res
+}
+
 func (ae *aclExpr) exec(ctx *Ctx) aclResult {
 	if ae.expr.fetch.Each == nil || len(ae.expr.convs) > 0 {
 		// single value: no closure on the hot path

@@ -20,6 +20,9 @@ type condTerm struct {
 	acl  *ACL
 	neg  bool
 	anon bool // written as "{ ... }"
+	// unusable marks the ACL's expressions whose fetch cannot work where
+	// the condition runs (see Restrict): they never match.
+	unusable []bool
 }
 
 // ParseCond parses a condition starting at words[0], which must be "if"
@@ -100,7 +103,7 @@ func (c *Cond) Eval(ctx *Ctx) (match bool, mayChange bool) {
 	for _, suite := range c.suites {
 		sres := aclPass
 		for _, t := range suite {
-			r := t.acl.exec(ctx)
+			r := t.acl.execUsable(ctx, t.unusable)
 			if t.neg {
 				switch r {
 				case aclPass:
@@ -165,6 +168,30 @@ func (c *Cond) Check(where Where) string {
 		}
 	}
 	return ""
+}
+
+// Restrict makes the ACL expressions of the condition whose fetch cannot
+// work at the evaluation points where never match, as in HAProxy where
+// such a fetch finds nothing; it returns Check's warning.
+func (c *Cond) Restrict(where Where) string {
+	w := c.Check(where)
+	if w == "" {
+		return ""
+	}
+	for _, s := range c.suites {
+		for i := range s {
+			t := &s[i]
+			for j, e := range t.acl.terms {
+				if e.expr.fetch.Use.Val()&where == 0 {
+					if t.unusable == nil {
+						t.unusable = make([]bool, len(t.acl.terms))
+					}
+					t.unusable[j] = true
+				}
+			}
+		}
+	}
+	return w
 }
 
 var predef struct {

@@ -128,6 +128,20 @@ func (r *Reader) skipBody() error {
 	}
 }
 
+// WaitData waits until the reader holds unread bytes, reading once when
+// it holds none (callers time the first byte of a message with it).
+// Errors are those of reading: a deadline's is not final.
+func (r *Reader) WaitData() error {
+	if r.r < r.w || r.parsing {
+		return nil
+	}
+	return r.fill()
+}
+
+// BodyDone reports whether the current message's body has been read to
+// its end (without reading more).
+func (r *Reader) BodyDone() bool { return r.body.done }
+
 // next returns up to max decoded body bytes, straight from the buffer
 // (valid until the next call), and consumes them.
 func (r *Reader) next(max int) ([]byte, error) {
