@@ -297,6 +297,16 @@ func parseSCGPC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) 
 			return Continue
 		}), 1, nil
 	}
+	return e.parseSetGPT(px, rs, args, l, idx, func(te *trackedEntry, v int64) {
+		_ = te.t.Set(te.e, stktable.GPT0, v)
+	})
+}
+
+// parseSetGPT parses the value of sc-set-gpt0 and sc-set-gpt, an integer
+// or a sample expression, into the action that hands it to set with the
+// entry tracked by counter sc.
+func (e *Engine) parseSetGPT(px *Proxy, rs RuleSet, args []string, l config.Line, sc int, set func(*trackedEntry, int64)) (Action, int, error) {
+	kw := args[0]
 	words := ruleWords(args)
 	if len(words) < 2 {
 		return nil, 0, ruleErrorf(px, rs, kw, l, "expects an integer or a sample expression")
@@ -309,7 +319,7 @@ func parseSCGPC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) 
 		}
 	}
 	return ActionFunc(func(s *Stream) Verdict {
-		te := tracked(s, idx)
+		te := tracked(s, sc)
 		if te == nil {
 			return Continue
 		}
@@ -321,7 +331,7 @@ func parseSCGPC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) 
 			}
 			val = smp.Int
 		}
-		_ = te.t.Set(te.e, stktable.GPT0, val)
+		set(te, val)
 		return Continue
 	}), 2, nil
 }

@@ -248,31 +248,7 @@ func parseSCArray(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 			return Continue
 		}), 1, nil
 	}
-	words := ruleWords(args)
-	if len(words) < 2 {
-		return nil, 0, ruleErrorf(px, rs, kw, l, "expects an integer or a sample expression")
-	}
-	var x *sample.Expr
-	v, err := strconv.ParseInt(words[1], 10, 64)
-	if err != nil {
-		if x, err = e.parseRuleExpr(px, rs, kw, words, 1, l); err != nil {
-			return nil, 0, err
-		}
-	}
-	return ActionFunc(func(s *Stream) Verdict {
-		te := tracked(s, sc)
-		if te == nil {
-			return Continue
-		}
-		val := v
-		if x != nil {
-			smp, ok := x.EvalAs(s.SampleCtx(), sample.TypeSInt)
-			if !ok {
-				return Continue
-			}
-			val = smp.Int
-		}
-		_ = te.t.SetElem(te.e, stktable.GPT, idx, val)
-		return Continue
-	}), 2, nil
+	return e.parseSetGPT(px, rs, args, l, sc, func(te *trackedEntry, v int64) {
+		_ = te.t.SetElem(te.e, stktable.GPT, idx, v)
+	})
 }
