@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -45,25 +44,7 @@ backend be
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
-	t.Cleanup(func() {
-		for _, pid := range pids {
-			if alive(pid) {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-			}
-		}
-	})
-	launch := func(extra ...string) int {
-		t.Helper()
-		args := append([]string{"-D", "-p", pidfile, "-f", cfgPath}, extra...)
-		out, err := exec.Command(binPath, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("luaproxy %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		pid := readPid(t, pidfile)
-		pids = append(pids, pid)
-		return pid
-	}
+	launch := daemonLauncher(t, cfgPath, pidfile)
 	old := launch()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 

@@ -205,25 +205,7 @@ listen li
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
-	t.Cleanup(func() {
-		for _, pid := range pids {
-			if alive(pid) {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-			}
-		}
-	})
-	launch := func(extra ...string) int {
-		t.Helper()
-		args := append([]string{"-D", "-p", pidfile, "-f", cfgPath}, extra...)
-		out, err := exec.Command(binPath, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("luaproxy %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		pid := readPid(t, pidfile)
-		pids = append(pids, pid)
-		return pid
-	}
+	launch := daemonLauncher(t, cfgPath, pidfile)
 
 	old := launch()
 	if !alive(old) {
@@ -363,5 +345,30 @@ func TestCLISignals(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr has no %q:\n%s", want, stderr)
 		}
+	}
+}
+
+// daemonLauncher returns a function starting luaproxy -D on cfgPath (with
+// extra flags such as -sf) and returning the daemon's pid; every daemon it
+// started still alive at the end of the test gets SIGTERM.
+func daemonLauncher(t *testing.T, cfgPath, pidfile string) func(extra ...string) int {
+	var pids []int
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			if alive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	})
+	return func(extra ...string) int {
+		t.Helper()
+		args := append([]string{"-D", "-p", pidfile, "-f", cfgPath}, extra...)
+		out, err := exec.Command(binPath, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("luaproxy %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		pid := readPid(t, pidfile)
+		pids = append(pids, pid)
+		return pid
 	}
 }
