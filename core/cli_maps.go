@@ -234,19 +234,29 @@ func cliShowPat(maps bool) CLIHandler {
 	}
 }
 
+// keyedPatRef returns the reference named by a "<cmd> map|acl <ref> <key>"
+// command, or nil after printing HAProxy's answer: missingMap or
+// missingACL when an argument is missing, else the unknown-reference one.
+func keyedPatRef(r *CLIRequest, maps bool, missingMap, missingACL string) *pattern.Ref {
+	if r.Arg(2) == "" || r.Arg(3) == "" {
+		if maps {
+			r.Print(missingMap)
+		} else {
+			r.Print(missingACL)
+		}
+		return nil
+	}
+	ref := findPatRef(r.Arg(2), maps)
+	if ref == nil {
+		r.Print(patUnknown(maps))
+	}
+	return ref
+}
+
 func cliGetPat(maps bool) CLIHandler {
 	return func(r *CLIRequest) {
-		if r.Arg(2) == "" || r.Arg(3) == "" {
-			if maps {
-				r.Print("Missing map identifier and/or key.\n")
-			} else {
-				r.Print("Missing ACL identifier and/or key.\n")
-			}
-			return
-		}
-		ref := findPatRef(r.Arg(2), maps)
+		ref := keyedPatRef(r, maps, "Missing map identifier and/or key.\n", "Missing ACL identifier and/or key.\n")
 		if ref == nil {
-			r.Print(patUnknown(maps))
 			return
 		}
 		// HAProxy prints one line per index built on the reference; the
@@ -391,17 +401,9 @@ func cliSetMap(r *CLIRequest) {
 
 func cliDelPat(maps bool) CLIHandler {
 	return func(r *CLIRequest) {
-		if r.Arg(2) == "" || r.Arg(3) == "" {
-			if maps {
-				r.Print("This command expects two parameters: map identifier and key.\n")
-			} else {
-				r.Print("This command expects two parameters: ACL identifier and key.\n")
-			}
-			return
-		}
-		ref := findPatRef(r.Arg(2), maps)
+		ref := keyedPatRef(r, maps, "This command expects two parameters: map identifier and key.\n",
+			"This command expects two parameters: ACL identifier and key.\n")
 		if ref == nil {
-			r.Print(patUnknown(maps))
 			return
 		}
 		key := r.Arg(3)
