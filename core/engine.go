@@ -31,6 +31,8 @@ type Engine struct {
 	// MaxConn is the global "maxconn": connections served at once by
 	// the process (0: no limit); the others wait in the listen queues.
 	MaxConn int
+	// profileTasks is "profiling.tasks on" (see clock.go).
+	profileTasks bool
 
 	Proxies   []*Proxy // frontends, backends and listens, in file order
 	frontends map[string]*Proxy

@@ -3,7 +3,6 @@ package core
 import (
 	"strconv"
 	"sync"
-	"time"
 
 	"luaproxy/core/config"
 	"luaproxy/core/stktable"
@@ -57,8 +56,6 @@ type freqCtr struct {
 }
 
 const freqPeriod = 1000 // ms
-
-func nowMS() int64 { return time.Now().UnixMilli() }
 
 // rotateLocked moves the counter to the period containing now.
 func (f *freqCtr) rotateLocked(now int64) {
@@ -161,7 +158,7 @@ func (s *Stream) beginTxn(tx *HTTPTxn) {
 	}
 	// HAProxy's HTTP/1 stream starts with the request: its first call
 	// processes it, whatever ran on the connection before.
-	s.fx.task.restart(time.Now())
+	s.fx.task.restart()
 	s.fx.queuePos = 0
 	s.fx.stickStores = s.fx.stickStores[:0]
 	s.fx.uid, s.fx.uidSet = "", false

@@ -45,11 +45,11 @@ type HTTPTxn struct {
 }
 
 // reset prepares the transaction for the next request of the connection,
-// keeping the capacity of its header lists.
-func (tx *HTTPTxn) reset(first bool) {
+// which starts at start, keeping the capacity of its header lists.
+func (tx *HTTPTxn) reset(first bool, start time.Time) {
 	tx.Req.Reset()
 	tx.Res.Reset()
-	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: time.Now(), seq: tx.seq + 1}
+	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: start, seq: tx.seq + 1}
 }
 
 // Reply is a response produced by the proxy itself (deny, return,
@@ -122,7 +122,7 @@ type HTTPConn struct {
 // serveHTTP runs the request/response loop of an HTTP frontend.
 func (e *Engine) serveHTTP(s *Stream) {
 	fe := s.Frontend
-	hc := &HTTPConn{s: s, br: h1.NewReader(s.Client, e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize)}
+	hc := &HTTPConn{s: s, br: h1.NewReader(netio.PollReader(s.Client), e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize)}
 	if in := s.Req.Input(); len(in) > 0 {
 		// tcp-request content rules waited for data: it is the request's
 		s.Req.Consume(hc.br.Prime(in))
@@ -132,7 +132,7 @@ func (e *Engine) serveHTTP(s *Stream) {
 	tx := &HTTPTxn{}
 	s.HTTP = tx
 	for n := 0; ; n++ {
-		tx.reset(n == 0)
+		tx.reset(n == 0, s.now())
 		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
 		var err error
 		s.taskBlock(func() {
@@ -142,7 +142,7 @@ func (e *Engine) serveHTTP(s *Stream) {
 				_ = s.Client.SetReadDeadline(e.requestDeadline(fe, false))
 			}
 			if err == nil {
-				tx.recvAt = time.Now()
+				tx.recvAt = s.wake()
 				err = hc.br.ReadRequest(&tx.Req, lim)
 			}
 		})
@@ -150,7 +150,7 @@ func (e *Engine) serveHTTP(s *Stream) {
 			hc.requestError(err, n == 0)
 			return
 		}
-		tx.headAt = time.Now()
+		tx.headAt = s.now() // taskBlock's wake-up
 		_ = s.Client.SetReadDeadline(time.Time{})
 		fe.Requests.Add(1)
 		if !e.handleRequest(hc, tx) || tx.closeClient || e.Stopping() {
@@ -172,10 +172,7 @@ func (e *Engine) requestDeadline(fe *Proxy, first bool) time.Time {
 	if d == 0 {
 		d = t.Client
 	}
-	if d == 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(d)
+	return deadline(d)
 }
 
 // requestError answers a request that could not be read, as HAProxy's
@@ -217,14 +214,14 @@ func (hc *HTTPConn) logBadRequest(status int, cause byte) {
 	tx := hc.s.HTTP
 	tx.Status = status
 	if tx.recvAt.IsZero() {
-		tx.recvAt = time.Now() // HAProxy compat: idle (%Ti) until the error
+		tx.recvAt = hc.s.wake() // HAProxy compat: idle (%Ti) until the error
 	}
 	extOf(hc.s).setTerm(cause, 'R')
 	hc.s.logHTTP(tx)
 }
 
 func (hc *HTTPConn) writeRaw(b []byte) {
-	_ = hc.s.Client.SetWriteDeadline(time.Now().Add(hc.writeTimeout()))
+	_ = hc.s.Client.SetWriteDeadline(clockNow().Add(hc.writeTimeout()))
 	_, _ = hc.bw.Write(b)
 	_ = hc.bw.Flush()
 }

@@ -246,7 +246,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	if wto == 0 {
 		wto = time.Hour
 	}
-	_ = sc.SetWriteDeadline(time.Now().Add(wto))
+	_ = sc.SetWriteDeadline(clockNow().Add(wto))
 	if req.BodyComplete {
 		// wait-for-body buffered it all (and a script may have changed
 		// it): send it with its exact length.
@@ -310,7 +310,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	}
 	tx.Status = res.Status
 	tx.srvStatus = res.Status
-	tx.srvTime = time.Since(tx.start)
+	tx.srvTime = s.now().Sub(tx.start)
 	s.countResponse(res.Status)
 	s.stickStore(be)
 	s.markConnAuth(sc, res)
@@ -422,13 +422,6 @@ func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) erro
 	}
 	_ = hc.s.Client.SetReadDeadline(deadline(timeout))
 	return hc.copyBody(sc.bw, hc.br, req)
-}
-
-func deadline(d time.Duration) time.Time {
-	if d == 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(d)
 }
 
 // errClientRead marks a body copy that failed on the reading side.

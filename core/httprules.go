@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"luaproxy/core/config"
 	"luaproxy/netio/h1"
@@ -790,7 +789,7 @@ func (s *Stream) requestSeen(tx *HTTPTxn) {
 	if x.seen {
 		return
 	}
-	x.seen, x.reqAt = true, time.Now()
+	x.seen, x.reqAt = true, s.now()
 	x.reqLine = tx.Req.Method + " " + tx.Req.URI + " " + tx.Req.Version
 	s.captureHeaders(false)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"luaproxy/core/config"
+	"luaproxy/netio"
 	"luaproxy/netio/h1"
 )
 
@@ -99,7 +100,7 @@ func (p *pool) get(useIdle, useSafe, safeFirst bool) *srvConn {
 		lists[0], lists[1] = lists[1], lists[0]
 		use[0], use[1] = use[1], use[0]
 	}
-	now := time.Now()
+	now := clockNow()
 	for i, l := range lists {
 		if !use[i] {
 			continue
@@ -118,7 +119,7 @@ func (p *pool) get(useIdle, useSafe, safeFirst bool) *srvConn {
 }
 
 func (p *pool) put(c *srvConn) {
-	c.idle = time.Now()
+	c.idle = clockNow()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.idle)+len(p.safe) >= poolIdleMax {
@@ -177,7 +178,7 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(c, e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize),
+	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(netio.PollReader(c), e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize),
 		private: mode == ReuseNever}, nil
 }
 
@@ -195,7 +196,7 @@ func (s *Stream) keepIdle(sc *srvConn) {
 		_ = sc.Close()
 		return
 	}
-	sc.idle = time.Now()
+	sc.idle = clockNow()
 	s.privConns = append(s.privConns, sc)
 }
 

@@ -71,10 +71,11 @@ func (e *Engine) newStream(fe *Proxy, c net.Conn) *Stream {
 		Engine:   e,
 		Frontend: fe,
 		Client:   c,
-		Start:    time.Now(),
+		Start:    tick(),
 		Thread:   int(e.nextThread.Add(1)-1) % e.Threads,
 	}
-	s.fx.task.run(s.Start)
+	s.fx.task.now, s.fx.task.profile = s.Start, e.profileTasks
+	s.fx.task.run()
 	s.Req = &Channel{s: s, max: e.BufSize}
 	s.Res = &Channel{s: s, isRes: true, max: e.BufSize}
 	return s
@@ -87,7 +88,7 @@ func (s *Stream) InspectDeadline() time.Time {
 		return s.Start.Add(d)
 	}
 	if d := s.Frontend.Timeouts.Client; d > 0 {
-		return time.Now().Add(d)
+		return deadline(d)
 	}
 	return time.Time{}
 }
@@ -178,7 +179,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 			return
 		}
 	}
-	s.fx.task.wait(time.Now()) // the rest is the kernel's and netio's
+	s.fx.task.wait() // the rest is the kernel's and netio's
 	x.fwd, _ = netio.Forward(c, sc, netio.ForwardOptions{
 		ClientPrefix:  prefix,
 		ClientTimeout: fe.Timeouts.Client,
@@ -212,19 +213,19 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 			if err == errQueueTimeout {
 				// HAProxy ends the queue wait (%Tw) on its timeout.
 				x := extOf(s)
-				x.queueAt = time.Now()
+				x.queueAt = s.now()
 				x.setTerm('s', 'Q')
 			}
 			if err != nil {
 				return nil, err
 			}
-			extOf(s).queueAt = time.Now()
+			extOf(s).queueAt = s.now()
 		}
 		conn, err := dial(s, srv)
 		if err == nil {
 			s.Server = srv
 			countServer(srv)
-			extOf(s).connAt = time.Now()
+			extOf(s).connAt = s.now()
 			return conn, nil
 		}
 		srv.Failed.Add(1)

@@ -20,23 +20,35 @@ import (
 
 // taskClock accounts the calls of a stream's task since its current
 // request started (HAProxy resets them for each request of a keep-alive
-// connection: each request is a new stream there).
+// connection: each request is a new stream there). The time of the calls
+// and of their wake-ups is only measured under "profiling.tasks on", as
+// in HAProxy: it costs two clock readings per call.
 type taskClock struct {
+	// now is the stream's clock: the time of its last wake-up (see
+	// clock.go).
+	now      time.Time
+	profile  bool // profiling.tasks on
+	running  bool
 	calls    int64
 	cpu, lat time.Duration
-	runAt    time.Time // start of the running call; zero while waiting
-	wokeAt   time.Time // when the wait ended, if known
+	runAt    time.Time // start of the running call (profiling)
+	wokeAt   time.Time // when the wait ended, if known (profiling)
 }
 
 // run starts a call, unless one is running. The latency is the time since
 // the wake-up, when the waker said when it was (a Lua script waiting for
 // its state's lock); a goroutine woken by the netpoller runs at once as
 // far as the stream can tell, and adds nothing.
-func (c *taskClock) run(now time.Time) {
-	if !c.runAt.IsZero() {
+func (c *taskClock) run() {
+	if c.running {
 		return
 	}
+	c.running = true
 	c.calls++
+	if !c.profile {
+		return
+	}
+	now := time.Now()
 	if !c.wokeAt.IsZero() {
 		c.lat += now.Sub(c.wokeAt)
 		c.wokeAt = time.Time{}
@@ -45,26 +57,35 @@ func (c *taskClock) run(now time.Time) {
 }
 
 // wait ends the running call, if any: its duration counts as CPU time.
-func (c *taskClock) wait(now time.Time) {
-	if c.runAt.IsZero() {
+func (c *taskClock) wait() {
+	if !c.running {
 		return
 	}
-	c.cpu += now.Sub(c.runAt)
-	c.runAt = time.Time{}
+	c.running = false
+	if c.profile {
+		c.cpu += time.Since(c.runAt)
+	}
+}
+
+// woken records when the stream's wait ended (profiling).
+func (c *taskClock) woken() {
+	if c.profile {
+		c.wokeAt = time.Now()
+	}
 }
 
 // restart forgets the previous request's calls: the running call becomes
 // the first of the new request.
-func (c *taskClock) restart(now time.Time) {
-	*c = taskClock{}
-	c.run(now)
+func (c *taskClock) restart() {
+	*c = taskClock{now: c.now, profile: c.profile}
+	c.run()
 }
 
 // TaskWait tells that the stream stops running until something wakes it
 // (a Lua script yields to wait for a timer, a socket, or its turn).
 func (s *Stream) TaskWait() {
 	if s != nil {
-		s.fx.task.wait(time.Now())
+		s.fx.task.wait()
 	}
 }
 
@@ -72,23 +93,37 @@ func (s *Stream) TaskWait() {
 // time in between to lat_ns_tot.
 func (s *Stream) TaskWoken() {
 	if s != nil {
-		s.fx.task.wokeAt = time.Now()
+		s.fx.task.woken()
 	}
 }
 
-// TaskRun tells that the stream runs again (a new call).
+// TaskRun tells that the stream runs again (a new call): the engine's
+// clock is read (see clock.go).
 func (s *Stream) TaskRun() {
 	if s != nil {
-		s.fx.task.run(time.Now())
+		s.wake()
+		s.fx.task.run()
 	}
 }
 
-// taskBlock marks a wait of the stream's own goroutine around fn.
+// taskBlock marks a wait of the stream's own goroutine around fn, and
+// reads the clock when it ends.
 func (s *Stream) taskBlock(fn func()) {
-	s.fx.task.wait(time.Now())
+	s.fx.task.wait()
 	fn()
-	s.fx.task.run(time.Now())
+	s.wake()
+	s.fx.task.run()
 }
+
+// wake reads the clock for the stream (it woke up) and the engine.
+func (s *Stream) wake() time.Time {
+	s.fx.task.now = tick()
+	return s.fx.task.now
+}
+
+// now returns the stream's clock: the time of its last wake-up. Its
+// steps (log timers) are taken from it.
+func (s *Stream) now() time.Time { return s.fx.task.now }
 
 // ruleRan records that rule l gave a final verdict (last_rule_file,
 // last_rule_line, last_entity).

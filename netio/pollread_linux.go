@@ -1,0 +1,151 @@
+//go:build linux && (amd64 || arm64)
+
+package netio
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// pollWait parks the goroutine until the runtime's poller reports the
+// descriptor ready for mode ('r' or 'w'), or its deadline passes, or it
+// is closed. Unlike internal/poll's Read, nothing resets the readiness
+// first: a report that came since the last read is not lost.
+//
+//go:linkname pollWait internal/poll.runtime_pollWait
+func pollWait(ctx uintptr, mode int) int
+
+// The runtime's pollWait results (runtime/netpoll.go).
+const (
+	pollNoError        = 0
+	pollErrClosing     = 1
+	pollErrTimeout     = 2
+	pollErrNotPollable = 3
+)
+
+// pollFD mirrors the head of internal/poll.FD (Go 1.21 to 1.26): the fd
+// mutex, the descriptor, the writev cache, then the poller's context.
+// newPollConn checks the descriptor against the one the connection
+// reports before trusting the context.
+type pollFD struct {
+	fdmu struct {
+		state        uint64
+		rsema, wsema uint32
+	}
+	sysfd      int
+	iovecs     unsafe.Pointer
+	runtimeCtx uintptr
+}
+
+// eagainReads counts the reads that found the socket empty (for tests).
+var eagainReads atomic.Int64
+
+// pollConn is a connection whose reads wait for the poller after a short
+// read (see PollReader).
+type pollConn struct {
+	net.Conn
+	rc      syscall.RawConn
+	ctx     uintptr // the runtime's pollDesc
+	drained bool    // the last read emptied the socket
+	// The read in progress, for readFn (a closure made once, so that a
+	// read allocates nothing).
+	p      []byte
+	n      int
+	err    error
+	readFn func(fd uintptr)
+}
+
+func newPollConn(c net.Conn) *pollConn {
+	var nfd unsafe.Pointer // *net.netFD, whose first field is its poll.FD
+	switch c := c.(type) {
+	case *net.TCPConn:
+		nfd = *(*unsafe.Pointer)(unsafe.Pointer(c))
+	case *net.UnixConn:
+		nfd = *(*unsafe.Pointer)(unsafe.Pointer(c))
+	default:
+		return nil
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok || nfd == nil {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	pfd := (*pollFD)(nfd)
+	valid := false
+	if rc.Control(func(fd uintptr) { valid = int(fd) == pfd.sysfd && pfd.runtimeCtx != 0 }) != nil || !valid {
+		return nil
+	}
+	pc := &pollConn{Conn: c, rc: rc, ctx: pfd.runtimeCtx}
+	pc.readFn = pc.read
+	return pc
+}
+
+// Read reads like net.Conn's Read, waiting for the poller first when the
+// previous read emptied the socket.
+func (c *pollConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.p = p
+	// Control holds a reference on the descriptor: a concurrent Close
+	// wakes the wait but cannot release the descriptor under the read.
+	if err := c.rc.Control(c.readFn); err != nil {
+		c.p = nil
+		return 0, err
+	}
+	n, err := c.n, c.err
+	c.p, c.err = nil, nil
+	return n, err
+}
+
+func (c *pollConn) read(fd uintptr) {
+	for {
+		if c.drained {
+			if code := pollWait(c.ctx, 'r'); code != pollNoError {
+				c.n, c.err = 0, c.opError(pollError(code))
+				return
+			}
+			c.drained = false
+		}
+		n, err := syscall.Read(int(fd), c.p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			eagainReads.Add(1)
+			c.drained = true
+			continue
+		case err != nil:
+			c.n, c.err = 0, c.opError(os.NewSyscallError("read", err))
+		case n == 0:
+			c.n, c.err = 0, io.EOF
+		default:
+			c.n, c.err = n, nil
+			c.drained = n < len(c.p)
+		}
+		return
+	}
+}
+
+func pollError(code int) error {
+	switch code {
+	case pollErrClosing:
+		return net.ErrClosed
+	case pollErrTimeout:
+		return os.ErrDeadlineExceeded
+	}
+	return errors.New("not pollable")
+}
+
+// opError wraps err as net.Conn's Read does.
+func (c *pollConn) opError(err error) error {
+	return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
