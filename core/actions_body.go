@@ -45,10 +45,10 @@ func (hc *HTTPConn) waitForBody(d time.Duration, atLeast int64) Verdict {
 		m.Del("Expect")
 		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
-	_ = s.Client.SetReadDeadline(time.Now().Add(d))
+	hc.dl.setRead(clockNow().Add(d))
 	var err error
 	s.taskBlock(func() { err = hc.br.BufferBody(m, limit) })
-	_ = s.Client.SetReadDeadline(time.Time{})
+	hc.dl.setRead(time.Time{})
 	var ne net.Error
 	switch {
 	case err == nil, errors.Is(err, h1.ErrBodyTooLarge):

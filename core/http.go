@@ -117,12 +117,15 @@ type HTTPConn struct {
 	buf []byte // scratch for heads and replies
 	// bodyBuf is the scratch buffer body copies read into.
 	bodyBuf []byte
+	// dl sets the client connection's deadlines.
+	dl deadlines
 }
 
 // serveHTTP runs the request/response loop of an HTTP frontend.
 func (e *Engine) serveHTTP(s *Stream) {
 	fe := s.Frontend
-	hc := &HTTPConn{s: s, br: h1.NewReader(netio.PollReader(s.Client), e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize)}
+	hc := &HTTPConn{s: s, br: h1.NewReader(netio.PollReader(s.Client), e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize),
+		dl: deadlines{conn: s.Client}}
 	if in := s.Req.Input(); len(in) > 0 {
 		// tcp-request content rules waited for data: it is the request's
 		s.Req.Consume(hc.br.Prime(in))
@@ -133,13 +136,13 @@ func (e *Engine) serveHTTP(s *Stream) {
 	s.HTTP = tx
 	for n := 0; ; n++ {
 		tx.reset(n == 0, s.now())
-		_ = s.Client.SetReadDeadline(e.requestDeadline(fe, n == 0))
+		hc.dl.setRead(e.requestDeadline(fe, n == 0))
 		var err error
 		s.taskBlock(func() {
 			if n == 0 {
 				err = hc.br.WaitData()
 			} else if err = e.waitNextRequest(hc); err == nil {
-				_ = s.Client.SetReadDeadline(e.requestDeadline(fe, false))
+				hc.dl.setRead(e.requestDeadline(fe, false))
 			}
 			if err == nil {
 				tx.recvAt = s.wake()
@@ -151,7 +154,6 @@ func (e *Engine) serveHTTP(s *Stream) {
 			return
 		}
 		tx.headAt = s.now() // taskBlock's wake-up
-		_ = s.Client.SetReadDeadline(time.Time{})
 		fe.Requests.Add(1)
 		if !e.handleRequest(hc, tx) || tx.closeClient || e.Stopping() {
 			return
@@ -221,7 +223,7 @@ func (hc *HTTPConn) logBadRequest(status int, cause byte) {
 }
 
 func (hc *HTTPConn) writeRaw(b []byte) {
-	_ = hc.s.Client.SetWriteDeadline(clockNow().Add(hc.writeTimeout()))
+	hc.dl.setWrite(clockNow().Add(hc.writeTimeout()))
 	_, _ = hc.bw.Write(b)
 	_ = hc.bw.Flush()
 }
@@ -260,7 +262,7 @@ func (hc *HTTPConn) drainRequestBody(tx *HTTPTxn) bool {
 	if tx.Req.ContentLength > int64(hc.s.Engine.BufSize) {
 		return false
 	}
-	_ = hc.s.Client.SetReadDeadline(deadline(hc.s.Frontend.Timeouts.Client))
+	hc.dl.setRead(deadline(hc.s.Frontend.Timeouts.Client))
 	_, err := io.Copy(io.Discard, io.LimitReader(bodyReader{hc.br}, int64(hc.s.Engine.BufSize)+1))
 	return err == nil
 }
@@ -281,7 +283,7 @@ func (s *Stream) resetForNext() {
 func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
 	s := hc.s
 	_ = hc.bw.Flush()
-	_ = s.Client.SetDeadline(time.Time{})
+	hc.dl.set(time.Time{})
 	_ = sc.SetDeadline(time.Time{})
 	be := s.Backend
 	_, _ = netio.Forward(s.Client, sc, netio.ForwardOptions{
@@ -300,14 +302,14 @@ func (hc *HTTPConn) Stream() *Stream { return hc.s }
 // It waits at most the client timeout.
 func (hc *HTTPConn) ReadBody(p []byte) (int, error) {
 	hc.s.HTTP.reqBodyDone = true
-	_ = hc.s.Client.SetReadDeadline(deadline(hc.s.Frontend.Timeouts.Client))
+	hc.dl.setRead(deadline(hc.s.Frontend.Timeouts.Client))
 	return hc.br.ReadBody(p)
 }
 
 // Write queues response bytes for the client (flushed by Flush or when
 // the buffer fills).
 func (hc *HTTPConn) Write(p []byte) (int, error) {
-	_ = hc.s.Client.SetWriteDeadline(deadline(hc.s.Frontend.Timeouts.Client))
+	hc.dl.setWrite(deadline(hc.s.Frontend.Timeouts.Client))
 	return hc.bw.Write(p)
 }
 

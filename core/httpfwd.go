@@ -246,7 +246,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	if wto == 0 {
 		wto = time.Hour
 	}
-	_ = sc.SetWriteDeadline(clockNow().Add(wto))
+	sc.dl.setWrite(clockNow().Add(wto))
 	if req.BodyComplete {
 		// wait-for-body buffered it all (and a script may have changed
 		// it): send it with its exact length.
@@ -285,7 +285,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
 	res := &tx.Res
 	for {
-		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
+		sc.dl.setRead(deadline(be.Timeouts.Server))
 		s.taskBlock(func() { err = sc.br.ReadResponse(res, lim, req.Method) })
 		if err != nil {
 			_ = sc.Close()
@@ -361,17 +361,17 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	case keepClient && req.Version == "HTTP/1.0":
 		res.Add("connection", "keep-alive")
 	}
-	_ = s.Client.SetWriteDeadline(deadline(fe.Timeouts.Client))
+	hc.dl.setWrite(deadline(fe.Timeouts.Client))
 	hc.buf = h1.AppendHead(hc.buf[:0], res)
 	_, err = hc.bw.Write(hc.buf)
 	if err == nil && tx.streamed(true) {
-		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
+		sc.dl.setRead(deadline(be.Timeouts.Server))
 		err = hc.copyFilteredBody(hc.bw, sc.br, res, true)
 	} else if err == nil && filtered {
 		err = hc.writeFilteredBody(res)
 	}
 	if err == nil && !bodyless && !tx.streamed(true) {
-		_ = sc.SetReadDeadline(deadline(be.Timeouts.Server))
+		sc.dl.setRead(deadline(be.Timeouts.Server))
 		err = hc.copyBody(hc.bw, sc.br, res)
 	}
 	// The server connection is released before the client can see the
@@ -402,7 +402,7 @@ func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) erro
 	req := &tx.Req
 	timeout := hc.s.Frontend.Timeouts.Client
 	if tx.streamed(false) {
-		_ = hc.s.Client.SetReadDeadline(deadline(timeout))
+		hc.dl.setRead(deadline(timeout))
 		return hc.copyFilteredBody(sc.bw, hc.br, req, false)
 	}
 	if len(req.Body) > 0 {
@@ -420,7 +420,7 @@ func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) erro
 	if req.BodyComplete || !hasBody {
 		return nil
 	}
-	_ = hc.s.Client.SetReadDeadline(deadline(timeout))
+	hc.dl.setRead(deadline(timeout))
 	return hc.copyBody(sc.bw, hc.br, req)
 }
 

@@ -67,6 +67,8 @@ type srvConn struct {
 	uses int
 	// private connections are never shared with another session.
 	private bool
+	// dl sets the deadlines: all of them go through it.
+	dl deadlines
 }
 
 // pool is a server's idle shared connections, most recent last: idle
@@ -179,14 +181,15 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 		return nil, err
 	}
 	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(netio.PollReader(c), e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize),
-		private: mode == ReuseNever}, nil
+		dl: deadlines{conn: c}, private: mode == ReuseNever}, nil
 }
 
 // keepIdle keeps sc, which delivered a complete response and may carry
 // another request, for a later request: the session's own when private,
 // the server's pool otherwise.
 func (s *Stream) keepIdle(sc *srvConn) {
-	_ = sc.SetDeadline(time.Time{})
+	// Its deadlines stay armed: the next exchange sets them before it
+	// uses the connection, most often to about the same time.
 	sc.uses++
 	if !sc.private {
 		sc.srv.pool.put(sc)
