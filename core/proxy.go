@@ -74,6 +74,7 @@ type Proxy struct {
 	lbActive  []*Server
 	lbBackup  []*Server
 	lbHashMap []*Server // map-based hashing's map, built on use (balance.go)
+	lbRing    hashRing  // consistent hashing's ring, built on use (hash.go)
 	qMu       sync.Mutex
 	stick     []*stickRule // "stick" rules, in order (stick_persist.go)
 	queue     []*waiter
@@ -227,6 +228,12 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseErrorFile(px, l)
 	case "balance":
 		return parseBalance(px, l)
+	case "hash-type":
+		if !isDefaults && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", kw, px.Kind, px.Name))
+			return nil
+		}
+		return parseHashType(px, l)
 	case "retries":
 		if len(args) != 2 {
 			return l.Errorf("'retries' expects an integer value")

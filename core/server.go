@@ -304,6 +304,9 @@ func (px *Proxy) finishServers() error {
 			used[s.ID] = true
 		}
 	}
+	// HAProxy compat: the search for a free id starts at the server's
+	// position in the list, so "s1, s2, s3 id 7, s4" gives s4 id 4 (the
+	// ids seed consistent hashing's ring).
 	next := 1
 	for _, s := range px.Servers {
 		if s.ID == 0 {
@@ -313,6 +316,7 @@ func (px *Proxy) finishServers() error {
 			s.ID = next
 			used[next] = true
 		}
+		next++
 	}
 	px.lbRebuild()
 	return nil
