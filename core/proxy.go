@@ -116,6 +116,9 @@ type Options struct {
 	CLF                          bool
 	// Persist is "option persist": a stick rule may send to a DOWN server.
 	Persist bool
+	// PreferLastServer is "option prefer-last-server": an HTTP request
+	// goes to the server of a connection its session holds, when usable.
+	PreferLastServer bool
 }
 
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
@@ -389,8 +392,10 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.HTTPBufferRequest = on
 	case "persist":
 		o.Persist = on
+	case "prefer-last-server":
+		o.PreferLastServer = on
 	case "splice-auto", "splice-request", "splice-response", "tcpka", "clitcpka", "srvtcpka",
-		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose", "prefer-last-server",
+		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose",
 		"log-separate-errors", "dontlog-normal", "socket-stats", "contstats", "http-pretend-keepalive",
 		"accept-invalid-http-request", "accept-invalid-http-response", "http-use-htx", "independent-streams",
 		"nolinger", "checkcache", "http-ignore-probes", "idle-close-on-response", "logasap":

@@ -211,9 +211,13 @@ func (s *Stream) takePrivate(srv *Server) *srvConn {
 }
 
 // lastPrivateServer is the server of the session's most recent private
-// connection, for sessions that prefer it (connection-based auth).
-func (s *Stream) lastPrivateServer() *Server {
-	if !s.preferLast || len(s.privConns) == 0 {
+// connection, for a session that prefers it (connection-based auth) or a
+// backend with "option prefer-last-server". As in HAProxy, only private
+// connections stay with the session (shared ones return to the server's
+// pool), and hash-based algorithms, which already send a client to the
+// same server, never defer to it.
+func (s *Stream) lastPrivateServer(be *Proxy) *Server {
+	if !s.preferLast && !be.Options.PreferLastServer || len(s.privConns) == 0 || be.Balance.hashed() {
 		return nil
 	}
 	return s.privConns[len(s.privConns)-1].srv
