@@ -56,7 +56,10 @@ type Proxy struct {
 	Reuse ReuseMode
 	// MaxConn is the frontend's "maxconn" (0: the global maxconn).
 	MaxConn int
-	limit   connLimit // maxconn.go
+	// MaxSessionSrvConns is the frontend's "max-session-srv-conns": the
+	// private idle server connections a client session keeps (default 5).
+	MaxSessionSrvConns int
+	limit              connLimit // maxconn.go
 	// Logs are the proxy's log targets ("log global" adds the global ones).
 	Logs      []*LogTarget
 	logGlobal bool
@@ -125,7 +128,8 @@ type Options struct {
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
 		HTTPRules: map[RuleSet][]*httpRule{}, ext: &pxExt{},
-		Retries: 3, RetryOn: RetryConnFailure, Reuse: ReuseSafe, Balance: Balance{Algo: "roundrobin", Draws: 2}}
+		Retries: 3, RetryOn: RetryConnFailure, Reuse: ReuseSafe, Balance: Balance{Algo: "roundrobin", Draws: 2},
+		MaxSessionSrvConns: defaultMaxSessionSrvConns}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE
@@ -144,6 +148,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.RetryOn = d.RetryOn
 		px.Reuse = d.Reuse
 		px.MaxConn = d.MaxConn
+		px.MaxSessionSrvConns = d.MaxSessionSrvConns
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
@@ -276,6 +281,19 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 			return nil
 		}
 		px.MaxConn = n
+	case "max-session-srv-conns":
+		if len(args) != 2 {
+			return l.Errorf("'%s' expects an integer argument.", kw)
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 0 {
+			return l.Errorf("'%s' expects an integer argument.", kw)
+		}
+		if !isDefaults && px.Cap&CapFE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no frontend capability.", kw, px.Kind, px.Name))
+			return nil
+		}
+		px.MaxSessionSrvConns = n
 	case "description":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:
