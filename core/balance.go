@@ -218,10 +218,10 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full boo
 	case "leastconn":
 		srv = leastConn(cands)
 	case "first":
+		// The lowest id first, whatever the declaration order.
 		for _, s := range cands {
-			if !s.Full() {
+			if !s.Full() && (srv == nil || s.ID < srv.ID) {
 				srv = s
-				break
 			}
 		}
 	case "source", "uri", "url_param", "hdr":

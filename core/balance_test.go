@@ -94,6 +94,11 @@ func TestBalanceLeastConnAndFirst(t *testing.T) {
 	if s, full := px.pickServer(nil, nil); s != nil || !full {
 		t.Fatalf("all full: %v %v", s, full)
 	}
+	// "first" goes by id, not by declaration order.
+	px = backendOf(t, "first", "id 9", "id 3")
+	if s, _ := px.pickServer(nil, nil); s.Name != "s2" {
+		t.Fatalf("first by id: %v", s)
+	}
 }
 
 func TestBalanceHashes(t *testing.T) {
