@@ -67,6 +67,27 @@ func (e *Engine) parseRuleExpr(px *Proxy, rs RuleSet, kw string, words []string,
 	return x, nil
 }
 
+// parseRuleFormat parses the log-format argument of an action and checks
+// that its fetches of HTTP messages can work where the rule runs, as
+// HAProxy 2.6 does for every rule format: a request fetch in
+// http-response set-header is a configuration error there, not an empty
+// value (conditions, restricted by sample.Cond.Restrict, only warn).
+// HAProxy checks the other fetches too (bc_err in http-request is
+// refused); luaproxy does not yet, as several fetches it adds from 3.x
+// have usage points of its own choosing.
+func (e *Engine) parseRuleFormat(px *Proxy, rs RuleSet, kw, s string, l config.Line) (Format, error) {
+	f, err := ParseFormat(e, px, s, l)
+	if err != nil {
+		return nil, err
+	}
+	if sf, ok := f.(smpFormat); ok {
+		if err := sf.f.CheckSources(ruleWhere(px, rs), sample.UseHTTPAny); err != nil {
+			return nil, ruleErrorf(px, rs, kw, l, "%v", err)
+		}
+	}
+	return f, nil
+}
+
 // parseExtAction parses the shared actions; handled is false when kw is
 // not one of them.
 func (e *Engine) parseExtAction(px *Proxy, rs RuleSet, words []string, l config.Line) (act Action, n int, handled bool, err error) {
@@ -138,7 +159,7 @@ func (e *Engine) parseSetVar(px *Proxy, rs RuleSet, words []string, l config.Lin
 		var f Format = literal("")
 		n := 1
 		if len(words) > 1 {
-			if f, err = ParseFormat(e, px, words[1], l); err != nil {
+			if f, err = e.parseRuleFormat(px, rs, kw, words[1], l); err != nil {
 				return nil, 0, err
 			}
 			n = 2

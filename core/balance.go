@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,14 +15,29 @@ import (
 
 // Balance is a backend's "balance" setting.
 type Balance struct {
-	Algo string // roundrobin, static-rr, leastconn, first, source, uri, hdr, random
+	Algo string // roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr, random
 	// Hdr is the header name of "hdr(<name>)".
 	Hdr string
+	// URLParam is the query-string parameter of "url_param <param>".
+	URLParam string
 	// URIWhole, URILen and URIDepth are the options of "uri".
 	URIWhole         bool
 	URILen, URIDepth int
 	// Draws is the number of draws of "random(<draws>)" (default 2).
 	Draws int
+	// Hash is "hash-type", set apart from "balance" (either may come
+	// first, and a backend inherits both from defaults).
+	Hash HashType
+}
+
+// hashed reports whether the algorithm hashes a key to pick a server
+// (HAProxy's BE_LB_KIND_HI).
+func (b *Balance) hashed() bool {
+	switch b.Algo {
+	case "source", "uri", "url_param", "hdr":
+		return true
+	}
+	return false
 }
 
 // lbState is a server's load-balancing bookkeeping (under Proxy.lbMu).
@@ -61,7 +75,7 @@ func parseBalance(px *Proxy, l config.Line) error {
 	if len(args) < 2 {
 		return l.Errorf("'balance' requires an algorithm.")
 	}
-	b := Balance{Algo: args[1], Draws: 2}
+	b := Balance{Algo: args[1], Draws: 2, Hash: px.Balance.Hash}
 	switch {
 	case args[1] == "roundrobin", args[1] == "static-rr", args[1] == "leastconn",
 		args[1] == "first", args[1] == "source":
@@ -98,6 +112,16 @@ func parseBalance(px *Proxy, l config.Line) error {
 				return l.Errorf("'balance uri' only accepts parameters 'whole', 'len', 'depth' and 'path-only' (got '%s').", args[i])
 			}
 		}
+	case args[1] == "url_param":
+		if len(args) < 3 {
+			return l.Errorf("'balance url_param' requires an URL parameter name.")
+		}
+		if len(args) > 3 {
+			// "check_post" (hashing a parameter of the body) is not
+			// supported yet: refuse it rather than hash something else.
+			return l.Errorf("'balance url_param' : option '%s' is not supported.", args[3])
+		}
+		b.URLParam = args[2]
 	case strings.HasPrefix(args[1], "hdr("):
 		inner, ok := parenArg(args[1])
 		if !ok || inner == "" {
@@ -136,12 +160,11 @@ func (px *Proxy) lbRebuild() {
 			active = append(active, s)
 		}
 	}
-	byID := func(l []*Server) { sort.Slice(l, func(i, j int) bool { return l[i].ID < l[j].ID }) }
-	byID(active)
-	byID(backup)
+	// Declaration order, not id order: HAProxy walks its server list to
+	// build the hash map and to find the first backup.
 	px.lbMu.Lock()
 	px.lbActive, px.lbBackup = active, backup
-	px.lbHashMap = nil
+	px.lbHashMap, px.lbRing = nil, nil
 	px.lbMu.Unlock()
 }
 
@@ -185,32 +208,33 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full boo
 		cands = kept
 		hmap = func() []*Server { return hashMap(cands) }
 	}
-	switch px.Balance.Algo {
+	ring := func() hashRing { // consistent hashing's ring (random uses it too)
+		if px.lbRing == nil {
+			px.lbRing = buildRing(px.candidatesLocked())
+		}
+		return px.lbRing
+	}
+	switch b := &px.Balance; b.Algo {
 	case "leastconn":
 		srv = leastConn(cands)
 	case "first":
+		// The lowest id first, whatever the declaration order.
 		for _, s := range cands {
-			if !s.Full() {
+			if !s.Full() && (srv == nil || s.ID < srv.ID) {
 				srv = s
-				break
 			}
 		}
-	case "source":
-		if in != nil && in.src.IsValid() {
-			srv = hashPick(hmap(), sourceHash(in.src))
-		}
-	case "uri":
-		if in != nil && in.req != nil {
-			srv = hashPick(hmap(), sdbm(px.Balance.uriKey(in.req)))
-		}
-	case "hdr":
-		if in != nil && in.req != nil {
-			if v, ok := in.req.Get(px.Balance.Hdr); ok {
-				srv = hashPick(hmap(), sdbm(v))
-			}
+	case "source", "uri", "url_param", "hdr":
+		h, ok := b.keyHash(in)
+		switch {
+		case !ok:
+		case b.Hash.Consistent:
+			srv = ring().pick(h, exclude)
+		default:
+			srv = hashPick(hmap(), h)
 		}
 	case "random":
-		srv = randomPick(cands, px.Balance.Draws)
+		srv = randomPick(ring(), b.Draws, exclude)
 	}
 	if srv == nil {
 		srv = px.smoothRR(cands)
@@ -305,15 +329,6 @@ func hashPick(m []*Server, h uint32) *Server {
 	return m[h%uint32(len(m))]
 }
 
-// sdbm is HAProxy's default hash function (hash_sdbm).
-func sdbm(s string) uint32 {
-	var h uint32
-	for i := 0; i < len(s); i++ {
-		h = uint32(s[i]) + (h << 6) + (h << 16) - h
-	}
-	return h
-}
-
 // sourceHash is "balance source"'s hash: the address's 32-bit words,
 // XORed (get_server_sh).
 func sourceHash(a netip.Addr) uint32 {
@@ -325,23 +340,70 @@ func sourceHash(a netip.Addr) uint32 {
 	return h
 }
 
-func randomPick(cands []*Server, draws int) *Server {
-	total := 0
-	for _, s := range cands {
-		total += s.weightForLB()
-	}
-	if total == 0 {
-		return nil
-	}
+// randomPick draws random points on the ring and keeps, among the
+// servers drawn, the least loaded for its weight (get_server_rnd).
+func randomPick(r hashRing, draws int, avoid *Server) *Server {
 	var best *Server
-	m := hashMap(cands)
 	for range draws {
-		s := hashPick(m, rand.Uint32())
-		if best == nil || (!s.Full() && s.Conns.Load() < best.Conns.Load()) || best.Full() {
+		s := r.pick(rand.Uint32(), avoid)
+		if s == nil {
+			return nil
+		}
+		if best == nil || best.Full() ||
+			!s.Full() && s.Conns.Load()*int64(best.weightForLB()) < best.Conns.Load()*int64(s.weightForLB()) {
 			best = s
 		}
 	}
 	return best
+}
+
+// keyHash returns the hash of the request's key for the hash-based
+// algorithms, false when the request has none (the caller falls back to
+// round robin, as HAProxy does).
+func (b *Balance) keyHash(in *lbInput) (uint32, bool) {
+	if in == nil {
+		return 0, false
+	}
+	switch b.Algo {
+	case "source":
+		if in.src.IsValid() {
+			return b.Hash.modify(sourceHash(in.src)), true
+		}
+	case "uri":
+		if in.req != nil {
+			return b.Hash.hashKey(b.uriKey(in.req)), true
+		}
+	case "url_param":
+		if in.req != nil {
+			if v, ok := urlParam(in.req.URI, b.URLParam); ok {
+				return b.Hash.hashKey(v), true
+			}
+		}
+	case "hdr":
+		if in.req != nil {
+			if v, ok := in.req.Get(b.Hdr); ok {
+				return b.Hash.hashKey(v), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// urlParam returns the value of the first "name=value" parameter of the
+// URI's query string (get_server_ph).
+func urlParam(uri, name string) (string, bool) {
+	_, q, ok := strings.Cut(uri, "?")
+	if !ok {
+		return "", false
+	}
+	for q != "" {
+		var p string
+		p, q, _ = strings.Cut(q, "&")
+		if v, ok := strings.CutPrefix(p, name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // uriKey returns the part of the URI "balance uri" hashes.

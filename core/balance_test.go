@@ -94,6 +94,11 @@ func TestBalanceLeastConnAndFirst(t *testing.T) {
 	if s, full := px.pickServer(nil, nil); s != nil || !full {
 		t.Fatalf("all full: %v %v", s, full)
 	}
+	// "first" goes by id, not by declaration order.
+	px = backendOf(t, "first", "id 9", "id 3")
+	if s, _ := px.pickServer(nil, nil); s.Name != "s2" {
+		t.Fatalf("first by id: %v", s)
+	}
 }
 
 func TestBalanceHashes(t *testing.T) {
@@ -142,6 +147,44 @@ func TestBalanceHashes(t *testing.T) {
 	}
 }
 
+// "hash-type ... none" takes the key's leading integer as its hash (a
+// HAProxy 2.8 addition, so not in the differential test): keys differing
+// after the number land together.
+func TestBalanceHashTypeNone(t *testing.T) {
+	px := backendOf(t, "hdr(x-k)", "", "", "")
+	px.Balance.Hash = HashType{Func: HashNone}
+	hdr := func(v string) func(int) *lbInput {
+		return func(int) *lbInput {
+			m := &h1.Message{}
+			m.Add("x-k", v)
+			return &lbInput{req: m}
+		}
+	}
+	m := hashMap(px.lbActive)
+	for _, k := range []string{"17", "17abc", "-5", "123456789"} {
+		want := m[uint32(leadingInt(k))%uint32(len(m))].Name
+		if got := pickN(t, px, 3, hdr(k)); got[want] != 3 {
+			t.Errorf("key %q: %v, want %s", k, got, want)
+		}
+	}
+}
+
+// url_param hashes the value of the first parameter of that name.
+func TestURLParam(t *testing.T) {
+	for _, c := range []struct{ uri, v string }{
+		{"/p?id=3", "3"}, {"/p?a=1&id=x&id=y", "x"}, {"/p?xid=1&id=", ""}, {"/p?id", "<none>"},
+		{"/p", "<none>"}, {"/p?a=1&ids=2", "<none>"},
+	} {
+		v, ok := urlParam(c.uri, "id")
+		if !ok {
+			v = "<none>"
+		}
+		if v != c.v {
+			t.Errorf("%s: %q, want %q", c.uri, v, c.v)
+		}
+	}
+}
+
 func TestBalanceURIOptions(t *testing.T) {
 	b := Balance{URIDepth: 2}
 	if k := b.uriKey(&h1.Message{URI: "/a/b/c/d?q"}); k != "/a/b" {
@@ -160,6 +203,12 @@ func TestBalanceConfigErrors(t *testing.T) {
 		"backend be\n    server s1 127.0.0.1:1 weight 300\n",
 		"backend be\n    server s1 127.0.0.1:1 bogus\n",
 		"backend be\n    server s1 127.0.0.1:1 id 1\n    server s2 127.0.0.1:2 id 1\n",
+		"backend be\n    hash-type sorted\n",
+		"backend be\n    hash-type consistent md5\n",
+		"backend be\n    hash-type map-based sdbm sideways\n",
+		"backend be\n    hash-type avalanche\n",
+		"backend be\n    balance url_param\n",
+		"backend be\n    balance url_param id check_post\n",
 	} {
 		c, err := configParse(cfg)
 		if err != nil {

@@ -152,7 +152,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, stick: s.stickRules(be), prefer: s.lastPrivateServer()}
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, stick: s.stickRules(be), prefer: s.lastPrivateServer(be)}
 	var exclude *Server
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)

@@ -202,11 +202,7 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		if i >= len(words) {
 			return nil, l.Errorf("'%s %s' expects more arguments.", rs, kw)
 		}
-		// HAProxy 2.6 does not check where the fetches of an action's
-		// format can work: a request fetch in a response rule is accepted.
-		// (It finds nothing there in HAProxy; luaproxy still has the
-		// request at hand and evaluates it: a known difference.)
-		return ParseFormat(e, px, words[i], l)
+		return e.parseRuleFormat(px, rs, kw, words[i], l)
 	}
 	msgOf := func(s *Stream, tx *HTTPTxn, res bool) *h1.Message {
 		if res {
@@ -607,7 +603,7 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 			case "string":
 				body = literal(v)
 			case "lf-string":
-				if body, err = ParseFormat(e, px, v, l); err != nil {
+				if body, err = e.parseRuleFormat(px, rs, "return", v, l); err != nil {
 					return nil, 0, err
 				}
 			case "file", "lf-file", "errorfile":
@@ -616,7 +612,7 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 					return nil, 0, l.Errorf("'%s return' : failed to open file '%s' : %v", rs, v, err)
 				}
 				if kind == "lf-file" {
-					if body, err = ParseFormat(e, px, string(b), l); err != nil {
+					if body, err = e.parseRuleFormat(px, rs, "return", string(b), l); err != nil {
 						return nil, 0, err
 					}
 				} else {
@@ -628,7 +624,7 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 			if i+2 >= len(w) {
 				return nil, 0, l.Errorf("'%s return' : 'hdr' expects <name> and <fmt>.", rs)
 			}
-			f, err := ParseFormat(e, px, w[i+2], l)
+			f, err := e.parseRuleFormat(px, rs, "return", w[i+2], l)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -666,7 +662,7 @@ func (e *Engine) parseRedirect(px *Proxy, rs RuleSet, w []string, l config.Line)
 	if kind != "location" && kind != "prefix" && kind != "scheme" {
 		return nil, 0, l.Errorf("'%s redirect' expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query' or 'append-slash' (was '%s').", rs, kind)
 	}
-	target, err := ParseFormat(e, px, w[2], l)
+	target, err := e.parseRuleFormat(px, rs, "redirect", w[2], l)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -56,7 +56,10 @@ type Proxy struct {
 	Reuse ReuseMode
 	// MaxConn is the frontend's "maxconn" (0: the global maxconn).
 	MaxConn int
-	limit   connLimit // maxconn.go
+	// MaxSessionSrvConns is the frontend's "max-session-srv-conns": the
+	// private idle server connections a client session keeps (default 5).
+	MaxSessionSrvConns int
+	limit              connLimit // maxconn.go
 	// Logs are the proxy's log targets ("log global" adds the global ones).
 	Logs      []*LogTarget
 	logGlobal bool
@@ -74,6 +77,7 @@ type Proxy struct {
 	lbActive  []*Server
 	lbBackup  []*Server
 	lbHashMap []*Server // map-based hashing's map, built on use (balance.go)
+	lbRing    hashRing  // consistent hashing's ring, built on use (hash.go)
 	qMu       sync.Mutex
 	stick     []*stickRule // "stick" rules, in order (stick_persist.go)
 	queue     []*waiter
@@ -115,13 +119,17 @@ type Options struct {
 	CLF                          bool
 	// Persist is "option persist": a stick rule may send to a DOWN server.
 	Persist bool
+	// PreferLastServer is "option prefer-last-server": an HTTP request
+	// goes to the server of a connection its session holds, when usable.
+	PreferLastServer bool
 }
 
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
 		HTTPRules: map[RuleSet][]*httpRule{}, ext: &pxExt{},
-		Retries: 3, RetryOn: RetryConnFailure, Reuse: ReuseSafe, Balance: Balance{Algo: "roundrobin", Draws: 2}}
+		Retries: 3, RetryOn: RetryConnFailure, Reuse: ReuseSafe, Balance: Balance{Algo: "roundrobin", Draws: 2},
+		MaxSessionSrvConns: defaultMaxSessionSrvConns}
 	switch kind {
 	case "frontend":
 		px.Cap = CapFE
@@ -140,6 +148,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.RetryOn = d.RetryOn
 		px.Reuse = d.Reuse
 		px.MaxConn = d.MaxConn
+		px.MaxSessionSrvConns = d.MaxSessionSrvConns
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
@@ -227,6 +236,12 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseErrorFile(px, l)
 	case "balance":
 		return parseBalance(px, l)
+	case "hash-type":
+		if !isDefaults && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", kw, px.Kind, px.Name))
+			return nil
+		}
+		return parseHashType(px, l)
 	case "retries":
 		if len(args) != 2 {
 			return l.Errorf("'retries' expects an integer value")
@@ -266,6 +281,19 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 			return nil
 		}
 		px.MaxConn = n
+	case "max-session-srv-conns":
+		if len(args) != 2 {
+			return l.Errorf("'%s' expects an integer argument.", kw)
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 0 {
+			return l.Errorf("'%s' expects an integer argument.", kw)
+		}
+		if !isDefaults && px.Cap&CapFE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no frontend capability.", kw, px.Kind, px.Name))
+			return nil
+		}
+		px.MaxSessionSrvConns = n
 	case "description":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:
@@ -382,8 +410,10 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.HTTPBufferRequest = on
 	case "persist":
 		o.Persist = on
+	case "prefer-last-server":
+		o.PreferLastServer = on
 	case "splice-auto", "splice-request", "splice-response", "tcpka", "clitcpka", "srvtcpka",
-		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose", "prefer-last-server",
+		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose",
 		"log-separate-errors", "dontlog-normal", "socket-stats", "contstats", "http-pretend-keepalive",
 		"accept-invalid-http-request", "accept-invalid-http-response", "http-use-htx", "independent-streams",
 		"nolinger", "checkcache", "http-ignore-probes", "idle-close-on-response", "logasap":

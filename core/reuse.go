@@ -69,30 +69,76 @@ type srvConn struct {
 	private bool
 	// dl sets the deadlines: all of them go through it.
 	dl deadlines
+	// inUse says the connection counts in its pool's used connections
+	// (shared, and neither idle nor closed). Guarded by the pool's mu.
+	inUse bool
 }
 
-// pool is a server's idle shared connections, most recent last: idle
-// ones delivered a single response, safe ones more (HAProxy's idle and
-// safe lists).
+// Close closes the connection, which stops counting as used.
+func (c *srvConn) Close() error {
+	c.srv.pool.release(c)
+	return c.Conn.Close()
+}
+
+// pool is a server's idle shared connections, oldest first: idle ones
+// delivered a single response, safe ones more (HAProxy's idle and safe
+// lists). It keeps HAProxy's accounting of the connections in use, from
+// which it estimates how many idle ones are worth keeping.
 type pool struct {
 	mu         sync.Mutex
 	idle, safe []*srvConn
+	// max is "pool-max-conn" (-1: unlimited, 0: none kept); purgeDelay
+	// "pool-purge-delay" (0: none kept), set before the server serves.
+	max        int
+	purgeDelay time.Duration
+	// used counts the shared connections in use; maxUsed is its peak
+	// since the last purge; estNeed estimates the connections needed
+	// (HAProxy's curr_used_conns, max_used_conns, est_need_conns).
+	used, maxUsed, estNeed int
+	purge                  *time.Timer // armed while connections idle
+	closed                 bool        // the server is deleted
 }
 
-// poolIdleMax bounds the idle connections kept per server.
-const poolIdleMax = 64
+// defaultPoolPurgeDelay is "pool-purge-delay"'s default.
+const defaultPoolPurgeDelay = 5 * time.Second
 
-// poolPurgeDelay is how long an idle connection is kept (HAProxy's
-// pool-purge-delay default).
-const poolPurgeDelay = 5 * time.Second
+// defaultMaxSessionSrvConns is "max-session-srv-conns"'s default: the
+// private idle connections a session keeps (HAProxy's MAX_SRV_LIST).
+const defaultMaxSessionSrvConns = 5
 
-// maxSessionSrvConns bounds the private idle connections a session keeps
-// (HAProxy's max-session-srv-conns default).
-const maxSessionSrvConns = 10
+// use counts c as used (srv_use_conn). p.mu must be held.
+func (p *pool) useLocked(c *srvConn) {
+	c.inUse = true
+	p.used++
+	p.maxUsed = max(p.maxUsed, p.used)
+	p.estNeed = max(p.estNeed, p.used)
+}
 
-// get returns the most recent live connection of the first non-empty
-// list among safeFirst's order: safe then idle when safeFirst is set
-// (and idle is allowed), idle then safe otherwise (when safe is allowed).
+// unuseLocked stops counting c as used. p.mu must be held.
+func (p *pool) unuseLocked(c *srvConn) {
+	if c.inUse {
+		c.inUse = false
+		p.used--
+	}
+}
+
+// dialed counts a new shared connection as used.
+func (p *pool) dialed(c *srvConn) {
+	p.mu.Lock()
+	p.useLocked(c)
+	p.mu.Unlock()
+}
+
+// release stops counting c as used (it is closed or becomes private).
+func (p *pool) release(c *srvConn) {
+	p.mu.Lock()
+	p.unuseLocked(c)
+	p.mu.Unlock()
+}
+
+// get returns the most recent connection of the first non-empty list
+// among safeFirst's order: safe then idle when safeFirst is set (and idle
+// is allowed), idle then safe otherwise (when safe is allowed).
 func (p *pool) get(useIdle, useSafe, safeFirst bool) *srvConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -102,47 +148,87 @@ func (p *pool) get(useIdle, useSafe, safeFirst bool) *srvConn {
 		lists[0], lists[1] = lists[1], lists[0]
 		use[0], use[1] = use[1], use[0]
 	}
-	now := clockNow()
 	for i, l := range lists {
-		if !use[i] {
-			continue
-		}
-		for len(*l) > 0 {
+		if use[i] && len(*l) > 0 {
 			c := (*l)[len(*l)-1]
 			*l = (*l)[:len(*l)-1]
-			if now.Sub(c.idle) < poolPurgeDelay {
-				c.reused = true
-				return c
-			}
-			_ = c.Close()
+			c.reused = true
+			p.useLocked(c)
+			return c
 		}
 	}
 	return nil
 }
 
+// put keeps c idle when HAProxy would (srv_add_to_idle_list): idle
+// connections are allowed (pool-purge-delay, pool-max-conn), and either
+// the lists have room for its kind or the idle and used connections do
+// not exceed the estimated need. Otherwise c is closed.
 func (p *pool) put(c *srvConn) {
 	c.idle = clockNow()
+	safe := c.uses > 1
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.idle)+len(p.safe) >= poolIdleMax {
+	n := len(p.idle) + len(p.safe)
+	keep := !p.closed && p.purgeDelay > 0 && (p.max < 0 || n < p.max) &&
+		(len(p.safe) == 0 && (safe || len(p.idle) == 0) || p.used+n <= max(p.used, p.estNeed))
+	if !keep {
+		p.mu.Unlock()
 		_ = c.Close()
 		return
 	}
-	if c.uses > 1 {
+	p.unuseLocked(c)
+	if safe {
 		p.safe = append(p.safe, c)
 	} else {
 		p.idle = append(p.idle, c)
+	}
+	if p.purge == nil {
+		p.purge = time.AfterFunc(p.purgeDelay, p.purgeIdle)
+	}
+	p.mu.Unlock()
+}
+
+// purgeIdle runs every pool-purge-delay while connections idle
+// (srv_cleanup_idle_conns): it closes half of those beyond what the last
+// period used (at least the estimated need), oldest first, idle before
+// safe, and lowers the estimate towards the last period's peak.
+func (p *pool) purgeIdle() {
+	p.mu.Lock()
+	exceed := p.used + len(p.idle) + len(p.safe) - max(p.maxUsed, p.estNeed)
+	p.estNeed = max((p.estNeed+p.maxUsed)/2, p.maxUsed)
+	p.maxUsed = p.used
+	var kill []*srvConn
+	if exceed > 0 {
+		n := exceed/2 + exceed&1
+		for _, l := range []*[]*srvConn{&p.idle, &p.safe} {
+			k := min(n-len(kill), len(*l))
+			kill = append(kill, (*l)[:k]...)
+			*l = append((*l)[:0], (*l)[k:]...)
+		}
+	}
+	p.purge = nil
+	if len(p.idle)+len(p.safe) > 0 && !p.closed {
+		p.purge = time.AfterFunc(p.purgeDelay, p.purgeIdle)
+	}
+	p.mu.Unlock()
+	for _, c := range kill {
+		_ = c.Close()
 	}
 }
 
 // closeAll closes the idle connections (the server is deleted).
 func (p *pool) closeAll() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range append(p.idle, p.safe...) {
+	conns := append(p.idle, p.safe...)
+	p.idle, p.safe, p.closed = nil, nil, true
+	if p.purge != nil {
+		p.purge.Stop()
+		p.purge = nil
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
 		_ = c.Close()
 	}
-	p.idle, p.safe = nil, nil
 }
 
 // dialPooled returns a connection to srv for the current request: one
@@ -180,8 +266,12 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &srvConn{Conn: c, srv: srv, br: h1.NewReader(netio.PollReader(c), e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize),
-		dl: deadlines{conn: c}, private: mode == ReuseNever}, nil
+	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReader(netio.PollReader(c), e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize),
+		dl: deadlines{conn: c}, private: mode == ReuseNever}
+	if !sc.private {
+		srv.pool.dialed(sc)
+	}
+	return sc, nil
 }
 
 // keepIdle keeps sc, which delivered a complete response and may carry
@@ -195,7 +285,8 @@ func (s *Stream) keepIdle(sc *srvConn) {
 		sc.srv.pool.put(sc)
 		return
 	}
-	if len(s.privConns) >= maxSessionSrvConns {
+	sc.srv.pool.release(sc) // made private by an authentication
+	if s.Frontend == nil || len(s.privConns) >= s.Frontend.MaxSessionSrvConns {
 		_ = sc.Close()
 		return
 	}
@@ -215,9 +306,13 @@ func (s *Stream) takePrivate(srv *Server) *srvConn {
 }
 
 // lastPrivateServer is the server of the session's most recent private
-// connection, for sessions that prefer it (connection-based auth).
-func (s *Stream) lastPrivateServer() *Server {
-	if !s.preferLast || len(s.privConns) == 0 {
+// connection, for a session that prefers it (connection-based auth) or a
+// backend with "option prefer-last-server". As in HAProxy, only private
+// connections stay with the session (shared ones return to the server's
+// pool), and hash-based algorithms, which already send a client to the
+// same server, never defer to it.
+func (s *Stream) lastPrivateServer(be *Proxy) *Server {
+	if !s.preferLast && !be.Options.PreferLastServer || len(s.privConns) == 0 || be.Balance.hashed() {
 		return nil
 	}
 	return s.privConns[len(s.privConns)-1].srv

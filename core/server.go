@@ -169,7 +169,8 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 		return nil, l.Errorf("'server' expects <name> and <addr>[:<port>] as arguments.")
 	}
 	srv := &Server{Name: args[1], Proxy: px, Line: l, weight: 1, state: StateRunning,
-		Check: CheckConfig{Inter: 2 * time.Second, Rise: 2, Fall: 3}}
+		Check: CheckConfig{Inter: 2 * time.Second, Rise: 2, Fall: 3},
+		pool:  pool{max: -1, purgeDelay: defaultPoolPurgeDelay}}
 	a, portless, err := parseServerAddr(args[2])
 	if err != nil {
 		return nil, l.Errorf("'server %s' : %v", args[1], err)
@@ -241,6 +242,16 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			srv.ID, err = intArg(1, 1<<30)
 		case "non-stick":
 			srv.NonStick = true
+		case "pool-max-conn":
+			srv.pool.max, err = intArg(-1, 1<<30)
+		case "pool-purge-delay":
+			var v string
+			if v, err = arg(); err == nil {
+				srv.pool.purgeDelay, err = config.ParseTime(v, time.Millisecond)
+				if err != nil {
+					err = l.Errorf("'%s' : %v", kw, err)
+				}
+			}
 		default:
 			takesArg, known := ignoredServerOpts[kw]
 			if !known {
@@ -267,7 +278,7 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
 	"maxqueue": true, "cookie": true, "resolvers": true, "init-addr": true, "agent-port": true,
-	"agent-inter": true, "pool-max-conn": true, "pool-purge-delay": true, "check-sni": true,
+	"agent-inter": true, "check-sni": true,
 	"send-proxy": false, "send-proxy-v2": false, "check-send-proxy": false, "agent-check": false,
 	"tfo": false,
 }
@@ -304,6 +315,9 @@ func (px *Proxy) finishServers() error {
 			used[s.ID] = true
 		}
 	}
+	// HAProxy compat: the search for a free id starts at the server's
+	// position in the list, so "s1, s2, s3 id 7, s4" gives s4 id 4 (the
+	// ids seed consistent hashing's ring).
 	next := 1
 	for _, s := range px.Servers {
 		if s.ID == 0 {
@@ -313,6 +327,7 @@ func (px *Proxy) finishServers() error {
 			s.ID = next
 			used[next] = true
 		}
+		next++
 	}
 	px.lbRebuild()
 	return nil

@@ -295,11 +295,10 @@ func strtol(s string) (n int64, rest string, ok bool) {
 // dynamic reports whether the algorithm takes weight changes at run time
 // (HAProxy's BE_LB_PROP_DYN): the map-based hashes and static-rr do not.
 func (b Balance) dynamic() bool {
-	switch b.Algo {
-	case "static-rr", "source", "uri", "hdr":
-		return false
+	if b.hashed() {
+		return b.Hash.Consistent
 	}
-	return true
+	return b.Algo != "static-rr"
 }
 
 func (s *Server) setUserWeight(w int) {

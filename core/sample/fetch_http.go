@@ -247,7 +247,13 @@ func init() {
 		&Fetch{Name: "status", Out: TypeSInt, Use: UseHRSHP, Fn: msgFetch(getRes, func(_ *Ctx, m *h1.Message, _ []Arg) (Sample, bool) {
 			return Int(int64(m.Status)), true
 		})},
-		&Fetch{Name: "method", Out: TypeMeth, Use: UseHRQHP, Fn: msgFetch(getReq, func(_ *Ctx, m *h1.Message, _ []Arg) (Sample, bool) {
+		&Fetch{Name: "method", Out: TypeMeth, Use: UseHRQHP, Fn: msgFetch(getReq, func(ctx *Ctx, m *h1.Message, _ []Arg) (Sample, bool) {
+			// HAProxy compat: once the request is forwarded only the
+			// method's number is kept, so while the response is
+			// processed a method HAProxy does not know reads as nothing.
+			if ctx.Response && FindMethod(m.Method) == MethOther {
+				return Sample{}, false
+			}
 			return Meth(m.Method), true
 		})},
 		&Fetch{Name: "path", Out: TypeStr, Use: rqh, Fn: msgFetch(getReq, func(_ *Ctx, m *h1.Message, _ []Arg) (Sample, bool) {
@@ -699,9 +705,11 @@ func bodyFetches() []*Fetch {
 		})}
 	}
 	return []*Fetch{
-		body("req.body", getReq, UseHRQBO), blen("req.body_len", getReq, UseHRQBO), bsize("req.body_size", getReq, UseHRQBO),
-		body("res.body", getRes, UseHRSBO), blen("res.body_len", getRes, UseHRSBO), bsize("res.body_size", getRes, UseHRSBO),
-		{Name: "req.body_param", Args: Args(0, ArgStr, ArgStr), Out: TypeStr, Use: UseHRQBO,
+		// HAProxy compat: 2.6 declares the body fetches as reading the
+		// headers, so they are usable (and refused) where headers are.
+		body("req.body", getReq, UseHRQHV), blen("req.body_len", getReq, UseHRQHV), bsize("req.body_size", getReq, UseHRQHV),
+		body("res.body", getRes, UseHRSHV), blen("res.body_len", getRes, UseHRSHV), bsize("res.body_size", getRes, UseHRSHV),
+		{Name: "req.body_param", Args: Args(0, ArgStr, ArgStr), Out: TypeStr, Use: UseHRQHV,
 			Fn: msgFetch(getReq, func(_ *Ctx, m *h1.Message, a []Arg) (Sample, bool) {
 				var res string
 				found := false

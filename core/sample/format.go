@@ -184,9 +184,12 @@ func parseFormatOpts(s string) (FormatOpts, error) {
 // where; the error is HAProxy's: "sample fetch <req.hdr(a)]> may not be
 // reliably used here because it needs 'HTTP request headers' which is
 // not available here".
-func (f *Format) Check(where Where) error {
+func (f *Format) Check(where Where) error { return f.CheckSources(where, ^Use(0)) }
+
+// CheckSources is Check restricted to the fetches reading one of srcs.
+func (f *Format) CheckSources(where Where, srcs Use) error {
 	for _, n := range f.nodes {
-		if n.expr != nil && n.expr.fetch.Use.Val()&where == 0 {
+		if n.expr != nil && n.expr.fetch.Use&srcs != 0 && n.expr.fetch.Use.Val()&where == 0 {
 			rest := f.Text[strings.Index(f.Text, n.expr.Text):]
 			return fmt.Errorf("sample fetch <%s> may not be reliably used here because it needs '%s' which is not available here", rest, n.expr.fetch.Use)
 		}
