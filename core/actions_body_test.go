@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"strings"
@@ -28,7 +27,7 @@ func bodyConn(t *testing.T, e *Engine, req string, body ...string) *HTTPConn {
 		_, _ = io.Copy(io.Discard, cli)
 	}()
 	s := e.newStream(e.Frontend("fe"), srv)
-	hc := &HTTPConn{s: s, br: h1.NewReader(srv, e.BufSize), bw: bufio.NewWriter(srv)}
+	hc := e.newHTTPConn(s)
 	s.HTTP = &HTTPTxn{start: time.Now()}
 	if err := hc.br.ReadRequest(&s.HTTP.Req, h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)); err != nil {
 		t.Fatal(err)

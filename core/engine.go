@@ -62,8 +62,10 @@ type Engine struct {
 	limit      connLimit // global maxconn (maxconn.go)
 	// idle are the HTTP connections waiting for their next request,
 	// closed by Stop (see waitNextRequest).
-	idleMu sync.Mutex
-	idle   map[*HTTPConn]struct{}
+	// httpConns are the HTTP client connections (their waits for a
+	// next request end at a soft stop: closeIdle).
+	idleMu    sync.Mutex
+	httpConns map[*HTTPConn]struct{}
 }
 
 // New returns an engine with default settings and no proxies.
@@ -80,6 +82,7 @@ func New(log *Logger) *Engine {
 		frontends:  map[string]*Proxy{},
 		backends:   map[string]*Proxy{},
 		Ext:        map[string]any{},
+		httpConns:  map[*HTTPConn]struct{}{},
 		pid:        os.Getpid(),
 		done:       make(chan struct{}),
 	}

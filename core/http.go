@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"luaproxy/core/sample"
@@ -119,13 +120,28 @@ type HTTPConn struct {
 	bodyBuf []byte
 	// dl sets the client connection's deadlines.
 	dl deadlines
+	// waiting is set while the connection waits for a next request.
+	waiting atomic.Bool
+}
+
+// newHTTPConn returns the HTTP side of stream s's client connection.
+func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
+	return &HTTPConn{s: s, br: h1.NewReader(netio.PollReader(s.Client), e.BufSize),
+		bw: bufio.NewWriterSize(s.Client, e.BufSize), dl: deadlines{conn: s.Client}}
 }
 
 // serveHTTP runs the request/response loop of an HTTP frontend.
 func (e *Engine) serveHTTP(s *Stream) {
 	fe := s.Frontend
-	hc := &HTTPConn{s: s, br: h1.NewReader(netio.PollReader(s.Client), e.BufSize), bw: bufio.NewWriterSize(s.Client, e.BufSize),
-		dl: deadlines{conn: s.Client}}
+	hc := e.newHTTPConn(s)
+	e.idleMu.Lock()
+	e.httpConns[hc] = struct{}{}
+	e.idleMu.Unlock()
+	defer func() {
+		e.idleMu.Lock()
+		delete(e.httpConns, hc)
+		e.idleMu.Unlock()
+	}()
 	if in := s.Req.Input(); len(in) > 0 {
 		// tcp-request content rules waited for data: it is the request's
 		s.Req.Consume(hc.br.Prime(in))
@@ -347,20 +363,12 @@ func takeBuffered(r *h1.Reader) []byte {
 // the connection closes without an answer, as HAProxy's soft stop closes
 // the connections waiting for a next request.
 func (e *Engine) waitNextRequest(hc *HTTPConn) error {
-	e.idleMu.Lock()
-	if e.idle == nil {
-		e.idle = map[*HTTPConn]struct{}{}
+	hc.waiting.Store(true)
+	defer hc.waiting.Store(false)
+	if e.Stopping() { // Stop sets stopping before closeIdle looks
+		return errStopping
 	}
-	e.idle[hc] = struct{}{}
-	e.idleMu.Unlock()
-	err := errStopping
-	if !e.Stopping() { // Stop sets stopping before closeIdle looks
-		err = hc.br.WaitData()
-	}
-	e.idleMu.Lock()
-	delete(e.idle, hc)
-	e.idleMu.Unlock()
-	return err
+	return hc.br.WaitData()
 }
 
 // errStopping ends the wait for a next request of a stopping engine.
@@ -371,7 +379,9 @@ var errStopping = errors.New("stopping")
 func (e *Engine) closeIdle() {
 	e.idleMu.Lock()
 	defer e.idleMu.Unlock()
-	for hc := range e.idle {
-		_ = hc.s.Client.SetReadDeadline(time.Now())
+	for hc := range e.httpConns {
+		if hc.waiting.Load() {
+			_ = hc.s.Client.SetReadDeadline(time.Now())
+		}
 	}
 }

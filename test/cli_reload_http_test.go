@@ -74,7 +74,9 @@ backend be
 				default:
 				}
 				err := func() error {
-					res, err := cl.Get(fmt.Sprintf("http://%s/w%d/%d", addr, w, i))
+					// The origin takes 5 ms: the stop finds requests in
+					// flight, whose responses must say Connection: close.
+					res, err := cl.Get(fmt.Sprintf("http://%s/w%d/%d/delay", addr, w, i))
 					if err != nil {
 						return err
 					}

@@ -168,6 +168,8 @@ func newCountingOrigin(t *testing.T) *countingOrigin {
 				w.Header().Set("WWW-Authenticate", "NTLM")
 				w.WriteHeader(401)
 				return
+			case strings.HasSuffix(r.URL.Path, "/delay"):
+				time.Sleep(5 * time.Millisecond)
 			case strings.HasSuffix(r.URL.Path, "/slow"):
 				o.slow.Add(1)
 				select {
