@@ -33,8 +33,10 @@ import (
 // larger one is filtered as it streams, as HAProxy does: http_payload is
 // called on each piece of at most tune.bufsize bytes (http_msg:body() is
 // that piece, http_msg:eom() true on the last one), what the filters
-// leave of a piece is forwarded as one chunk (the message goes chunked;
-// close-delimited to an HTTP/1.0 client), and http_end follows the last.
+// leave of a piece is forwarded at once, and http_end follows the last.
+// A request keeps its framing (as in HAProxy: a content-length request
+// whose filters change its length fails with a 500); a response goes
+// chunked, close-delimited to an HTTP/1.0 client.
 
 // FilterParser builds a filter from its configuration words; name is the
 // filter's name as written ("lua.trace"), args the words that follow.
@@ -272,10 +274,11 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		return nil, false
 	}
 	if req := &tx.Req; !req.BodyComplete && req.Framing != h1.FramingNone {
-		// larger than a buffer: filtered as it is sent (exchange)
+		// larger than a buffer: filtered as it is sent (exchange).
+		// HAProxy compat: the request keeps its framing (a content-length
+		// stays, an HTTP/1.0 server cannot take chunks); a filter that
+		// changes the length then fails the request with a 500.
 		fc.stream[0] = true
-		req.SetChunked()
-		req.Framing = h1.FramingChunked
 		return nil, true
 	}
 	// HAProxy 2.6.12 compat: http_payload's filter.ERROR does not stop
@@ -431,6 +434,10 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 	return true
 }
 
+// errFilterLength fails a content-length body the filters made longer or
+// shorter as it streamed (HAProxy's H1 mux refuses it: 500).
+var errFilterLength = errors.New("filtered body does not match its content-length")
+
 // streamed reports whether the channel's body is filtered as it streams.
 func (tx *HTTPTxn) streamed(res bool) bool {
 	return tx.filters != nil && tx.filters.stream[b2i(res)]
@@ -443,6 +450,7 @@ func (tx *HTTPTxn) streamed(res bool) bool {
 // the last piece.
 func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Message, res bool) error {
 	fc := hc.s.HTTP.filters
+	left := m.ContentLength // what a content-length body has still to send
 	for first := true; ; first = false {
 		if !first {
 			m.Body = m.Body[:0]
@@ -454,6 +462,12 @@ func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Messag
 			fc.callData(res, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(res) })
 		}
 		var err error
+		if m.Framing == h1.FramingLength {
+			left -= int64(len(m.Body))
+			if left < 0 || m.BodyComplete && left != 0 {
+				return errFilterLength
+			}
+		}
 		switch {
 		case len(m.Body) == 0:
 		case m.Framing == h1.FramingChunked:
