@@ -134,6 +134,8 @@ type filterChain struct {
 	list []FilterInstance
 	// resStarted: start_analyze(res) was called.
 	resStarted bool
+	// reqEnded: end_analyze(req) was called (TCP services, ServiceIO).
+	reqEnded bool
 	// stream: the body of the request [0], response [1] is filtered as
 	// it streams (copyFilteredBody), being larger than a buffer.
 	stream [2]bool
