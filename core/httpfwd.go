@@ -267,6 +267,13 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		tx.closeClient = true
 		return false, failInternal
 	}
+	if errors.Is(err, errFilterHold) {
+		// HAProxy compat: the filters held the request body until the
+		// server timed out (504)
+		_ = sc.Close()
+		tx.closeClient = true
+		return false, failTimeout
+	}
 	if errors.Is(err, errClientRead) {
 		_ = sc.Close()
 		tx.closeClient = true
