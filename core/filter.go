@@ -31,10 +31,16 @@ import (
 // filter on (up to tune.bufsize, as wait-for-body does). A body that fits
 // gets one http_payload call and is forwarded with its new length. A
 // larger one is filtered as it streams, as HAProxy does: http_payload is
-// called on each piece of at most tune.bufsize bytes (http_msg:body() is
-// that piece, http_msg:eom() true on the last one), what the filters
-// leave of a piece is forwarded as one chunk (the message goes chunked;
-// close-delimited to an HTTP/1.0 client), and http_end follows the last.
+// called on the first buffer, then each time more of the body comes
+// (http_msg:body() is what the filter has not passed on yet, at most
+// tune.bufsize bytes, http_msg:eom() true once the end is there); a
+// filter passes on as many bytes as it returns (filter.WAIT: none), what
+// all of them passed on is forwarded at once, and http_end follows the
+// end. What the filters hold at the end of the message or with a full
+// buffer never passes: the request ends when timeout server expires.
+// A request keeps its framing (as in HAProxy: a content-length request
+// whose filters change its length fails with a 500); a response goes
+// chunked, close-delimited to an HTTP/1.0 client.
 
 // FilterParser builds a filter from its configuration words; name is the
 // filter's name as written ("lua.trace"), args the words that follow.
@@ -69,7 +75,12 @@ type FilterInstance interface {
 	// the channel: only then is its body buffered and HTTPPayload and
 	// HTTPEnd called.
 	DataFilter(res bool) bool
-	HTTPPayload(res bool) FilterResult
+	// HTTPPayload filters the n bytes of the channel's buffered body
+	// from offset off (HTTP, data filters only): the filter's window,
+	// what it has not passed on yet. It returns how many bytes from off
+	// it passes on, counted after its edits; what it holds is shown
+	// again, with the data that came since, at its next call.
+	HTTPPayload(res bool, off, n int) int
 	HTTPEnd(res bool) FilterResult
 	// TCPPayload filters the n input bytes of the channel from offset off
 	// (TCP mode, data filters only). It returns how many bytes from off
@@ -132,12 +143,16 @@ type filterChain struct {
 	list []FilterInstance
 	// resStarted: start_analyze(res) was called.
 	resStarted bool
+	// reqEnded: end_analyze(req) was called (TCP services, ServiceIO).
+	reqEnded bool
 	// stream: the body of the request [0], response [1] is filtered as
 	// it streams (copyFilteredBody), being larger than a buffer.
 	stream [2]bool
 	// tcpOff is, per channel and instance, how many input bytes the
 	// instance passed on that the stream has not forwarded yet (TCP).
 	tcpOff [2][]int
+	// httpOff is tcpOff for the body of an HTTP message.
+	httpOff [2][]int
 }
 
 // filterWaitMax bounds how long a filter may keep answering FilterWait.
@@ -272,15 +287,28 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		return nil, false
 	}
 	if req := &tx.Req; !req.BodyComplete && req.Framing != h1.FramingNone {
-		// larger than a buffer: filtered as it is sent (exchange)
+		// larger than a buffer: filtered as it is sent (exchange).
+		// HAProxy compat: the request keeps its framing (a content-length
+		// stays, an HTTP/1.0 server cannot take chunks); a filter that
+		// changes the length then fails the request with a 500.
 		fc.stream[0] = true
-		req.SetChunked()
-		req.Framing = h1.FramingChunked
 		return nil, true
 	}
 	// HAProxy 2.6.12 compat: http_payload's filter.ERROR does not stop
 	// the request; http_end's does (400).
-	fc.callData(false, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(false) })
+	if !fc.payloadAll(false, &tx.Req) {
+		// HAProxy compat: the head went to the server, which times out
+		// waiting for the rest (504); a service: the client times out
+		tx.closeClient = true
+		if s.service == nil && s.Backend != nil {
+			holdUntilTimeout(s.Backend.Timeouts.Server)
+			extOf(s).setTerm('s', 'D')
+			return s.Frontend.ErrorReply(504), false
+		}
+		holdUntilTimeout(s.Frontend.Timeouts.Client)
+		extOf(s).setTerm('c', 'D')
+		return s.Frontend.ErrorReply(408), false
+	}
 	if fc.callData(false, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(false) }) == FilterError {
 		return bad()
 	}
@@ -354,7 +382,10 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 	}
 	// HAProxy 2.6.12 compat: neither http_payload's nor http_end's
 	// filter.ERROR stops a response (its head is already forwarded there).
-	fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(true) })
+	if !fc.payloadAll(true, res) {
+		holdUntilTimeout(hc.s.Backend.Timeouts.Server)
+		return true, errFilterHold
+	}
 	fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
 	if res.BodyComplete && (res.Framing == h1.FramingLength || res.Framing == h1.FramingChunked) {
 		res.SetContentLength(int64(len(res.Body)))
@@ -417,7 +448,11 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 	}
 	fc := tx.filters
 	if fc.data(true) {
-		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(true) })
+		if !fc.payloadAll(true, r) {
+			holdUntilTimeout(hc.s.Frontend.Timeouts.Client)
+			tx.closeClient = true
+			return false
+		}
 		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
 	}
 	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304
@@ -431,36 +466,55 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 	return true
 }
 
+// errFilterLength fails a content-length body the filters made longer or
+// shorter as it streamed (HAProxy's H1 mux refuses it: 500).
+var errFilterLength = errors.New("filtered body does not match its content-length")
+
 // streamed reports whether the channel's body is filtered as it streams.
 func (tx *HTTPTxn) streamed(res bool) bool {
 	return tx.filters != nil && tx.filters.stream[b2i(res)]
 }
 
 // copyFilteredBody sends m's body through the data filters of the
-// channel, a buffer's worth at a time: what m.Body holds first, then what
-// r delivers. Each piece gets http_payload, and what the filters leave of
-// it is written with m's framing (chunked: one chunk); http_end follows
-// the last piece.
+// channel: what m.Body holds first, then what r delivers as it comes, up
+// to a buffer's worth held at a time. Each time data comes the filters
+// get http_payload on what they have not passed on yet, and what they
+// all passed on is written with m's framing (chunked: one chunk);
+// http_end follows the end of the message. Data the filters hold when
+// the buffer is full, or at the end of the message, can never pass: the
+// channel then waits for its timeout, as in HAProxy.
 func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Message, res bool) error {
 	fc := hc.s.HTTP.filters
+	max := hc.s.Engine.BufSize
+	left := m.ContentLength // what a content-length body has still to send
 	for first := true; ; first = false {
 		if !first {
-			m.Body = m.Body[:0]
-			if err := r.BufferBody(m, hc.s.Engine.BufSize); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
+			if len(m.Body) >= max || m.BodyComplete {
+				holdUntilTimeout(hc.holdTimeout(res))
+				return errFilterHold
+			}
+			if err := r.BufferSome(m, max); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
 				return errors.Join(errClientRead, err)
 			}
 		}
-		if len(m.Body) > 0 || m.BodyComplete {
-			fc.callData(res, func(fi FilterInstance) FilterResult { return fi.HTTPPayload(res) })
+		n := len(m.Body)
+		if n > 0 || m.BodyComplete {
+			n = fc.httpPayload(res, m)
 		}
 		var err error
+		if m.Framing == h1.FramingLength {
+			left -= int64(n)
+			if left < 0 || m.BodyComplete && n == len(m.Body) && left != 0 {
+				return errFilterLength
+			}
+		}
 		switch {
-		case len(m.Body) == 0:
+		case n == 0:
 		case m.Framing == h1.FramingChunked:
-			hc.buf = h1.AppendChunk(hc.buf[:0], m.Body)
+			hc.buf = h1.AppendChunk(hc.buf[:0], m.Body[:n])
 			_, err = w.Write(hc.buf)
 		default:
-			_, err = w.Write(m.Body)
+			_, err = w.Write(m.Body[:n])
 		}
 		if err == nil {
 			err = w.Flush()
@@ -468,7 +522,9 @@ func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Messag
 		if err != nil {
 			return err
 		}
-		if m.BodyComplete {
+		m.Body = append(m.Body[:0], m.Body[n:]...)
+		fc.httpPassed(res, n)
+		if m.BodyComplete && len(m.Body) == 0 {
 			break
 		}
 	}
@@ -480,4 +536,73 @@ func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Messag
 		}
 	}
 	return nil
+}
+
+// httpPayload runs the data filters of a channel on the body m.Body
+// holds and returns how many bytes from its start they all passed on.
+// The filters form a pipeline: each sees what the ones before it passed
+// on and it has not passed on yet.
+func (fc *filterChain) httpPayload(res bool, m *h1.Message) int {
+	offs := &fc.httpOff[b2i(res)]
+	if len(*offs) < len(fc.list) {
+		*offs = append(*offs, make([]int, len(fc.list)-len(*offs))...)
+	}
+	data := len(m.Body)
+	for i, fi := range fc.list {
+		if !fi.DataFilter(res) {
+			continue
+		}
+		off := min((*offs)[i], data)
+		size := len(m.Body)
+		n := fi.HTTPPayload(res, off, data-off)
+		if d := len(m.Body) - size; d != 0 {
+			// the window's edits moved what the filters before it hold
+			for j := range i {
+				(*offs)[j] = max((*offs)[j]+d, 0)
+			}
+		}
+		data = min(off+max(n, 0), len(m.Body))
+		(*offs)[i] = data
+	}
+	return data
+}
+
+// httpPassed records that the first n bytes of the channel's buffered
+// body were forwarded.
+func (fc *filterChain) httpPassed(res bool, n int) {
+	offs := fc.httpOff[b2i(res)]
+	for i := range offs {
+		offs[i] = max(offs[i]-n, 0)
+	}
+}
+
+// payloadAll runs http_payload on a whole buffered body; false when the
+// filters hold some of it (it can then never pass).
+func (fc *filterChain) payloadAll(res bool, m *h1.Message) bool {
+	n := fc.httpPayload(res, m)
+	fc.httpPassed(res, n)
+	return n >= len(m.Body)
+}
+
+// errFilterHold ends a message whose filters hold data that can never
+// pass, once the channel's timeout expired.
+var errFilterHold = errors.New("filters hold the end of the message")
+
+// holdTimeout is how long a channel whose filters hold what can never
+// pass waits: timeout server both ways (HAProxy compat: for the request,
+// the server waits for the rest of the body, and times out).
+func (hc *HTTPConn) holdTimeout(bool) time.Duration {
+	return hc.s.Backend.Timeouts.Server
+}
+
+// holdUntilTimeout waits for d (no timeout: filterWaitMax): the filters
+// hold data that nothing will make them pass, and HAProxy waits for the
+// channel's timeout then.
+func holdUntilTimeout(d time.Duration) {
+	if d <= 0 {
+		d = filterWaitMax
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	<-t.C
 }

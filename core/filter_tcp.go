@@ -55,7 +55,9 @@ func (s *Stream) endTCPFilters() {
 		return
 	}
 	s.filters = nil
-	fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
+	if !fc.reqEnded {
+		fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
+	}
 	if fc.resStarted {
 		fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
 	}

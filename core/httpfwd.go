@@ -174,6 +174,8 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		case fail == failClientTimeout:
 			extOf(s).setTerm('c', 'D')
 			return hc.finishLocal(tx, fe.ErrorReply(408))
+		case fail == failInternal:
+			return hc.finishLocal(tx, fe.ErrorReply(500))
 		case fail == failReused && (!hasBody || req.BodyComplete):
 			// An idle connection the server had closed: send again on
 			// a new one (nothing reached the client).
@@ -211,6 +213,7 @@ const (
 	failDone                       // failed after the client got something: no retry, no reply
 	failClientBad                  // the request body was malformed: 400, no retry
 	failClientTimeout              // the request body did not come in time: 408, no retry
+	failInternal                   // the proxy could not send what the filters made: 500, no retry
 )
 
 // Retry-on conditions ("retry-on" keywords).
@@ -259,6 +262,18 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		err = hc.sendRequestBody(tx, sc, hasBody)
 	}
 	tx.reqBodyDone = true
+	if errors.Is(err, errFilterLength) {
+		_ = sc.Close()
+		tx.closeClient = true
+		return false, failInternal
+	}
+	if errors.Is(err, errFilterHold) {
+		// HAProxy compat: the filters held the request body until the
+		// server timed out (504)
+		_ = sc.Close()
+		tx.closeClient = true
+		return false, failTimeout
+	}
 	if errors.Is(err, errClientRead) {
 		_ = sc.Close()
 		tx.closeClient = true

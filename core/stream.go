@@ -50,6 +50,7 @@ type Stream struct {
 	// filters is the filter instances of a TCP stream (HTTP: per
 	// transaction, HTTPTxn.filters).
 	filters *filterChain
+	svcIO   *ServiceIO // a TCP service's I/O (service_tcp.go)
 	atClose []func()
 	// privConns are the idle server connections the session owns
 	// (http-reuse never, connection-based auth); preferLast sends its
@@ -125,6 +126,16 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 		return
 	}
 	if s.service != nil {
+		if fe.Mode != "http" {
+			if len(s.Req.in) > 0 {
+				// HAProxy compat: what the content rules buffered is
+				// filtered before the response analysis starts
+				s.ServiceIO().start()
+			}
+			if !s.startServiceFilters() {
+				return
+			}
+		}
 		s.service.Serve(s)
 		return
 	}

@@ -35,8 +35,7 @@ func parseLuaService(e *core.Engine, px *core.Proxy, name string, args []string,
 	return &luaService{rt: rt, name: short}, nil
 }
 
-// Serve runs the service function with an AppletTCP until it returns.
-func (svc *luaService) Serve(s *core.Stream) {
+func (svc *luaService) serve(s *core.Stream) {
 	ls, r := svc.rt.lookup(s.Thread, func(ls *LState) *registered { return ls.services[svc.name] })
 	if ls == nil {
 		return
@@ -54,6 +53,13 @@ func (svc *luaService) Serve(s *core.Stream) {
 	if out := ls.drive(co); out != vm.OK {
 		alertFailure(ls, "Lua applet tcp '<lua."+svc.name+">'", co, out)
 	}
+}
+
+// Serve runs the service function with an AppletTCP until it returns,
+// then sends what it sent where its filters could not run.
+func (svc *luaService) Serve(s *core.Stream) {
+	svc.serve(s)
+	_ = s.ServiceIO().Flush()
 }
 
 // AppletTCP is the Lua "AppletTCP" class: a TCP service's view of its client.
@@ -81,7 +87,7 @@ func (ap *AppletTCP) fill(deadline time.Time) {
 			deadline = time.Now().Add(d)
 		}
 	}
-	switch err := ap.s.Req.Fill(deadline); {
+	switch err := ap.io().Fill(deadline); {
 	case err == nil, errors.Is(err, core.ErrBufferFull):
 	case errors.Is(err, core.ErrTimeout):
 		ap.closed = ap.closed || client
@@ -90,22 +96,26 @@ func (ap *AppletTCP) fill(deadline time.Time) {
 	}
 }
 
-func (ap *AppletTCP) open() bool { return !ap.closed && !ap.s.Req.EOF() }
+// io is the service's side of the stream: the client's data through the
+// filters.
+func (ap *AppletTCP) io() *core.ServiceIO { return ap.s.ServiceIO() }
+
+func (ap *AppletTCP) open() bool { return !ap.closed && !ap.io().EOF() }
 
 // luaGetline implements AppletTCP.getline(applet): one line, with its
 // "\n"; at the end of the stream what is left ("" when nothing). It may yield.
 func (ap *AppletTCP) luaGetline(c *vm.Call) (int, error) {
-	in := ap.s.Req.Input()
+	in := ap.io().Input()
 	if i := bytes.IndexByte(in, '\n'); i >= 0 {
 		c.PushBytes(in[:i+1])
-		ap.s.Req.Consume(i + 1)
+		ap.io().Consume(i + 1)
 		return 1, nil
 	}
-	if ap.open() && ap.s.Req.Room() > 0 {
+	if ap.open() && ap.io().Room() > 0 {
 		return c.Yield(func() { ap.fill(time.Time{}) }, ap.luaGetline)
 	}
 	c.PushBytes(in)
-	ap.s.Req.Consume(len(in))
+	ap.io().Consume(len(in))
 	return 1, nil
 }
 
@@ -131,9 +141,9 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 		}
 		deadline = iv.deadline
 	}
-	in := ap.s.Req.Input()
+	in := ap.io().Input()
 	enough := size >= 0 && int64(len(in)) >= size
-	if !enough && ap.open() && ap.s.Req.Room() > 0 && (deadline.IsZero() || time.Now().Before(deadline)) {
+	if !enough && ap.open() && ap.io().Room() > 0 && (deadline.IsZero() || time.Now().Before(deadline)) {
 		return c.Yield(func() { ap.fill(deadline) }, ap.luaReceive)
 	}
 	if iv != nil {
@@ -148,32 +158,42 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 		return 1, nil
 	}
 	c.PushBytes(in[:n])
-	ap.s.Req.Consume(n)
+	ap.io().Consume(n)
 	return 1, nil
 }
 
 // luaTryReceive implements AppletTCP.try_receive(applet): what is there now,
 // nil if nothing, "" once closed. It never waits for data.
 func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
-	if len(ap.s.Req.Input()) == 0 && ap.open() {
+	if len(ap.io().Input()) == 0 && ap.open() {
 		ap.fill(time.Now().Add(time.Millisecond))
 	}
-	in := ap.s.Req.Input()
+	in := ap.io().Input()
 	if len(in) == 0 && ap.open() {
 		c.PushNil()
 		return 1, nil
 	}
 	c.PushBytes(in)
-	ap.s.Req.Consume(len(in))
+	ap.io().Consume(len(in))
 	return 1, nil
 }
 
-// luaSend implements AppletTCP.send(applet, msg). It returns nothing.
+// luaSend implements AppletTCP.send(applet, msg). It returns nothing. It
+// yields when filters see the data (they run outside the Lua lock).
 func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
 	msg, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
 	}
-	_, _ = ap.s.Res.Send(msg)
+	io := ap.io()
+	switch {
+	case !io.Filtered():
+		_, _ = io.Send(msg)
+	case c.CanYield():
+		// the filters are Lua: they run once this state is unlocked
+		return c.Yield(func() { _, _ = io.Send(msg) }, func(*vm.Call) (int, error) { return 0, nil })
+	default:
+		io.Queue(msg)
+	}
 	return 0, nil
 }

@@ -57,8 +57,23 @@ func (ch *Channel) grow(d int) {
 	}
 }
 
-// canWait reports whether a method may yield for more input.
-func (ch *Channel) canWait(c *vm.Call) bool { return !ch.noWait && ch.mayRecv() && c.CanYield() }
+// canWait reports whether a method may yield for more input. HAProxy
+// compat: the request channel waits only under a tcp-request
+// inspect-delay (without one, HAProxy runs the content rules once, on
+// what is there).
+func (ch *Channel) canWait(c *vm.Call) bool {
+	return !ch.noWait && ch.mayRecv() && c.CanYield() && !ch.noInspect()
+}
+
+// noInspect reports whether the channel is the request's and no
+// tcp-request inspect-delay lets its rules wait for data.
+func (ch *Channel) noInspect() bool {
+	return !ch.ch.IsRes() && ch.s.Frontend != nil && ch.s.Frontend.InspectDelay <= 0
+}
+
+// final reports whether no more input is to be expected: data and line
+// then return nil for no input.
+func (ch *Channel) final() bool { return !ch.mayRecv() || ch.win != nil || ch.noInspect() }
 
 var channelClass = declareClass(&vm.Class[*Channel]{
 	Name: "Channel",
@@ -127,17 +142,18 @@ func (ch *Channel) span(c *vm.Call, i int) (off, n int, want int, err error) {
 }
 
 // luaData implements Channel.data(channel [, offset [, length]]). It may
-// yield when length is -1 or exceeds the input.
+// yield when length is -1 or exceeds the input, or, without a length,
+// while there is no input from offset (as HAProxy 2.6 does).
 func (ch *Channel) luaData(c *vm.Call) (int, error) {
 	off, n, want, err := ch.span(c, 2)
 	if err != nil {
 		return 0, err
 	}
-	if (want < 0 || n < want) && ch.canWait(c) {
+	if (want < 0 || n < want || n == 0 && c.IsNoneOrNil(3)) && ch.canWait(c) {
 		return ch.waitData(c, ch.luaData)
 	}
 	in := ch.input()
-	if len(in) == 0 && (!ch.mayRecv() || ch.win != nil) {
+	if len(in) == 0 && ch.final() {
 		c.PushNil()
 		return 1, nil
 	}
@@ -146,7 +162,8 @@ func (ch *Channel) luaData(c *vm.Call) (int, error) {
 }
 
 // luaLine implements Channel.line(channel [, offset [, length]]). It may
-// yield until a whole line is buffered.
+// yield until a whole line is buffered (in the length given, else in the
+// buffer), the buffer is full or the input ends.
 func (ch *Channel) luaLine(c *vm.Call) (int, error) {
 	off, n, want, err := ch.span(c, 2)
 	if err != nil {
@@ -158,10 +175,10 @@ func (ch *Channel) luaLine(c *vm.Call) (int, error) {
 		c.PushBytes(seg[:i+1])
 		return 1, nil
 	}
-	if (want < 0 || n < want) && ch.canWait(c) {
+	if (want < 0 || n < want || c.IsNoneOrNil(3)) && ch.canWait(c) {
 		return ch.waitData(c, ch.luaLine)
 	}
-	if len(in) == 0 && (!ch.mayRecv() || ch.win != nil) {
+	if len(in) == 0 && ch.final() {
 		c.PushNil()
 		return 1, nil
 	}
@@ -170,13 +187,11 @@ func (ch *Channel) luaLine(c *vm.Call) (int, error) {
 }
 
 // luaDup implements Channel.dup(channel) (deprecated): all input, without
-// removing it. It may yield until some input is there.
+// removing it; nil when there is none and none may come. It never yields:
+// HAProxy 2.6.12 returns "" at once for no input.
 func (ch *Channel) luaDup(c *vm.Call) (int, error) {
 	in := ch.ch.Input()
-	if len(in) == 0 {
-		if ch.canWait(c) {
-			return ch.waitData(c, ch.luaDup)
-		}
+	if len(in) == 0 && !ch.mayRecv() {
 		c.PushNil()
 		return 1, nil
 	}
@@ -185,12 +200,10 @@ func (ch *Channel) luaDup(c *vm.Call) (int, error) {
 }
 
 // luaGet implements Channel.get(channel) (deprecated): dup, then remove.
+// It never yields.
 func (ch *Channel) luaGet(c *vm.Call) (int, error) {
 	in := ch.ch.Input()
-	if len(in) == 0 {
-		if ch.canWait(c) {
-			return ch.waitData(c, ch.luaGet)
-		}
+	if len(in) == 0 && !ch.mayRecv() {
 		c.PushNil()
 		return 1, nil
 	}
@@ -201,7 +214,8 @@ func (ch *Channel) luaGet(c *vm.Call) (int, error) {
 
 // luaGetline implements Channel.getline(channel) (deprecated): the first
 // line, removed from the input. It yields until a line is there or the
-// input ends (then everything left is returned, nil if nothing).
+// input ends (then everything left is returned, nil if nothing; HAProxy
+// compat: "" when it cannot wait, without an inspect-delay).
 func (ch *Channel) luaGetline(c *vm.Call) (int, error) {
 	in := ch.ch.Input()
 	if i := bytes.IndexByte(in, '\n'); i >= 0 {
@@ -212,7 +226,7 @@ func (ch *Channel) luaGetline(c *vm.Call) (int, error) {
 	if ch.canWait(c) {
 		return ch.waitData(c, ch.luaGetline)
 	}
-	if len(in) == 0 {
+	if len(in) == 0 && !ch.mayRecv() {
 		c.PushNil()
 		return 1, nil
 	}

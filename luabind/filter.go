@@ -349,9 +349,34 @@ func (fi *filterInst) HTTPHeaders(res bool) core.FilterResult {
 	return fi.callback("http_headers", fi.message(res))
 }
 
-// HTTPPayload calls http_payload(flt, txn, http_msg).
-func (fi *filterInst) HTTPPayload(res bool) core.FilterResult {
-	return fi.callback("http_payload", fi.message(res))
+// HTTPPayload calls http_payload(flt, txn, http_msg) with a message whose
+// body methods see the n bytes from off (the filter's window). It returns
+// the bytes the filter passes on: those it forwarded with http_msg:forward,
+// plus as many bytes of what is left of the window as the callback
+// returned (filter.WAIT, 0: none, the rest being shown again with more
+// data), all of them for filter.CONTINUE or no number.
+//
+// HAProxy 2.6.12 compat: filter.ERROR and a Lua error pass the window on
+// as no number does (the request goes on). Unlike 2.6.12, which passes a
+// single byte for filter.CONTINUE (1) and then stalls, CONTINUE passes
+// everything.
+func (fi *filterInst) HTTPPayload(res bool, off, n int) int {
+	w := &filterWindow{off: off, n: n}
+	fi.ls.Lock()
+	defer fi.ls.Unlock()
+	co, ran := fi.invoke("http_payload", fi.obj, func(co *vm.Co) {
+		httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res, win: w})
+	})
+	if co == nil {
+		return off + n
+	}
+	defer co.Close()
+	if ran && co.NResults() >= 2 && co.ResultType(2) == vm.TypeNumber {
+		if v, _ := co.ResultInteger(2); v >= 0 && v != fltContinue {
+			return w.fwd + int(min(v, int64(w.n)))
+		}
+	}
+	return w.fwd + w.n
 }
 
 // HTTPEnd calls http_end(flt, txn, http_msg).

@@ -23,6 +23,10 @@ type HTTPMessage struct {
 	s   *core.Stream
 	res bool
 	fwd int // bytes forwarded by forward()/send(): the output
+	// win is the window of a filter's http_payload: the body methods see
+	// and edit only those bytes of the buffered body (nil: all of it;
+	// its fwd then replaces fwd).
+	win *filterWindow
 }
 
 var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
@@ -243,10 +247,37 @@ func (hm *HTTPMessage) input() (*h1.Message, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if hm.fwd > len(m.Body) {
-		hm.fwd = len(m.Body)
+	lo, hi := hm.bounds(m)
+	return m, m.Body[lo:hi], nil
+}
+
+// bounds returns where the incoming data the methods see starts and ends
+// in the buffered body.
+func (hm *HTTPMessage) bounds(m *h1.Message) (lo, hi int) {
+	if w := hm.win; w != nil {
+		lo = min(w.off+w.fwd, len(m.Body))
+		return lo, min(lo+w.n, len(m.Body))
 	}
-	return m, m.Body[hm.fwd:], nil
+	hm.fwd = min(hm.fwd, len(m.Body))
+	return hm.fwd, len(m.Body)
+}
+
+// advance makes n bytes of incoming data output.
+func (hm *HTTPMessage) advance(n int) {
+	if w := hm.win; w != nil {
+		w.fwd += n
+		w.n -= n
+		return
+	}
+	hm.fwd += n
+}
+
+// output is how many bytes forward() and send() made output.
+func (hm *HTTPMessage) output() int {
+	if w := hm.win; w != nil {
+		return w.fwd
+	}
+	return hm.fwd
 }
 
 // span resolves HAProxy's (offset, length) arguments at i, i+1 against n
@@ -297,7 +328,11 @@ func (hm *HTTPMessage) luaBody(c *vm.Call) (int, error) {
 // splice replaces in[off:off+l] by s in the message body and keeps a
 // complete content-length message consistent. It returns len(s).
 func (hm *HTTPMessage) splice(m *h1.Message, off, l int, s []byte) int {
-	off += hm.fwd
+	lo, _ := hm.bounds(m)
+	off += lo
+	if w := hm.win; w != nil {
+		w.n += len(s) - l
+	}
 	body := make([]byte, 0, len(m.Body)-l+len(s))
 	body = append(body, m.Body[:off]...)
 	body = append(body, s...)
@@ -393,7 +428,7 @@ func (hm *HTTPMessage) luaSend(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	n := hm.splice(m, 0, 0, s)
-	hm.fwd += n
+	hm.advance(n)
 	c.PushInteger(int64(n))
 	return 1, nil
 }
@@ -411,7 +446,7 @@ func (hm *HTTPMessage) luaForward(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	n = clamp(n, 0, int64(len(in)))
-	hm.fwd += int(n)
+	hm.advance(int(n))
 	c.PushInteger(n)
 	return 1, nil
 }
@@ -431,7 +466,7 @@ func (hm *HTTPMessage) luaOutput(c *vm.Call) (int, error) {
 	if _, _, err := hm.input(); err != nil {
 		return 0, err
 	}
-	c.PushInteger(int64(hm.fwd))
+	c.PushInteger(int64(hm.output()))
 	return 1, nil
 }
 

@@ -150,6 +150,12 @@ func tcpFilterDialog(t *testing.T, addr string, msgs []string) string {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	return tcpFilterDialogOn(t, c, msgs)
+}
+
+// tcpFilterDialogOn is tcpFilterDialog on a connection.
+func tcpFilterDialogOn(t *testing.T, c net.Conn, msgs []string) string {
+	t.Helper()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	var got []byte
 	buf := make([]byte, 4096)

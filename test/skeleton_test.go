@@ -174,6 +174,7 @@ global
    tune.lua.session-timeout 60s
 listen bomb
    bind 127.0.0.1:0
+   tcp-request inspect-delay 5s
    tcp-request content lua.bomb
    tcp-request content use-service lua.hello
 `, map[string]string{"t.lua": `

@@ -1,6 +1,9 @@
 package h1
 
-import "io"
+import (
+	"errors"
+	"io"
+)
 
 // Framing is how the body after a head is delimited.
 type Framing uint8
@@ -109,6 +112,41 @@ func (r *Reader) BufferBody(m *Message, max int) error {
 		}
 		b, err := r.next(max - len(m.Body))
 		m.Body = append(m.Body, b...)
+		if err != nil && err != io.EOF {
+			return err
+		}
+	}
+}
+
+// BufferSome is BufferBody for a body that is filtered as it comes: it
+// appends what the connection delivers at once, reading only when
+// nothing is buffered, and stops when no more is buffered (or the body
+// ends, or m.Body holds max bytes: ErrBodyTooLarge).
+func (r *Reader) BufferSome(m *Message, max int) error {
+	m.BodyComplete = false
+	defer func() { r.noBlock = false }()
+	for got := false; ; {
+		r.noBlock = got // after the first bytes, only what is buffered
+		end, err := r.atEnd()
+		if errors.Is(err, errWouldBlock) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if end {
+			m.BodyComplete = true
+			return nil
+		}
+		if len(m.Body) >= max {
+			return ErrBodyTooLarge
+		}
+		b, err := r.next(max - len(m.Body))
+		m.Body = append(m.Body, b...)
+		got = got || len(b) > 0
+		if errors.Is(err, errWouldBlock) {
+			return nil
+		}
 		if err != nil && err != io.EOF {
 			return err
 		}

@@ -202,6 +202,33 @@ func TestBufferBody(t *testing.T) {
 	}
 }
 
+// TestBufferSome takes what each read delivers, then the end of the body
+// on a call of its own when the last chunk comes later.
+func TestBufferSome(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := h1.NewReader(pr, 0)
+	go func() {
+		for _, p := range []string{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n", "6\r\n world\r\n", "0\r\n\r\n"} {
+			_, _ = io.WriteString(pw, p)
+		}
+	}()
+	var m h1.Message
+	if err := r.ReadRequest(&m, h1.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hello", "hello world", "hello world"} {
+		if err := r.BufferSome(&m, 100); err != nil || string(m.Body) != want {
+			t.Fatalf("body %q, %v; want %q", m.Body, err, want)
+		}
+	}
+	if !m.BodyComplete {
+		t.Errorf("the end of the body was not seen")
+	}
+	if err := r.BufferSome(&m, 5); err != nil || !m.BodyComplete {
+		t.Errorf("after the end: %v", err)
+	}
+}
+
 // TestTunnel hands the bytes after a CONNECT over to the tunnel.
 func TestTunnel(t *testing.T) {
 	r := h1.NewReader(strings.NewReader("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n\x16\x03\x01tls"), 0)

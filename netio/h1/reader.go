@@ -64,7 +64,19 @@ type Reader struct {
 	// parsing: a head's parse was interrupted by a read deadline and
 	// resumes at the next ReadRequest or ReadResponse.
 	parsing bool
+	// noBlock: fill fails with errWouldBlock instead of reading
+	// (BufferSome).
+	noBlock bool
 }
+
+// errWouldBlock is fill's error when it may not read. It is a timeout
+// for the body's error handling: not sticky, the body resumes later.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string { return "h1: no buffered data" }
+func (wouldBlock) Timeout() bool { return true }
 
 // NewReader returns a Reader with a buffer of bufSize bytes
 // (DefaultBufSize when bufSize <= 0). A head must fit in the buffer.
@@ -203,6 +215,9 @@ func (r *Reader) parse() error {
 func (r *Reader) fill() error {
 	if r.err != nil {
 		return r.err
+	}
+	if r.noBlock {
+		return errWouldBlock
 	}
 	if r.w == len(r.buf) {
 		if r.r == 0 {
