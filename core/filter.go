@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"errors"
 	"strings"
 	"time"
@@ -475,15 +474,17 @@ func (tx *HTTPTxn) streamed(res bool) bool {
 	return tx.filters != nil && tx.filters.stream[b2i(res)]
 }
 
-// copyFilteredBody sends m's body through the data filters of the
-// channel: what m.Body holds first, then what r delivers as it comes, up
+// copyFilteredBody sends m's body between the client and sc (see
+// bodyEnds) through the data filters of the channel: what m.Body holds
+// first, then what the reading end delivers as it comes, up
 // to a buffer's worth held at a time. Each time data comes the filters
 // get http_payload on what they have not passed on yet, and what they
 // all passed on is written with m's framing (chunked: one chunk);
 // http_end follows the end of the message. Data the filters hold when
 // the buffer is full, or at the end of the message, can never pass: the
 // channel then waits for its timeout, as in HAProxy.
-func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Message, res bool) error {
+func (hc *HTTPConn) copyFilteredBody(sc *srvConn, m *h1.Message, res bool) error {
+	w, r := hc.bodyEnds(sc, res)
 	fc := hc.s.HTTP.filters
 	max := hc.s.Engine.BufSize
 	left := m.ContentLength // what a content-length body has still to send
@@ -493,6 +494,7 @@ func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Messag
 				holdUntilTimeout(hc.holdTimeout(res))
 				return errFilterHold
 			}
+			hc.armBody(sc, res)
 			if err := r.BufferSome(m, max); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
 				return errors.Join(errClientRead, err)
 			}
@@ -508,6 +510,7 @@ func (hc *HTTPConn) copyFilteredBody(w *bufio.Writer, r *h1.Reader, m *h1.Messag
 				return errFilterLength
 			}
 		}
+		hc.armBody(sc, res)
 		switch {
 		case n == 0:
 		case m.Framing == h1.FramingChunked:

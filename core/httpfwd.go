@@ -380,14 +380,12 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	hc.buf = h1.AppendHead(hc.buf[:0], res)
 	_, err = hc.bw.Write(hc.buf)
 	if err == nil && tx.streamed(true) {
-		sc.dl.setRead(deadline(be.Timeouts.Server))
-		err = hc.copyFilteredBody(hc.bw, sc.br, res, true)
+		err = hc.copyFilteredBody(sc, res, true)
 	} else if err == nil && filtered {
 		err = hc.writeFilteredBody(res)
 	}
 	if err == nil && !bodyless && !tx.streamed(true) {
-		sc.dl.setRead(deadline(be.Timeouts.Server))
-		err = hc.copyBody(hc.bw, sc.br, res)
+		err = hc.copyBody(sc, res, true)
 	}
 	// The server connection is released before the client can see the
 	// end of the response (copyBody holds it back), so that a request
@@ -415,10 +413,8 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 // errClientRead.
 func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) error {
 	req := &tx.Req
-	timeout := hc.s.Frontend.Timeouts.Client
 	if tx.streamed(false) {
-		hc.dl.setRead(deadline(timeout))
-		return hc.copyFilteredBody(sc.bw, hc.br, req, false)
+		return hc.copyFilteredBody(sc, req, false)
 	}
 	if len(req.Body) > 0 {
 		var err error
@@ -435,24 +431,52 @@ func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) erro
 	if req.BodyComplete || !hasBody {
 		return nil
 	}
-	hc.dl.setRead(deadline(timeout))
-	return hc.copyBody(sc.bw, hc.br, req)
+	return hc.copyBody(sc, req, false)
+}
+
+// bodyEnds returns the reading and writing ends of a body copy between
+// the client and sc: from the server to the client for a response (res),
+// the other way for a request.
+func (hc *HTTPConn) bodyEnds(sc *srvConn, res bool) (*bufio.Writer, *h1.Reader) {
+	if res {
+		return hc.bw, sc.br
+	}
+	return sc.bw, hc.br
+}
+
+// armBody (re)arms the timeouts of a body copy between the client and
+// sc before each read and each write: "timeout client" and "timeout
+// server" are inactivity timeouts, counted from the copy's last progress
+// (the lazy deadlines make this cheap).
+func (hc *HTTPConn) armBody(sc *srvConn, res bool) {
+	cto, sto := deadline(hc.s.Frontend.Timeouts.Client), deadline(hc.s.Backend.Timeouts.Server)
+	if res {
+		sc.dl.setRead(sto)
+		hc.dl.setWrite(cto)
+	} else {
+		hc.dl.setRead(cto)
+		sc.dl.setWrite(sto)
+	}
 }
 
 // errClientRead marks a body copy that failed on the reading side.
 var errClientRead = errors.New("body read failed")
 
-// copyBody copies the current message body from r to w with m's framing
-// (chunked is re-encoded, content-length and close-delimited are copied).
-func (hc *HTTPConn) copyBody(w *bufio.Writer, r *h1.Reader, m *h1.Message) error {
+// copyBody copies the current message body between the client and sc
+// (see bodyEnds) with m's framing (chunked is re-encoded, content-length
+// and close-delimited are copied).
+func (hc *HTTPConn) copyBody(sc *srvConn, m *h1.Message, res bool) error {
 	if hc.bodyBuf == nil {
 		hc.bodyBuf = make([]byte, 16384)
 	}
+	w, r := hc.bodyEnds(sc, res)
 	buf, out := hc.bodyBuf, hc.buf[:0]
 	defer func() { hc.buf = out[:0] }()
 	for {
+		hc.armBody(sc, res)
 		n, err := r.ReadBody(buf)
 		if n > 0 {
+			hc.armBody(sc, res)
 			if m.Framing == h1.FramingChunked {
 				out = h1.AppendChunk(out[:0], buf[:n])
 				if _, werr := w.Write(out); werr != nil {

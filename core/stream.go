@@ -96,6 +96,8 @@ func (s *Stream) InspectDeadline() time.Time {
 
 // serve runs a stream to its end.
 func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
+	clockHold()
+	defer clockRelease()
 	s := e.newStream(fe, c)
 	fe.Conns.Add(1)
 	fe.Total.Add(1)

@@ -121,9 +121,15 @@ func (s *Stream) wake() time.Time {
 	return s.fx.task.now
 }
 
-// now returns the stream's clock: the time of its last wake-up. Its
-// steps (log timers) are taken from it.
-func (s *Stream) now() time.Time { return s.fx.task.now }
+// now returns the stream's clock: the time of its last wake-up, or the
+// engine's clock if it is later (the stream was blocked in a write).
+// Its steps (log timers) are taken from it, and never go back.
+func (s *Stream) now() time.Time {
+	if c := clockNow(); c.After(s.fx.task.now) {
+		return c
+	}
+	return s.fx.task.now
+}
 
 // ruleRan records that rule l gave a final verdict (last_rule_file,
 // last_rule_line, last_entity).
