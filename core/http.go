@@ -126,8 +126,9 @@ type HTTPConn struct {
 
 // newHTTPConn returns the HTTP side of stream s's client connection.
 func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
-	return &HTTPConn{s: s, br: h1.NewReader(netio.PollReader(s.Client), e.BufSize),
-		bw: bufio.NewWriterSize(s.Client, e.BufSize), dl: deadlines{conn: s.Client}}
+	pc := netio.PollConn(s.Client)
+	return &HTTPConn{s: s, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
+		dl: deadlines{conn: s.Client}}
 }
 
 // serveHTTP runs the request/response loop of an HTTP frontend.

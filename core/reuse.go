@@ -266,7 +266,8 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReader(netio.PollReader(c), e.BufSize), bw: bufio.NewWriterSize(c, e.BufSize),
+	pc := netio.PollConn(c)
+	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
 		dl: deadlines{conn: c}, private: mode == ReuseNever}
 	if !sc.private {
 		srv.pool.dialed(sc)

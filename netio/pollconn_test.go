@@ -13,12 +13,12 @@ import (
 	"luaproxy/netio"
 )
 
-// TestPollReaderWaitsAfterShortRead checks HAProxy's read rule: after a
+// TestPollConnWaitsAfterShortRead checks HAProxy's read rule: after a
 // short read, the next read waits for the poller instead of finding the
 // socket empty, and data that arrived in between is not missed.
-func TestPollReaderWaitsAfterShortRead(t *testing.T) {
+func TestPollConnWaitsAfterShortRead(t *testing.T) {
 	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	r := netio.PollReader(server)
+	r := netio.PollConn(server)
 	if r == server {
 		t.Fatal("a TCP connection was not wrapped")
 	}
@@ -80,12 +80,12 @@ func TestPollReaderWaitsAfterShortRead(t *testing.T) {
 	}
 }
 
-// TestPollReaderDeadlineAndClose checks that the wait ends on the read
+// TestPollConnDeadlineAndClose checks that the wait ends on the read
 // deadline (a timeout net.Error, os.ErrDeadlineExceeded) and on a Close
 // from another goroutine (net.ErrClosed).
-func TestPollReaderDeadlineAndClose(t *testing.T) {
+func TestPollConnDeadlineAndClose(t *testing.T) {
 	_, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	r := netio.PollReader(server)
+	r := netio.PollConn(server)
 	buf := make([]byte, 8)
 	_ = r.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
 	_, err := r.Read(buf)
@@ -111,13 +111,45 @@ func TestPollReaderDeadlineAndClose(t *testing.T) {
 	}
 }
 
-// TestPollReaderOthersUnwrapped checks that connections the poller path
+// TestPollConnOthersUnwrapped checks that connections the poller path
 // does not know are returned as they are.
-func TestPollReaderOthersUnwrapped(t *testing.T) {
+func TestPollConnOthersUnwrapped(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if netio.PollReader(a) != a {
+	if netio.PollConn(a) != a {
 		t.Fatal("a net.Pipe was wrapped")
+	}
+}
+
+// TestPollConnWrite checks writes: a write larger than the socket takes
+// at once completes while the peer reads slowly, and a write the peer
+// never reads ends at the write deadline.
+func TestPollConnWrite(t *testing.T) {
+	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+	w := netio.PollConn(server)
+	big := make([]byte, 8<<20)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(client, int64(len(big))))
+		got <- b
+	}()
+	_ = w.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	if n, err := w.Write(big); n != len(big) || err != nil {
+		t.Fatalf("write: %d %v", n, err)
+	}
+	if b := <-got; string(b) != string(big) {
+		t.Fatalf("the peer read %d bytes, not what was written", len(b))
+	}
+
+	// More than the socket buffers of both ends can hold.
+	huge := make([]byte, 128<<20)
+	_ = w.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	n, err := w.Write(huge)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n == len(huge) {
+		t.Fatalf("write to a peer that does not read: %d %v, want part of it and a timeout", n, err)
 	}
 }

@@ -45,19 +45,19 @@ type pollFD struct {
 // eagainReads counts the reads that found the socket empty (for tests).
 var eagainReads atomic.Int64
 
-// pollConn is a connection whose reads wait for the poller after a short
-// read (see PollReader).
+// pollConn is a connection read and written as PollConn says.
 type pollConn struct {
 	net.Conn
 	rc      syscall.RawConn
 	ctx     uintptr // the runtime's pollDesc
 	drained bool    // the last read emptied the socket
-	// The read in progress, for readFn (a closure made once, so that a
-	// read allocates nothing).
-	p      []byte
-	n      int
-	err    error
-	readFn func(fd uintptr)
+	// The call in progress, for readFn and writeFn (closures made once,
+	// so that a call allocates nothing).
+	p       []byte
+	n       int
+	err     error
+	readFn  func(fd uintptr)
+	writeFn func(fd uintptr)
 }
 
 func newPollConn(c net.Conn) *pollConn {
@@ -84,7 +84,7 @@ func newPollConn(c net.Conn) *pollConn {
 		return nil
 	}
 	pc := &pollConn{Conn: c, rc: rc, ctx: pfd.runtimeCtx}
-	pc.readFn = pc.read
+	pc.readFn, pc.writeFn = pc.read, pc.write
 	return pc
 }
 
@@ -115,7 +115,7 @@ func (c *pollConn) read(fd uintptr) {
 			}
 			c.drained = false
 		}
-		n, err := syscall.Read(int(fd), c.p)
+		n, err := rawIO(syscall.SYS_READ, fd, c.p)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -133,6 +133,58 @@ func (c *pollConn) read(fd uintptr) {
 		}
 		return
 	}
+}
+
+// Write writes p: what the socket takes at once with a plain write(2),
+// the rest through the connection's own Write (it waits for room and
+// honours the write deadline).
+func (c *pollConn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.p = p
+	if err := c.rc.Control(c.writeFn); err != nil {
+		c.p = nil
+		return 0, err
+	}
+	n, err := c.n, c.err
+	c.p, c.err = nil, nil
+	if err == nil && n < len(p) {
+		var m int
+		m, err = c.Conn.Write(p[n:])
+		n += m
+	}
+	return n, err
+}
+
+func (c *pollConn) write(fd uintptr) {
+	for {
+		n, err := rawIO(syscall.SYS_WRITE, fd, c.p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.n, c.err = 0, nil
+		case err != nil:
+			c.n, c.err = 0, &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", err)}
+		default:
+			c.n, c.err = n, nil
+		}
+		return
+	}
+}
+
+// rawIO is read(2) or write(2) without the runtime's syscall bookkeeping:
+// the descriptor is non-blocking, so the call never waits, and the
+// runtime has nothing to hand off meanwhile. Entering a syscall also
+// wakes the runtime's monitor thread when the process was idle: a futex
+// wake-up and a context switch when a request comes to an idle proxy.
+func rawIO(trap, fd uintptr, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
 }
 
 func pollError(code int) error {
