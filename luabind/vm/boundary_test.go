@@ -368,3 +368,39 @@ func TestBalanceAfterEverything(t *testing.T) {
 	}
 	checkBalanced(t, st)
 }
+
+// TestFunctionPastTrampolineTable calls Go functions on both sides of the
+// table of per-id trampolines (ids below nTramp are light C functions, later
+// ones C closures holding their id): each must reach its own Go function,
+// and errors and panics must be caught the same way.
+func TestFunctionPastTrampolineTable(t *testing.T) {
+	funcMu.Lock()
+	n := len(*funcTab.Load())
+	funcMu.Unlock()
+	for ; n <= nTramp+1; n++ {
+		id := int64(n)
+		NewFunction(fmt.Sprintf("f%d", n), func(c *Call) (int, error) {
+			switch {
+			case c.Bool(1):
+				panic("boom")
+			case c.Top() > 0:
+				return 0, errorString("no")
+			}
+			c.PushInteger(id)
+			return 1, nil
+		})
+	}
+	fns := *funcTab.Load()
+	st := newBoundaryState(t, Options{})
+	for _, id := range []int{nTramp - 1, nTramp, nTramp + 1} {
+		t.Run(fmt.Sprint(id), func(t *testing.T) {
+			setFuncs(t, st, map[string]*Function{"f": fns[id]})
+			res := runOK(t, st, `
+				local a = f()
+				local ok1, e1 = pcall(f, false)
+				local ok2, e2 = pcall(f, true)
+				return a, ok1, e1, ok2, e2, f == f`)
+			wantResults(t, res, int64(id), false, "no", false, "go panic: boom", true)
+		})
+	}
+}

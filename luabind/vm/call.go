@@ -25,32 +25,32 @@ type Call struct {
 	f      *C.lrt_frame
 }
 
-func (st *State) enter(L *C.lua_State, f *C.lrt_frame) *Call {
+func (st *State) enter(f *C.lrt_frame) *Call {
+	d := st.depth
 	var c *Call
-	if st.depth < len(st.calls) {
-		c = &st.calls[st.depth] // its st is set once, by NewState
+	if d < len(st.calls) {
+		c = &st.calls[d] // its st is set once, by NewState
 	} else {
 		c = &Call{Pusher: Pusher{st: st}}
 	}
-	st.depth++
-	var co *Co
-	if id := int64(f.coid); id > 0 && int(id) <= len(st.cos) {
-		co = st.cos[id-1]
-	}
-	c.Pusher.co, c.Pusher.n = co, 0
-	c.L, c.f = L, f
+	st.depth = d + 1
+	c.Pusher.co, c.Pusher.n = st.coByID(int64(f.coid)), 0
+	c.L, c.f = f.L, f
 	return c
 }
 
-// leave ends a call; the Call's fields are overwritten by the next enter
-// (not cleared: it is on the hot path, and nothing reads them in between).
-func (st *State) leave(*Call) { st.depth-- }
-
-// verdict turns a Go result into the trampoline's code.
-func (c *Call) verdict(n int, err error) C.int {
-	if err == nil {
-		return C.int(n) // n < 0 only comes from Yield
+// leave ends a call, deferred by goCall and goContinue: a Go panic becomes
+// the Lua error *r. The Call's fields are overwritten by the next enter (not
+// cleared: it is on the hot path, and nothing reads them in between).
+func (st *State) leave(c *Call, r *C.int) {
+	if p := recover(); p != nil {
+		*r = c.panicked(p, panicStack(st))
 	}
+	st.depth--
+}
+
+// verdict turns a Go function's error into the trampoline's code.
+func (c *Call) verdict(err error) C.int {
 	var ae *argError
 	var re *rawError
 	switch {

@@ -18,36 +18,33 @@ import (
 // (C acts on the verdict returned here).
 
 //export goCall
-func goCall(L *C.lua_State, sid, fid C.int64_t, f *C.lrt_frame) (r C.int) {
-	st := stateByID(int64(sid))
-	c := st.enter(L, f)
-	defer func() {
-		if p := recover(); p != nil {
-			r = c.panicked(p, panicStack(st))
-		}
-		st.leave(c)
-	}()
-	fn := funcByID(int64(fid))
-	return c.verdict(fn.fn(c))
+func goCall(f *C.lrt_frame) (r C.int) {
+	st := stateByID(int64(f.sid))
+	c := st.enter(f)
+	defer st.leave(c, &r)
+	n, err := funcByID(int64(f.fid)).fn(c)
+	if err != nil {
+		return c.verdict(err)
+	}
+	return C.int(n) // n < 0 only comes from Yield
 }
 
 //export goContinue
-func goContinue(L *C.lua_State, sid C.int64_t, f *C.lrt_frame) (r C.int) {
-	st := stateByID(int64(sid))
-	c := st.enter(L, f)
-	defer func() {
-		if p := recover(); p != nil {
-			r = c.panicked(p, panicStack(st))
-		}
-		st.leave(c)
-	}()
+func goContinue(f *C.lrt_frame) (r C.int) {
+	st := stateByID(int64(f.sid))
+	c := st.enter(f)
+	defer st.leave(c, &r)
 	co := c.Pusher.co
 	if co == nil || co.cont == nil {
-		return c.verdict(0, fmt.Errorf("lua: resumed a coroutine with no pending continuation"))
+		return c.verdict(fmt.Errorf("lua: resumed a coroutine with no pending continuation"))
 	}
 	k := co.cont
 	co.cont = nil
-	return c.verdict(k(c))
+	n, err := k(c)
+	if err != nil {
+		return c.verdict(err)
+	}
+	return C.int(n)
 }
 
 // panicStack returns the panicking goroutine's stack for the warning, or nil

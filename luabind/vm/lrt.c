@@ -35,17 +35,18 @@ enum {
 static int lrt_index(lua_State *L);
 static int lrt_tostring_name(lua_State *L);
 static int lrt_gc_handle(lua_State *L);
+static void push_func(lua_State *L, int64_t fid);
 
 static lua_CFunction cfuncs[] = {lrt_index, lrt_tostring_name, lrt_gc_handle};
 
 static inline lrt_vm *getvm(lua_State *L) {
-	void *ud;
-	lua_getallocf(L, &ud);
-	return (lrt_vm *)ud;
+	return (*(lrt_co **)lua_getextraspace(L))->vm;
 }
 
+/* getco returns the invocation whose root thread L is, or NULL. */
 static inline lrt_co *getco(lua_State *L) {
-	return *(lrt_co **)lua_getextraspace(L);
+	lrt_co *c = *(lrt_co **)lua_getextraspace(L);
+	return c->L ? c : NULL;
 }
 
 int64_t lrt_mono_ns(void) {
@@ -97,7 +98,8 @@ lrt_vm *lrt_new(int64_t id) {
 		return NULL;
 	}
 	vm->L = L;
-	*(lrt_co **)lua_getextraspace(L) = NULL;
+	vm->main_co.vm = vm;
+	*(lrt_co **)lua_getextraspace(L) = &vm->main_co; /* before any thread copies it */
 	lua_atpanic(L, lrt_panic);
 	vm->handle_mt = LUA_NOREF;
 	vm->lenient = 0;
@@ -231,8 +233,7 @@ static void exec_ops(lrt_vm *vm, lua_State *L, const char *const *base, size_t o
 		}
 		case OP_FUNC: {
 			RD(int64_t, fid);
-			lua_pushinteger(L, (lua_Integer)fid);
-			lua_pushcclosure(L, lrt_tramp, 1);
+			push_func(L, fid);
 			break;
 		}
 		case OP_POP: {
@@ -274,6 +275,8 @@ static void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 	lrt_co *c = getco(L);
 	if (!c)
 		c = vm->running;
+	f->L = L;
+	f->sid = vm->id;
 	f->coid = c ? c->id : 0;
 	f->n = n;
 	f->argerr = 0;
@@ -379,16 +382,51 @@ static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
 	}
 }
 
-int lrt_tramp(lua_State *L) {
+/* call_go is the body of every trampoline: fid says which Go function. */
+__attribute__((noinline)) static int call_go(lua_State *L, int64_t fid) {
 	lrt_vm *vm = getvm(L);
 	lrt_frame f;
 	fill_frame(L, vm, &f);
+	f.fid = fid;
 	f.opstart = vm->opslen;
-	int64_t fid = lua_tointeger(L, lua_upvalueindex(1));
 	vm->lenient++;
-	int r = goCall(L, vm->id, fid, &f);
+	int r = goCall(&f);
 	vm->lenient--;
 	return finish(L, vm, &f, r);
+}
+
+/* lrt_tramp is the trampoline of Go functions past the table below: a C
+ * closure whose upvalue 1 is the function id. */
+int lrt_tramp(lua_State *L) {
+	return call_go(L, lua_tointeger(L, lua_upvalueindex(1)));
+}
+
+/* One light C function per Go function id below LRT_NTRAMP, each a tail call
+ * into call_go with its id as a constant: reading an upvalue costs a Lua API
+ * call (~50 instructions, as much as the rest of the C side of a call), and
+ * a light C function is pushed without allocating a closure. */
+#define T1(a, b, c) \
+	static int lrt_t_##a##b##c(lua_State *L) { return call_go(L, (a) * 64 + (b) * 8 + (c)); }
+#define T8(a, b) T1(a, b, 0) T1(a, b, 1) T1(a, b, 2) T1(a, b, 3) T1(a, b, 4) T1(a, b, 5) T1(a, b, 6) T1(a, b, 7)
+#define T64(a) T8(a, 0) T8(a, 1) T8(a, 2) T8(a, 3) T8(a, 4) T8(a, 5) T8(a, 6) T8(a, 7)
+T64(0) T64(1) T64(2) T64(3) T64(4) T64(5) T64(6) T64(7)
+#undef T1
+#define T1(a, b, c) lrt_t_##a##b##c,
+static const lua_CFunction tramps[LRT_NTRAMP] = {
+	T64(0) T64(1) T64(2) T64(3) T64(4) T64(5) T64(6) T64(7)
+};
+#undef T1
+#undef T8
+#undef T64
+
+/* push_func pushes the Go function fid. [-0, +1, m] */
+static void push_func(lua_State *L, int64_t fid) {
+	if (fid >= 0 && fid < LRT_NTRAMP) {
+		lua_pushcfunction(L, tramps[fid]);
+		return;
+	}
+	lua_pushinteger(L, (lua_Integer)fid);
+	lua_pushcclosure(L, lrt_tramp, 1);
 }
 
 static int lrt_k(lua_State *L, int status, lua_KContext ctx) {
@@ -398,16 +436,16 @@ static int lrt_k(lua_State *L, int status, lua_KContext ctx) {
 	lrt_frame f;
 	fill_frame(L, vm, &f);
 	f.opstart = vm->opslen;
+	f.fid = -1;
 	vm->lenient++;
-	int r = goContinue(L, vm->id, &f);
+	int r = goContinue(&f);
 	vm->lenient--;
 	return finish(L, vm, &f, r);
 }
 
 int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid) {
 	(void)vm;
-	lua_pushinteger(L, (lua_Integer)fid);
-	lua_pushcclosure(L, lrt_tramp, 1);
+	push_func(L, fid);
 	return 1;
 }
 
@@ -510,6 +548,7 @@ lrt_co *lrt_co_new(lrt_vm *vm) {
 		free(c);
 		return NULL;
 	}
+	c->vm = vm;
 	*(lrt_co **)lua_getextraspace(c->L) = c;
 	if (vm->hook_count > 0)
 		lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
@@ -519,7 +558,7 @@ lrt_co *lrt_co_new(lrt_vm *vm) {
 void lrt_co_free(lrt_vm *vm, lrt_co *c) {
 	if (!c)
 		return;
-	*(lrt_co **)lua_getextraspace(c->L) = NULL;
+	*(lrt_co **)lua_getextraspace(c->L) = &vm->main_co; /* a script may still hold the thread */
 	luaL_unref(vm->L, LUA_REGISTRYINDEX, c->ref);
 	free(c);
 }
