@@ -404,3 +404,17 @@ func TestFunctionPastTrampolineTable(t *testing.T) {
 		})
 	}
 }
+
+// TestPanicOutsideTheFunction: a panic while the verdict is made (an error
+// whose Error method panics) or in a continuation (the goContinue path) is
+// caught like one in the function itself.
+func TestPanicOutsideTheFunction(t *testing.T) {
+	st := newBoundaryState(t, Options{})
+	wantResults(t, runOK(t, st, `return pcall(baderr)`), false, "go panic: Error() panicked")
+	wantResults(t, runOK(t, st, `return pcall(panicafter)`), false, "go panic: after resume")
+	co, out := run(t, st, CoOptions{YieldAllowed: true}, `panicafter()`)
+	if out != Failed || co.Err().Message != "test:1: go panic: after resume" {
+		t.Errorf("uncaught: %v %v", out, co.Err())
+	}
+	closeCo(st, co)
+}

@@ -270,16 +270,8 @@ static void exec_ops(lrt_vm *vm, lua_State *L, const char *const *base, size_t o
 
 /* ---- the trampoline ---- */
 
-static void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
-	int n = lua_gettop(L);
-	lrt_co *c = getco(L);
-	if (!c)
-		c = vm->running;
-	f->L = L;
-	f->sid = vm->id;
-	f->coid = c ? c->id : 0;
-	f->n = n;
-	f->argerr = 0;
+/* fill_args marshals the first n (at most LRT_MAXARGS) arguments. */
+static void fill_args(lua_State *L, lrt_frame *f, int n) {
 	if (n > LRT_MAXARGS)
 		n = LRT_MAXARGS;
 	for (int i = 0; i < n; i++) {
@@ -323,6 +315,22 @@ static void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 			break;
 		}
 	}
+}
+
+/* fill_frame describes the call in f, with the arguments of L. */
+static inline void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
+	int n = lua_gettop(L);
+	lrt_co *c = getco(L);
+	if (!c)
+		c = vm->running;
+	f->L = L;
+	f->sid = vm->id;
+	f->coid = c ? c->id : 0;
+	f->n = n;
+	f->argerr = 0;
+	f->opstart = vm->opslen;
+	if (n > 0)
+		fill_args(L, f, n);
 }
 
 static int lrt_k(lua_State *L, int status, lua_KContext ctx);
@@ -388,10 +396,11 @@ __attribute__((noinline)) static int call_go(lua_State *L, int64_t fid) {
 	lrt_frame f;
 	fill_frame(L, vm, &f);
 	f.fid = fid;
-	f.opstart = vm->opslen;
 	vm->lenient++;
 	int r = goCall(&f);
 	vm->lenient--;
+	if (r >= 0 && vm->opslen == f.opstart)
+		return r; /* no results to push, nothing to raise */
 	return finish(L, vm, &f, r);
 }
 
@@ -435,7 +444,6 @@ static int lrt_k(lua_State *L, int status, lua_KContext ctx) {
 	lrt_vm *vm = getvm(L);
 	lrt_frame f;
 	fill_frame(L, vm, &f);
-	f.opstart = vm->opslen;
 	f.fid = -1;
 	vm->lenient++;
 	int r = goContinue(&f);
