@@ -335,28 +335,74 @@ static inline void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 
 static int lrt_k(lua_State *L, int status, lua_KContext ctx);
 
-/* finish acts on Go's verdict r. Runs on the C frame of the trampoline or
- * continuation, so lua_error/lua_yieldk longjmp over C only. */
+/* push_scalars pushes the leading nil, boolean, integer and float ops of
+ * ops[off, end) and returns the offset of the first other op. They are read
+ * in place: pushing them never allocates an object (only the stack may grow,
+ * and lua_checkstack runs no GC step, so no finalizer), so nothing can move or
+ * append to the buffer meanwhile. Most Go functions return only such values. */
+static size_t push_scalars(lua_State *L, const char *ops, size_t off, size_t end) {
+	size_t p = off;
+	int k = 0;
+	for (; p < end; k++) {
+		unsigned char op = (unsigned char)ops[p];
+		if (op == OP_INT || op == OP_NUM)
+			p += 9;
+		else if (op == OP_NIL)
+			p += 1;
+		else if (op == OP_BOOL)
+			p += 2;
+		else
+			break;
+	}
+	if (k == 0)
+		return off;
+	if (!lua_checkstack(L, k))
+		luaL_error(L, "stack overflow");
+	while (off < p) {
+		unsigned char op = (unsigned char)ops[off++];
+		if (op == OP_INT) {
+			int64_t i;
+			memcpy(&i, ops + off, sizeof i);
+			off += sizeof i;
+			lua_pushinteger(L, (lua_Integer)i);
+		} else if (op == OP_NUM) {
+			double n;
+			memcpy(&n, ops + off, sizeof n);
+			off += sizeof n;
+			lua_pushnumber(L, n);
+		} else if (op == OP_NIL) {
+			lua_pushnil(L);
+		} else {
+			lua_pushboolean(L, (unsigned char)ops[off++]);
+		}
+	}
+	return off;
+}
+
 /* run_results pushes the ops of frame f. They are consumed (vm->opslen reset)
  * before they run: running them may raise (a memory error at the cap, an
  * erroring __gc run by a GC step), and a raise must not leave them in the
  * buffer, which would then grow for good and be run again as part of an
  * enclosing call's results. A GC step may also run a finalizer calling Go,
- * which appends at vm->opslen: so they run from a copy, on the C stack when
- * small, else in a Lua string (allocated before any GC step can run). */
+ * which appends at vm->opslen: so, past the leading scalars, they run from a
+ * copy, on the C stack when small, else in a Lua string (allocated before any
+ * GC step can run). */
 static void run_results(lua_State *L, lrt_vm *vm, lrt_frame *f) {
-	size_t n = vm->opslen - f->opstart;
+	size_t end = vm->opslen;
+	vm->opslen = f->opstart;
+	size_t off = push_scalars(L, vm->ops, f->opstart, end);
+	if (off == end)
+		return;
+	size_t n = end - off;
 	char small[512];
 	const char *copy = small;
 	int copyidx = 0;
 	if (n <= sizeof small) {
-		memcpy(small, vm->ops + f->opstart, n);
-		vm->opslen = f->opstart;
+		memcpy(small, vm->ops + off, n);
 	} else {
-		vm->opslen = f->opstart;
 		if (!lua_checkstack(L, 1))
 			luaL_error(L, "stack overflow");
-		copy = lua_pushlstring(L, vm->ops + f->opstart, n);
+		copy = lua_pushlstring(L, vm->ops + off, n);
 		copyidx = lua_gettop(L);
 	}
 	exec_ops(vm, L, &copy, 0, n);
@@ -364,6 +410,8 @@ static void run_results(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 		lua_remove(L, copyidx);
 }
 
+/* finish acts on Go's verdict r. Runs on the C frame of the trampoline or
+ * continuation, so lua_error/lua_yieldk longjmp over C only. */
 static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
 	if (vm->opslen > f->opstart)
 		run_results(L, vm, f);
