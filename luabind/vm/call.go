@@ -153,6 +153,13 @@ func (c *Call) typeError(i int, want string) error {
 
 // Integer returns argument i as an integer, with luaL_checkinteger's rules.
 func (c *Call) Integer(i int) (int64, error) {
+	if a := c.arg(i); a != nil && a.flags&C.LRT_F_INT != 0 && a._type == C.LUA_TNUMBER {
+		return int64(a.i), nil // the common case, inlined
+	}
+	return c.integer(i)
+}
+
+func (c *Call) integer(i int) (int64, error) {
 	switch c.Type(i) {
 	case TypeNumber:
 		if a := c.arg(i); a != nil {
@@ -194,10 +201,7 @@ func (c *Call) Number(i int) (float64, error) {
 	switch c.Type(i) {
 	case TypeNumber:
 		if a := c.arg(i); a != nil {
-			if a.flags&C.LRT_F_INT != 0 {
-				return float64(a.i), nil
-			}
-			return float64(a.n), nil
+			return float64(a.n), nil // exact, -0.0 included
 		}
 		v, _ := (stack{c.L}).number(i)
 		return v, nil

@@ -280,19 +280,21 @@ static void fill_args(lua_State *L, lrt_frame *f, int n) {
 		a->type = t;
 		a->flags = 0;
 		switch (t) {
-		case LUA_TNUMBER:
-			if (lua_isinteger(L, i + 1)) {
-				a->i = lua_tointeger(L, i + 1);
-				a->n = (double)a->i;
+		case LUA_TNUMBER: {
+			/* One API call for the common case: exact for integers and for
+			 * floats with an integer value (2.0 -> 2, 1.5 -> no), whose
+			 * value is then (double)i. Go asks lua_isinteger itself in the
+			 * rare case where 2 and 2.0 differ (formatting). */
+			int exact = 0;
+			a->i = lua_tointegerx(L, i + 1, &exact);
+			if (exact)
 				a->flags = LRT_F_INT;
-			} else {
-				int exact = 0;
-				a->n = lua_tonumber(L, i + 1);
-				a->i = lua_tointegerx(L, i + 1, &exact); /* exact: 2.0 -> 2, 1.5 -> no */
-				if (exact)
-					a->flags = LRT_F_INT;
-			}
+			if (exact && a->i != 0)
+				a->n = (double)a->i;
+			else
+				a->n = lua_tonumber(L, i + 1); /* 1.5, or zero: keeps the sign of -0.0 */
 			break;
+		}
 		case LUA_TSTRING:
 			a->s = lua_tolstring(L, i + 1, &a->len); /* a string: no conversion, no allocation */
 			break;
