@@ -471,9 +471,10 @@ int lrt_tramp(lua_State *L) {
 T64(0) T64(1) T64(2) T64(3) T64(4) T64(5) T64(6) T64(7)
 #undef T1
 #define T1(a, b, c) lrt_t_##a##b##c,
-static const lua_CFunction tramps[LRT_NTRAMP] = {
+static const lua_CFunction tramps[] = {
 	T64(0) T64(1) T64(2) T64(3) T64(4) T64(5) T64(6) T64(7)
 };
+_Static_assert(sizeof tramps / sizeof tramps[0] == LRT_NTRAMP, "LRT_NTRAMP must match the table");
 #undef T1
 #undef T8
 #undef T64
