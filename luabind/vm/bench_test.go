@@ -45,8 +45,17 @@ func invokeN(b *testing.B, st *State, fn Ref, n int) time.Duration {
 // ns/call: the same minus an empty loop's time.
 func benchLoop(b *testing.B, body string) {
 	st := benchState(b, -1)
-	fn := refFunction(b, st, `return function(n) local noop, add, concat = noop, add, concat for i = 1, n do `+body+` end end`)
-	empty := refFunction(b, st, `return function(n) local noop, add, concat = noop, add, concat for i = 1, n do end end`)
+	st.Lock()
+	err := st.SetGlobal("obj", func(p *Pusher) {
+		testObjClass.Push(p, &testObj{name: "obj", vars: map[string]string{"x": "1"}})
+	})
+	st.Unlock()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const locals = `local noop, add, concat, obj = noop, add, concat, obj `
+	fn := refFunction(b, st, `return function(n) `+locals+`for i = 1, n do `+body+` end end`)
+	empty := refFunction(b, st, `return function(n) `+locals+`for i = 1, n do end end`)
 	st.Lock()
 	defer st.Unlock()
 	invokeN(b, st, fn, 1000) // warm up
@@ -68,6 +77,11 @@ func BenchmarkLuaToGoAdd2(b *testing.B) { benchLoop(b, `add(i, 1)`) }
 
 // BenchmarkLuaToGoConcat: two short strings in, one out.
 func BenchmarkLuaToGoConcat(b *testing.B) { benchLoop(b, `concat("abc", "def")`) }
+
+// BenchmarkLuaToGoMethod: a method call on a class object, the shape of
+// every HAProxy API call (txn:get_var("x")): __index lookup, the object's
+// handle and a string read from the C frame, one string result.
+func BenchmarkLuaToGoMethod(b *testing.B) { benchLoop(b, `obj:get_var("x")`) }
 
 // BenchmarkResumeYield: a resume from Go and the yield back, either a Lua
 // coroutine.yield() or a Go function that yields and whose continuation

@@ -368,3 +368,53 @@ func TestBalanceAfterEverything(t *testing.T) {
 	}
 	checkBalanced(t, st)
 }
+
+// TestFunctionPastTrampolineTable calls Go functions on both sides of the
+// table of per-id trampolines (ids below nTramp are light C functions, later
+// ones C closures holding their id): each must reach its own Go function,
+// and errors and panics must be caught the same way.
+func TestFunctionPastTrampolineTable(t *testing.T) {
+	funcMu.Lock()
+	n := len(*funcTab.Load())
+	funcMu.Unlock()
+	for ; n <= nTramp+1; n++ {
+		id := int64(n)
+		NewFunction(fmt.Sprintf("f%d", n), func(c *Call) (int, error) {
+			switch {
+			case c.Bool(1):
+				panic("boom")
+			case c.Top() > 0:
+				return 0, errorString("no")
+			}
+			c.PushInteger(id)
+			return 1, nil
+		})
+	}
+	fns := *funcTab.Load()
+	st := newBoundaryState(t, Options{})
+	for _, id := range []int{nTramp - 1, nTramp, nTramp + 1} {
+		t.Run(fmt.Sprint(id), func(t *testing.T) {
+			setFuncs(t, st, map[string]*Function{"f": fns[id]})
+			res := runOK(t, st, `
+				local a = f()
+				local ok1, e1 = pcall(f, false)
+				local ok2, e2 = pcall(f, true)
+				return a, ok1, e1, ok2, e2, f == f`)
+			wantResults(t, res, int64(id), false, "no", false, "go panic: boom", true)
+		})
+	}
+}
+
+// TestPanicOutsideTheFunction: a panic while the verdict is made (an error
+// whose Error method panics) or in a continuation (the goContinue path) is
+// caught like one in the function itself.
+func TestPanicOutsideTheFunction(t *testing.T) {
+	st := newBoundaryState(t, Options{})
+	wantResults(t, runOK(t, st, `return pcall(baderr)`), false, "go panic: Error() panicked")
+	wantResults(t, runOK(t, st, `return pcall(panicafter)`), false, "go panic: after resume")
+	co, out := run(t, st, CoOptions{YieldAllowed: true}, `panicafter()`)
+	if out != Failed || co.Err().Message != "test:1: go panic: after resume" {
+		t.Errorf("uncaught: %v %v", out, co.Err())
+	}
+	closeCo(st, co)
+}

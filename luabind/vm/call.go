@@ -25,32 +25,69 @@ type Call struct {
 	f      *C.lrt_frame
 }
 
-func (st *State) enter(L *C.lua_State, f *C.lrt_frame) *Call {
+// enter starts a call; State.call's deferred function ends it. The Call's
+// fields are overwritten by the next enter (not cleared: it is on the hot
+// path, and nothing reads them in between).
+func (st *State) enter(f *C.lrt_frame) *Call {
+	d := st.depth
 	var c *Call
-	if st.depth < len(st.calls) {
-		c = &st.calls[st.depth] // its st is set once, by NewState
+	if d < len(st.calls) {
+		c = &st.calls[d] // its st is set once, by NewState
 	} else {
 		c = &Call{Pusher: Pusher{st: st}}
 	}
-	st.depth++
-	var co *Co
-	if id := int64(f.coid); id > 0 && int(id) <= len(st.cos) {
-		co = st.cos[id-1]
-	}
-	c.Pusher.co, c.Pusher.n = co, 0
-	c.L, c.f = L, f
+	st.depth = d + 1
+	c.Pusher.co, c.Pusher.n = st.coByID(int64(f.coid)), 0
+	c.L, c.f = f.L, f
 	return c
 }
 
-// leave ends a call; the Call's fields are overwritten by the next enter
-// (not cleared: it is on the hot path, and nothing reads them in between).
-func (st *State) leave(*Call) { st.depth-- }
-
-// verdict turns a Go result into the trampoline's code.
-func (c *Call) verdict(n int, err error) C.int {
-	if err == nil {
-		return C.int(n) // n < 0 only comes from Yield
+// call runs the Go function of frame f (its continuation when resumed) and
+// returns the verdict for the trampoline. It is the hot path of every Lua ->
+// Go call: recover runs only when the function did not return, because a
+// deferred recover costs ~10 instructions of the ~45 its defer adds.
+func (st *State) call(f *C.lrt_frame, resumed bool) (r C.int) {
+	c := st.enter(f)
+	returned := false
+	defer func() {
+		if !returned { // a panic (verdict included: an error's Error method may panic)
+			if p := recover(); p != nil {
+				r = c.panicked(p, panicStack(st))
+			}
+		}
+		st.depth--
+	}()
+	var fn Func
+	if resumed {
+		fn = c.continuation()
+	} else {
+		fn = funcByID(int64(f.fid)).fn
 	}
+	if n, err := fn(c); err != nil {
+		r = c.verdict(err)
+	} else {
+		r = C.int(n) // n < 0 only comes from Yield
+	}
+	returned = true
+	return r
+}
+
+// continuation takes the pending continuation of the invocation, or returns
+// a function that fails.
+func (c *Call) continuation() Func {
+	co := c.Pusher.co
+	if co == nil || co.cont == nil {
+		return func(*Call) (int, error) {
+			return 0, errors.New("lua: resumed a coroutine with no pending continuation")
+		}
+	}
+	k := co.cont
+	co.cont = nil
+	return k
+}
+
+// verdict turns a Go function's error into the trampoline's code.
+func (c *Call) verdict(err error) C.int {
 	var ae *argError
 	var re *rawError
 	switch {
@@ -116,6 +153,13 @@ func (c *Call) typeError(i int, want string) error {
 
 // Integer returns argument i as an integer, with luaL_checkinteger's rules.
 func (c *Call) Integer(i int) (int64, error) {
+	if a := c.arg(i); a != nil && a.flags&C.LRT_F_INT != 0 && a._type == C.LUA_TNUMBER {
+		return int64(a.i), nil // the common case, inlined
+	}
+	return c.integer(i)
+}
+
+func (c *Call) integer(i int) (int64, error) {
 	switch c.Type(i) {
 	case TypeNumber:
 		if a := c.arg(i); a != nil {
@@ -157,10 +201,7 @@ func (c *Call) Number(i int) (float64, error) {
 	switch c.Type(i) {
 	case TypeNumber:
 		if a := c.arg(i); a != nil {
-			if a.flags&C.LRT_F_INT != 0 {
-				return float64(a.i), nil
-			}
-			return float64(a.n), nil
+			return float64(a.n), nil // exact, -0.0 included
 		}
 		v, _ := (stack{c.L}).number(i)
 		return v, nil

@@ -4,51 +4,26 @@ package vm
 
 /*
 #cgo pkg-config: lua5.3
+// -fno-plt: lrt.c calls liblua through the GOT, one jump less per Lua API
+// call (the trampoline makes several per argument).
+#cgo CFLAGS: -fno-plt
 #include "lrt.h"
 */
 import "C"
 
 import (
-	"fmt"
 	"runtime/debug"
 )
 
-// The only Go functions C calls. Each recovers its own panics: a Go panic
-// never unwinds through a C frame, and a longjmp never crosses a Go frame
-// (C acts on the verdict returned here).
+// The only Go functions C calls. Each recovers its own panics (State.call,
+// goRelease): a Go panic never unwinds through a C frame, and a longjmp
+// never crosses a Go frame (C acts on the verdict returned here).
 
 //export goCall
-func goCall(L *C.lua_State, sid, fid C.int64_t, f *C.lrt_frame) (r C.int) {
-	st := stateByID(int64(sid))
-	c := st.enter(L, f)
-	defer func() {
-		if p := recover(); p != nil {
-			r = c.panicked(p, panicStack(st))
-		}
-		st.leave(c)
-	}()
-	fn := funcByID(int64(fid))
-	return c.verdict(fn.fn(c))
-}
+func goCall(f *C.lrt_frame) C.int { return stateByID(int64(f.sid)).call(f, false) }
 
 //export goContinue
-func goContinue(L *C.lua_State, sid C.int64_t, f *C.lrt_frame) (r C.int) {
-	st := stateByID(int64(sid))
-	c := st.enter(L, f)
-	defer func() {
-		if p := recover(); p != nil {
-			r = c.panicked(p, panicStack(st))
-		}
-		st.leave(c)
-	}()
-	co := c.Pusher.co
-	if co == nil || co.cont == nil {
-		return c.verdict(0, fmt.Errorf("lua: resumed a coroutine with no pending continuation"))
-	}
-	k := co.cont
-	co.cont = nil
-	return c.verdict(k(c))
-}
+func goContinue(f *C.lrt_frame) C.int { return stateByID(int64(f.sid)).call(f, true) }
 
 // panicStack returns the panicking goroutine's stack for the warning, or nil
 // when the state has no Warn sink: debug.Stack costs ~60 µs here, 40 times

@@ -15,8 +15,9 @@
 // # How errors cross
 //
 // A longjmp never crosses a Go frame and a Go panic never crosses a C frame.
-// Lua calls Go through lrt_tramp (C), which marshals the arguments into a C
-// frame and calls goCall. Go returns a verdict: n results, raise, or yield.
+// Lua calls Go through a C trampoline (lrt.c: a light C function per Go
+// function id, or a closure holding the id), which marshals the arguments
+// into a C frame and calls goCall. Go returns a verdict: n results, raise, or yield.
 // Results and error values are not pushed by Go: they are appended as ops to
 // a C buffer and pushed by C after Go returns, so an allocation failure or
 // an erroring __gc finalizer during a push raises on C frames only. Go

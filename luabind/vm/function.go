@@ -2,6 +2,11 @@
 
 package vm
 
+/*
+#include "lrt.h"
+*/
+import "C"
+
 import (
 	"sync"
 	"sync/atomic"
@@ -43,3 +48,7 @@ func NewFunction(name string, fn Func) *Function {
 }
 
 func funcByID(id int64) *Function { return (*funcTab.Load())[id] }
+
+// nTramp is the number of Go function ids with their own light C trampoline
+// (lrt.c); later ones are pushed as a C closure holding the id.
+const nTramp = C.LRT_NTRAMP

@@ -36,6 +36,12 @@ var boundaryFuncs = map[string]*Function{
 		}
 		return 1, nil
 	}),
+	// panicafter() yields, and its continuation panics.
+	"panicafter": NewFunction("panicafter", func(c *Call) (int, error) {
+		return c.Yield(nil, func(c *Call) (int, error) { panic("after resume") })
+	}),
+	// baderr() returns an error whose Error method panics.
+	"baderr": NewFunction("baderr", func(c *Call) (int, error) { return 0, panickyError{} }),
 	// failafter() yields, and its continuation fails.
 	"failafter": NewFunction("failafter", func(c *Call) (int, error) {
 		return c.Yield(nil, func(c *Call) (int, error) {
@@ -254,3 +260,9 @@ func withDeadline(d time.Duration, f func()) bool {
 		return false
 	}
 }
+
+// panickyError is an error whose Error method panics: the panic happens
+// after the Go function returned, while its verdict is being made.
+type panickyError struct{}
+
+func (panickyError) Error() string { panic("Error() panicked") }

@@ -35,17 +35,18 @@ enum {
 static int lrt_index(lua_State *L);
 static int lrt_tostring_name(lua_State *L);
 static int lrt_gc_handle(lua_State *L);
+static void push_func(lua_State *L, int64_t fid);
 
 static lua_CFunction cfuncs[] = {lrt_index, lrt_tostring_name, lrt_gc_handle};
 
 static inline lrt_vm *getvm(lua_State *L) {
-	void *ud;
-	lua_getallocf(L, &ud);
-	return (lrt_vm *)ud;
+	return (*(lrt_co **)lua_getextraspace(L))->vm;
 }
 
+/* getco returns the invocation whose root thread L is, or NULL. */
 static inline lrt_co *getco(lua_State *L) {
-	return *(lrt_co **)lua_getextraspace(L);
+	lrt_co *c = *(lrt_co **)lua_getextraspace(L);
+	return c->L ? c : NULL;
 }
 
 int64_t lrt_mono_ns(void) {
@@ -97,7 +98,8 @@ lrt_vm *lrt_new(int64_t id) {
 		return NULL;
 	}
 	vm->L = L;
-	*(lrt_co **)lua_getextraspace(L) = NULL;
+	vm->main_co.vm = vm;
+	*(lrt_co **)lua_getextraspace(L) = &vm->main_co; /* before any thread copies it */
 	lua_atpanic(L, lrt_panic);
 	vm->handle_mt = LUA_NOREF;
 	vm->lenient = 0;
@@ -231,8 +233,7 @@ static void exec_ops(lrt_vm *vm, lua_State *L, const char *const *base, size_t o
 		}
 		case OP_FUNC: {
 			RD(int64_t, fid);
-			lua_pushinteger(L, (lua_Integer)fid);
-			lua_pushcclosure(L, lrt_tramp, 1);
+			push_func(L, fid);
 			break;
 		}
 		case OP_POP: {
@@ -269,14 +270,8 @@ static void exec_ops(lrt_vm *vm, lua_State *L, const char *const *base, size_t o
 
 /* ---- the trampoline ---- */
 
-static void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
-	int n = lua_gettop(L);
-	lrt_co *c = getco(L);
-	if (!c)
-		c = vm->running;
-	f->coid = c ? c->id : 0;
-	f->n = n;
-	f->argerr = 0;
+/* fill_args marshals the first n (at most LRT_MAXARGS) arguments. */
+static void fill_args(lua_State *L, lrt_frame *f, int n) {
 	if (n > LRT_MAXARGS)
 		n = LRT_MAXARGS;
 	for (int i = 0; i < n; i++) {
@@ -285,19 +280,21 @@ static void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 		a->type = t;
 		a->flags = 0;
 		switch (t) {
-		case LUA_TNUMBER:
-			if (lua_isinteger(L, i + 1)) {
-				a->i = lua_tointeger(L, i + 1);
-				a->n = (double)a->i;
+		case LUA_TNUMBER: {
+			/* One API call for the common case: exact for integers and for
+			 * floats with an integer value (2.0 -> 2, 1.5 -> no), whose
+			 * value is then (double)i. Go asks lua_isinteger itself in the
+			 * rare case where 2 and 2.0 differ (formatting). */
+			int exact = 0;
+			a->i = lua_tointegerx(L, i + 1, &exact);
+			if (exact)
 				a->flags = LRT_F_INT;
-			} else {
-				int exact = 0;
-				a->n = lua_tonumber(L, i + 1);
-				a->i = lua_tointegerx(L, i + 1, &exact); /* exact: 2.0 -> 2, 1.5 -> no */
-				if (exact)
-					a->flags = LRT_F_INT;
-			}
+			if (exact && a->i != 0)
+				a->n = (double)a->i;
+			else
+				a->n = lua_tonumber(L, i + 1); /* 1.5, or zero: keeps the sign of -0.0 */
 			break;
+		}
 		case LUA_TSTRING:
 			a->s = lua_tolstring(L, i + 1, &a->len); /* a string: no conversion, no allocation */
 			break;
@@ -322,30 +319,92 @@ static void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 	}
 }
 
+/* fill_frame describes the call in f, with the arguments of L. */
+static inline void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
+	int n = lua_gettop(L);
+	lrt_co *c = getco(L);
+	if (!c)
+		c = vm->running;
+	f->L = L;
+	f->sid = vm->id;
+	f->coid = c ? c->id : 0;
+	f->n = n;
+	f->argerr = 0;
+	f->opstart = vm->opslen;
+	if (n > 0)
+		fill_args(L, f, n);
+}
+
 static int lrt_k(lua_State *L, int status, lua_KContext ctx);
 
-/* finish acts on Go's verdict r. Runs on the C frame of the trampoline or
- * continuation, so lua_error/lua_yieldk longjmp over C only. */
+/* push_scalars pushes the leading nil, boolean, integer and float ops of
+ * ops[off, end) and returns the offset of the first other op. They are read
+ * in place: pushing them never allocates an object (only the stack may grow,
+ * and lua_checkstack runs no GC step, so no finalizer), so nothing can move or
+ * append to the buffer meanwhile. Most Go functions return only such values. */
+static size_t push_scalars(lua_State *L, const char *ops, size_t off, size_t end) {
+	size_t p = off;
+	int k = 0;
+	for (; p < end; k++) {
+		unsigned char op = (unsigned char)ops[p];
+		if (op == OP_INT || op == OP_NUM)
+			p += 9;
+		else if (op == OP_NIL)
+			p += 1;
+		else if (op == OP_BOOL)
+			p += 2;
+		else
+			break;
+	}
+	if (k == 0)
+		return off;
+	if (!lua_checkstack(L, k))
+		luaL_error(L, "stack overflow");
+	while (off < p) {
+		unsigned char op = (unsigned char)ops[off++];
+		if (op == OP_INT) {
+			int64_t i;
+			memcpy(&i, ops + off, sizeof i);
+			off += sizeof i;
+			lua_pushinteger(L, (lua_Integer)i);
+		} else if (op == OP_NUM) {
+			double n;
+			memcpy(&n, ops + off, sizeof n);
+			off += sizeof n;
+			lua_pushnumber(L, n);
+		} else if (op == OP_NIL) {
+			lua_pushnil(L);
+		} else {
+			lua_pushboolean(L, (unsigned char)ops[off++]);
+		}
+	}
+	return off;
+}
+
 /* run_results pushes the ops of frame f. They are consumed (vm->opslen reset)
  * before they run: running them may raise (a memory error at the cap, an
  * erroring __gc run by a GC step), and a raise must not leave them in the
  * buffer, which would then grow for good and be run again as part of an
  * enclosing call's results. A GC step may also run a finalizer calling Go,
- * which appends at vm->opslen: so they run from a copy, on the C stack when
- * small, else in a Lua string (allocated before any GC step can run). */
+ * which appends at vm->opslen: so, past the leading scalars, they run from a
+ * copy, on the C stack when small, else in a Lua string (allocated before any
+ * GC step can run). */
 static void run_results(lua_State *L, lrt_vm *vm, lrt_frame *f) {
-	size_t n = vm->opslen - f->opstart;
+	size_t end = vm->opslen;
+	vm->opslen = f->opstart;
+	size_t off = push_scalars(L, vm->ops, f->opstart, end);
+	if (off == end)
+		return;
+	size_t n = end - off;
 	char small[512];
 	const char *copy = small;
 	int copyidx = 0;
 	if (n <= sizeof small) {
-		memcpy(small, vm->ops + f->opstart, n);
-		vm->opslen = f->opstart;
+		memcpy(small, vm->ops + off, n);
 	} else {
-		vm->opslen = f->opstart;
 		if (!lua_checkstack(L, 1))
 			luaL_error(L, "stack overflow");
-		copy = lua_pushlstring(L, vm->ops + f->opstart, n);
+		copy = lua_pushlstring(L, vm->ops + off, n);
 		copyidx = lua_gettop(L);
 	}
 	exec_ops(vm, L, &copy, 0, n);
@@ -353,6 +412,8 @@ static void run_results(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 		lua_remove(L, copyidx);
 }
 
+/* finish acts on Go's verdict r. Runs on the C frame of the trampoline or
+ * continuation, so lua_error/lua_yieldk longjmp over C only. */
 static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
 	if (vm->opslen > f->opstart)
 		run_results(L, vm, f);
@@ -379,16 +440,53 @@ static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
 	}
 }
 
-int lrt_tramp(lua_State *L) {
+/* call_go is the body of every trampoline: fid says which Go function. */
+__attribute__((noinline)) static int call_go(lua_State *L, int64_t fid) {
 	lrt_vm *vm = getvm(L);
 	lrt_frame f;
 	fill_frame(L, vm, &f);
-	f.opstart = vm->opslen;
-	int64_t fid = lua_tointeger(L, lua_upvalueindex(1));
+	f.fid = fid;
 	vm->lenient++;
-	int r = goCall(L, vm->id, fid, &f);
+	int r = goCall(&f);
 	vm->lenient--;
+	if (r >= 0 && vm->opslen == f.opstart)
+		return r; /* no results to push, nothing to raise */
 	return finish(L, vm, &f, r);
+}
+
+/* lrt_tramp is the trampoline of Go functions past the table below: a C
+ * closure whose upvalue 1 is the function id. */
+int lrt_tramp(lua_State *L) {
+	return call_go(L, lua_tointeger(L, lua_upvalueindex(1)));
+}
+
+/* One light C function per Go function id below LRT_NTRAMP, each a tail call
+ * into call_go with its id as a constant: reading an upvalue costs a Lua API
+ * call (~50 instructions, as much as the rest of the C side of a call), and
+ * a light C function is pushed without allocating a closure. */
+#define T1(a, b, c) \
+	static int lrt_t_##a##b##c(lua_State *L) { return call_go(L, (a) * 64 + (b) * 8 + (c)); }
+#define T8(a, b) T1(a, b, 0) T1(a, b, 1) T1(a, b, 2) T1(a, b, 3) T1(a, b, 4) T1(a, b, 5) T1(a, b, 6) T1(a, b, 7)
+#define T64(a) T8(a, 0) T8(a, 1) T8(a, 2) T8(a, 3) T8(a, 4) T8(a, 5) T8(a, 6) T8(a, 7)
+T64(0) T64(1) T64(2) T64(3) T64(4) T64(5) T64(6) T64(7)
+#undef T1
+#define T1(a, b, c) lrt_t_##a##b##c,
+static const lua_CFunction tramps[] = {
+	T64(0) T64(1) T64(2) T64(3) T64(4) T64(5) T64(6) T64(7)
+};
+_Static_assert(sizeof tramps / sizeof tramps[0] == LRT_NTRAMP, "LRT_NTRAMP must match the table");
+#undef T1
+#undef T8
+#undef T64
+
+/* push_func pushes the Go function fid. [-0, +1, m] */
+static void push_func(lua_State *L, int64_t fid) {
+	if (fid >= 0 && fid < LRT_NTRAMP) {
+		lua_pushcfunction(L, tramps[fid]);
+		return;
+	}
+	lua_pushinteger(L, (lua_Integer)fid);
+	lua_pushcclosure(L, lrt_tramp, 1);
 }
 
 static int lrt_k(lua_State *L, int status, lua_KContext ctx) {
@@ -397,17 +495,16 @@ static int lrt_k(lua_State *L, int status, lua_KContext ctx) {
 	lrt_vm *vm = getvm(L);
 	lrt_frame f;
 	fill_frame(L, vm, &f);
-	f.opstart = vm->opslen;
+	f.fid = -1;
 	vm->lenient++;
-	int r = goContinue(L, vm->id, &f);
+	int r = goContinue(&f);
 	vm->lenient--;
 	return finish(L, vm, &f, r);
 }
 
 int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid) {
 	(void)vm;
-	lua_pushinteger(L, (lua_Integer)fid);
-	lua_pushcclosure(L, lrt_tramp, 1);
+	push_func(L, fid);
 	return 1;
 }
 
@@ -510,6 +607,7 @@ lrt_co *lrt_co_new(lrt_vm *vm) {
 		free(c);
 		return NULL;
 	}
+	c->vm = vm;
 	*(lrt_co **)lua_getextraspace(c->L) = c;
 	if (vm->hook_count > 0)
 		lua_sethook(c->L, lrt_hook, LUA_MASKCOUNT, vm->hook_count);
@@ -519,7 +617,7 @@ lrt_co *lrt_co_new(lrt_vm *vm) {
 void lrt_co_free(lrt_vm *vm, lrt_co *c) {
 	if (!c)
 		return;
-	*(lrt_co **)lua_getextraspace(c->L) = NULL;
+	*(lrt_co **)lua_getextraspace(c->L) = &vm->main_co; /* a script may still hold the thread */
 	luaL_unref(vm->L, LUA_REGISTRYINDEX, c->ref);
 	free(c);
 }

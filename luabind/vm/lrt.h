@@ -32,6 +32,7 @@ enum {
 #define LRT_F_OBJ 2 /* table whose [0] is a (light)userdata handle in .h */
 
 #define LRT_MAXARGS 8
+#define LRT_NTRAMP 512 /* Go functions with their own light C trampoline (lrt.c) */
 
 typedef struct lrt_arg {
 	int32_t type;
@@ -43,6 +44,9 @@ typedef struct lrt_arg {
 } lrt_arg;
 
 typedef struct lrt_frame {
+	lua_State *L;     /* the running thread */
+	int64_t sid;      /* Go-side State id */
+	int64_t fid;      /* Go function id (goCall only) */
 	int32_t n;        /* lua_gettop at entry */
 	int32_t argerr;   /* argument index for LRT_ARGERROR */
 	size_t opstart;   /* ops emitted by this call start here */
@@ -50,8 +54,14 @@ typedef struct lrt_frame {
 	lrt_arg a[LRT_MAXARGS];
 } lrt_frame;
 
+struct lrt_vm;
+
+/* Every thread's extra space (lua_getextraspace) points to an lrt_co: its
+ * own for the root thread of an invocation, else the state's main_co (the
+ * main thread, and threads made by scripts, which copy the main thread's). */
 typedef struct lrt_co {
-	lua_State *L;      /* the root thread of an invocation */
+	struct lrt_vm *vm; /* the state: read by every trampoline, without a Lua API call */
+	lua_State *L;      /* the root thread of an invocation; NULL in main_co */
 	int ref;           /* registry reference anchoring L */
 	int reason;        /* LRT_R_* of the last yield */
 	int yield_allowed; /* 0 in fetches and converters */
@@ -73,6 +83,7 @@ typedef struct lrt_vm {
 	int hook_count;    /* forced-yield period in instructions, 0 = no hook */
 	lrt_co *running;   /* the invocation being resumed, for hooks in nested coroutines */
 	int handle_mt;     /* registry ref of the metatable of GC-owned handles */
+	lrt_co main_co;    /* extra space of the threads that are not an invocation's root */
 	/* ops: results marshalled by Go, executed by C after the Go call returns */
 	char *ops;
 	size_t opslen, opscap;

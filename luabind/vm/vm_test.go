@@ -3,6 +3,7 @@
 package vm
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,51 @@ var testFuncs = map[string]*Function{
 			c.PushString(sb.String())
 			return 1, nil
 		})
+	}),
+	// results(n) returns n integers 1..n (pushed in place by C, past the
+	// LUA_MINSTACK slots a C function is given).
+	"results": NewFunction("results", func(c *Call) (int, error) {
+		n, err := c.Integer(1)
+		if err != nil {
+			return 0, err
+		}
+		for i := int64(1); i <= n; i++ {
+			c.PushInteger(i)
+		}
+		return int(n), nil
+	}),
+	// mixed() returns scalars, then values that allocate, then scalars again.
+	"mixed": NewFunction("mixed", func(c *Call) (int, error) {
+		c.PushInteger(-7)
+		c.PushNumber(2.5)
+		c.PushBool(true)
+		c.PushNil()
+		c.PushString("s")
+		c.NewTable(1, 0)
+		c.PushInteger(9)
+		c.SetIndex(1)
+		c.PushBool(false)
+		c.PushNumber(math.Copysign(0, -1))
+		return 8, nil
+	}),
+	// conv(x) returns x through Integer, Number and Bytes ("error" when refused).
+	"conv": NewFunction("conv", func(c *Call) (int, error) {
+		if v, err := c.Integer(1); err != nil {
+			c.PushString("error")
+		} else {
+			c.PushInteger(v)
+		}
+		if v, err := c.Number(1); err != nil {
+			c.PushString("error")
+		} else {
+			c.PushNumber(v)
+		}
+		if v, err := c.Bytes(1); err != nil {
+			c.PushString("error")
+		} else {
+			c.PushBytes(v)
+		}
+		return 3, nil
 	}),
 	"mkt": NewFunction("mkt", func(c *Call) (int, error) {
 		c.NewTable(0, 2)
@@ -172,4 +218,45 @@ func TestArgErrors(t *testing.T) {
 			st.Unlock()
 		})
 	}
+}
+
+// TestResults: results made only of scalars are pushed by C in place, the
+// others from a copy; both kinds in one call keep their order.
+func TestResults(t *testing.T) {
+	st := newTestState(t, Options{})
+	wantResults(t, runOK(t, st, `
+		local a, b, c, d, e, f, g, h = mixed()
+		return math.type(a), a, math.type(b), b, c, d, e, f[1], g, 1/h`),
+		"integer", int64(-7), "float", 2.5, true, nil, "s", int64(9), false, math.Inf(-1))
+	wantResults(t, runOK(t, st, `
+		local t = table.pack(results(5000))
+		local sum = 0
+		for i = 1, t.n do sum = sum + t[i] end
+		return t.n, sum, select("#", results(0))`), int64(5000), int64(5000*5001/2), int64(0))
+}
+
+// TestArgConversions compares Integer, Number and Bytes with Lua's own
+// conversions (luaL_checkinteger through string.format("%d"), tonumber,
+// tostring) on integers, floats with and without an integer value, -0.0 and
+// numeric strings.
+func TestArgConversions(t *testing.T) {
+	st := newTestState(t, Options{})
+	res := runOK(t, st, `
+		local vals = {7, -7, 0, 2.0, 1.5, -0.0, 0.0, 2^53 + 1, math.maxinteger, math.mininteger,
+			2^63, -2^63, 1e100, 1/0, -1/0, 0/0, "12", "0x10", "1e2", " 3 ", "2.5", "-0", "abc"}
+		local function num(v) return math.type(v) and string.format("%a", v) or v end
+		local bad = {}
+		for k, x in ipairs(vals) do
+			local gi, gn, gb = conv(x)
+			local ok, li = pcall(string.format, "%d", x)
+			local want = {ok and li or "error", num(tonumber(x)) or "error", tostring(x)}
+			local got = {gi == "error" and gi or string.format("%d", gi), num(gn), gb}
+			for j = 1, 3 do
+				if got[j] ~= want[j] and got[j] == got[j] then
+					bad[#bad + 1] = string.format("%s #%d: got %s, want %s", tostring(x), j, got[j], want[j])
+				end
+			end
+		end
+		return table.concat(bad, "; ")`)
+	wantResults(t, res, "")
 }
