@@ -11,7 +11,7 @@ import "net"
 //     request/response exchange always reads on an empty socket right
 //     after writing (the next request of a keep-alive client, the
 //     response of a server): Go's read-first order costs one EAGAIN
-//     read(2) per message there, two per proxied request.
+//     read per message there, two per proxied request.
 //   - Reads and writes that do not have to wait are plain system calls,
 //     without the runtime's syscall bookkeeping (the descriptor is
 //     non-blocking: they never block). A write that cannot complete

@@ -102,6 +102,14 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		Name: "tcp_proxy_echo",
+		Doc:  "mode tcp forwarding to the origin's line echo, closed-loop Go TCP load generator",
+		TCP:  tcpLoadSpec{Line: echoLine}, Variants: one("bench.cfg"),
+		check: func(addr string, _ variant) error {
+			return checkTCP(addr, "", echoLine, echoLine)
+		},
+	},
+	{
 		Name: "socket_roundtrip", Requires: "HTTP mode, core.tcp()", HTTP: true,
 		Doc: "Lua action doing a core.tcp() round trip to a loopback echo; with/without socket, with/without explicit GC",
 		Variants: []variant{
