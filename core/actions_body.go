@@ -45,10 +45,10 @@ func (hc *HTTPConn) waitForBody(d time.Duration, atLeast int64) Verdict {
 		m.Del("Expect")
 		hc.writeRaw([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
-	hc.dl.setRead(clockNow().Add(d))
+	hc.dl.setRead(d)
 	var err error
 	s.taskBlock(func() { err = hc.br.BufferBody(m, limit) })
-	hc.dl.setRead(time.Time{})
+	hc.dl.setRead(0)
 	var ne net.Error
 	switch {
 	case err == nil, errors.Is(err, h1.ErrBodyTooLarge):

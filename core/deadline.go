@@ -5,59 +5,71 @@ import (
 	"time"
 )
 
-// deadlines sets a connection's read and write deadlines lazily. Setting
-// one costs a timer operation in the runtime (5% of a proxied request's
-// time when it was done at each step), yet a keep-alive connection moves
-// its deadlines forward by a few microseconds at a time. A deadline is
-// therefore only passed on when the armed one would fire later than asked,
-// or earlier by more than 1/64 of the timeout: a 30 s timeout may fire up
-// to 0.47 s early, at most one re-arm per 0.47 s and per connection.
-// Clearing a deadline (the zero time) is always passed on.
+// deadlines sets a connection's read and write timeouts lazily. Setting
+// a deadline costs a timer operation in the runtime (5% of a proxied
+// request's time when it was done at each step), yet a keep-alive
+// connection moves its deadlines forward by a few microseconds at a time.
+// A deadline is therefore only passed on when the armed one would fire
+// later than asked, or earlier by more than 1/64 of the timeout: a 30 s
+// timeout may fire up to 0.47 s early, at most one re-arm per 0.47 s and
+// per connection. Removing a deadline (timeout 0) is always passed on.
 //
-// Every deadline of the connection must be set through the same
-// deadlines: it remembers what it armed.
+// The timeouts count from the engine's clock (clock.go). Every deadline
+// of the connection must be set through the same deadlines: it remembers
+// what it armed.
 type deadlines struct {
 	conn   net.Conn
-	rd, wd time.Time // as armed
+	rd, wd int64 // as armed, in Unix nanoseconds; 0: none
 }
 
 // lazyTolerance is the fraction of a timeout a deadline may fire early.
 const lazyTolerance = 64
 
-// close enough tells whether the armed deadline may stand for t.
-func closeEnough(armed, t time.Time) bool {
-	if armed.IsZero() || t.IsZero() {
-		return armed.Equal(t)
+// want returns the deadline of a timeout (0: none), and whether armed
+// may stand for it.
+func want(armed int64, timeout time.Duration) (int64, bool) {
+	if timeout <= 0 {
+		return 0, armed == 0
 	}
-	if armed.After(t) {
-		return false
-	}
-	return t.Sub(armed) <= t.Sub(clockNow())/lazyTolerance
+	t := clockNS.Load() + int64(timeout)
+	return t, armed != 0 && armed <= t && t-armed <= int64(timeout)/lazyTolerance
 }
 
-func (d *deadlines) setRead(t time.Time) {
-	if !closeEnough(d.rd, t) {
+// at converts a deadline to the time net.Conn takes.
+func at(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// setRead sets the read timeout (0: none).
+func (d *deadlines) setRead(timeout time.Duration) {
+	if t, ok := want(d.rd, timeout); !ok {
 		d.rd = t
-		_ = d.conn.SetReadDeadline(t)
+		_ = d.conn.SetReadDeadline(at(t))
 	}
 }
 
-func (d *deadlines) setWrite(t time.Time) {
-	if !closeEnough(d.wd, t) {
+// setWrite sets the write timeout (0: none).
+func (d *deadlines) setWrite(timeout time.Duration) {
+	if t, ok := want(d.wd, timeout); !ok {
 		d.wd = t
-		_ = d.conn.SetWriteDeadline(t)
+		_ = d.conn.SetWriteDeadline(at(t))
 	}
 }
 
 // set sets both (one runtime timer when they are equal).
-func (d *deadlines) set(t time.Time) {
-	switch r, w := closeEnough(d.rd, t), closeEnough(d.wd, t); {
-	case !r && !w:
-		d.rd, d.wd = t, t
-		_ = d.conn.SetDeadline(t)
+func (d *deadlines) set(timeout time.Duration) {
+	tr, r := want(d.rd, timeout)
+	tw, w := want(d.wd, timeout)
+	switch {
+	case !r && !w && tr == tw:
+		d.rd, d.wd = tr, tw
+		_ = d.conn.SetDeadline(at(tr))
 	case !r:
-		d.setRead(t)
+		d.setRead(timeout)
 	case !w:
-		d.setWrite(t)
+		d.setWrite(timeout)
 	}
 }

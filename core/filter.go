@@ -360,7 +360,7 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 	}
 	res := &tx.Res
 	if res.Framing != h1.FramingNone {
-		sc.dl.setRead(deadline(hc.s.Backend.Timeouts.Server))
+		sc.dl.setRead(hc.s.Backend.Timeouts.Server)
 		if err := sc.br.BufferBody(res, hc.s.Engine.BufSize); err != nil && !errors.Is(err, h1.ErrBodyTooLarge) {
 			return true, err
 		}

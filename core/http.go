@@ -153,13 +153,13 @@ func (e *Engine) serveHTTP(s *Stream) {
 	s.HTTP = tx
 	for n := 0; ; n++ {
 		tx.reset(n == 0, s.now())
-		hc.dl.setRead(e.requestDeadline(fe, n == 0))
+		hc.dl.setRead(requestTimeout(fe, n == 0))
 		var err error
 		s.taskBlock(func() {
 			if n == 0 {
 				err = hc.br.WaitData()
 			} else if err = e.waitNextRequest(hc); err == nil {
-				hc.dl.setRead(e.requestDeadline(fe, false))
+				hc.dl.setRead(requestTimeout(fe, false))
 			}
 			if err == nil {
 				tx.recvAt = s.wake()
@@ -179,10 +179,10 @@ func (e *Engine) serveHTTP(s *Stream) {
 	}
 }
 
-// requestDeadline is when reading a request head gives up: timeout
+// requestTimeout is how long reading a request head may take: timeout
 // http-request (for a keep-alive wait, timeout http-keep-alive first),
 // else timeout client.
-func (e *Engine) requestDeadline(fe *Proxy, first bool) time.Time {
+func requestTimeout(fe *Proxy, first bool) time.Duration {
 	t := fe.Timeouts
 	d := t.HTTPRequest
 	if !first && t.HTTPKeepAlive > 0 {
@@ -191,7 +191,7 @@ func (e *Engine) requestDeadline(fe *Proxy, first bool) time.Time {
 	if d == 0 {
 		d = t.Client
 	}
-	return deadline(d)
+	return d
 }
 
 // requestError answers a request that could not be read, as HAProxy's
@@ -240,7 +240,7 @@ func (hc *HTTPConn) logBadRequest(status int, cause byte) {
 }
 
 func (hc *HTTPConn) writeRaw(b []byte) {
-	hc.dl.setWrite(clockNow().Add(hc.writeTimeout()))
+	hc.dl.setWrite(hc.writeTimeout())
 	_, _ = hc.bw.Write(b)
 	_ = hc.bw.Flush()
 }
@@ -279,7 +279,7 @@ func (hc *HTTPConn) drainRequestBody(tx *HTTPTxn) bool {
 	if tx.Req.ContentLength > int64(hc.s.Engine.BufSize) {
 		return false
 	}
-	hc.dl.setRead(deadline(hc.s.Frontend.Timeouts.Client))
+	hc.dl.setRead(hc.s.Frontend.Timeouts.Client)
 	_, err := io.Copy(io.Discard, io.LimitReader(bodyReader{hc.br}, int64(hc.s.Engine.BufSize)+1))
 	return err == nil
 }
@@ -300,7 +300,7 @@ func (s *Stream) resetForNext() {
 func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
 	s := hc.s
 	_ = hc.bw.Flush()
-	hc.dl.set(time.Time{})
+	hc.dl.set(0)
 	_ = sc.SetDeadline(time.Time{})
 	be := s.Backend
 	_, _ = netio.Forward(s.Client, sc, netio.ForwardOptions{
@@ -319,14 +319,14 @@ func (hc *HTTPConn) Stream() *Stream { return hc.s }
 // It waits at most the client timeout.
 func (hc *HTTPConn) ReadBody(p []byte) (int, error) {
 	hc.s.HTTP.reqBodyDone = true
-	hc.dl.setRead(deadline(hc.s.Frontend.Timeouts.Client))
+	hc.dl.setRead(hc.s.Frontend.Timeouts.Client)
 	return hc.br.ReadBody(p)
 }
 
 // Write queues response bytes for the client (flushed by Flush or when
 // the buffer fills).
 func (hc *HTTPConn) Write(p []byte) (int, error) {
-	hc.dl.setWrite(deadline(hc.s.Frontend.Timeouts.Client))
+	hc.dl.setWrite(hc.s.Frontend.Timeouts.Client)
 	return hc.bw.Write(p)
 }
 

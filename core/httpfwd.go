@@ -249,7 +249,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	if wto == 0 {
 		wto = time.Hour
 	}
-	sc.dl.setWrite(clockNow().Add(wto))
+	sc.dl.setWrite(wto)
 	if req.BodyComplete {
 		// wait-for-body buffered it all (and a script may have changed
 		// it): send it with its exact length.
@@ -300,7 +300,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
 	res := &tx.Res
 	for {
-		sc.dl.setRead(deadline(be.Timeouts.Server))
+		sc.dl.setRead(be.Timeouts.Server)
 		s.taskBlock(func() { err = sc.br.ReadResponse(res, lim, req.Method) })
 		if err != nil {
 			_ = sc.Close()
@@ -376,7 +376,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	case keepClient && req.Version == "HTTP/1.0":
 		res.Add("connection", "keep-alive")
 	}
-	hc.dl.setWrite(deadline(fe.Timeouts.Client))
+	hc.dl.setWrite(fe.Timeouts.Client)
 	hc.buf = h1.AppendHead(hc.buf[:0], res)
 	_, err = hc.bw.Write(hc.buf)
 	if err == nil && tx.streamed(true) {
@@ -449,7 +449,7 @@ func (hc *HTTPConn) bodyEnds(sc *srvConn, res bool) (*bufio.Writer, *h1.Reader) 
 // server" are inactivity timeouts, counted from the copy's last progress
 // (the lazy deadlines make this cheap).
 func (hc *HTTPConn) armBody(sc *srvConn, res bool) {
-	cto, sto := deadline(hc.s.Frontend.Timeouts.Client), deadline(hc.s.Backend.Timeouts.Server)
+	cto, sto := hc.s.Frontend.Timeouts.Client, hc.s.Backend.Timeouts.Server
 	if res {
 		sc.dl.setRead(sto)
 		hc.dl.setWrite(cto)
