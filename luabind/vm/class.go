@@ -169,7 +169,7 @@ func (cl *Class[T]) Push(p *Pusher, v T) int64 {
 	if !cl.Owned {
 		p.scope(h)
 	}
-	p.object(ref, h, cl.Owned)
+	p.object(ref, h, cl.Owned, min(len(cl.Fields), 3))
 	return h
 }
 

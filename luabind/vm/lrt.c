@@ -22,7 +22,7 @@ enum {
 	OP_TABLE = 8,    /* i32 narr, i32 nrec */
 	OP_RAWSET = 9,   /* t[-3][-2] = -1 */
 	OP_RAWSETI = 10, /* i64 n: t[-2][n] = -1 */
-	OP_OBJECT = 11,  /* i32 class ref, i64 handle, u8 owned */
+	OP_OBJECT = 11,  /* i32 class ref, i64 handle, u8 owned, u8 fields */
 	OP_FUNC = 12,    /* i64 Go function id: trampoline closure */
 	OP_POP = 13,     /* i32 n */
 	OP_SETMETA = 14, /* i32 ref: setmetatable(-1, registry[ref]) */
@@ -217,7 +217,8 @@ static void exec_ops(lrt_vm *vm, lua_State *L, const char *const *base, size_t o
 			RD(int32_t, cref);
 			RD(int64_t, h);
 			RD(unsigned char, owned);
-			lua_createtable(L, 0, 1);
+			RD(unsigned char, fields); /* room for the fields cached first */
+			lua_createtable(L, 0, 1 + fields);
 			if (owned) {
 				int64_t *u = lua_newuserdata(L, sizeof(int64_t));
 				*u = h;

@@ -202,8 +202,10 @@ func (p *Pusher) cfunc(which byte, nup int) {
 	p.n += 1 - nup
 }
 
-func (p *Pusher) object(classRef C.int, h int64, owned bool) {
-	b := p.buf(14)
+// object pushes a new object of a class: a table holding the handle h at
+// [0], with room for the first fields to be cached without resizing it.
+func (p *Pusher) object(classRef C.int, h int64, owned bool, fields int) {
+	b := p.buf(15)
 	b[0] = opObject
 	binary.LittleEndian.PutUint32(b[1:], uint32(classRef))
 	binary.LittleEndian.PutUint64(b[5:], uint64(h))
@@ -211,6 +213,7 @@ func (p *Pusher) object(classRef C.int, h int64, owned bool) {
 	if owned {
 		b[13] = 1
 	}
-	p.emit(b, 14)
+	b[14] = byte(fields)
+	p.emit(b, 15)
 	p.n++
 }
