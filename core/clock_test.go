@@ -62,3 +62,37 @@ backend be
 		t.Fatalf("%s %q, want 200 \"got 4\"", res.Status, b)
 	}
 }
+
+// TestHalfClosedClient checks that a client that ends its side right
+// after a request (nc -N) gets its response and the connection closes at
+// once, not at the keep-alive timeout: the end of stream that came with
+// the request's data is seen (netio.PollConn's reply wait is for server
+// connections only).
+func TestHalfClosedClient(t *testing.T) {
+	org := helloOrigin(t)
+	e, _ := startEngine(t, `
+defaults
+    mode http
+    timeout client 60s
+    timeout server 60s
+    timeout connect 5s
+    timeout http-keep-alive 60s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 `+org+`
+`)
+	c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	_ = c.(*net.TCPConn).CloseWrite()
+	b, err := io.ReadAll(c)
+	if err != nil || !strings.HasSuffix(string(b), "hello") {
+		t.Fatalf("%q %v, want the response then the close", b, err)
+	}
+}

@@ -122,6 +122,10 @@ type Options struct {
 	// PreferLastServer is "option prefer-last-server": an HTTP request
 	// goes to the server of a connection its session holds, when usable.
 	PreferLastServer bool
+	// Splice is "option splice-auto|splice-request|splice-response":
+	// forwarded TCP data goes through splice(2) (HAProxy's default is a
+	// buffer copy, faster for small exchanges).
+	Splice bool
 }
 
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
@@ -412,7 +416,11 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.Persist = on
 	case "prefer-last-server":
 		o.PreferLastServer = on
-	case "splice-auto", "splice-request", "splice-response", "tcpka", "clitcpka", "srvtcpka",
+	case "splice-auto", "splice-request", "splice-response":
+		// Either direction spliced splices both here (a goroutine per
+		// direction, the kernel's pipes).
+		o.Splice = on
+	case "tcpka", "clitcpka", "srvtcpka",
 		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose",
 		"log-separate-errors", "dontlog-normal", "socket-stats", "contstats", "http-pretend-keepalive",
 		"accept-invalid-http-request", "accept-invalid-http-response", "http-use-htx", "independent-streams",

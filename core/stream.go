@@ -198,9 +198,17 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 		ClientTimeout: fe.Timeouts.Client,
 		ServerTimeout: be.Timeouts.Server,
 		TunnelTimeout: be.Timeouts.Tunnel,
+		NoSplice:      !s.spliced(),
+		BufSize:       s.Engine.BufSize,
 	})
 	x.fwdDone = true
 	s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
+}
+
+// spliced tells whether forwarded data goes through splice(2): "option
+// splice-*" on the frontend or the backend, as in HAProxy.
+func (s *Stream) spliced() bool {
+	return s.Frontend.Options.Splice || s.Backend != nil && s.Backend.Options.Splice
 }
 
 // connect picks a server of be and connects to it (see connectWith).

@@ -171,7 +171,9 @@ type direction struct {
 }
 
 type forwarder struct {
-	conns    [2]net.Conn
+	conns [2]net.Conn
+	// io reads and writes conns without splice (PollConn).
+	io       [2]net.Conn
 	timeout  [2]time.Duration
 	dirs     [2]direction
 	splice   bool
@@ -209,6 +211,11 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 	_, tcp1 := c.(*net.TCPConn)
 	_, tcp2 := s.(*net.TCPConn)
 	f.splice = tcp1 && tcp2 && !opts.NoSplice
+	if !f.splice {
+		f.io = [2]net.Conn{PollConn(c, false), PollConn(s, false)}
+	} else {
+		f.io = f.conns
+	}
 	if f.timeout[client] > 0 || f.timeout[server] > 0 {
 		f.activity = newActivity(f.conns)
 	}
@@ -258,7 +265,7 @@ func (f *forwarder) copySplice(d *direction) (side int, err error) {
 // copyBuffer copies through a buffer, counting activity.
 func (f *forwarder) copyBuffer(d *direction) (side int, err error) {
 	buf := make([]byte, f.bufSize)
-	src := f.conns[d.from]
+	src := f.io[d.from]
 	for {
 		nr, er := src.Read(buf)
 		if nr > 0 {
@@ -281,7 +288,7 @@ func (f *forwarder) copyBuffer(d *direction) (side int, err error) {
 // write writes p to conns[to], telling the activity watcher.
 func (f *forwarder) write(to int, p []byte) (int, error) {
 	f.activity.writing(to, true)
-	n, err := f.conns[to].Write(p)
+	n, err := f.io[to].Write(p)
 	f.activity.writing(to, false)
 	if n > 0 {
 		f.activity.add(to)

@@ -48,19 +48,27 @@ var eagainReads atomic.Int64
 // pollConn is a connection read and written as PollConn says.
 type pollConn struct {
 	net.Conn
-	rc      syscall.RawConn
-	ctx     uintptr // the runtime's pollDesc
-	drained bool    // the last read emptied the socket
-	// The call in progress, for readFn and writeFn (closures made once,
-	// so that a call allocates nothing).
-	p       []byte
-	n       int
-	err     error
+	rc  syscall.RawConn
+	ctx uintptr // the runtime's pollDesc
+	// replyWait is PollConn's reply argument; short says the last read
+	// emptied the socket of data, wrote that a write came after it.
+	replyWait, short, wrote bool
+	// The calls in progress, for readFn and writeFn (closures made once,
+	// so that a call allocates nothing). A read and a write may run at
+	// the same time, from two goroutines.
+	r, w    ioCall
 	readFn  func(fd uintptr)
 	writeFn func(fd uintptr)
 }
 
-func newPollConn(c net.Conn) *pollConn {
+// ioCall is a read or write in progress.
+type ioCall struct {
+	p   []byte
+	n   int
+	err error
+}
+
+func newPollConn(c net.Conn, reply bool) *pollConn {
 	var nfd unsafe.Pointer // *net.netFD, whose first field is its poll.FD
 	switch c := c.(type) {
 	case *net.TCPConn:
@@ -83,7 +91,7 @@ func newPollConn(c net.Conn) *pollConn {
 	if rc.Control(func(fd uintptr) { valid = int(fd) == pfd.sysfd && pfd.runtimeCtx != 0 }) != nil || !valid {
 		return nil
 	}
-	pc := &pollConn{Conn: c, rc: rc, ctx: pfd.runtimeCtx}
+	pc := &pollConn{Conn: c, rc: rc, ctx: pfd.runtimeCtx, replyWait: reply}
 	pc.readFn, pc.writeFn = pc.read, pc.write
 	return pc
 }
@@ -94,42 +102,47 @@ func (c *pollConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.p = p
+	c.r.p = p
 	// Control holds a reference on the descriptor: a concurrent Close
 	// wakes the wait but cannot release the descriptor under the read.
 	if err := c.rc.Control(c.readFn); err != nil {
-		c.p = nil
+		c.r.p = nil
 		return 0, err
 	}
-	n, err := c.n, c.err
-	c.p, c.err = nil, nil
+	n, err := c.r.n, c.r.err
+	c.r = ioCall{}
 	return n, err
 }
 
 func (c *pollConn) read(fd uintptr) {
+	wait := false
+	if c.replyWait {
+		wait = c.short && c.wrote
+		c.wrote = false
+	}
 	for {
-		if c.drained {
+		if wait {
 			if code := pollWait(c.ctx, 'r'); code != pollNoError {
-				c.n, c.err = 0, c.opError(pollError(code))
+				c.r.n, c.r.err = 0, c.opError(pollError(code))
 				return
 			}
-			c.drained = false
+			wait = false
 		}
-		n, err := rawIO(syscall.SYS_RECVFROM, fd, c.p, 0)
+		n, err := rawIO(syscall.SYS_RECVFROM, fd, c.r.p, 0)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
 			eagainReads.Add(1)
-			c.drained = true
+			wait = true
 			continue
 		case err != nil:
-			c.n, c.err = 0, c.opError(os.NewSyscallError("read", err))
+			c.r.n, c.r.err = 0, c.opError(os.NewSyscallError("read", err))
 		case n == 0:
-			c.n, c.err = 0, io.EOF
+			c.r.n, c.r.err = 0, io.EOF
 		default:
-			c.n, c.err = n, nil
-			c.drained = n < len(c.p)
+			c.r.n, c.r.err = n, nil
+			c.short = n < len(c.r.p)
 		}
 		return
 	}
@@ -142,13 +155,16 @@ func (c *pollConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.p = p
+	c.w.p = p
 	if err := c.rc.Control(c.writeFn); err != nil {
-		c.p = nil
+		c.w.p = nil
 		return 0, err
 	}
-	n, err := c.n, c.err
-	c.p, c.err = nil, nil
+	n, err := c.w.n, c.w.err
+	c.w = ioCall{}
+	if c.replyWait {
+		c.wrote = true
+	}
 	if err == nil && n < len(p) {
 		var m int
 		m, err = c.Conn.Write(p[n:])
@@ -159,16 +175,16 @@ func (c *pollConn) Write(p []byte) (int, error) {
 
 func (c *pollConn) write(fd uintptr) {
 	for {
-		n, err := rawIO(syscall.SYS_SENDTO, fd, c.p, syscall.MSG_NOSIGNAL)
+		n, err := rawIO(syscall.SYS_SENDTO, fd, c.w.p, syscall.MSG_NOSIGNAL)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			c.n, c.err = 0, nil
+			c.w.n, c.w.err = 0, nil
 		case err != nil:
-			c.n, c.err = 0, &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", err)}
+			c.w.n, c.w.err = 0, &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", err)}
 		default:
-			c.n, c.err = n, nil
+			c.w.n, c.w.err = n, nil
 		}
 		return
 	}

@@ -13,70 +13,78 @@ import (
 	"luaproxy/netio"
 )
 
-// TestPollConnWaitsAfterShortRead checks HAProxy's read rule: after a
-// short read, the next read waits for the poller instead of finding the
-// socket empty, and data that arrived in between is not missed.
-func TestPollConnWaitsAfterShortRead(t *testing.T) {
+// TestPollConnReplyWait checks the reply wait: after a write, a read that
+// follows a short read waits for the poller instead of finding the
+// socket empty, and the reply is not missed.
+func TestPollConnReplyWait(t *testing.T) {
 	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	r := netio.PollConn(server)
+	r := netio.PollConn(server, true)
 	if r == server {
 		t.Fatal("a TCP connection was not wrapped")
 	}
+	go func() { // an echo, answering after a moment
+		buf := make([]byte, 64)
+		for {
+			n, err := client.Read(buf)
+			if err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+			if _, err := client.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
 	buf := make([]byte, 64)
 	before := netio.EAGAINReads()
 	for i := 0; i < 50; i++ {
 		msg := []byte{'a' + byte(i%26)}
-		go func() {
-			time.Sleep(time.Millisecond)
-			_, _ = client.Write(msg)
-		}()
+		if _, err := r.Write(msg); err != nil {
+			t.Fatal(err)
+		}
 		_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, err := r.Read(buf)
 		if err != nil || n != 1 || buf[0] != msg[0] {
-			t.Fatalf("read %d: %q %v, want %q", i, buf[:n], err, msg)
+			t.Fatalf("reply %d: %q %v, want %q", i, buf[:n], err, msg)
 		}
 	}
 	if got := netio.EAGAINReads() - before; got > 5 {
-		t.Errorf("%d reads of 50 found the socket empty, want (almost) none", got)
+		t.Errorf("%d replies of 50 were read on an empty socket first, want (almost) none", got)
+	}
+}
+
+// TestPollConnEndWithData checks that an end of stream that comes with
+// the last data is seen at once, with and without the reply wait, when
+// no write came in between (the TCP forwarding case: a server answers
+// and closes).
+func TestPollConnEndWithData(t *testing.T) {
+	for _, reply := range []bool{false, true} {
+		client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+		r := netio.PollConn(server, reply)
+		_, _ = client.Write([]byte("back"))
+		_ = client.Close()
+		time.Sleep(20 * time.Millisecond) // both arrive before the reads
+		_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 64)
+		if n, err := r.Read(buf); err != nil || string(buf[:n]) != "back" {
+			t.Fatalf("reply=%v: read %q %v", reply, buf[:n], err)
+		}
+		if n, err := r.Read(buf); n != 0 || err != io.EOF {
+			t.Fatalf("reply=%v: after the data: %d %v, want EOF", reply, n, err)
+		}
 	}
 
-	// Data arriving after a short read and before the next Read call.
-	if _, err := client.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
+	// Data arriving after a short read is read too.
+	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+	r := netio.PollConn(server, false)
+	buf := make([]byte, 64)
+	_, _ = client.Write([]byte("x"))
 	if n, err := r.Read(buf); err != nil || string(buf[:n]) != "x" {
 		t.Fatalf("read: %q %v", buf[:n], err)
 	}
-	if _, err := client.Write([]byte("late")); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond)
+	_, _ = client.Write([]byte("late"))
 	if n, err := r.Read(buf); err != nil || string(buf[:n]) != "late" {
 		t.Fatalf("read after a short read: %q %v", buf[:n], err)
-	}
-
-	// A full buffer is not a short read: the rest is read at once.
-	if _, err := client.Write([]byte("0123456789")); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond)
-	small := make([]byte, 4)
-	var got []byte
-	for len(got) < 10 {
-		n, err := r.Read(small)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, small[:n]...)
-	}
-	if string(got) != "0123456789" {
-		t.Fatalf("got %q", got)
-	}
-
-	// End of stream.
-	_ = client.Close()
-	if n, err := r.Read(buf); n != 0 || err != io.EOF {
-		t.Fatalf("after close: %d %v, want 0 EOF", n, err)
 	}
 }
 
@@ -85,7 +93,7 @@ func TestPollConnWaitsAfterShortRead(t *testing.T) {
 // from another goroutine (net.ErrClosed).
 func TestPollConnDeadlineAndClose(t *testing.T) {
 	_, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	r := netio.PollConn(server)
+	r := netio.PollConn(server, false)
 	buf := make([]byte, 8)
 	_ = r.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
 	_, err := r.Read(buf)
@@ -117,7 +125,7 @@ func TestPollConnOthersUnwrapped(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if netio.PollConn(a) != a {
+	if netio.PollConn(a, true) != a {
 		t.Fatal("a net.Pipe was wrapped")
 	}
 }
@@ -127,7 +135,7 @@ func TestPollConnOthersUnwrapped(t *testing.T) {
 // never reads ends at the write deadline.
 func TestPollConnWrite(t *testing.T) {
 	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	w := netio.PollConn(server)
+	w := netio.PollConn(server, false)
 	big := make([]byte, 8<<20)
 	for i := range big {
 		big[i] = byte(i)
