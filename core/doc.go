@@ -7,4 +7,11 @@
 // One goroutine serves each accepted connection (a Stream). Rule actions run
 // on that goroutine and may block it (waiting for data, for a Lua state),
 // never the process.
+//
+// Time is read as HAProxy reads it: once when a stream wakes up, and by a
+// millisecond ticker while streams live (clock.go); deadlines, log timers
+// and rate counters use that clock. Connection deadlines are set lazily
+// (deadline.go): "timeout client" and "timeout server" are inactivity
+// timeouts, re-armed as data moves, at the cost of a runtime timer only
+// when they move by more than 1/64 of the timeout.
 package core

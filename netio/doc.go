@@ -13,7 +13,11 @@
 //     inherited listening sockets ("fd@N").
 //   - [Forward]: TCP-mode forwarding between a client and a server connection
 //     with half-close, HAProxy's idle timeouts ("timeout client", "timeout
-//     server", "timeout tunnel") and splice(2) between TCP sockets.
+//     server", "timeout tunnel"), through a buffer or with splice(2) between
+//     TCP sockets.
+//   - [PollConn]: reads and writes as HAProxy makes them (recvfrom/sendto,
+//     no syscall bookkeeping in the runtime, and for request/response
+//     exchanges no EAGAIN read before each reply).
 //   - [SetTOS], [GetTOS], [SetMark], [GetMark]: per-connection socket options
 //     behind "set-tos" and "set-mark".
 //   - [Buffer]: a bounded byte buffer for one direction of a stream
