@@ -1,9 +1,11 @@
 package core
 
 import (
+	"hash/crc32"
 	"sort"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 )
 
 // HashType is a backend's "hash-type": how hash-based algorithms (source,
@@ -81,15 +83,15 @@ func (h HashType) hashKey(key string) uint32 {
 	var v uint32
 	switch h.Func {
 	case HashDJB2:
-		v = djb2(key)
+		v = sample.DJB2(key)
 	case HashWT6:
-		v = wt6(key)
+		v = sample.WT6(key)
 	case HashCRC32:
-		v = crc32Hash(key)
+		v = crc32.ChecksumIEEE([]byte(key))
 	case HashNone:
 		v = uint32(leadingInt(key))
 	default:
-		v = sdbm(key)
+		v = sample.SDBM(key)
 	}
 	return h.modify(v)
 }
@@ -101,58 +103,6 @@ func (h HashType) modify(v uint32) uint32 {
 		return fullHash(v)
 	}
 	return v
-}
-
-// sdbm is HAProxy's default hash function (hash_sdbm).
-func sdbm(s string) uint32 {
-	var h uint32
-	for i := 0; i < len(s); i++ {
-		h = uint32(s[i]) + (h << 6) + (h << 16) - h
-	}
-	return h
-}
-
-// djb2 is Dan Bernstein's hash (hash_djb2).
-func djb2(s string) uint32 {
-	h := uint32(5381)
-	for i := 0; i < len(s); i++ {
-		h = (h << 5) + h + uint32(s[i])
-	}
-	return h
-}
-
-// wt6 is HAProxy's own hash (hash_wt6).
-func wt6(s string) uint32 {
-	h0, h1 := uint32(0xa53c965a), uint32(0x5ca6953a)
-	step0, step1 := uint32(6), uint32(18)
-	for i := 0; i < len(s); i++ {
-		t := uint32(s[i])
-		h0 = ^(h0 ^ t)
-		h1 = ^(h1 + t)
-		t = h1<<step0 | h1>>(32-step0)
-		h1 = h0<<step1 | h0>>(32-step1)
-		h0 = t
-		t = (h0>>16 ^ h1) & 0xffff
-		step0 = t & 0x1f
-		step1 = t >> 11
-	}
-	return h0 ^ h1
-}
-
-// crc32Hash is the Ethernet CRC32 (hash_crc32), computed bit by bit.
-func crc32Hash(s string) uint32 {
-	h := ^uint32(0)
-	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
-		for range 8 {
-			if h&1 != 0 {
-				h = h>>1 ^ 0xedb88320
-			} else {
-				h >>= 1
-			}
-		}
-	}
-	return ^h
 }
 
 // leadingInt parses the decimal integer s starts with (an optional '-',

@@ -40,9 +40,9 @@ func init() {
 			}}
 	}
 	registerConverters(
-		h32("sdbm", hashSDBM),
-		h32("djb2", hashDJB2),
-		h32("wt6", hashWT6),
+		h32("sdbm", SDBM),
+		h32("djb2", DJB2),
+		h32("wt6", WT6),
 		h32("crc32", func(s string) uint32 { return crc32.ChecksumIEEE([]byte(s)) }),
 		h32("crc32c", func(s string) uint32 { return crc32.Checksum([]byte(s), castagnoli) }),
 		seeded("xxh32", func(s string, seed uint64) int64 { return int64(xxh32([]byte(s), uint32(seed))) }),
@@ -58,7 +58,9 @@ func init() {
 	)
 }
 
-func hashSDBM(s string) uint32 {
+// SDBM is HAProxy's hash_sdbm (the "sdbm" converter, and the default
+// function of hash-based load balancing).
+func SDBM(s string) uint32 {
 	var h uint32
 	for i := 0; i < len(s); i++ {
 		h = uint32(s[i]) + (h << 6) + (h << 16) - h
@@ -66,7 +68,8 @@ func hashSDBM(s string) uint32 {
 	return h
 }
 
-func hashDJB2(s string) uint32 {
+// DJB2 is HAProxy's hash_djb2 (Dan Bernstein's hash).
+func DJB2(s string) uint32 {
 	h := uint32(5381)
 	for i := 0; i < len(s); i++ {
 		h = (h << 5) + h + uint32(s[i])
@@ -74,7 +77,8 @@ func hashDJB2(s string) uint32 {
 	return h
 }
 
-func hashWT6(s string) uint32 {
+// WT6 is HAProxy's hash_wt6.
+func WT6(s string) uint32 {
 	h0, h1 := uint32(0xa53c965a), uint32(0x5ca6953a)
 	step0, step1 := uint32(6), uint32(18)
 	for i := 0; i < len(s); i++ {

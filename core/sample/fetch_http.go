@@ -449,7 +449,7 @@ func hash32Of(m *h1.Message, whole bool) (Sample, bool) {
 			p = p[:i]
 		}
 	}
-	h := hashSDBM(host + p)
+	h := SDBM(host + p)
 	return Int(int64(fullHash(h))), true
 }
 
