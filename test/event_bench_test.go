@@ -19,9 +19,16 @@ import (
 // The publisher keeps at most 64 events unconsumed (a subscription pauses
 // at 100, as HAProxy's), so the rate is the callback pipeline's own. The
 // callback reports its count every 16 events through a map entry.
+//
+// The testing package calls this function once per b.N tried, each with a
+// new proxy and directory, while pattern references stay registered by
+// file name for the whole process: the count is read from this run's own
+// count.map (looked up by its full path) and the reference is unregistered
+// when the run ends. Choosing one by base name picked, at random, the
+// count.map of an earlier, stopped proxy, whose count never moves: the
+// publisher then waited forever, on any number of CPUs.
 func BenchmarkLuaEventDelivery(b *testing.B) {
-	t := &testing.T{}
-	p := startProxy(t, `
+	p := startProxy(b, `
 global
     lua-load {dir}/ev.lua {dir}/count.map
 listen l
@@ -39,15 +46,11 @@ core.event_sub({"SERVER_ADMIN"}, function(event, data)
    n = n + 1
    if n % 16 == 0 then ref:set("delivered", tostring(n)) end
 end)`})
-	defer p.e.Stop()
-	var ref *pattern.Ref
-	for name, r := range pattern.Refs() {
-		if filepath.Base(name) == "count.map" {
-			ref = r
-		}
-	}
-	if ref == nil {
-		b.Fatal("count.map not loaded")
+	mapName := filepath.Join(p.dir, "count.map")
+	b.Cleanup(func() { pattern.Unregister(mapName) })
+	ref, ok := pattern.Lookup(mapName)
+	if !ok {
+		b.Fatalf("%s not loaded", mapName)
 	}
 	delivered := func() int {
 		e := ref.Find("delivered")
@@ -58,21 +61,36 @@ end)`})
 		return n
 	}
 	ev := &core.Event{Type: core.EventServerAdmin, ServerName: "s1", ProxyName: "be"}
-	// run publishes n events (a multiple of 16) and waits for the last.
+	// run publishes n events (a multiple of 16) and waits for the last. It
+	// fails, with the proxy's log, when the count stops moving for a
+	// minute (the clock is read only while the publisher waits).
 	run := func(n int) {
 		base := delivered()
+		last, since := base, time.Time{}
+		stalled := func(d int) bool {
+			if d != last || since.IsZero() {
+				last, since = d, time.Now()
+				return false
+			}
+			return time.Since(since) > time.Minute
+		}
 		for sent := 0; sent < n; {
-			if sent-(delivered()-base) < 64 {
+			d := delivered()
+			if sent-(d-base) < 64 {
 				p.e.Events.Publish(ev)
 				sent++
 				continue
 			}
+			if stalled(d) {
+				b.Fatalf("sent %d, delivered %d of %d events\nlog:\n%s", sent, d-base, n, p.log)
+			}
 			runtime.Gosched()
 		}
-		for deadline := time.Now().Add(time.Minute); delivered()-base < n; runtime.Gosched() {
-			if time.Now().After(deadline) {
-				b.Fatalf("delivered %d of %d events", delivered()-base, n)
+		for d := delivered(); d-base < n; d = delivered() {
+			if stalled(d) {
+				b.Fatalf("delivered %d of %d events\nlog:\n%s", d-base, n, p.log)
 			}
+			runtime.Gosched()
 		}
 	}
 	run(160) // warm up

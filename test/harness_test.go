@@ -41,12 +41,15 @@ func (s *syncBuffer) String() string {
 type proxy struct {
 	e   *core.Engine
 	log *syncBuffer
+	dir string // the directory of the files, "{dir}" in the configuration
 }
 
 // startProxy writes files (name -> content) into a temporary directory,
 // replaces "{dir}" in the configuration by that directory, and starts it.
 // Binds should use 127.0.0.1:0; addr(i) gives the i-th listener's address.
-func startProxy(t *testing.T, cfg string, files map[string]string) *proxy {
+// Benchmarks pass their *testing.B: the engine stops and the directory
+// goes when that run ends.
+func startProxy(t testing.TB, cfg string, files map[string]string) *proxy {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -72,7 +75,7 @@ func startProxy(t *testing.T, cfg string, files map[string]string) *proxy {
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(e.Stop)
-	return &proxy{e: e, log: log}
+	return &proxy{e: e, log: log, dir: dir}
 }
 
 func (p *proxy) addr(i int) string { return p.e.Addrs()[i].String() }

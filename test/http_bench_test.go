@@ -41,8 +41,7 @@ func BenchmarkHTTPLuaAction(b *testing.B) {
 			}()
 		}
 	}()
-	t := &testing.T{}
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(b, fmt.Sprintf(`
 global
     lua-load {dir}/action.lua
 defaults
