@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // pollWait parks the goroutine until the runtime's poller reports the
@@ -52,15 +50,9 @@ type pollConn struct {
 	net.Conn
 	rc  syscall.RawConn
 	ctx uintptr // the runtime's pollDesc
-	// replyWait is PollConn's reply argument; wrote says a write came
-	// since the last read.
-	replyWait, wrote bool
-	// inq is set on TCP sockets with TCP_INQ: each read then also tells
-	// whether anything (data or an end of stream) is left, in empty.
-	inq, empty bool
-	msg        syscall.Msghdr
-	iov        syscall.Iovec
-	cmsg       [24]byte
+	// replyWait is PollConn's reply argument; short says the last read
+	// emptied the socket of data, wrote that a write came after it.
+	replyWait, short, wrote bool
 	// The calls in progress, for readFn and writeFn (closures made once,
 	// so that a call allocates nothing). A read and a write may run at
 	// the same time, from two goroutines.
@@ -100,11 +92,6 @@ func newPollConn(c net.Conn, reply bool) *pollConn {
 		return nil
 	}
 	pc := &pollConn{Conn: c, rc: rc, ctx: pfd.runtimeCtx, replyWait: reply}
-	if _, ok := c.(*net.TCPConn); ok {
-		_ = rc.Control(func(fd uintptr) {
-			pc.inq = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_INQ, 1) == nil
-		})
-	}
 	pc.readFn, pc.writeFn = pc.read, pc.write
 	return pc
 }
@@ -128,13 +115,9 @@ func (c *pollConn) Read(p []byte) (int, error) {
 }
 
 func (c *pollConn) read(fd uintptr) {
-	// Wait first only for a reply (a write came since the last read)
-	// on a socket the last read left empty. A peer that reset the
-	// connection meanwhile made that write fail; one that ended its
-	// stream with its last data left it non-empty (TCP_INQ).
 	wait := false
 	if c.replyWait {
-		wait = c.inq && c.empty && c.wrote
+		wait = c.short && c.wrote
 		c.wrote = false
 	}
 	for {
@@ -145,13 +128,7 @@ func (c *pollConn) read(fd uintptr) {
 			}
 			wait = false
 		}
-		var n int
-		var err error
-		if c.inq {
-			n, err = c.recvInq(fd)
-		} else {
-			n, err = rawIO(syscall.SYS_RECVFROM, fd, c.r.p, 0)
-		}
+		n, err := rawIO(syscall.SYS_RECVFROM, fd, c.r.p, 0)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -165,6 +142,7 @@ func (c *pollConn) read(fd uintptr) {
 			c.r.n, c.r.err = 0, io.EOF
 		default:
 			c.r.n, c.r.err = n, nil
+			c.short = n < len(c.r.p)
 		}
 		return
 	}
@@ -210,36 +188,6 @@ func (c *pollConn) write(fd uintptr) {
 		}
 		return
 	}
-}
-
-// recvInq reads into c.r.p with recvmsg(2), and sets c.empty when the
-// kernel says (TCP_INQ) that neither data nor an end of stream is left:
-// the next read can then wait for the poller first, safely. A short read
-// alone does not say it: TCP returns the data and keeps an end of stream
-// that came with it for the next call, and the poller reported both at
-// once (HAProxy learns it from EPOLLRDHUP, which Go does not pass on).
-func (c *pollConn) recvInq(fd uintptr) (int, error) {
-	c.iov.Base = unsafe.SliceData(c.r.p)
-	c.iov.SetLen(len(c.r.p))
-	c.msg.Iov = &c.iov
-	c.msg.Iovlen = 1
-	c.msg.Control = &c.cmsg[0]
-	c.msg.SetControllen(len(c.cmsg))
-	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
-	c.iov.Base = nil
-	if e != 0 {
-		c.empty = false
-		return 0, e
-	}
-	// One control message: {len uint64, level int32, type int32, inq int32}.
-	c.empty = false
-	if r > 0 && c.msg.Controllen >= 20 {
-		level := *(*int32)(unsafe.Pointer(&c.cmsg[8]))
-		typ := *(*int32)(unsafe.Pointer(&c.cmsg[12]))
-		inq := *(*int32)(unsafe.Pointer(&c.cmsg[16]))
-		c.empty = level == unix.IPPROTO_TCP && typ == unix.TCP_CM_INQ && inq == 0
-	}
-	return int(r), nil
 }
 
 // rawIO is recv(2) or send(2) without the runtime's syscall bookkeeping:
