@@ -206,13 +206,19 @@ func (fc *filterChain) data(res bool) bool {
 // transaction and starts their request analysis (start_analyze(req)).
 // A start that fails is reported as false.
 func (s *Stream) attachFilters(tx *HTTPTxn, px *Proxy) bool {
+	return s.attachTo(&tx.filters, px)
+}
+
+// attachTo adds px's filters to the chain *fcp (made on first use) and
+// starts their request analysis; false when a start failed.
+func (s *Stream) attachTo(fcp **filterChain, px *Proxy) bool {
 	if len(px.filters) == 0 {
 		return true
 	}
-	if tx.filters == nil {
-		tx.filters = &filterChain{}
+	if *fcp == nil {
+		*fcp = &filterChain{}
 	}
-	fc := tx.filters
+	fc := *fcp
 	n := len(fc.list)
 	for _, f := range px.filters {
 		if fi := f.Attach(s); fi != nil {

@@ -25,27 +25,7 @@ import (
 
 // tcpFilters attaches px's filters to a TCP stream and starts the
 // analysis of its request; false when a start failed.
-func (s *Stream) tcpFilters(px *Proxy) bool {
-	if len(px.filters) == 0 {
-		return true
-	}
-	if s.filters == nil {
-		s.filters = &filterChain{}
-	}
-	fc := s.filters
-	n := len(fc.list)
-	for _, f := range px.filters {
-		if fi := f.Attach(s); fi != nil {
-			fc.list = append(fc.list, fi)
-		}
-	}
-	for _, fi := range fc.list[n:] {
-		if callWaiting(fi, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }) == FilterError {
-			return false
-		}
-	}
-	return true
-}
+func (s *Stream) tcpFilters(px *Proxy) bool { return s.attachTo(&s.filters, px) }
 
 // endTCPFilters ends the analysis of both channels and releases the
 // instances of a TCP stream.
