@@ -134,6 +134,8 @@ func BenchmarkInvocation(b *testing.B) {
 		obj        bool
 	}{
 		{"txn", `return function(txn) return txn:get_var("x") end`, true},
+		{"field", `return function(txn) return txn.other:get_var("x") end`, true},
+		{"obj", `return function(txn) end`, true},
 		{"bare", `return function() end`, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

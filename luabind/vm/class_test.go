@@ -53,6 +53,10 @@ var testObjClass = &Class[*testObj]{
 	Fields: []Method[*testObj]{{Name: "name", Fn: func(o *testObj, c *Call) (int, error) {
 		c.PushString(o.name)
 		return 1, nil
+	}}, {Name: "other", Fn: func(o *testObj, c *Call) (int, error) {
+		// an object of another class over the same value, as txn.f is
+		otherObjClass.Push(&c.Pusher, o)
+		return 1, nil
 	}}},
 	Meta: []Method[*testObj]{{Name: "__len", Fn: func(o *testObj, c *Call) (int, error) {
 		c.PushInteger(int64(len(o.vars)))
