@@ -295,7 +295,8 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		// larger than a buffer: filtered as it is sent (exchange).
 		// HAProxy compat: the request keeps its framing (a content-length
 		// stays, an HTTP/1.0 server cannot take chunks); a filter that
-		// changes the length then fails the request with a 500.
+		// makes it longer then fails the request with a 500, shorter
+		// leaves the server waiting for the rest (filteredLength).
 		fc.stream[0] = true
 		return nil, true
 	}
@@ -371,17 +372,10 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 			return true, err
 		}
 		if !res.BodyComplete {
-			// larger than a buffer: filtered as it is sent
+			// larger than a buffer: filtered as it is sent, with its
+			// framing (HAProxy compat: a content-length stays, even for
+			// an HTTP/1.0 client; see filteredLength)
 			fc.stream[1] = true
-			if tx.Req.Version == "HTTP/1.1" {
-				res.SetChunked()
-				res.Framing = h1.FramingChunked
-			} else {
-				res.Del("Content-Length")
-				res.Del("Transfer-Encoding")
-				res.ContentLength, res.Chunked = -1, false
-				res.Framing = h1.FramingClose
-			}
 			return true, nil
 		}
 	}
@@ -392,26 +386,53 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 		return true, errFilterHold
 	}
 	fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
-	if res.BodyComplete && (res.Framing == h1.FramingLength || res.Framing == h1.FramingChunked) {
-		res.SetContentLength(int64(len(res.Body)))
-		res.Framing = h1.FramingLength
+	if res.BodyComplete && filteredLength(res, int64(len(res.Body))) == errFilterLength {
+		// HAProxy compat: the H1 mux refuses the whole buffer, head
+		// included: the client connection closes without a response
+		return true, errFilterLength
 	}
 	return true, nil
 }
 
 // writeFilteredBody sends the buffered (filtered) part of a response body
-// with the message's framing.
+// with the message's framing. A complete content-length body the filters
+// made shorter is sent and flushed, then errFilterShort ends the
+// response.
 func (hc *HTTPConn) writeFilteredBody(res *h1.Message) error {
-	if len(res.Body) == 0 {
-		return nil
-	}
-	if res.Framing == h1.FramingChunked {
+	var err error
+	switch {
+	case len(res.Body) == 0:
+	case res.Framing == h1.FramingChunked:
 		hc.buf = h1.AppendChunk(hc.buf[:0], res.Body)
-		_, err := hc.bw.Write(hc.buf)
+		_, err = hc.bw.Write(hc.buf)
+	default:
+		_, err = hc.bw.Write(res.Body)
+	}
+	if err != nil {
 		return err
 	}
-	_, err := hc.bw.Write(res.Body)
+	if err = filteredLength(res, int64(len(res.Body))); err != nil {
+		if ferr := hc.bw.Flush(); ferr != nil {
+			return ferr
+		}
+	}
 	return err
+}
+
+// filteredLength checks the sent length of m's body, complete once the
+// data filters edited it, against its content-length. HAProxy compat:
+// filters never change the framing of a message (chunks stay chunks, a
+// content-length stays as it came), and HAProxy's H1 mux refuses a body
+// longer than its content-length (errFilterLength) and sends a shorter
+// one as it is, the receiver then waiting for the rest (errFilterShort).
+func filteredLength(m *h1.Message, sent int64) error {
+	switch {
+	case m.Framing != h1.FramingLength || !m.BodyComplete || sent == m.ContentLength:
+		return nil
+	case sent > m.ContentLength:
+		return errFilterLength
+	}
+	return errFilterShort
 }
 
 // ServiceRequest is the request head an HTTP service sees: as the
@@ -471,9 +492,15 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 	return true
 }
 
-// errFilterLength fails a content-length body the filters made longer or
-// shorter as it streamed (HAProxy's H1 mux refuses it: 500).
-var errFilterLength = errors.New("filtered body does not match its content-length")
+// errFilterLength fails a content-length body the filters made longer
+// (HAProxy's H1 mux refuses it: a 500 for a request, a response is cut
+// and its connection closed).
+var errFilterLength = errors.New("filtered body is longer than its content-length")
+
+// errFilterShort ends a content-length body the filters made shorter,
+// sent as it is (see filteredLength): the receiver waits for the rest,
+// so the connection it went on cannot carry another message.
+var errFilterShort = errors.New("filtered body is shorter than its content-length")
 
 // streamed reports whether the channel's body is filtered as it streams.
 func (tx *HTTPTxn) streamed(res bool) bool {
@@ -512,7 +539,7 @@ func (hc *HTTPConn) copyFilteredBody(sc *srvConn, m *h1.Message, res bool) error
 		var err error
 		if m.Framing == h1.FramingLength {
 			left -= int64(n)
-			if left < 0 || m.BodyComplete && n == len(m.Body) && left != 0 {
+			if left < 0 {
 				return errFilterLength
 			}
 		}
@@ -544,7 +571,7 @@ func (hc *HTTPConn) copyFilteredBody(sc *srvConn, m *h1.Message, res bool) error
 			return err
 		}
 	}
-	return nil
+	return filteredLength(m, m.ContentLength-left)
 }
 
 // httpPayload runs the data filters of a channel on the body m.Body

@@ -250,18 +250,32 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		wto = time.Hour
 	}
 	sc.dl.setWrite(wto)
-	if req.BodyComplete {
+	var err error
+	switch {
+	case req.BodyComplete && tx.filters.data(false):
+		// HAProxy compat: the framing stays as the client sent it
+		// (filteredLength); a body made longer never leaves.
+		err = filteredLength(req, int64(len(req.Body)))
+	case req.BodyComplete:
 		// wait-for-body buffered it all (and a script may have changed
 		// it): send it with its exact length.
 		req.SetContentLength(int64(len(req.Body)))
 		req.Framing = h1.FramingLength
 	}
-	hc.buf = h1.AppendHead(hc.buf[:0], req)
-	_, err := sc.bw.Write(hc.buf)
-	if err == nil {
-		err = hc.sendRequestBody(tx, sc, hasBody)
+	if !errors.Is(err, errFilterLength) {
+		hc.buf = h1.AppendHead(hc.buf[:0], req)
+		_, err = sc.bw.Write(hc.buf)
+		if err == nil {
+			err = hc.sendRequestBody(tx, sc, hasBody)
+		}
 	}
 	tx.reqBodyDone = true
+	if errors.Is(err, errFilterShort) {
+		// HAProxy compat: the server got a shorter body than announced
+		// and waits for the rest (a 504 when timeout server expires);
+		// its connection cannot carry another request.
+		serverClose, err = true, nil
+	}
 	if errors.Is(err, errFilterLength) {
 		_ = sc.Close()
 		tx.closeClient = true
@@ -428,8 +442,14 @@ func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) erro
 			return err
 		}
 	}
+	if req.BodyComplete && req.Framing == h1.FramingChunked {
+		// filtered whole: the chunks stay (see exchange)
+		hc.buf = h1.AppendLastChunk(hc.buf[:0], req.Trailers)
+		_, err := sc.bw.Write(hc.buf)
+		return err
+	}
 	if req.BodyComplete || !hasBody {
-		return nil
+		return filteredLength(req, int64(len(req.Body)))
 	}
 	return hc.copyBody(sc, req, false)
 }

@@ -325,8 +325,9 @@ func (hm *HTTPMessage) luaBody(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// splice replaces in[off:off+l] by s in the message body and keeps a
-// complete content-length message consistent. It returns len(s).
+// splice replaces in[off:off+l] by s in the message body. It returns
+// len(s). HAProxy compat: the framing headers stay (set_body_len changes
+// them); the core checks the length the filters leave (filteredLength).
 func (hm *HTTPMessage) splice(m *h1.Message, off, l int, s []byte) int {
 	lo, _ := hm.bounds(m)
 	off += lo
@@ -338,9 +339,6 @@ func (hm *HTTPMessage) splice(m *h1.Message, off, l int, s []byte) int {
 	body = append(body, s...)
 	body = append(body, m.Body[off+l:]...)
 	m.Body = body
-	if m.BodyComplete && !m.Chunked && m.ContentLength >= 0 {
-		m.SetContentLength(int64(len(body)))
-	}
 	return len(s)
 }
 
