@@ -108,7 +108,7 @@ func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bo
 		return core.Continue, false
 	}
 	defer co.Close()
-	txnClass.Push(&co.Pusher, txn)
+	pushTXN(&co.Pusher, txn)
 	for _, arg := range a.args {
 		co.PushString(arg)
 	}

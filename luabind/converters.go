@@ -11,38 +11,47 @@ import (
 	"luaproxy/luabind/vm"
 )
 
-// Converters is the Lua "Converters" class: txn.c (typed results) and
-// txn.sc (string results). One method per native converter, renamed as
-// the fetches ('.', '-', '+' -> '_'); the first argument is the value to
-// convert, the others the converter's arguments (txn.c:sdbm(s, 1)).
-type Converters struct {
-	tx  *TXN
-	str bool // txn.sc
-}
+// convertersClass is the Lua "Converters" class over a TXN: txn.c, typed
+// results. One method per native converter, renamed as the fetches ('.',
+// '-', '+' -> '_'); the first argument is the value to convert, the
+// others the converter's arguments (txn.c:sdbm(s, 1)). A view of the TXN,
+// as txn.f is.
+var convertersClass = declareClass(&vm.Class[*TXN]{Name: "Converters"})
 
-var convertersClass = declareClass(&vm.Class[*Converters]{Name: "Converters"})
+// sconvertersClass is txn.sc: the same methods, results as strings.
+var sconvertersClass = &vm.Class[*TXN]{Name: "Converters"}
 
 var convertersOnce sync.Once
 
 func buildConvertersClass() {
 	convertersOnce.Do(func() {
-		convertersClass.Methods = keywordMethods(sample.ConverterNames(), func(name string) func(*Converters, *vm.Call) (int, error) {
-			cv, _ := sample.LookupConverter(name)
-			return convMethod(cv)
-		})
+		for _, str := range []bool{false, true} {
+			convertersOf(str).Methods = keywordMethods(sample.ConverterNames(), func(name string) func(*TXN, *vm.Call) (int, error) {
+				cv, _ := sample.LookupConverter(name)
+				return convMethod(cv, str)
+			})
+		}
 	})
+}
+
+// convertersOf returns the class of txn.sc (str) or txn.c.
+func convertersOf(str bool) *vm.Class[*TXN] {
+	if str {
+		return sconvertersClass
+	}
+	return convertersClass
 }
 
 func pushConverters(p *vm.Pusher, tx *TXN, str bool) {
 	buildConvertersClass()
-	convertersClass.Push(p, &Converters{tx: tx, str: str})
+	convertersOf(str).Push(p, tx)
 }
 
 // convMethod implements Converters.<name>(c, value, args...): the
 // converted value (nil when the conversion fails), or as a string (""
 // then) for txn.sc. It never yields.
-func convMethod(cv *sample.Converter) func(*Converters, *vm.Call) (int, error) {
-	return func(cs *Converters, c *vm.Call) (int, error) {
+func convMethod(cv *sample.Converter, str bool) func(*TXN, *vm.Call) (int, error) {
+	return func(tx *TXN, c *vm.Call) (int, error) {
 		in := sampleFromLua(c, 2)
 		words, err := luaWords(c, 3)
 		if err != nil {
@@ -56,8 +65,8 @@ func convMethod(cv *sample.Converter) func(*Converters, *vm.Call) (int, error) {
 			// HAProxy compat: a Lua error, not an absent result.
 			return 0, fmt.Errorf("error during the input argument casting")
 		}
-		out, ok := cv.Fn(cs.tx.s.SampleCtx(), args, in)
-		pushSample(c, cs.tx.ls.rt, out, ok, cs.str)
+		out, ok := cv.Fn(tx.s.SampleCtx(), args, in)
+		pushSample(c, tx.ls.rt, out, ok, str)
 		return 1, nil
 	}
 }

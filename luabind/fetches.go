@@ -12,19 +12,20 @@ import (
 	"luaproxy/luabind/vm"
 )
 
-// Fetches is the Lua "Fetches" class: txn.f (typed results) and txn.sf
-// (string results). It has one method per native sample fetch, named as
-// in the configuration and, HAProxy compat, with '.', '-' and '+' turned
-// into '_' (txn.f:req_fhdr("host")). Lua-registered fetches (lua.*) are
-// not reachable through it, as documented.
-type Fetches struct {
-	tx  *TXN
-	str bool // txn.sf: results as strings, "" when absent
-}
-
-// fetchesClass is declared empty; its methods are filled from the sample
+// fetchesClass is the Lua "Fetches" class over a TXN: txn.f, typed
+// results. It has one method per native sample fetch, named as in the
+// configuration and, HAProxy compat, with '.', '-' and '+' turned into
+// '_' (txn.f:req_fhdr("host")). Lua-registered fetches (lua.*) are not
+// reachable through it, as documented. txn.f is a view of the TXN (no
+// Go value of its own); an applet's is an object over a TXN of its own.
+//
+// The class is declared empty; its methods are filled from the sample
 // registry on first use, once every native fetch is registered.
-var fetchesClass = declareClass(&vm.Class[*Fetches]{Name: "Fetches"})
+var fetchesClass = declareClass(&vm.Class[*TXN]{Name: "Fetches"})
+
+// sfetchesClass is txn.sf: the same methods, results as strings ("" when
+// absent).
+var sfetchesClass = &vm.Class[*TXN]{Name: "Fetches"}
 
 var fetchesOnce sync.Once
 
@@ -49,11 +50,21 @@ func keywordNames(name string) []string {
 
 func buildFetchesClass() {
 	fetchesOnce.Do(func() {
-		fetchesClass.Methods = keywordMethods(sample.FetchNames(), func(name string) func(*Fetches, *vm.Call) (int, error) {
-			f, _ := sample.LookupFetch(name)
-			return fetchMethod(f)
-		})
+		for _, str := range []bool{false, true} {
+			fetchesOf(str).Methods = keywordMethods(sample.FetchNames(), func(name string) func(*TXN, *vm.Call) (int, error) {
+				f, _ := sample.LookupFetch(name)
+				return fetchMethod(f, str)
+			})
+		}
 	})
+}
+
+// fetchesOf returns the class of txn.sf (str) or txn.f.
+func fetchesOf(str bool) *vm.Class[*TXN] {
+	if str {
+		return sfetchesClass
+	}
+	return fetchesClass
 }
 
 // keywordMethods builds one method per native keyword of names, under its
@@ -79,7 +90,7 @@ func keywordMethods[T any](names []string, method func(name string) func(T, *vm.
 
 func pushFetches(p *vm.Pusher, tx *TXN, str bool) {
 	buildFetchesClass()
-	fetchesClass.Push(p, &Fetches{tx: tx, str: str})
+	fetchesOf(str).Push(p, tx)
 }
 
 // luaWords reads the arguments from i on as strings (numbers are
@@ -106,8 +117,8 @@ func luaWords(c *vm.Call, from int) ([]string, error) {
 // fetchMethod implements Fetches.<name>(f, args...): the fetch's value
 // (nil when absent), or as a string ("" when absent) for txn.sf. It never
 // yields.
-func fetchMethod(f *sample.Fetch) func(*Fetches, *vm.Call) (int, error) {
-	return func(fs *Fetches, c *vm.Call) (int, error) {
+func fetchMethod(f *sample.Fetch, str bool) func(*TXN, *vm.Call) (int, error) {
+	return func(tx *TXN, c *vm.Call) (int, error) {
 		words, err := luaWords(c, 2)
 		if err != nil {
 			return 0, err
@@ -116,8 +127,8 @@ func fetchMethod(f *sample.Fetch) func(*Fetches, *vm.Call) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("'%s': %v", luaKeywordName(f.Name), err)
 		}
-		smp, ok := f.Fn(fs.tx.s.SampleCtx(), args)
-		pushSample(c, fs.tx.ls.rt, smp, ok, fs.str)
+		smp, ok := f.Fn(tx.s.SampleCtx(), args)
+		pushSample(c, tx.ls.rt, smp, ok, str)
 		return 1, nil
 	}
 }
@@ -229,7 +240,7 @@ func registerLuaFetch(name string) {
 			txn := &TXN{s: s, ls: ls}
 			iv := &invocation{ctx: ctxFetch, name: name, s: s, txn: txn}
 			smp, ok := ls.runSample(iv, r.fn, func(p *vm.Pusher) {
-				txnClass.Push(p, txn)
+				pushTXN(p, txn)
 				for _, w := range words {
 					p.PushString(w)
 				}

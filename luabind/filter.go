@@ -278,7 +278,7 @@ func (fi *filterInst) invoke(method string, o vm.Ref, push func(co *vm.Co)) (*vm
 	co.PushRef(o)
 	co.PushString(method)
 	if method != "new" {
-		txnClass.Push(&co.Pusher, txn)
+		pushTXN(&co.Pusher, txn)
 	}
 	if push != nil {
 		push(co)

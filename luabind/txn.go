@@ -85,14 +85,25 @@ var txnClass = declareClass(&vm.Class[*TXN]{
 		{Name: "req", Fn: (*TXN).luaReqChannel},
 		{Name: "res", Fn: (*TXN).luaResChannel},
 		{Name: "http", Fn: (*TXN).luaHTTP},
-		{Name: "f", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushFetches(&c.Pusher, tx, false); return 1, nil }},
-		{Name: "sf", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushFetches(&c.Pusher, tx, true); return 1, nil }},
-		{Name: "c", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushConverters(&c.Pusher, tx, false); return 1, nil }},
-		{Name: "sc", Fn: func(tx *TXN, c *vm.Call) (int, error) { pushConverters(&c.Pusher, tx, true); return 1, nil }},
 		{Name: "http_req", Fn: (*TXN).luaHTTPReq},
 		{Name: "http_res", Fn: (*TXN).luaHTTPRes},
 	},
+	Views: []vm.View[*TXN]{
+		{Name: "f", Class: fetchesClass},
+		{Name: "sf", Class: sfetchesClass},
+		{Name: "c", Class: convertersClass},
+		{Name: "sc", Class: sconvertersClass},
+	},
 })
+
+// pushTXN pushes txn as a TXN object. Its views' classes (txn.f, txn.c)
+// get their methods first: a class's methods are fixed when it registers,
+// which the TXN class's registration does for its views.
+func pushTXN(p *vm.Pusher, txn *TXN) {
+	buildFetchesClass()
+	buildConvertersClass()
+	txnClass.Push(p, txn)
+}
 
 // luaReqChannel implements txn.req (and txn:req_channel()). It never yields.
 func (tx *TXN) luaReqChannel(c *vm.Call) (int, error) {

@@ -135,6 +135,7 @@ func BenchmarkInvocation(b *testing.B) {
 	}{
 		{"txn", `return function(txn) return txn:get_var("x") end`, true},
 		{"field", `return function(txn) return txn.other:get_var("x") end`, true},
+		{"view", `return function(txn) return txn.view:get_var("x") end`, true},
 		{"obj", `return function(txn) end`, true},
 		{"bare", `return function() end`, false},
 	} {

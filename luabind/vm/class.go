@@ -10,6 +10,7 @@ import "C"
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Method is one Lua method of a class: Fn receives the object (argument 1,
@@ -32,6 +33,10 @@ type Class[T any] struct {
 	// Fields are built on first access (obj.name) by Fn, which pushes one
 	// value; the value is then cached in the object table.
 	Fields []Method[T]
+	// Views are fields whose value is an object of another class over the
+	// same Go value, as txn.f is a Fetches over its TXN. C makes them on
+	// first access, without a call into Go, and caches them like Fields.
+	Views []View[T]
 	// Meta are metamethods (__gc is reserved; __tostring defaults to Name).
 	Meta []Method[T]
 	// Guard, when set, runs before every method and may refuse the call.
@@ -43,6 +48,17 @@ type Class[T any] struct {
 
 	once sync.Once
 	idx  int32
+	// base is 1 + the index of the class this one is a view of: its
+	// objects' handles are accepted as this class's.
+	base atomic.Int32
+}
+
+// View is a field of a class whose value is an object of Class over the
+// same Go value. A class is a view of at most one other class; it may
+// also have objects of its own (Push).
+type View[T any] struct {
+	Name  string
+	Class *Class[T]
 }
 
 // classDef is the non-generic view of a Class used when building states.
@@ -50,6 +66,7 @@ type classDef struct {
 	name    string
 	methods []fnEntry
 	fields  []fnEntry
+	views   []viewEntry
 	meta    []fnEntry
 	owned   bool
 	hasTS   bool
@@ -58,6 +75,11 @@ type classDef struct {
 type fnEntry struct {
 	name string
 	fn   *Function
+}
+
+type viewEntry struct {
+	name string
+	idx  int32 // the view's class
 }
 
 var (
@@ -108,6 +130,10 @@ func (cl *Class[T]) register() {
 		for _, m := range cl.Fields {
 			d.fields = append(d.fields, fnEntry{m.Name, wrap(m, false)})
 		}
+		for _, v := range cl.Views {
+			v.Class.register()
+			d.views = append(d.views, viewEntry{v.Name, v.Class.idx})
+		}
 		for _, m := range cl.Meta {
 			if m.Name == "__tostring" {
 				d.hasTS = true
@@ -117,6 +143,11 @@ func (cl *Class[T]) register() {
 		classMu.Lock()
 		cl.idx = int32(len(classes))
 		classes = append(classes, d)
+		for _, v := range cl.Views {
+			if !v.Class.base.CompareAndSwap(0, cl.idx+1) && v.Class.base.Load() != cl.idx+1 {
+				panic("lua: class " + v.Class.Name + " is a view of two classes")
+			}
+		}
 		classMu.Unlock()
 	})
 }
@@ -134,6 +165,9 @@ func (cl *Class[T]) MethodNames() []string {
 	for _, m := range cl.Fields {
 		out = append(out, m.Name)
 	}
+	for _, v := range cl.Views {
+		out = append(out, v.Name)
+	}
 	return out
 }
 
@@ -148,7 +182,7 @@ func (cl *Class[T]) check(c *Call, i int, method string) (T, error) {
 	if !live {
 		return zero, fmt.Errorf("'%s': the %s object is no longer valid", method, cl.Name)
 	}
-	if idx != cl.idx {
+	if idx != cl.idx && idx+1 != cl.base.Load() {
 		return zero, c.ArgError(i, fmt.Sprintf("%s expected, got %s", cl.Name, c.st.className(idx)))
 	}
 	return v.(T), nil
@@ -169,12 +203,13 @@ func (cl *Class[T]) Push(p *Pusher, v T) int64 {
 	if !cl.Owned {
 		p.scope(h)
 	}
-	p.object(ref, h, cl.Owned, min(len(cl.Fields), 3))
+	p.object(ref, h, cl.Owned, min(len(cl.Fields)+len(cl.Views), 3))
 	return h
 }
 
-// buildClass emits the ops that build the metatable of d and anchor it.
-func buildClass(b *Pusher, d *classDef) {
+// buildClass emits the ops that build the metatable of d and anchor it;
+// viewRefs are the metatables of d's views.
+func buildClass(b *Pusher, d *classDef, viewRefs []C.int) {
 	b.NewTable(0, 4+len(d.meta))
 	b.PushString("__index")
 	b.NewTable(0, len(d.methods))
@@ -183,11 +218,17 @@ func buildClass(b *Pusher, d *classDef) {
 		b.PushFunction(m.fn)
 		b.rawSet()
 	}
-	if len(d.fields) > 0 {
-		b.NewTable(0, len(d.fields))
+	if len(d.fields)+len(d.views) > 0 {
+		// name -> builder function, or the metatable of a view
+		b.NewTable(0, len(d.fields)+len(d.views))
 		for _, m := range d.fields {
 			b.PushString(m.name)
 			b.PushFunction(m.fn)
+			b.rawSet()
+		}
+		for i, v := range d.views {
+			b.PushString(v.name)
+			b.PushRef(Ref(viewRefs[i]))
 			b.rawSet()
 		}
 		b.cfunc(cfuncIndex, 2)

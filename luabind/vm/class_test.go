@@ -58,10 +58,17 @@ var testObjClass = &Class[*testObj]{
 		otherObjClass.Push(&c.Pusher, o)
 		return 1, nil
 	}}},
+	Views: []View[*testObj]{{Name: "view", Class: viewObjClass}},
 	Meta: []Method[*testObj]{{Name: "__len", Fn: func(o *testObj, c *Call) (int, error) {
 		c.PushInteger(int64(len(o.vars)))
 		return 1, nil
 	}}},
+}
+
+// viewObjClass objects are views of TestObj objects (obj.view), or its own.
+var viewObjClass = &Class[*testObj]{
+	Name:    "ViewObj",
+	Methods: []Method[*testObj]{{Name: "get_var", Fn: objGetVar}},
 }
 
 var otherObjClass = &Class[*testObj]{
@@ -197,6 +204,31 @@ func TestClassObjects(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d deprecation warnings, want 1: %q", n, warns())
+	}
+}
+
+// TestClassViews: obj.view is an object of the view class over the same
+// Go value, made once and cached; the view class refuses other classes'
+// objects, and its __index refuses a non-object.
+func TestClassViews(t *testing.T) {
+	st, _ := newClassState(t)
+	obj := &testObj{name: "obj3", vars: map[string]string{"x": "9"}}
+	res := runObjOK(t, st, obj, `
+		local o = ...
+		local v = o.view
+		local function try(f, ...) local ok, e = pcall(f, ...) return e end
+		return tostring(v), v:get_var("x"), rawequal(v, o.view), rawget(o, "view") == v,
+			o.nope == nil, v.name == nil,
+			try(function() return v.get_var(newother(), "x") end),
+			try(function() return getmetatable(o).__index(5, "view") end)`)
+	wantResults(t, res[:6], "ViewObj", "9", true, true, true, true)
+	for i, w := range []string{
+		"bad argument #1 to 'get_var' (ViewObj expected, got OtherObj)",
+		"bad argument #1 to '__index' (table expected, got number)",
+	} {
+		if got, _ := res[6+i].(string); !strings.HasSuffix(got, w) {
+			t.Errorf("error %d = %q, want ...%s", i+1, got, w)
+		}
 	}
 }
 

@@ -510,17 +510,30 @@ int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid) {
 }
 
 /* lrt_index is the __index of classes with lazily built fields.
- * upvalue 1: methods table; upvalue 2: fields table (name -> builder function). */
+ * upvalue 1: methods table; upvalue 2: fields table (name -> builder
+ * function, or the metatable of a view: an object of that class sharing
+ * obj[0], the handle of the same Go value). */
 static int lrt_index(lua_State *L) {
+	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_pushvalue(L, 2);
 	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
 		return 1;
 	lua_pop(L, 1);
 	lua_pushvalue(L, 2);
-	if (lua_rawget(L, lua_upvalueindex(2)) == LUA_TNIL)
+	switch (lua_rawget(L, lua_upvalueindex(2))) {
+	case LUA_TNIL:
 		return 1;
-	lua_pushvalue(L, 1);
-	lua_call(L, 1, 1); /* builder(obj) -> field value */
+	case LUA_TTABLE: /* a view */
+		lua_createtable(L, 0, 1);
+		lua_rawgeti(L, 1, 0);
+		lua_rawseti(L, -2, 0);
+		lua_insert(L, -2);
+		lua_setmetatable(L, -2);
+		break;
+	default:
+		lua_pushvalue(L, 1);
+		lua_call(L, 1, 1); /* builder(obj) -> field value */
+	}
 	lua_pushvalue(L, 2);
 	lua_pushvalue(L, -2);
 	lua_rawset(L, 1); /* cache it in the object */
