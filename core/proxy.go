@@ -38,9 +38,12 @@ type Proxy struct {
 	DefaultBackend string
 	Timeouts       Timeouts
 	InspectDelay   time.Duration // tcp-request inspect-delay
-	Rules          map[RuleSet][]*Rule
-	HTTPRules      map[RuleSet][]*httpRule
-	UseBackends    []*UseBackend
+	// ResInspectDelay is tcp-response inspect-delay: how long tcp-response
+	// content rules may wait for response data; 0 evaluates them at once.
+	ResInspectDelay time.Duration
+	Rules           map[RuleSet][]*Rule
+	HTTPRules       map[RuleSet][]*httpRule
+	UseBackends     []*UseBackend
 	// ErrorFiles are the "errorfile <code> <file>" responses, raw.
 	ErrorFiles map[int][]byte
 	Line       config.Line
@@ -146,6 +149,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Mode = d.Mode
 		px.Timeouts = d.Timeouts
 		px.InspectDelay = d.InspectDelay
+		px.ResInspectDelay = d.ResInspectDelay
 		px.Balance = d.Balance
 		px.Options = d.Options
 		px.Retries = d.Retries

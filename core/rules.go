@@ -1,7 +1,7 @@
 package core
 
 import (
-	"errors"
+	"bytes"
 	"strings"
 	"time"
 
@@ -82,10 +82,12 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 		if len(args) != 3 {
 			return l.Errorf("'tcp-response inspect-delay' expects a delay")
 		}
-		if _, err := config.ParseTime(args[2], time.Millisecond); err != nil {
+		d, err := config.ParseTime(args[2], time.Millisecond)
+		if err != nil {
 			return l.Errorf("'tcp-response inspect-delay' : %v", err)
 		}
-		return nil // tcp-response rules do not wait for data yet
+		px.ResInspectDelay = d
+		return nil
 	}
 	rs := RuleSet(args[0] + " " + args[1])
 	switch rs {
@@ -154,9 +156,15 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 
 // runRules evaluates a rule set; it returns false if the stream must end.
 func (s *Stream) runRules(rs RuleSet) bool {
-	for _, r := range s.Frontend.Rules[rs] {
+	rules := s.Frontend.Rules[rs]
+	if len(rules) > 0 && rs == TCPRequestContent && s.Frontend.Mode == "http" {
+		// HAProxy compat: an HTTP stream starts with its request head
+		// parsed, so its content rules never see less than the head
+		s.waitRequestHead()
+	}
+	for _, r := range rules {
 		mark := s.waitMark()
-		if !s.tcpCondMatch(r.cond) {
+		if !s.contentCondMatch(s.Req, r.cond) {
 			s.ruleWaited(&r.Line, mark)
 			continue
 		}
@@ -224,31 +232,157 @@ func (s *Stream) runFinalRules(rules []*Rule, record bool) bool {
 }
 
 // runTCPResponseRules runs the backend's tcp-response content rules once
-// the server connection is established; false closes the stream. They
-// run before any response data is seen (a known gap: HAProxy re-runs
-// them as the response arrives, up to the inspect-delay).
-func (s *Stream) runTCPResponseRules(be *Proxy) bool {
-	return s.runFinalRules(be.Rules[TCPResponseContent], true)
+// the server connection is established; false closes the stream. Under a
+// tcp-response inspect-delay they wait for response data while their
+// answer may change (contentCondMatch), the client's data flowing to the
+// server meanwhile; the response read stays in s.Res for the client. It
+// returns the request bytes it sent to the server.
+func (s *Stream) runTCPResponseRules(be *Proxy) (ok bool, sent int64) {
+	rules := be.Rules[TCPResponseContent]
+	if len(rules) == 0 {
+		return true, 0
+	}
+	if be.ResInspectDelay > 0 && s.filters == nil {
+		// with filters, the request goes through them once forwarding
+		// starts: the rules see no response data (a known gap)
+		s.resStart = time.Now()
+		stop := s.pumpRequest()
+		defer func() { sent = stop() }()
+	}
+	for _, r := range rules {
+		if !s.contentCondMatch(s.Res, r.cond) {
+			continue
+		}
+		ctx := s.SampleCtx()
+		ctx.Response = true
+		v := r.Action.Do(s)
+		ctx.Response = false
+		if v != Continue {
+			s.ruleRan(&r.Line)
+		}
+		switch v {
+		case Stop:
+			return true, 0
+		case Reject, Done:
+			return false, 0
+		}
+	}
+	return true, 0
 }
 
-// tcpCondMatch evaluates a tcp-request content condition, waiting for
-// more data (up to the inspect-delay) while its answer may change.
-func (s *Stream) tcpCondMatch(c Condition) bool {
+// pumpRequest sends what the client sent so far to the server and keeps
+// forwarding the client's data while the response is inspected (HAProxy
+// forwards each direction on its own). The returned function stops it
+// and returns the bytes sent; the client's end of input, if it came, is
+// seen again by the forwarding that follows.
+func (s *Stream) pumpRequest() (stop func() int64) {
+	first := append(s.Req.out, s.Req.in...)
+	s.Req.out, s.Req.in = nil, s.Req.in[:0]
+	c, sc := s.Client, s.ServerConn
+	var sent int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if len(first) > 0 {
+			n, err := sc.Write(first)
+			sent += int64(n)
+			if err != nil {
+				return
+			}
+		}
+		buf := make([]byte, s.Engine.BufSize)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				w, werr := sc.Write(buf[:n])
+				sent += int64(w)
+				if werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() int64 {
+		_ = c.SetReadDeadline(time.Unix(1, 0)) // wakes the pump's read
+		<-done
+		_ = c.SetReadDeadline(time.Time{})
+		return sent
+	}
+}
+
+// contentCondMatch evaluates the condition of a tcp-request (ch is s.Req)
+// or tcp-response (s.Res) content rule. HAProxy compat: while the answer
+// may change with more data (a fetch marked MayChange decided nothing)
+// and the input is not final, the rule takes no decision: it waits for
+// more data and is evaluated again. The input is final once its producer
+// closed, the buffer is full (tune.bufsize less tune.maxrewrite), there
+// is no inspect-delay for that direction, or it expired; the rule is then
+// evaluated with what is there.
+func (s *Stream) contentCondMatch(ch *Channel, c Condition) bool {
 	if c == nil {
 		return true
 	}
-	deadline := s.InspectDeadline()
+	deadline := s.contentDeadline(ch)
+	ctx := s.SampleCtx()
+	defer func() { ctx.Final, ctx.Response = false, false }()
+	failed := false
 	for {
-		ctx := s.SampleCtx()
-		ctx.Final = s.Req.EOF() || (!deadline.IsZero() && !time.Now().Before(deadline))
+		ctx = s.SampleCtx()
+		ctx.Response = ch.isRes
+		ctx.Final = failed || s.contentFinal(ch, deadline)
 		m, may := c.Eval(s)
 		if !may || ctx.Final {
 			return m
 		}
-		if err := s.Req.Fill(deadline); err != nil && !errors.Is(err, ErrBufferFull) {
-			ctx.Final = true
-			m, _ = c.Eval(s)
-			return m
+		// any error (end of input, timeout, full buffer) makes the next
+		// evaluation final
+		failed = ch.Fill(deadline) != nil
+	}
+}
+
+// contentFinal tells whether the content rules of ch's direction see all
+// they will wait for.
+func (s *Stream) contentFinal(ch *Channel, deadline time.Time) bool {
+	if !ch.isRes && s.Frontend.Mode == "http" {
+		// HAProxy compat: an HTX buffer always counts as full
+		// (channel_full), so the rules of an HTTP stream, which starts
+		// with its request head, never wait
+		return true
+	}
+	return deadline.IsZero() || ch.EOF() || len(ch.in)+s.Engine.MaxRewrite >= ch.max ||
+		!time.Now().Before(deadline)
+}
+
+// contentDeadline returns when the content rules of ch's direction stop
+// waiting for data: the tcp-request (tcp-response) inspect-delay after
+// the stream (response analysis) started; zero without a delay.
+func (s *Stream) contentDeadline(ch *Channel) time.Time {
+	if ch.isRes {
+		if be := s.Backend; be != nil && be.ResInspectDelay > 0 && !s.resStart.IsZero() {
+			return s.resStart.Add(be.ResInspectDelay)
+		}
+		return time.Time{}
+	}
+	if d := s.Frontend.InspectDelay; d > 0 {
+		return s.Start.Add(d)
+	}
+	return time.Time{}
+}
+
+// waitRequestHead reads the client's input until it holds a whole HTTP
+// request head, the client closes, the buffer is full or the request
+// timeout passes; reading it is then serveHTTP's, which answers errors.
+func (s *Stream) waitRequestHead() {
+	var deadline time.Time
+	if d := requestTimeout(s.Frontend, true); d > 0 {
+		deadline = s.Start.Add(d)
+	}
+	for !bytes.Contains(s.Req.in, []byte("\r\n\r\n")) && !bytes.Contains(s.Req.in, []byte("\n\n")) {
+		if s.Req.Fill(deadline) != nil {
+			return
 		}
 	}
 }

@@ -115,6 +115,7 @@ func (s *Stream) SampleCtx() *sample.Ctx {
 	}
 	c.ReqRes = &extOf(s).reqres
 	c.ReqPayload = s.Req.Input()
+	c.ResPayload = s.Res.Input()
 	return c
 }
 

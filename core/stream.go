@@ -40,6 +40,9 @@ type Stream struct {
 	// HTTP is the current HTTP transaction (nil in TCP mode).
 	HTTP  *HTTPTxn
 	Start time.Time
+	// resStart is when tcp-response content rules started waiting for
+	// response data (zero: they do not wait).
+	resStart time.Time
 	// BindID is the listener's id (so_id).
 	BindID int
 	smp    sample.Ctx
@@ -173,7 +176,8 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 			return
 		}
 	}
-	if !s.runTCPResponseRules(be) {
+	ok, pumped := s.runTCPResponseRules(be)
+	if !ok {
 		return
 	}
 	if fc := s.filters; fc != nil {
@@ -201,6 +205,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 		NoSplice:      !s.spliced(),
 		BufSize:       s.Engine.BufSize,
 	})
+	x.fwd.ToServer += pumped
 	x.fwdDone = true
 	s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
 }
