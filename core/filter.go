@@ -139,6 +139,7 @@ func (e *Engine) parseFilter(px *Proxy, l config.Line) error {
 
 // filterChain is the filter instances of the current HTTP transaction.
 type filterChain struct {
+	s    *Stream // the stream the instances are attached to
 	list []FilterInstance
 	// resStarted: start_analyze(res) was called.
 	resStarted bool
@@ -154,38 +155,50 @@ type filterChain struct {
 	httpOff [2][]int
 }
 
-// filterWaitMax bounds how long a filter may keep answering FilterWait.
+// filterWaitMax is how long holdUntilTimeout waits without a timeout.
 const filterWaitMax = 30 * time.Second
 
+// filterAbort is the outcome of a filter still waiting when nothing more
+// can wake it (the client closed, the engine stopped): the stream ends
+// without a response.
+const filterAbort FilterResult = -1
+
 // call runs fn on every instance in order, calling again an instance
-// that waits; it stops at the first error.
-func (fc *filterChain) call(fn func(FilterInstance) FilterResult) FilterResult {
+// that waits; it stops at the first error (or abort).
+func (fc *filterChain) call(req bool, fn func(FilterInstance) FilterResult) FilterResult {
 	if fc == nil {
 		return FilterContinue
 	}
 	for _, fi := range fc.list {
-		if r := callWaiting(fi, fn); r == FilterError {
+		if r := fc.s.callWaiting(fi, req, fn); r.failed() {
 			return r
 		}
 	}
 	return FilterContinue
 }
 
-func callWaiting(fi FilterInstance, fn func(FilterInstance) FilterResult) FilterResult {
-	start := time.Now()
-	for {
+// failed reports whether r ends the transaction.
+func (r FilterResult) failed() bool { return r == FilterError || r == filterAbort }
+
+// callWaiting calls fn and, while it answers FilterWait, again each time
+// the stream is woken (WaitWake: the filter's wake time, request data
+// when req). HAProxy compat: a close of the client calls it once more;
+// still waiting, the stream is aborted (filterAbort).
+func (s *Stream) callWaiting(fi FilterInstance, req bool, fn func(FilterInstance) FilterResult) FilterResult {
+	for closed := false; ; {
 		r := fn(fi)
 		if r != FilterWait {
 			return r
 		}
-		if time.Since(start) > filterWaitMax {
-			return FilterError
+		if closed {
+			return filterAbort
 		}
-		d := fi.WakeTime()
-		if d <= 0 || d > time.Second {
-			d = 10 * time.Millisecond
+		switch s.WaitWake(fi.WakeTime(), req) {
+		case WakeStop:
+			return filterAbort
+		case WakeEOF:
+			closed = true
 		}
-		time.Sleep(d)
 	}
 }
 
@@ -204,19 +217,20 @@ func (fc *filterChain) data(res bool) bool {
 
 // attachFilters creates the instances of px's filters for the current
 // transaction and starts their request analysis (start_analyze(req)).
-// A start that fails is reported as false.
-func (s *Stream) attachFilters(tx *HTTPTxn, px *Proxy) bool {
+// It returns FilterError or filterAbort when a start failed.
+func (s *Stream) attachFilters(tx *HTTPTxn, px *Proxy) FilterResult {
 	return s.attachTo(&tx.filters, px)
 }
 
 // attachTo adds px's filters to the chain *fcp (made on first use) and
-// starts their request analysis; false when a start failed.
-func (s *Stream) attachTo(fcp **filterChain, px *Proxy) bool {
+// starts their request analysis; FilterError or filterAbort when a start
+// failed.
+func (s *Stream) attachTo(fcp **filterChain, px *Proxy) FilterResult {
 	if len(px.filters) == 0 {
-		return true
+		return FilterContinue
 	}
 	if *fcp == nil {
-		*fcp = &filterChain{}
+		*fcp = &filterChain{s: s}
 	}
 	fc := *fcp
 	n := len(fc.list)
@@ -226,11 +240,23 @@ func (s *Stream) attachTo(fcp **filterChain, px *Proxy) bool {
 		}
 	}
 	for _, fi := range fc.list[n:] {
-		if callWaiting(fi, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }) == FilterError {
-			return false
+		if r := s.callWaiting(fi, true, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }); r.failed() {
+			return r
 		}
 	}
-	return true
+	return FilterContinue
+}
+
+// filterStartFailed ends a transaction whose start_analyze(req) failed:
+// a 400, or a close without a response when the client closed while a
+// filter waited (HAProxy compat).
+func (hc *HTTPConn) filterStartFailed(tx *HTTPTxn, r FilterResult) bool {
+	tx.closeClient = true
+	if r == filterAbort {
+		extOf(hc.s).setTerm('C', 'R')
+		return hc.finishLocal(tx, nil)
+	}
+	return hc.finishLocal(tx, hc.s.Frontend.ErrorReply(400))
 }
 
 // endFilters ends the analysis of both channels (end_analyze(req), then
@@ -246,14 +272,14 @@ func (s *Stream) endFilters(tx *HTTPTxn) {
 	endRes := func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) }
 	switch {
 	case !fc.resStarted:
-		fc.call(endReq)
+		fc.call(false, endReq)
 	case s.service != nil:
 		// HAProxy compat: an applet's response ends first
-		fc.call(endRes)
-		fc.call(endReq)
+		fc.call(false, endRes)
+		fc.call(false, endReq)
 	default:
-		fc.call(endReq)
-		fc.call(endRes)
+		fc.call(false, endReq)
+		fc.call(false, endRes)
 	}
 	for _, fi := range fc.list {
 		fi.Detach()
@@ -275,8 +301,14 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		tx.closeClient = true
 		return s.Frontend.ErrorReply(400), false
 	}
-	if fc.call(func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) == FilterError {
+	switch fc.call(true, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) {
+	case FilterError:
 		return bad()
+	case filterAbort:
+		// HAProxy compat: the client closed while a filter waited
+		extOf(s).setTerm('C', 'R')
+		tx.closeClient = true
+		return nil, false
 	}
 	if !fc.data(false) {
 		return nil, true
@@ -327,7 +359,7 @@ func (fc *filterChain) callData(res bool, fn func(FilterInstance) FilterResult) 
 		if !fi.DataFilter(res) {
 			continue
 		}
-		if r := callWaiting(fi, fn); r == FilterError {
+		if r := fc.s.callWaiting(fi, !res, fn); r.failed() {
 			return r
 		}
 	}
@@ -341,7 +373,7 @@ func (tx *HTTPTxn) filterResponseStart() bool {
 		return true
 	}
 	fc.resStarted = true
-	return fc.call(func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }) != FilterError
+	return !fc.call(false, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed()
 }
 
 // filterResponseHeaders runs http_headers(res); false on a filter error
@@ -351,7 +383,7 @@ func (tx *HTTPTxn) filterResponseHeaders() bool {
 	if fc == nil {
 		return true
 	}
-	return fc.call(func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(true) }) != FilterError
+	return !fc.call(false, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(true) }).failed()
 }
 
 // filterResponseBody buffers the response body for the data filters of

@@ -25,7 +25,7 @@ import (
 
 // tcpFilters attaches px's filters to a TCP stream and starts the
 // analysis of its request; false when a start failed.
-func (s *Stream) tcpFilters(px *Proxy) bool { return s.attachTo(&s.filters, px) }
+func (s *Stream) tcpFilters(px *Proxy) bool { return !s.attachTo(&s.filters, px).failed() }
 
 // endTCPFilters ends the analysis of both channels and releases the
 // instances of a TCP stream.
@@ -36,10 +36,10 @@ func (s *Stream) endTCPFilters() {
 	}
 	s.filters = nil
 	if !fc.reqEnded {
-		fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
+		fc.call(false, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
 	}
 	if fc.resStarted {
-		fc.call(func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
+		fc.call(false, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
 	}
 	for _, fi := range fc.list {
 		fi.Detach()

@@ -21,9 +21,8 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	s.beginTxn(tx)
 	defer s.endTxn(tx)
 	defer s.endFilters(tx)
-	if !s.attachFilters(tx, fe) {
-		tx.closeClient = true
-		return hc.finishLocal(tx, fe.ErrorReply(400))
+	if r := s.attachFilters(tx, fe); r.failed() {
+		return hc.filterStartFailed(tx, r)
 	}
 	if r, ok := s.runHTTPRules(fe, HTTPRequest); !ok {
 		return hc.finishLocal(tx, r)
@@ -36,9 +35,8 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		s.Backend = be
 		countBackend(be)
 		if be != fe {
-			if !s.attachFilters(tx, be) {
-				tx.closeClient = true
-				return hc.finishLocal(tx, fe.ErrorReply(400))
+			if r := s.attachFilters(tx, be); r.failed() {
+				return hc.filterStartFailed(tx, r)
 			}
 			if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
 				return hc.finishLocal(tx, r)

@@ -172,7 +172,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	x := extOf(s)
 	if fc := s.filters; fc != nil {
 		fc.resStarted = true
-		if fc.call(func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }) == FilterError {
+		if fc.call(false, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed() {
 			return
 		}
 	}

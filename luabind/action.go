@@ -58,43 +58,55 @@ func parseLegacyAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []s
 
 // Do runs the action on s's goroutine. Errors are logged and the stream
 // goes on (HAProxy's fail-open).
+//
+// An action answering act.YIELD runs again each time the stream is
+// woken (core.Stream.WaitWake): at act:wake_time(), on request data, on
+// the client's close. HAProxy compat: a close runs it once more; still
+// yielding, the stream ends without a response. In TCP rules the
+// inspect-delay (else timeout client) ends the wait and the rules go on.
 func (a *luaAction) Do(s *core.Stream) core.Verdict {
 	ls, fn := a.resolve(s)
 	if ls == nil {
 		return core.Continue
 	}
-	deadline := yieldDeadline(s)
-	for {
+	var deadline time.Time
+	if s.HTTP == nil {
+		deadline = s.InspectDeadline()
+	}
+	for closed := false; ; {
 		v, again := a.run(s, ls, fn)
 		if !again {
 			return v
 		}
-		// act.YIELD: run the action again after act:wake_time() (HAProxy
-		// re-evaluates a yielding rule), up to the stream's deadline.
+		if closed {
+			return abortYield(s)
+		}
 		d := dataOf(s)
 		wait := d.wakeTime
 		d.wakeTime = 0
-		if wait <= 0 {
-			wait = actYieldDefaultWait
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return core.Continue
+			}
+			if wait <= 0 || wait > left {
+				wait = left
+			}
 		}
-		if !time.Now().Add(wait).Before(deadline) {
-			return core.Continue
+		switch s.WaitWake(wait, true) {
+		case core.WakeStop:
+			return abortYield(s)
+		case core.WakeEOF:
+			closed = true
 		}
-		time.Sleep(wait)
 	}
 }
 
-// actYieldDefaultWait is how long an action that returned act.YIELD
-// without act:wake_time() waits before running again.
-const actYieldDefaultWait = 10 * time.Millisecond
-
-// yieldDeadline bounds the re-runs of a yielding action: the inspect
-// delay or client timeout, else the Lua session timeout's default.
-func yieldDeadline(s *core.Stream) time.Time {
-	if d := s.InspectDeadline(); !d.IsZero() {
-		return d
-	}
-	return time.Now().Add(4 * time.Second)
+// abortYield ends a stream whose action still yields when nothing more
+// can wake it; HAProxy logs it as a Lua timeout and closes (CR).
+func abortYield(s *core.Stream) core.Verdict {
+	s.SetTermination('C', 'R')
+	return core.Reject
 }
 
 // run runs the action once; again is set when it returned act.YIELD.
@@ -133,7 +145,13 @@ var actWakeTime = vm.NewFunction("act.wake_time", func(c *vm.Call) (int, error) 
 	if iv == nil || iv.ctx != ctxAction || iv.s == nil {
 		return 0, errors.New("'wake_time' is only available in actions")
 	}
-	ms, err := c.Integer(2)
+	// act.wake_time(ms) as HAProxy 2.6 needs it, or act:wake_time(ms) as
+	// documented
+	arg := 2
+	if c.Top() == 1 {
+		arg = 1
+	}
+	ms, err := c.Integer(arg)
 	if err != nil {
 		return 0, err
 	}

@@ -376,3 +376,22 @@ func (r *Reader) readTrailers() error {
 	bd.cs, bd.done = csDone, true
 	return nil
 }
+
+// BodyPending reports whether the connection may still bring bytes of the
+// current message's body: the body is not over, not wholly buffered, and
+// the buffer has room.
+func (r *Reader) BodyPending() bool {
+	bd := &r.body
+	switch {
+	case r.err != nil, bd.err != nil, bd.done, bd.framing == FramingNone, bd.framing == FramingTunnel:
+		return false
+	case bd.framing == FramingLength && int64(r.w-r.r) >= bd.remain:
+		return false
+	}
+	return r.r > 0 || r.w < len(r.buf)
+}
+
+// ReadMore reads once more from the connection into the buffer, consuming
+// nothing (a caller waiting for new data). Errors are those of reading: a
+// deadline's is not final.
+func (r *Reader) ReadMore() error { return r.fill() }
