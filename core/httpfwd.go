@@ -300,6 +300,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		return false, failDone
 	}
 	if err == nil {
+		yieldBeforeSend()
 		err = sc.bw.Flush()
 	}
 	if err != nil {
