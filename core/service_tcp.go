@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // ServiceIO is a TCP service's side of its stream: what it reads is the
 // client's data as the request's data filters pass it on, what it sends
@@ -34,13 +37,35 @@ func (io *ServiceIO) Filtered() bool { return io.fc != nil }
 // Queue keeps p to be sent by the next Send, Fill or Flush.
 func (io *ServiceIO) Queue(p []byte) { io.queued = append(io.queued, p...) }
 
-// Flush sends what Queue kept.
+// Queued returns the number of bytes Queue kept.
+func (io *ServiceIO) Queued() int { return len(io.queued) }
+
+// Flush sends what Queue kept. It yields first, so that the answers of
+// the streams woken by the same poll leave together (see
+// yieldBeforeSend): call it where no lock is held.
 func (io *ServiceIO) Flush() error {
 	if len(io.queued) == 0 {
 		return nil
 	}
-	p := io.queued
+	runtime.Gosched()
+	return io.SendNow(nil)
+}
+
+// SendNow sends what Queue kept, then p, without yielding.
+func (io *ServiceIO) SendNow(p []byte) error {
+	q := io.queued
 	io.queued = nil
+	if len(q) > 0 {
+		if _, err := io.Send(q); err != nil {
+			return err
+		}
+		if io.fc == nil {
+			io.queued = q[:0] // Send is done with it: keep the buffer
+		}
+	}
+	if len(p) == 0 {
+		return nil
+	}
 	_, err := io.Send(p)
 	return err
 }

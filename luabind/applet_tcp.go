@@ -178,8 +178,13 @@ func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// luaSend implements AppletTCP.send(applet, msg). It returns nothing. It
-// yields when filters see the data (they run outside the Lua lock).
+// luaSend implements AppletTCP.send(applet, msg). It returns nothing. As
+// in HAProxy, where it fills the response channel and the stream sends it
+// later, the data is queued, up to a buffer, and sent when the service
+// waits, yields or ends, outside the Lua lock (flushApplet, Serve): the
+// answers of the services woken by one poll then leave together (see
+// core.ServiceIO.Flush). Past a buffer, it is sent at once. It yields
+// when filters see the data (they run outside the Lua lock).
 func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
 	msg, err := c.Bytes(2)
 	if err != nil {
@@ -188,7 +193,11 @@ func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
 	io := ap.io()
 	switch {
 	case !io.Filtered():
-		_, _ = io.Send(msg)
+		if io.Queued()+len(msg) <= ap.s.Engine.BufSize {
+			io.Queue(msg)
+			break
+		}
+		_ = io.SendNow(msg)
 	case c.CanYield():
 		// the filters are Lua: they run once this state is unlocked
 		return c.Yield(func() { _, _ = io.Send(msg) }, func(*vm.Call) (int, error) { return 0, nil })

@@ -113,6 +113,7 @@ func (ls *LState) drive(co *vm.Co) vm.Outcome {
 		case vm.ReasonGo:
 			if w := co.TakeWait(); w != nil {
 				ls.Unlock()
+				flushApplet(co)
 				s.TaskWait()
 				w()
 				s.TaskWoken()
@@ -123,11 +124,20 @@ func (ls *LState) drive(co *vm.Co) vm.Outcome {
 		}
 		// forced yield, core.yield() or coroutine.yield(): let others run
 		ls.Unlock()
+		flushApplet(co)
 		s.TaskWait()
 		s.TaskWoken()
 		runtime.Gosched()
 		ls.Lock()
 		s.TaskRun()
+	}
+}
+
+// flushApplet sends what a TCP service's applet:send queued, when its
+// coroutine waits: outside the Lua lock (see AppletTCP.luaSend).
+func flushApplet(co *vm.Co) {
+	if iv, ok := co.Data.(*invocation); ok && iv.applet != nil {
+		_ = iv.applet.io().Flush()
 	}
 }
 
