@@ -60,19 +60,25 @@ func (ch *Channel) Consume(n int) {
 // EOF reports whether the producer closed its side (no more input will come).
 func (ch *Channel) EOF() bool { return ch.eof }
 
-func (ch *Channel) src() net.Conn {
+// srcRaw and dstRaw are the connections the channel reads from and
+// writes to; src and dst the same wrapped for its I/O (Stream.connIO).
+func (ch *Channel) srcRaw() net.Conn {
 	if ch.isRes {
 		return ch.s.ServerConn
 	}
 	return ch.s.Client
 }
 
-func (ch *Channel) dst() net.Conn {
+func (ch *Channel) dstRaw() net.Conn {
 	if ch.isRes {
 		return ch.s.Client
 	}
 	return ch.s.ServerConn
 }
+
+func (ch *Channel) src() net.Conn { return ch.s.connIO(ch.srcRaw()) }
+
+func (ch *Channel) dst() net.Conn { return ch.s.connIO(ch.dstRaw()) }
 
 // Errors of Fill.
 var (
@@ -95,7 +101,9 @@ func (ch *Channel) Fill(deadline time.Time) error {
 	if ch.Room() == 0 {
 		return ErrBufferFull
 	}
-	if err := c.SetReadDeadline(deadline); err != nil {
+	if dl := ch.s.connDeadlines(ch.srcRaw()); dl != nil {
+		dl.setReadAt(deadline)
+	} else if err := c.SetReadDeadline(deadline); err != nil {
 		return err
 	}
 	if cap(ch.in) < ch.max {
@@ -139,11 +147,15 @@ func (ch *Channel) Send(p []byte) (int, error) {
 	if !ch.isRes && ch.s.Backend != nil {
 		timeout = ch.s.Backend.Timeouts.Server
 	}
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+	if dl := ch.s.connDeadlines(ch.dstRaw()); dl != nil {
+		dl.setWrite(timeout)
+	} else {
+		var deadline time.Time
+		if timeout > 0 {
+			deadline = time.Now().Add(timeout)
+		}
+		_ = c.SetWriteDeadline(deadline)
 	}
-	_ = c.SetWriteDeadline(deadline)
 	n, err := c.Write(p)
 	ch.Sent += int64(n)
 	return n, err

@@ -42,6 +42,10 @@ func clockNow() time.Time { return time.Unix(0, clockNS.Load()) }
 // nowMS returns the engine's clock in Unix milliseconds.
 func nowMS() int64 { return clockNS.Load() / int64(time.Millisecond) }
 
+// Deadline returns the engine's clock plus d, or no deadline when d is
+// 0: a deadline read from the clock of the last wake-up, not the time.
+func Deadline(d time.Duration) time.Time { return deadline(d) }
+
 // deadline returns the engine's clock plus d, or no deadline when d is 0.
 func deadline(d time.Duration) time.Time {
 	if d == 0 {

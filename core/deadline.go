@@ -59,6 +59,20 @@ func (d *deadlines) setWrite(timeout time.Duration) {
 	}
 }
 
+// setReadAt sets an absolute read deadline (zero: none), with the same
+// laziness, taking the time left until it as the timeout.
+func (d *deadlines) setReadAt(t time.Time) {
+	if t.IsZero() {
+		d.setRead(0)
+		return
+	}
+	ns := t.UnixNano()
+	if left := ns - clockNS.Load(); d.rd == 0 || d.rd > ns || ns-d.rd > left/lazyTolerance {
+		d.rd = ns
+		_ = d.conn.SetReadDeadline(t)
+	}
+}
+
 // set sets both (one runtime timer when they are equal).
 func (d *deadlines) set(timeout time.Duration) {
 	tr, r := want(d.rd, timeout)

@@ -142,6 +142,7 @@ var errFilterAbort = errors.New("filter error")
 // aborts them. prefix goes to the server first, unfiltered (what Lua sent
 // before the connection existed).
 func (s *Stream) forwardFiltered(fc *filterChain, prefix []byte, cto, sto time.Duration) (toServer, toClient int64, err error) {
+	s.forgetDeadlines() // the sides set theirs directly
 	req := newTCPSide(s.Req, s.Client, s.ServerConn, cto)
 	res := newTCPSide(s.Res, s.ServerConn, s.Client, sto)
 	defer req.stop()

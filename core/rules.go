@@ -309,6 +309,7 @@ func (s *Stream) pumpRequest() (stop func() int64) {
 		_ = c.SetReadDeadline(time.Unix(1, 0)) // wakes the pump's read
 		<-done
 		_ = c.SetReadDeadline(time.Time{})
+		s.forgetDeadlines()
 		return sent
 	}
 }

@@ -61,6 +61,57 @@ type Stream struct {
 	privConns  []*srvConn
 	preferLast bool
 	fx         fetchState // read by the fetches (fetches_state.go)
+	// ioConns are the connections the channels read and write, wrapped
+	// by netio.PollConn, with their deadlines (see connIO).
+	ioConns [2]struct {
+		raw, io net.Conn
+		dl      deadlines
+	}
+}
+
+// connIO returns c (the client or the server connection) wrapped for the
+// channels' reads and writes: raw recvfrom/sendto, without the runtime's
+// syscall bookkeeping (netio.PollConn). The wrapper is made once per
+// connection; reads come first (no reply wait: a close must be seen).
+func (s *Stream) connIO(c net.Conn) net.Conn {
+	if c == nil {
+		return nil
+	}
+	i := 0
+	if c != s.Client {
+		i = 1
+	}
+	if slot := &s.ioConns[i]; slot.raw != c {
+		slot.raw, slot.io = c, netio.PollConn(c, false)
+		slot.dl = deadlines{conn: c}
+	}
+	return s.ioConns[i].io
+}
+
+// forgetDeadlines is called where a connection's deadlines are set
+// directly (the forwarding pumps): the channels' lazy deadlines then arm
+// theirs again at their next use.
+func (s *Stream) forgetDeadlines() {
+	for i := range s.ioConns {
+		s.ioConns[i].dl.rd, s.ioConns[i].dl.wd = 0, 0
+	}
+}
+
+// connDeadlines returns the lazy deadlines of c, when the channels are
+// the only ones to set them: in a TCP frontend. An HTTP frontend's
+// connections also have their deadlines set by the HTTP layer, through
+// its own deadlines (HTTPConn.dl, srvConn.dl), which must know what is
+// armed: nil there.
+func (s *Stream) connDeadlines(c net.Conn) *deadlines {
+	if s.Frontend.Mode == "http" || c == nil {
+		return nil
+	}
+	s.connIO(c)
+	i := 0
+	if c != s.Client {
+		i = 1
+	}
+	return &s.ioConns[i].dl
 }
 
 // AtClose registers fn to run when the stream ends (modules release what

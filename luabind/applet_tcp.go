@@ -84,7 +84,7 @@ func (ap *AppletTCP) fill(deadline time.Time) {
 	client := deadline.IsZero()
 	if client {
 		if d := ap.s.Frontend.Timeouts.Client; d > 0 {
-			deadline = time.Now().Add(d)
+			deadline = core.Deadline(d)
 		}
 	}
 	switch err := ap.io().Fill(deadline); {
