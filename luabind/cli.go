@@ -114,7 +114,9 @@ func runCLI(r *core.CLIRequest, key string) {
 	for _, a := range r.Args {
 		co.PushString(a)
 	}
-	if out := ls.drive(co); out != vm.OK {
+	out := ls.drive(co)
+	_ = ap.io().SendNow(nil) // what applet:send queued last
+	if out != vm.OK {
 		// HAProxy compat: the error goes to the CLI answer
 		r.Print(failure(ls, co, out) + "\n")
 	}
