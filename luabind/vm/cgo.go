@@ -35,6 +35,20 @@ func panicStack(st *State) []byte {
 	return debug.Stack()
 }
 
+// goClassRef returns the registry reference of class idx's metatable in
+// state sid, building it on first use (lrt_index, for a view), or -1 when
+// it cannot be built.
+//
+//export goClassRef
+func goClassRef(sid, idx C.int64_t) (ref C.int) {
+	defer func() {
+		if recover() != nil {
+			ref = -1
+		}
+	}()
+	return stateByID(int64(sid)).classRef(int32(idx))
+}
+
 //export goRelease
 func goRelease(sid, h C.int64_t) {
 	defer func() { _ = recover() }() // a finalizer must never raise into Lua from Go

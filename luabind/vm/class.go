@@ -207,9 +207,8 @@ func (cl *Class[T]) Push(p *Pusher, v T) int64 {
 	return h
 }
 
-// buildClass emits the ops that build the metatable of d and anchor it;
-// viewRefs are the metatables of d's views.
-func buildClass(b *Pusher, d *classDef, viewRefs []C.int) {
+// buildClass emits the ops that build the metatable of d and anchor it.
+func buildClass(b *Pusher, d *classDef) {
 	b.NewTable(0, 4+len(d.meta))
 	b.PushString("__index")
 	b.NewTable(0, len(d.methods))
@@ -226,9 +225,12 @@ func buildClass(b *Pusher, d *classDef, viewRefs []C.int) {
 			b.PushFunction(m.fn)
 			b.rawSet()
 		}
-		for i, v := range d.views {
+		for _, v := range d.views {
+			// the view's class, whose metatable lrt_index builds on
+			// first use (a script that never reads txn.f does not have
+			// the Fetches methods in its heap, for each full GC to walk)
 			b.PushString(v.name)
-			b.PushRef(Ref(viewRefs[i]))
+			b.PushInteger(int64(v.idx))
 			b.rawSet()
 		}
 		b.cfunc(cfuncIndex, 2)

@@ -512,7 +512,8 @@ int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid) {
 /* lrt_index is the __index of classes with lazily built fields.
  * upvalue 1: methods table; upvalue 2: fields table (name -> builder
  * function, or the metatable of a view: an object of that class sharing
- * obj[0], the handle of the same Go value). */
+ * obj[0], the handle of the same Go value; before the view's first use,
+ * its class index, for Go to build the metatable). */
 static int lrt_index(lua_State *L) {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_pushvalue(L, 2);
@@ -523,6 +524,18 @@ static int lrt_index(lua_State *L) {
 	switch (lua_rawget(L, lua_upvalueindex(2))) {
 	case LUA_TNIL:
 		return 1;
+	case LUA_TNUMBER: { /* a view's class: its metatable, once per state */
+		lrt_vm *vm = getvm(L);
+		int ref = goClassRef(vm->id, (int64_t)lua_tointeger(L, -1));
+		if (ref < 0)
+			return luaL_error(L, "cannot build the class of field '%s'", lua_tostring(L, 2));
+		lua_pop(L, 1);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+		lua_pushvalue(L, 2);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, lua_upvalueindex(2));
+	}
+		/* fall through */
 	case LUA_TTABLE: /* a view */
 		lua_createtable(L, 0, 1);
 		lua_rawgeti(L, 1, 0);

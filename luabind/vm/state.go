@@ -188,13 +188,8 @@ func (st *State) classRef(idx int32) C.int {
 	for len(st.classRefs) < len(defs) {
 		st.classRefs = append(st.classRefs, 0)
 	}
-	d := defs[idx]
-	viewRefs := make([]C.int, len(d.views))
-	for i, v := range d.views {
-		viewRefs[i] = st.classRef(v.idx)
-	}
 	b := st.builder()
-	buildClass(&b.Pusher, d, viewRefs)
+	buildClass(&b.Pusher, defs[idx])
 	refs, err := b.run()
 	if err != nil {
 		panic("lua: cannot build class " + defs[idx].name + ": " + err.Error())
