@@ -169,7 +169,7 @@ func newCountingOrigin(t *testing.T) *countingOrigin {
 				w.WriteHeader(401)
 				return
 			case strings.HasSuffix(r.URL.Path, "/delay"):
-				time.Sleep(5 * time.Millisecond)
+				time.Sleep(40 * time.Millisecond)
 			case strings.HasSuffix(r.URL.Path, "/slow"):
 				o.slow.Add(1)
 				select {
