@@ -118,4 +118,18 @@ int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid);
 /* The trampoline and the class __index helper, exposed for ops. */
 int lrt_tramp(lua_State *L);
 
+/* Shared by lrt.c and lrt_host.c. */
+void lrt_set_out(lrt_vm *vm, const char *s, size_t len); /* vm->out = a copy of s */
+
+/* getvm returns the state of any of its threads. */
+static inline lrt_vm *getvm(lua_State *L) {
+	return (*(lrt_co **)lua_getextraspace(L))->vm;
+}
+
+/* getco returns the invocation whose root thread L is, or NULL. */
+static inline lrt_co *getco(lua_State *L) {
+	lrt_co *c = *(lrt_co **)lua_getextraspace(L);
+	return c->L ? c : NULL;
+}
+
 #endif
