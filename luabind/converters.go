@@ -53,13 +53,9 @@ func pushConverters(p *vm.Pusher, tx *TXN, str bool) {
 func convMethod(cv *sample.Converter, str bool) func(*TXN, *vm.Call) (int, error) {
 	return func(tx *TXN, c *vm.Call) (int, error) {
 		in := sampleFromLua(c, 2)
-		words, err := luaWords(c, 3)
+		args, err := keywordArgs.forCall(c, 3, cv.Name, true, cv.Args, cv.Check)
 		if err != nil {
 			return 0, err
-		}
-		args, err := keywordArgs.parse(cv.Name, true, cv.Args, cv.Check, words)
-		if err != nil {
-			return 0, fmt.Errorf("'%s': %v", luaKeywordName(cv.Name), err)
 		}
 		if !sample.Convert(&in, cv.In) {
 			// HAProxy compat: a Lua error, not an absent result.

@@ -4,8 +4,10 @@ package luabind
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"luaproxy/core"
 	"luaproxy/core/sample"
@@ -119,13 +121,9 @@ func luaWords(c *vm.Call, from int) ([]string, error) {
 // yields.
 func fetchMethod(f *sample.Fetch, str bool) func(*TXN, *vm.Call) (int, error) {
 	return func(tx *TXN, c *vm.Call) (int, error) {
-		words, err := luaWords(c, 2)
+		args, err := keywordArgs.forCall(c, 2, f.Name, false, f.Args, f.Check)
 		if err != nil {
 			return 0, err
-		}
-		args, err := keywordArgs.parse(f.Name, false, f.Args, f.Check, words)
-		if err != nil {
-			return 0, fmt.Errorf("'%s': %v", luaKeywordName(f.Name), err)
 		}
 		smp, ok := f.Fn(tx.s.SampleCtx(), args)
 		pushSample(c, tx.ls.rt, smp, ok, str)
@@ -258,17 +256,62 @@ func registerLuaFetch(name string) {
 // repeated on every request neither re-parses nor recompiles (regexes,
 // maps). Parsed arguments are read-only once checked. The cache is
 // bounded: past argCacheMax entries, new argument lists are parsed per call.
+//
+// Lookups take no lock and allocate nothing: the key is built on the
+// stack from the Lua strings themselves, and the map is replaced, not
+// changed, when an entry is added (misses are rare: once per distinct
+// call).
 type argCache struct {
-	mu sync.RWMutex
-	m  map[string][]sample.Arg
+	mu sync.Mutex // serializes additions
+	m  atomic.Pointer[map[string][]sample.Arg]
 }
 
 const argCacheMax = 4096
 
 var keywordArgs argCache
 
-// parse returns the arguments of keyword kw (a fetch when conv is false)
-// for words.
+// forCall returns the arguments of keyword kw (a fetch when conv is
+// false) given to a Lua call from argument from on. Its errors are the
+// Lua call's.
+func (ac *argCache) forCall(c *vm.Call, from int, kw string, conv bool, spec sample.ArgSpec, check func([]sample.Arg, *sample.Scope) error) ([]sample.Arg, error) {
+	if c.Top() < from && len(spec.Types) == 0 {
+		return nil, nil
+	}
+	var buf [256]byte
+	key := append(buf[:0], 'f', 0)
+	if conv {
+		key[0] = 'c'
+	}
+	key = append(key, kw...)
+	simple := true
+	for i := from; i <= c.Top(); i++ {
+		if c.Type(i) != vm.TypeString {
+			simple = false // numbers and booleans: the slow path words them
+			break
+		}
+		b, _ := c.Bytes(i)
+		key = append(append(key, 0), b...)
+	}
+	if simple {
+		if m := ac.m.Load(); m != nil {
+			if args, ok := (*m)[string(key)]; ok {
+				return args, nil
+			}
+		}
+	}
+	words, err := luaWords(c, from)
+	if err != nil {
+		return nil, err
+	}
+	args, err := ac.parse(kw, conv, spec, check, words)
+	if err != nil {
+		return nil, fmt.Errorf("'%s': %v", luaKeywordName(kw), err)
+	}
+	return args, nil
+}
+
+// parse returns the arguments of keyword kw for words, from the cache
+// or parsed (then added to it).
 func (ac *argCache) parse(kw string, conv bool, spec sample.ArgSpec, check func([]sample.Arg, *sample.Scope) error, words []string) ([]sample.Arg, error) {
 	if len(words) == 0 && len(spec.Types) == 0 {
 		return nil, nil
@@ -285,23 +328,33 @@ func (ac *argCache) parse(kw string, conv bool, spec sample.ArgSpec, check func(
 		b.WriteString(w)
 	}
 	key := b.String()
-	ac.mu.RLock()
-	args, ok := ac.m[key]
-	ac.mu.RUnlock()
-	if ok {
-		return args, nil
+	if m := ac.m.Load(); m != nil {
+		if args, ok := (*m)[key]; ok {
+			return args, nil
+		}
 	}
 	args, err := sample.ParseArgWords(kw, conv, spec, check, words)
 	if err != nil {
 		return nil, err
 	}
 	ac.mu.Lock()
-	if ac.m == nil {
-		ac.m = map[string][]sample.Arg{}
+	defer ac.mu.Unlock()
+	old := ac.m.Load()
+	if old != nil && len(*old) >= argCacheMax {
+		return args, nil
 	}
-	if len(ac.m) < argCacheMax {
-		ac.m[key] = args
+	next := make(map[string][]sample.Arg, 1+lenOf(old))
+	if old != nil {
+		maps.Copy(next, *old)
 	}
-	ac.mu.Unlock()
+	next[key] = args
+	ac.m.Store(&next)
 	return args, nil
+}
+
+func lenOf(m *map[string][]sample.Arg) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
 }
