@@ -12,40 +12,52 @@ import (
 )
 
 // HTTP is the Lua "HTTP" class (txn.http): the request and response
-// headers and start lines of an HTTP transaction.
-type HTTP struct {
-	s *core.Stream
+// headers and start lines of an HTTP transaction. txn.http is a view of
+// its TXN (vm.View): the class works on the *TXN, and HTTP is the same
+// value seen through the HTTP methods.
+type HTTP TXN
+
+var httpClass = declareClass(&vm.Class[*TXN]{
+	Name:    "HTTP",
+	Methods: overTXN(httpMethods),
+})
+
+// overTXN adapts HTTP methods to the class's *TXN values.
+func overTXN(ms []vm.Method[*HTTP]) []vm.Method[*TXN] {
+	out := make([]vm.Method[*TXN], len(ms))
+	for i, m := range ms {
+		fn := m.Fn
+		out[i] = vm.Method[*TXN]{Name: m.Name, Fn: func(tx *TXN, c *vm.Call) (int, error) { return fn((*HTTP)(tx), c) }}
+	}
+	return out
 }
 
-var httpClass = declareClass(&vm.Class[*HTTP]{
-	Name: "HTTP",
-	Methods: []vm.Method[*HTTP]{
-		{Name: "req_get_headers", Fn: httpGetHeaders(false)},
-		{Name: "res_get_headers", Fn: httpGetHeaders(true)},
-		{Name: "req_add_header", Fn: httpAddHeader(false)},
-		{Name: "res_add_header", Fn: httpAddHeader(true)},
-		{Name: "req_del_header", Fn: httpDelHeader(false)},
-		{Name: "res_del_header", Fn: httpDelHeader(true)},
-		{Name: "req_set_header", Fn: httpSetHeader(false)},
-		{Name: "res_set_header", Fn: httpSetHeader(true)},
-		{Name: "req_rep_header", Fn: httpRepHeader(false, false)},
-		{Name: "res_rep_header", Fn: httpRepHeader(true, false)},
-		{Name: "req_rep_value", Fn: httpRepHeader(false, true)},
-		{Name: "res_rep_value", Fn: httpRepHeader(true, true)},
-		{Name: "req_set_method", Fn: (*HTTP).luaSetMethod},
-		{Name: "req_set_path", Fn: (*HTTP).luaSetPath},
-		{Name: "req_set_query", Fn: (*HTTP).luaSetQuery},
-		{Name: "req_set_uri", Fn: (*HTTP).luaSetURI},
-		{Name: "res_set_status", Fn: (*HTTP).luaSetStatus},
-		// The first API document's names (seeds/001).
-		{Name: "req_get_header", Fn: httpGetHeader(false)},
-		{Name: "res_get_header", Fn: httpGetHeader(true)},
-		{Name: "req_replace_header", Fn: httpRepHeader(false, false)},
-		{Name: "res_replace_header", Fn: httpRepHeader(true, false)},
-		{Name: "req_replace_value", Fn: httpRepHeader(false, true)},
-		{Name: "res_replace_value", Fn: httpRepHeader(true, true)},
-	},
-})
+var httpMethods = []vm.Method[*HTTP]{
+	{Name: "req_get_headers", Fn: httpGetHeaders(false)},
+	{Name: "res_get_headers", Fn: httpGetHeaders(true)},
+	{Name: "req_add_header", Fn: httpAddHeader(false)},
+	{Name: "res_add_header", Fn: httpAddHeader(true)},
+	{Name: "req_del_header", Fn: httpDelHeader(false)},
+	{Name: "res_del_header", Fn: httpDelHeader(true)},
+	{Name: "req_set_header", Fn: httpSetHeader(false)},
+	{Name: "res_set_header", Fn: httpSetHeader(true)},
+	{Name: "req_rep_header", Fn: httpRepHeader(false, false)},
+	{Name: "res_rep_header", Fn: httpRepHeader(true, false)},
+	{Name: "req_rep_value", Fn: httpRepHeader(false, true)},
+	{Name: "res_rep_value", Fn: httpRepHeader(true, true)},
+	{Name: "req_set_method", Fn: (*HTTP).luaSetMethod},
+	{Name: "req_set_path", Fn: (*HTTP).luaSetPath},
+	{Name: "req_set_query", Fn: (*HTTP).luaSetQuery},
+	{Name: "req_set_uri", Fn: (*HTTP).luaSetURI},
+	{Name: "res_set_status", Fn: (*HTTP).luaSetStatus},
+	// The first API document's names (seeds/001).
+	{Name: "req_get_header", Fn: httpGetHeader(false)},
+	{Name: "res_get_header", Fn: httpGetHeader(true)},
+	{Name: "req_replace_header", Fn: httpRepHeader(false, false)},
+	{Name: "res_replace_header", Fn: httpRepHeader(true, false)},
+	{Name: "req_replace_value", Fn: httpRepHeader(false, true)},
+	{Name: "res_replace_value", Fn: httpRepHeader(true, true)},
+}
 
 // msg returns the request or response of the current transaction, or an
 // error outside HTTP (as HAProxy: the HTTP class only exists in HTTP mode).

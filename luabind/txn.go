@@ -84,17 +84,31 @@ var txnClass = declareClass(&vm.Class[*TXN]{
 	Fields: []vm.Method[*TXN]{
 		{Name: "req", Fn: (*TXN).luaReqChannel},
 		{Name: "res", Fn: (*TXN).luaResChannel},
-		{Name: "http", Fn: (*TXN).luaHTTP},
 		{Name: "http_req", Fn: (*TXN).luaHTTPReq},
 		{Name: "http_res", Fn: (*TXN).luaHTTPRes},
 	},
-	Views: []vm.View[*TXN]{
+	Views: append(txnViews(), vm.View[*TXN]{Name: "http", Class: httpClass}),
+})
+
+// tcpTXNClass is the TXN of a stream with no HTTP transaction: txnClass
+// without txn.http, which is nil there (HAProxy builds it only for HTTP
+// streams). Not in the API manifest: the same class for scripts.
+var tcpTXNClass = &vm.Class[*TXN]{
+	Name:    "TXN",
+	Methods: txnClass.Methods,
+	Fields:  txnClass.Fields,
+	Views:   txnViews(),
+}
+
+// txnViews are the views of every TXN.
+func txnViews() []vm.View[*TXN] {
+	return []vm.View[*TXN]{
 		{Name: "f", Class: fetchesClass},
 		{Name: "sf", Class: sfetchesClass},
 		{Name: "c", Class: convertersClass},
 		{Name: "sc", Class: sconvertersClass},
-	},
-})
+	}
+}
 
 // pushTXN pushes txn as a TXN object. Its views' classes (txn.f, txn.c)
 // get their methods first: a class's methods are fixed when it registers,
@@ -102,6 +116,10 @@ var txnClass = declareClass(&vm.Class[*TXN]{
 func pushTXN(p *vm.Pusher, txn *TXN) {
 	buildFetchesClass()
 	buildConvertersClass()
+	if txn.s.HTTP == nil {
+		tcpTXNClass.Push(p, txn)
+		return
+	}
 	txnClass.Push(p, txn)
 }
 
@@ -209,15 +227,4 @@ func (tx *TXN) luaDone(c *vm.Call) (int, error) {
 	}
 	dataOf(tx.s).done = true
 	return stopInvocation(c)
-}
-
-// luaHTTP implements txn.http: the HTTP object in HTTP mode, nil in TCP
-// mode (as HAProxy builds it only for HTTP streams).
-func (tx *TXN) luaHTTP(c *vm.Call) (int, error) {
-	if tx.s.HTTP == nil {
-		c.PushNil()
-		return 1, nil
-	}
-	httpClass.Push(&c.Pusher, &HTTP{s: tx.s})
-	return 1, nil
 }

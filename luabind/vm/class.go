@@ -48,14 +48,14 @@ type Class[T any] struct {
 
 	once sync.Once
 	idx  int32
-	// base is 1 + the index of the class this one is a view of: its
-	// objects' handles are accepted as this class's.
-	base atomic.Int32
+	// bases are 1 + the indexes of the classes this one is a view of
+	// (0: none): their objects' handles are accepted as this class's.
+	bases [maxBases]atomic.Int32
 }
 
 // View is a field of a class whose value is an object of Class over the
-// same Go value. A class is a view of at most one other class; it may
-// also have objects of its own (Push).
+// same Go value. A class is a view of at most maxBases other classes; it
+// may also have objects of its own (Push).
 type View[T any] struct {
 	Name  string
 	Class *Class[T]
@@ -144,9 +144,7 @@ func (cl *Class[T]) register() {
 		cl.idx = int32(len(classes))
 		classes = append(classes, d)
 		for _, v := range cl.Views {
-			if !v.Class.base.CompareAndSwap(0, cl.idx+1) && v.Class.base.Load() != cl.idx+1 {
-				panic("lua: class " + v.Class.Name + " is a view of two classes")
-			}
+			v.Class.addBase(cl.idx)
 		}
 		classMu.Unlock()
 	})
@@ -182,10 +180,40 @@ func (cl *Class[T]) check(c *Call, i int, method string) (T, error) {
 	if !live {
 		return zero, fmt.Errorf("'%s': the %s object is no longer valid", method, cl.Name)
 	}
-	if idx != cl.idx && idx+1 != cl.base.Load() {
+	if idx != cl.idx && !cl.viewOf(idx) {
 		return zero, c.ArgError(i, fmt.Sprintf("%s expected, got %s", cl.Name, c.st.className(idx)))
 	}
 	return v.(T), nil
+}
+
+// maxBases bounds the classes a class is a view of.
+const maxBases = 4
+
+// addBase makes cl a view of class idx. Called under classMu.
+func (cl *Class[T]) addBase(idx int32) {
+	for i := range cl.bases {
+		switch cl.bases[i].Load() {
+		case idx + 1:
+			return
+		case 0:
+			cl.bases[i].Store(idx + 1)
+			return
+		}
+	}
+	panic("lua: class " + cl.Name + " is a view of too many classes")
+}
+
+// viewOf reports whether cl is a view of class idx.
+func (cl *Class[T]) viewOf(idx int32) bool {
+	for i := range cl.bases {
+		switch cl.bases[i].Load() {
+		case idx + 1:
+			return true
+		case 0:
+			return false
+		}
+	}
+	return false
 }
 
 // Check returns the Go value of the object of class cl at argument i.
