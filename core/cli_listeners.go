@@ -123,8 +123,8 @@ func (e *Engine) drain(px *Proxy, b *Bind, ln net.Listener) {
 	}
 }
 
-// acceptPaused is called by an accept loop after a failed Accept: while px
-// is paused it waits for the resume (or the stop) and reports true.
+// acceptPaused is called by an accept loop after an Accept: while px is
+// paused it waits for the resume (or the stop) and reports true.
 func (e *Engine) acceptPaused(px *Proxy) bool {
 	fc := &e.cliState().fe
 	fc.mu.Lock()

@@ -319,6 +319,11 @@ func (e *Engine) accept(px *Proxy, b *Bind, ln net.Listener) {
 			e.Log.Alert("Proxy %s: accept failed: %v", px.Name, err)
 			continue
 		}
+		// A connection accepted as the frontend was being paused (its
+		// Accept had found it queued before the pause woke the loop)
+		// waits like those still in the backlog: served once resumed,
+		// or drained at a stop.
+		e.acceptPaused(px)
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
