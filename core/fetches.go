@@ -46,6 +46,19 @@ func init() {
 	fetch := func(name string, args sample.ArgSpec, out sample.Type, use sample.Use, fn sample.FetchFunc) {
 		sample.RegisterFetch(&sample.Fetch{Name: name, Args: args, Out: out, Use: use, Fn: fn})
 	}
+	// "stopping" (and when(stopping)) read the stream's engine: the
+	// sample package's own versions read the process-wide flag, which one
+	// stopped engine leaves set for every other engine of the process.
+	stopping := func(ctx *sample.Ctx) bool {
+		if s := streamOf(ctx); s != nil {
+			return s.Engine.Stopping()
+		}
+		return sample.Stopping.Load()
+	}
+	fetch("stopping", sample.ArgSpec{}, sample.TypeBool, sample.UseIntrn, func(ctx *sample.Ctx, _ []sample.Arg) (sample.Sample, bool) {
+		return sample.Bool(stopping(ctx)), true
+	})
+	sample.RegisterWhenCond("stopping", stopping)
 	fetch("fe_name", sample.ArgSpec{}, sample.TypeStr, sample.UseFtend, func(ctx *sample.Ctx, a []sample.Arg) (sample.Sample, bool) {
 		if px := pxArg(ctx, nil, true); px != nil {
 			return str(px.Name)

@@ -310,3 +310,26 @@ func TestFetchesConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// "stopping" and when(stopping) follow the stream's own engine: another
+// engine of the same process that stopped does not make them true.
+func TestStoppingIsPerEngine(t *testing.T) {
+	const cfg = `
+defaults
+    mode http
+    timeout client 5s
+frontend fe
+    bind 127.0.0.1:0
+    http-request return status 200 content-type text/plain lf-string "stopping=%[stopping] when=%[str(yes),when(stopping)]"
+`
+	other, _ := loadEngine(t, cfg)
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	other.Stop()
+	other.Wait()
+	e, _ := startEngine(t, cfg)
+	if got := get(t, e.Addrs()[0].String(), "/"); !strings.HasSuffix(got, "stopping=0 when=") {
+		t.Errorf("a running engine: %q", got)
+	}
+}
