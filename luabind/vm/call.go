@@ -336,7 +336,7 @@ func (c *Call) handle(i int) (int64, bool) {
 // (table.sort, gsub, a metamethod called from C) stands in between.
 func (c *Call) CanYield() bool {
 	co := c.Pusher.co
-	return co != nil && co.c.yield_allowed != 0 && co.c.L == c.L && C.lua_isyieldable(c.L) != 0
+	return co != nil && co.c.yield_allowed != 0 && co.c.L == c.L && c.f.yieldable != 0
 }
 
 // Yield suspends the invocation. The host runs wait (outside the state
@@ -354,7 +354,7 @@ func (c *Call) Yield(wait func(), k Func) (int, error) {
 	if co.c.L != c.L {
 		return 0, errors.New("attempt to yield from a coroutine created by the script: call it from the action's own coroutine")
 	}
-	if C.lua_isyieldable(c.L) == 0 {
+	if c.f.yieldable == 0 {
 		return 0, errors.New("attempt to yield across a C-call boundary")
 	}
 	co.cont = k

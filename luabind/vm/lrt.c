@@ -322,6 +322,7 @@ static inline void fill_frame(lua_State *L, lrt_vm *vm, lrt_frame *f) {
 	f->coid = c ? c->id : 0;
 	f->n = n;
 	f->argerr = 0;
+	f->yieldable = lua_isyieldable(L);
 	f->opstart = vm->opslen;
 	if (n > 0)
 		fill_args(L, f, n);

@@ -49,6 +49,7 @@ typedef struct lrt_frame {
 	int64_t fid;      /* Go function id (goCall only) */
 	int32_t n;        /* lua_gettop at entry */
 	int32_t argerr;   /* argument index for LRT_ARGERROR */
+	int32_t yieldable; /* lua_isyieldable(L) at entry */
 	size_t opstart;   /* ops emitted by this call start here */
 	int64_t coid;     /* Go id of the invocation's root coroutine, 0 if none */
 	lrt_arg a[LRT_MAXARGS];
