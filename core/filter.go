@@ -253,8 +253,8 @@ func (s *Stream) attachTo(fcp **filterChain, px *Proxy) FilterResult {
 func (hc *HTTPConn) filterStartFailed(tx *HTTPTxn, r FilterResult) bool {
 	tx.closeClient = true
 	if r == filterAbort {
-		extOf(hc.s).setTerm('C', 'R')
-		return hc.finishLocal(tx, nil)
+		hc.s.AbortWait()
+		return false
 	}
 	return hc.finishLocal(tx, hc.s.Frontend.ErrorReply(400))
 }
@@ -306,8 +306,7 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		return bad()
 	case filterAbort:
 		// HAProxy compat: the client closed while a filter waited
-		extOf(s).setTerm('C', 'R')
-		tx.closeClient = true
+		s.AbortWait()
 		return nil, false
 	}
 	if !fc.data(false) {

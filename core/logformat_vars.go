@@ -137,8 +137,13 @@ func init() {
 	}
 	// status, sizes, state
 	reg("ST", func(s *Stream, _ *logState, dst []byte, o sample.FormatOpts) []byte {
-		if s.HTTP == nil || s.HTTP.Status == 0 {
+		switch {
+		case s.HTTP == nil:
 			return lfText(dst, "", false, o)
+		case s.HTTP.Status == 0:
+			// HAProxy compat: txn->status is -1 until a status is known
+			// (a request aborted before any response)
+			return append(dst, "-1"...)
 		}
 		return strconv.AppendInt(dst, int64(s.HTTP.Status), 10)
 	})

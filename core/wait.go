@@ -115,6 +115,16 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// SetTermination sets the stream's termination state (the log's "CR"),
-// unless one is set already.
-func (s *Stream) SetTermination(cause, phase byte) { extOf(s).setTerm(cause, phase) }
+// AbortWait ends a stream whose filter or action still waits when
+// nothing more can wake it (the client closed, the engine stopped).
+// HAProxy compat: the stream closes without a response, its termination
+// state is "CR" and, in HTTP, the transaction is logged as an unread
+// request is (logBadRequest): "<NOSRV>", status -1, "CR--". A TCP stream
+// is logged when it ends (logTCP).
+func (s *Stream) AbortWait() {
+	extOf(s).setTerm('C', 'R')
+	if tx := s.HTTP; tx != nil {
+		tx.closeClient = true
+		s.logHTTP(tx)
+	}
+}

@@ -103,9 +103,9 @@ func (a *luaAction) Do(s *core.Stream) core.Verdict {
 }
 
 // abortYield ends a stream whose action still yields when nothing more
-// can wake it; HAProxy logs it as a Lua timeout and closes (CR).
+// can wake it; HAProxy closes and logs it (CR, core.Stream.AbortWait).
 func abortYield(s *core.Stream) core.Verdict {
-	s.SetTermination('C', 'R')
+	s.AbortWait()
 	return core.Reject
 }
 
