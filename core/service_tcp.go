@@ -1,9 +1,6 @@
 package core
 
-import (
-	"runtime"
-	"time"
-)
+import "time"
 
 // ServiceIO is a TCP service's side of its stream: what it reads is the
 // client's data as the request's data filters pass it on, what it sends
@@ -47,7 +44,7 @@ func (io *ServiceIO) Flush() error {
 	if len(io.queued) == 0 {
 		return nil
 	}
-	runtime.Gosched()
+	yieldBeforeSend()
 	return io.SendNow(nil)
 }
 
