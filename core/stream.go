@@ -63,10 +63,13 @@ type Stream struct {
 	fx         fetchState // read by the fetches (fetches_state.go)
 	// ioConns are the connections the channels read and write, wrapped
 	// by netio.PollConn, with their deadlines (see connIO).
-	ioConns [2]struct {
-		raw, io net.Conn
-		dl      deadlines
-	}
+	ioConns [2]ioConn
+}
+
+// ioConn is a connection as the channels use it (Stream.connIO).
+type ioConn struct {
+	raw, io net.Conn
+	dl      deadlines
 }
 
 // connIO returns c (the client or the server connection) wrapped for the
@@ -77,15 +80,19 @@ func (s *Stream) connIO(c net.Conn) net.Conn {
 	if c == nil {
 		return nil
 	}
-	i := 0
+	return s.ioSlot(c).io
+}
+
+// ioSlot returns c's entry in ioConns, made on first use.
+func (s *Stream) ioSlot(c net.Conn) *ioConn {
+	slot := &s.ioConns[0]
 	if c != s.Client {
-		i = 1
+		slot = &s.ioConns[1]
 	}
-	if slot := &s.ioConns[i]; slot.raw != c {
-		slot.raw, slot.io = c, netio.PollConn(c, false)
-		slot.dl = deadlines{conn: c}
+	if slot.raw != c {
+		*slot = ioConn{raw: c, io: netio.PollConn(c, false), dl: deadlines{conn: c}}
 	}
-	return s.ioConns[i].io
+	return slot
 }
 
 // forgetDeadlines is called where a connection's deadlines are set
@@ -106,12 +113,7 @@ func (s *Stream) connDeadlines(c net.Conn) *deadlines {
 	if s.Frontend.Mode == "http" || c == nil {
 		return nil
 	}
-	s.connIO(c)
-	i := 0
-	if c != s.Client {
-		i = 1
-	}
-	return &s.ioConns[i].dl
+	return &s.ioSlot(c).dl
 }
 
 // AtClose registers fn to run when the stream ends (modules release what

@@ -3,7 +3,6 @@
 package test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -100,31 +99,7 @@ func freePort(t *testing.T) int {
 
 // echoServer answers each connection with the line it received, then
 // closes.
-func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				line, err := bufio.NewReader(c).ReadString('\n')
-				if err == nil {
-					_, _ = io.WriteString(c, line)
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
+func echoServer(t *testing.T) string { return echoServerPrefixed(t, "") }
 
 // alive reports whether pid runs (a zombie, not yet reaped by its new
 // parent, does not).

@@ -3,6 +3,7 @@
 package test
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -77,39 +78,16 @@ func lineOrigin(t *testing.T) string {
 	return echoServerPrefixed(t, "got:")
 }
 
-// echoServerPrefixed is echoServer with a prefix to the line.
+// echoServerPrefixed answers each connection with prefix and the first
+// line it reads, then closes it.
 func echoServerPrefixed(t *testing.T, prefix string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				var line []byte
-				one := make([]byte, 1)
-				for {
-					if _, err := c.Read(one); err != nil {
-						return
-					}
-					line = append(line, one[0])
-					if one[0] == '\n' {
-						break
-					}
-				}
-				_, _ = c.Write(append([]byte(prefix), line...))
-			}()
+	return scriptedServer(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if line, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+			_, _ = io.WriteString(c, prefix+line)
 		}
-	}()
-	return ln.Addr().String()
+	}).Addr().String()
 }
 
 // TestTCPContentInspectWaitsLikeHAProxy runs tcp-request content rules

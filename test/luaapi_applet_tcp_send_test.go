@@ -52,18 +52,7 @@ core.register_service("busy", "tcp", function(applet)
 end)
 `})
 	t.Run("sleep", func(t *testing.T) {
-		c, err := net.DialTimeout("tcp", p.addr(0), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		start := time.Now()
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		line, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil || line != "banner\n" {
-			t.Fatalf("first line %q, %v", line, err)
-		}
-		if d := time.Since(start); d > 3*time.Second {
+		if d := firstLineIn(t, p.addr(0), "banner\n"); d > 3*time.Second {
 			t.Errorf("the banner came after %v: it waited for the end of the sleep", d)
 		}
 	})
@@ -80,21 +69,28 @@ end)
 		}
 	})
 	t.Run("busy", func(t *testing.T) {
-		c, err := net.DialTimeout("tcp", p.addr(2), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		start := time.Now()
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		line, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil || line != "first\n" {
-			t.Fatalf("first line %q, %v", line, err)
-		}
 		// it ends at tune.lua.service-timeout (4s), which must not be
 		// what sends it
-		if d := time.Since(start); d > 3*time.Second {
+		if d := firstLineIn(t, p.addr(2), "first\n"); d > 3*time.Second {
 			t.Errorf("the first line came after %v, with the service's end", d)
 		}
 	})
+}
+
+// firstLineIn connects to addr, checks that the first line it sends is
+// want, and returns how long that took.
+func firstLineIn(t *testing.T, addr, want string) time.Duration {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != want {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	return time.Since(start)
 }
