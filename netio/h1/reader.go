@@ -219,7 +219,14 @@ func (r *Reader) fill() error {
 	if r.noBlock {
 		return errWouldBlock
 	}
-	if r.w == len(r.buf) {
+	switch {
+	case r.r == r.w:
+		// Empty: read at the front again. A keep-alive connection then
+		// keeps reusing the same few cache lines instead of walking its
+		// whole buffer, request after request (HAProxy's buffers are
+		// likewise realigned when empty).
+		r.r, r.w = 0, 0
+	case r.w == len(r.buf):
 		if r.r == 0 {
 			return errors.New("h1: buffer full") // callers bound their needs below len(buf)
 		}
