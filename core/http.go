@@ -36,9 +36,13 @@ type HTTPTxn struct {
 	svcReq      *h1.Message  // the request as a service sees it (ServiceRequest)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
+	// clientGone: the client closed while a rule waited; the rules run
+	// on in HAProxy's final mode, then the stream ends (AbortAfterRules).
+	clientGone bool
 	// start is when the transaction began: the accept, or the end of the
 	// previous response; recvAt when the first byte of its request came,
-	// headAt when its head was complete (zero: not reached).
+	// headAt when its head was complete (zero: not reached), then when
+	// its analysis ended (analysed).
 	start, recvAt, headAt time.Time
 	srvTime               time.Duration
 	// srvStatus is the status the server answered (server_status), 0 if

@@ -25,11 +25,13 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		return hc.filterStartFailed(tx, r)
 	}
 	if r, ok := s.runHTTPRules(fe, HTTPRequest); !ok {
+		tx.analysed(s)
 		return hc.finishLocal(tx, r)
 	}
 	if s.service == nil {
 		be := s.selectBackend()
 		if be == nil {
+			tx.analysed(s)
 			return hc.finishLocal(tx, fe.ErrorReply(503))
 		}
 		s.Backend = be
@@ -39,9 +41,15 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 				return hc.filterStartFailed(tx, r)
 			}
 			if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
+				tx.analysed(s)
 				return hc.finishLocal(tx, r)
 			}
 		}
+	}
+	tx.analysed(s)
+	if tx.clientGone {
+		s.AbortWait()
+		return false
 	}
 	if s.service != nil {
 		if hs, ok := s.service.(HTTPService); ok {
@@ -81,6 +89,31 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	s.addUniqueIDHeader(tx)
 	return e.forward(hc, tx, be)
 }
+
+// analysed marks the end of the request's analysis, where HAProxy's TR
+// timer stops (logs.tv_request): after the request rules, which may have
+// waited (Lua actions, wait-for-body), and the backend's choice; not at
+// the end of the head.
+func (tx *HTTPTxn) analysed(s *Stream) { tx.headAt = s.now() }
+
+// AbortAfterRules handles a client that closed while an HTTP request
+// rule waited (a Lua action yielding). HAProxy 2.6 compat: the rules then
+// run once more in a final mode where nothing may wait (a Lua action that
+// would yield is told "aborting Lua processing on expired timeout" and
+// the rules go on), the backend is chosen, and only then does the stream
+// end without a response: "CR", logged with that backend. It returns
+// false for a TCP stream, which the caller ends at once (AbortWait).
+func (s *Stream) AbortAfterRules() bool {
+	if s.HTTP == nil {
+		return false
+	}
+	s.HTTP.clientGone = true
+	return true
+}
+
+// RulesFinal reports whether the request rules run in HAProxy's final
+// mode (AbortAfterRules): an action may no longer wait.
+func (s *Stream) RulesFinal() bool { return s.HTTP != nil && s.HTTP.clientGone }
 
 // finishLocal ends a request answered by the proxy (r nil: the request
 // was rejected silently: close).

@@ -180,6 +180,19 @@ func (e *Engine) sendLog(level int, msg string) {
 	}
 }
 
+// SendErr reports an error of a script or a rule at run time as
+// HAProxy's SEND_ERR does: an alert on stderr, and the same message at
+// level err to px's log targets (the global ones when px is nil), where
+// operators watching their syslog see it.
+func (e *Engine) SendErr(px *Proxy, msg string) {
+	e.Log.Alert("%s", msg)
+	if px == nil {
+		e.sendLog(LogErr, msg)
+		return
+	}
+	px.SendLog(e, LogErr, msg)
+}
+
 // SendLog sends msg at level to the proxy's log targets (the global ones
 // for "log global"); with no target, nothing is sent.
 func (px *Proxy) SendLog(e *Engine, level int, msg string) {

@@ -13,9 +13,10 @@ import (
 // luaAction is a rule action running a Lua function with a TXN.
 type luaAction struct {
 	rt     *Runtime
-	name   string   // as registered ("hello" for lua.hello)
-	global vm.Ref   // the early "lua <function>" form: the global function
-	args   []string // arguments from the configuration
+	name   string      // as registered ("hello" for lua.hello)
+	px     *core.Proxy // whose rule it is: its errors go to its logs
+	global vm.Ref      // the early "lua <function>" form: the global function
+	args   []string    // arguments from the configuration
 }
 
 // parseLuaAction handles "lua.<name> [args...]".
@@ -33,7 +34,7 @@ func parseLuaAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []stri
 	if len(args) < n {
 		return nil, 0, l.Errorf("'%s lua.%s' expects %d arguments.", rs, name, r.nbArgs)
 	}
-	return &luaAction{rt: rt, name: name, args: args[1:n]}, n, nil
+	return &luaAction{rt: rt, name: name, px: px, args: args[1:n]}, n, nil
 }
 
 // parseLegacyAction handles "lua <function>", the first API document's form:
@@ -53,7 +54,7 @@ func parseLegacyAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []s
 	if !ok {
 		return nil, 0, l.Errorf("'%s lua' : Lua function '%s' not found.", rs, args[1])
 	}
-	return &luaAction{rt: rt, name: args[1], global: fn}, 2, nil
+	return &luaAction{rt: rt, name: args[1], px: px, global: fn}, 2, nil
 }
 
 // Do runs the action on s's goroutine. Errors are logged and the stream
@@ -62,7 +63,9 @@ func parseLegacyAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []s
 // An action answering act.YIELD runs again each time the stream is
 // woken (core.Stream.WaitWake): at act:wake_time(), on request data, on
 // the client's close. HAProxy compat: a close runs it once more; still
-// yielding, the stream ends without a response. In TCP rules the
+// yielding, it is told so and, in HTTP, the rules go on in a final mode
+// before the stream ends without a response (core.Stream.AbortAfterRules);
+// a TCP stream ends at once. In TCP rules the
 // inspect-delay (else timeout client) ends the wait and the rules go on.
 func (a *luaAction) Do(s *core.Stream) core.Verdict {
 	ls, fn := a.resolve(s)
@@ -73,13 +76,17 @@ func (a *luaAction) Do(s *core.Stream) core.Verdict {
 	if s.HTTP == nil {
 		deadline = s.InspectDeadline()
 	}
-	for closed := false; ; {
+	for closed := s.RulesFinal(); ; {
 		v, again := a.run(s, ls, fn)
 		if !again {
 			return v
 		}
 		if closed {
-			return abortYield(s)
+			if !s.AbortAfterRules() {
+				return abortYield(s)
+			}
+			sendErr(ls, a.px, "Lua function '%s': aborting Lua processing on expired timeout.", a.name)
+			return core.Continue
 		}
 		d := dataOf(s)
 		wait := d.wakeTime
@@ -116,7 +123,7 @@ func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bo
 	txn := &TXN{s: s, ls: ls}
 	co, err := ls.start(&invocation{ctx: ctxAction, name: a.name, s: s, txn: txn}, fn)
 	if err != nil {
-		ls.rt.e.Log.Alert("Lua function '%s': %v.", a.name, err)
+		sendErr(ls, a.px, "Lua function '%s': %v.", a.name, err)
 		return core.Continue, false
 	}
 	defer co.Close()
@@ -126,13 +133,19 @@ func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bo
 	}
 	out := ls.drive(co)
 	if out != vm.OK {
-		alertFailure(ls, "Lua function '"+a.name+"'", co, out)
+		alertFailure(ls, a.px, "Lua function '"+a.name+"'", co, out)
 		return core.Continue, false
 	}
 	if dataOf(s).done {
 		return core.Done, false
 	}
 	if v, ok := co.ResultInteger(1); ok && co.NResults() >= 1 && v == actYield {
+		return core.Continue, true
+	}
+	if co.NResults() == 0 && s.RulesFinal() {
+		// HAProxy 2.6 compat: in the final mode, the previous action's
+		// act.YIELD is still on the shared Lua stack, and an action
+		// returning nothing reads it as its own result.
 		return core.Continue, true
 	}
 	return verdictOf(co), false

@@ -31,13 +31,13 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 	co, err := ls.start(&invocation{ctx: ctxService, name: svc.name, s: s, happlet: ap}, r.fn)
 	if err != nil {
 		ls.Unlock()
-		ls.rt.e.Log.Alert("Lua applet http '<lua.%s>': %v.", svc.name, err)
+		sendErr(ls, streamProxy(s), "Lua applet http '<lua.%s>': %v.", svc.name, err)
 		return false
 	}
 	appletHTTPClass.Push(&co.Pusher, ap)
 	out := ls.drive(co)
 	if out != vm.OK {
-		alertFailure(ls, "Lua applet http '<lua."+svc.name+">'", co, out)
+		alertFailure(ls, streamProxy(s), "Lua applet http '<lua."+svc.name+">'", co, out)
 	}
 	co.Close()
 	ls.Unlock()

@@ -45,13 +45,13 @@ func (svc *luaService) serve(s *core.Stream) {
 	ap := &AppletTCP{s: s}
 	co, err := ls.start(&invocation{ctx: ctxService, name: svc.name, s: s, applet: ap}, r.fn)
 	if err != nil {
-		ls.rt.e.Log.Alert("Lua applet tcp '<lua.%s>': %v.", svc.name, err)
+		sendErr(ls, streamProxy(s), "Lua applet tcp '<lua.%s>': %v.", svc.name, err)
 		return
 	}
 	defer co.Close()
 	appletTCPClass.Push(&co.Pusher, ap)
 	if out := ls.drive(co); out != vm.OK {
-		alertFailure(ls, "Lua applet tcp '<lua."+svc.name+">'", co, out)
+		alertFailure(ls, streamProxy(s), "Lua applet tcp '<lua."+svc.name+">'", co, out)
 	}
 }
 

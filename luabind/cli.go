@@ -106,7 +106,7 @@ func runCLI(r *core.CLIRequest, key string) {
 	ap := &AppletTCP{s: s}
 	co, err := ls.start(&invocation{ctx: ctxService, name: "cli", s: s, applet: ap}, cmd.fn)
 	if err != nil {
-		ls.rt.e.Log.Alert("Lua cli '%s': %v.", key, err)
+		sendErr(ls, nil, "Lua cli '%s': %v.", key, err)
 		return
 	}
 	defer co.Close()

@@ -215,7 +215,7 @@ func (es *EventSub) deliver(q queuedEvent) {
 	}
 	co, err := ls.start(&invocation{ctx: ctxTask, name: "event_sub"}, es.fn)
 	if err != nil {
-		ls.rt.e.Log.Alert("Lua event_hdl: %v.", err)
+		sendErr(ls, nil, "Lua event_hdl: %v.", err)
 		return
 	}
 	defer co.Close()
@@ -228,7 +228,7 @@ func (es *EventSub) deliver(q queuedEvent) {
 	eventSubClass.Push(&co.Pusher, es)
 	co.PushInteger(q.when.Unix())
 	if out := ls.drive(co); out != vm.OK {
-		alertFailure(ls, "Lua event_hdl", co, out)
+		alertFailure(ls, nil, "Lua event_hdl", co, out)
 	}
 }
 

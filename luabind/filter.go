@@ -272,7 +272,7 @@ func (fi *filterInst) invoke(method string, o vm.Ref, push func(co *vm.Co)) (*vm
 	iv := &invocation{ctx: ctxFilter, name: fi.f.name, s: fi.s, txn: txn, filter: fi}
 	co, err := ls.start(iv, fi.conf.call)
 	if err != nil {
-		ls.rt.e.Log.Alert("Lua filter '%s': %v.", fi.f.name, err)
+		sendErr(ls, streamProxy(fi.s), "Lua filter '%s': %v.", fi.f.name, err)
 		return nil, false
 	}
 	co.PushRef(o)
@@ -284,7 +284,7 @@ func (fi *filterInst) invoke(method string, o vm.Ref, push func(co *vm.Co)) (*vm
 		push(co)
 	}
 	if out := ls.drive(co); out != vm.OK {
-		alertFailure(ls, "Lua filter '"+fi.f.name+"'", co, out)
+		alertFailure(ls, streamProxy(fi.s), "Lua filter '"+fi.f.name+"'", co, out)
 		return co, false
 	}
 	return co, co.NResults() >= 1 && co.ResultBool(1)

@@ -96,7 +96,7 @@ func boolSample(b bool) luaSample {
 func (ls *LState) runSample(iv *invocation, fn vm.Ref, push func(*vm.Pusher)) (luaSample, bool) {
 	co, err := ls.start(iv, fn)
 	if err != nil {
-		ls.rt.e.Log.Alert("%s: %v.", sampleWhat(iv), err)
+		sendErr(ls, streamProxy(iv.s), "%s: %v.", sampleWhat(iv), err)
 		return luaSample{}, false
 	}
 	defer co.Close()
@@ -116,9 +116,9 @@ func (ls *LState) finishSample(iv *invocation, co *vm.Co) (luaSample, bool) {
 		smp := sampleOfResult(co, 1)
 		return smp, smp.kind != sampleNone
 	case out == vm.YieldNotAllowed && iv.ctx == ctxConverter:
-		ls.rt.e.Log.Alert("%s: yield functions like core.tcp() or core.sleep() are not allowed.", sampleWhat(iv))
+		sendErr(ls, streamProxy(iv.s), "%s: yield functions like core.tcp() or core.sleep() are not allowed.", sampleWhat(iv))
 	default:
-		alertFailure(ls, sampleWhat(iv), co, out)
+		alertFailure(ls, streamProxy(iv.s), sampleWhat(iv), co, out)
 	}
 	return luaSample{}, false
 }

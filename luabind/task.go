@@ -69,7 +69,7 @@ func (ls *LState) runTask(t taskSpec) {
 		}
 	}()
 	if err != nil {
-		ls.rt.e.Log.Alert("Lua task: %v.", err)
+		sendErr(ls, nil, "Lua task: %v.", err)
 		return
 	}
 	defer co.Close()
@@ -77,6 +77,6 @@ func (ls *LState) runTask(t taskSpec) {
 		co.PushRef(a)
 	}
 	if out := ls.drive(co); out != vm.OK {
-		alertFailure(ls, "Lua task", co, out)
+		alertFailure(ls, nil, "Lua task", co, out)
 	}
 }
