@@ -52,7 +52,7 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 		ap.startResponse()
 	}
 	if ap.filtered {
-		res := &h1.Message{Status: ap.status, Reason: ap.reason, Version: "HTTP/1.1",
+		res := &h1.Message{Status: ap.status, Reason: ap.reason, Version: ap.resVersion(),
 			Headers: ap.headers, Body: ap.resBody}
 		if res.Reason == "" {
 			res.Reason = core.Reason(ap.status)
@@ -124,9 +124,10 @@ func (ap *AppletHTTP) luaMethod(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// luaVersion is applet.version: "1.1" or "1.0".
+// luaVersion is applet.version: "HTTP/1.1" or "HTTP/1.0", as HAProxy 2.6
+// gives it (not "1.1").
 func (ap *AppletHTTP) luaVersion(c *vm.Call) (int, error) {
-	c.PushString(strings.TrimPrefix(ap.req().Version, "HTTP/"))
+	c.PushString(ap.req().Version)
 	return 1, nil
 }
 
@@ -195,6 +196,15 @@ func (ap *AppletHTTP) luaStartResponse(c *vm.Call) (int, error) {
 	return 0, nil
 }
 
+// resVersion is the version of the response: HAProxy 2.6 answers an
+// HTTP/1.0 request in HTTP/1.0.
+func (ap *AppletHTTP) resVersion() string {
+	if ap.req().Version == "HTTP/1.0" {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
+}
+
 func (ap *AppletHTTP) startResponse() {
 	ap.started = true
 	if ap.filtered {
@@ -205,7 +215,7 @@ func (ap *AppletHTTP) startResponse() {
 		reason = core.Reason(ap.status)
 	}
 	var b []byte
-	b = fmt.Appendf(b, "HTTP/1.1 %d %s\r\n", ap.status, reason)
+	b = fmt.Appendf(b, "%s %d %s\r\n", ap.resVersion(), ap.status, reason)
 	hasLen := false
 	for _, h := range ap.headers {
 		if strings.EqualFold(h.Name, "content-length") || strings.EqualFold(h.Name, "transfer-encoding") {

@@ -25,6 +25,13 @@ func runHAProxyReq(t *testing.T, cfg string, files map[string]string) string {
 // runHAProxyLog is runHAProxyReq that also returns haproxy's output.
 func runHAProxyLog(t *testing.T, cfg string, files map[string]string) (string, *syncBuffer) {
 	t.Helper()
+	addr, _, out := runHAProxyIn(t, cfg, files)
+	return addr, out
+}
+
+// runHAProxyIn is runHAProxyLog that also returns {dir}.
+func runHAProxyIn(t *testing.T, cfg string, files map[string]string) (string, string, *syncBuffer) {
+	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		t.Skip("haproxy is not installed")
@@ -58,7 +65,7 @@ func runHAProxyLog(t *testing.T, cfg string, files map[string]string) (string, *
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return addr, out
+			return addr, dir, out
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("haproxy did not start:\n%s", out)
