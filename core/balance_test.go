@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"luaproxy/core/sample"
 	"luaproxy/netio/h1"
 )
 
@@ -208,7 +209,6 @@ func TestBalanceConfigErrors(t *testing.T) {
 		"backend be\n    hash-type map-based sdbm sideways\n",
 		"backend be\n    hash-type avalanche\n",
 		"backend be\n    balance url_param\n",
-		"backend be\n    balance url_param id check_post\n",
 	} {
 		c, err := configParse(cfg)
 		if err != nil {
@@ -216,6 +216,100 @@ func TestBalanceConfigErrors(t *testing.T) {
 		}
 		if err := New(NewLogger(&syncBuf{})).Load(c); err == nil || !strings.Contains(err.Error(), "parsing [t.cfg:") {
 			t.Errorf("%q: want a located error, got %v", cfg, err)
+		}
+	}
+}
+
+// TestBalanceHashConfigErrors checks the messages of HAProxy 2.6.12 for
+// the hash-based keywords (taken from "haproxy -c").
+func TestBalanceHashConfigErrors(t *testing.T) {
+	const srv = "    server s1 127.0.0.1:1\n"
+	for _, c := range []struct{ line, want string }{
+		{"balance hash", "parsing [t.cfg:2] : balance hash requires a sample expression."},
+		{"balance hash req.hdr(x) extra", "parsing [t.cfg:2] : balance hash takes no other argument (got 'extra')."},
+		{"balance hash nosuchfetch", "backend 'be' [t.cfg:1]: failed to parse 'balance hash' expression 'nosuchfetch' in : unknown fetch method 'nosuchfetch'."},
+		{"balance hash res.hdr(x)", "backend 'be' [t.cfg:1]: error detected while parsing 'balance hash' expression 'res.hdr(x)' which requires information from HTTP response headers, which is not available here."},
+		{"balance rdp-cookie(", "parsing [t.cfg:2] : balance rdp-cookie : missing cookie name."},
+		{"balance rdp-cookie()", "parsing [t.cfg:2] : balance rdp-cookie : missing cookie name."},
+		{"balance url_param", "parsing [t.cfg:2] : balance url_param requires an URL parameter name."},
+		{"balance url_param id foo", "parsing [t.cfg:2] : balance url_param only accepts 'check_post' modifier (got 'foo')."},
+		{"hash-balance-factor", "parsing [t.cfg:2] : 'hash-balance-factor' expects an integer argument."},
+		{"hash-balance-factor 50", "parsing [t.cfg:2] : 'hash-balance-factor' must be 0 or greater than 100."},
+		{"hash-balance-factor 100", "parsing [t.cfg:2] : 'hash-balance-factor' must be 0 or greater than 100."},
+		{"hash-balance-factor -5", "parsing [t.cfg:2] : 'hash-balance-factor' must be 0 or greater than 100."},
+		{"server s2 127.0.0.1:2 hash-key", "parsing [t.cfg:2] : 'server s2' : 'hash-key expects 'id', 'addr', or 'addr-port' value"},
+		{"server s2 127.0.0.1:2 hash-key name", "parsing [t.cfg:2] : 'server s2' : 'hash-key' has to be 'id', 'addr', or 'addr-port'"},
+	} {
+		c2, err := configParse("backend be\n    " + c.line + "\n" + srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = New(NewLogger(&syncBuf{})).Load(c2)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q:\n got %v\nwant %s", c.line, err, c.want)
+		}
+	}
+	// Accepted as HAProxy accepts them.
+	for _, line := range []string{
+		"balance url_param id check_post", "balance url_param id check_post 64",
+		"balance rdp-cookie", "balance rdp-cookie(user)", "balance hash src",
+		"balance hash req.hdr(x),lower", "hash-balance-factor 150", "hash-balance-factor 0",
+		"hash-balance-factor abc", // atol: 0
+		"server s2 127.0.0.1:2 hash-key addr-port",
+	} {
+		c2, err := configParse("backend be\n    " + line + "\n" + srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := New(NewLogger(&syncBuf{})).Load(c2); err != nil {
+			t.Errorf("%q: %v", line, err)
+		}
+	}
+}
+
+// TestBalancePostParam checks get_server_ph_post's reading of a body.
+func TestBalancePostParam(t *testing.T) {
+	for _, c := range []struct {
+		body, v string
+		ok      bool
+	}{
+		{"id=abc", "abc", true},
+		{"a=1&id=x-y&b=2", "x-y", true},
+		{"xid=1&id=2", "2", true},
+		{"id=", "", true},
+		{"id= abc", "", true},             // white space: the value ends there
+		{"id=\x01abc", "", false},         // binary: no form at all
+		{"id=a\x01b&c=1", "a\x01b", true}, // HAProxy tests the first byte only
+		{"a=1", "", false},
+		{"id", "", false},
+	} {
+		v, ok := postParam([]byte(c.body), "id")
+		if v != c.v || ok != c.ok {
+			t.Errorf("%q: %q %v, want %q %v", c.body, v, ok, c.v, c.ok)
+		}
+	}
+}
+
+// TestRDPCookie checks the RDP cookie reader on an X.224 connection
+// request (11 header bytes, then the cookie line).
+func TestRDPCookie(t *testing.T) {
+	hdr := "\x03\x00\x00\x2c\x27\xe0\x00\x00\x00\x00\x00"
+	for _, c := range []struct {
+		buf, name, v string
+		ok, complete bool
+	}{
+		{hdr + "Cookie: mstshash=alice\r\n", "mstshash", "alice", true, true},
+		{hdr + "cookie:   MSTSHASH=bob\r\n", "mstshash", "bob", true, true},
+		{hdr + "Cookie: mstshash=alice\r\n", "", "alice", true, true},
+		{hdr + "Cookie: msts=alice\r\n", "mstshash", "", false, true},
+		{hdr + "Cookie: mstshash=ali", "mstshash", "", false, false},
+		{hdr + "Hello", "mstshash", "", false, false},
+		{hdr + "Hello world", "mstshash", "", false, true},
+		{"\x03\x00", "mstshash", "", false, false},
+	} {
+		v, ok, complete := sample.RDPCookie([]byte(c.buf), c.name)
+		if v != c.v || ok != c.ok || complete != c.complete {
+			t.Errorf("%q (%s): %q %v %v, want %q %v %v", c.buf, c.name, v, ok, complete, c.v, c.ok, c.complete)
 		}
 	}
 }
