@@ -334,3 +334,52 @@ func TestRedispatchSchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestServerHashKey checks "hash-key" (HAProxy 2.7+, no keyword of the
+// 2.6.12 used for differential tests): with addr-port the ring depends on
+// the servers' addresses and ports only, so renumbering the servers moves
+// no key; with id (the default) it moves most of them; with addr, two
+// servers on one address share their node keys.
+func TestServerHashKey(t *testing.T) {
+	ring := func(key string, ids ...int) hashRing {
+		var srvs []*Server
+		for i, id := range ids {
+			s := &Server{Name: fmt.Sprintf("s%d", i+1), ID: id, weight: 1, HashKey: key}
+			s.Addr.Net, s.Addr.Address = "tcp4", fmt.Sprintf("10.0.0.%d:%d", 1+i%2, 8000+i)
+			srvs = append(srvs, s)
+		}
+		return buildRing(srvs)
+	}
+	moved := func(a, b hashRing) int {
+		n := 0
+		for h := uint32(0); h < 1<<32-1<<22; h += 1 << 22 {
+			if a.pick(h, nil).Name != b.pick(h, nil).Name {
+				n++
+			}
+		}
+		return n
+	}
+	if n := moved(ring("addr-port", 1, 2, 3, 4), ring("addr-port", 40, 7, 12, 9)); n != 0 {
+		t.Errorf("hash-key addr-port: renumbering moved %d keys", n)
+	}
+	if n := moved(ring("id", 1, 2, 3, 4), ring("id", 40, 7, 12, 9)); n == 0 {
+		t.Errorf("hash-key id: renumbering moved no key")
+	}
+	if n := moved(ring("addr", 1, 2, 3, 4), ring("addr-port", 1, 2, 3, 4)); n == 0 {
+		t.Errorf("hash-key addr and addr-port place the servers alike")
+	}
+	r := ring("addr", 1, 2, 3, 4) // s1 and s3 on 10.0.0.1, s2 and s4 on 10.0.0.2
+	keys := map[uint32]int{}
+	for _, n := range r {
+		keys[n.key]++
+	}
+	if len(keys) != len(r)/2 {
+		t.Errorf("hash-key addr: %d distinct node keys for %d nodes, want half", len(keys), len(r))
+	}
+	// A name (resolved when connecting) falls back to the id.
+	s := &Server{ID: 3, HashKey: "addr"}
+	s.Addr.Net, s.Addr.Address = "tcp", "backend.example:80"
+	if s.ringKey() != 3*ewghtRange {
+		t.Errorf("hash-key addr on a name: key %#x, want the id's", s.ringKey())
+	}
+}

@@ -61,10 +61,10 @@ type Server struct {
 	// consistent-hash ring, "id" (also when empty), "addr" or
 	// "addr-port" (hash.go, Server.ringKey).
 	HashKey string
-	RID      int
-	Addr     netio.Addr
-	Proxy    *Proxy
-	Line     config.Line
+	RID     int
+	Addr    netio.Addr
+	Proxy   *Proxy
+	Line    config.Line
 	// PortFromClient is set when the address has no port: the connection
 	// goes to the port the client connected to (HAProxy's "server s 10.0.0.1").
 	PortFromClient bool
