@@ -190,6 +190,18 @@ func (e *Engine) parseBalance(px *Proxy, l config.Line) error {
 	return nil
 }
 
+// checkBalance warns, as HAProxy's configuration check does, that a
+// "balance hash" expression reading the request buffer sees nothing in
+// an HTTP backend.
+func (e *Engine) checkBalance(px *Proxy) {
+	b := &px.Balance
+	if b.Algo == "hash" && b.Expr != nil && px.Mode == "http" && b.Expr.Use()&sample.UseL6Req != 0 {
+		e.warn(&config.Error{Level: config.LevelWarning, Warning: true,
+			Msg: fmt.Sprintf("%s '%s' [%s:%d]: L6 sample fetch <%s> will be ignored in 'balance hash' expression in HTTP mode.",
+				px.Kind, px.Name, px.Line.File, px.Line.Num, b.Expr.Text)})
+	}
+}
+
 func parenArg(s string) (string, bool) {
 	i := strings.IndexByte(s, '(')
 	if i < 0 || !strings.HasSuffix(s, ")") {

@@ -383,3 +383,22 @@ func TestServerHashKey(t *testing.T) {
 		t.Errorf("hash-key addr on a name: key %#x, want the id's", s.ringKey())
 	}
 }
+
+// TestBalanceWarnings checks HAProxy 2.6.12's warnings: "balance" in a
+// section without a backend, a request-buffer fetch hashed in HTTP mode.
+func TestBalanceWarnings(t *testing.T) {
+	for _, c := range []struct{ cfg, want string }{
+		{"frontend f\n    mode http\n    balance rdp-cookie\n",
+			"parsing [t.cfg:3] : 'balance' ignored because frontend 'f' has no backend capability."},
+		{"backend b\n    mode http\n    balance hash req.payload(0,10)\n    server s1 127.0.0.1:1\n",
+			"backend 'b' [t.cfg:1]: L6 sample fetch <req.payload(0,10)> will be ignored in 'balance hash' expression in HTTP mode."},
+	} {
+		_, log := loadEngine(t, c.cfg)
+		if !strings.Contains(log.String(), c.want) {
+			t.Errorf("%q: want warning %q, got:\n%s", c.cfg, c.want, log.String())
+		}
+	}
+	if _, log := loadEngine(t, "backend b\n    mode tcp\n    balance hash req.payload(0,10)\n    server s1 127.0.0.1:1\n"); strings.Contains(log.String(), "L6") {
+		t.Errorf("tcp mode warned: %s", log.String())
+	}
+}

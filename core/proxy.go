@@ -243,6 +243,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 	case "errorfile":
 		return parseErrorFile(px, l)
 	case "balance":
+		if !isDefaults && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", kw, px.Kind, px.Name))
+			return nil
+		}
 		return e.parseBalance(px, l)
 	case "hash-balance-factor":
 		return parseHashBalanceFactor(px, l)
