@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,30 @@ func (k *kaClient) post(path, body string, hdrs ...string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
+// postChunked is post with a chunked body of the given chunks.
+func (k *kaClient) postChunked(path string, chunks []string, hdrs ...string) (int, string) {
+	_ = k.c.SetDeadline(time.Now().Add(30 * time.Second))
+	req := "POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+		"Transfer-Encoding: chunked\r\n"
+	for _, h := range hdrs {
+		req += h + "\r\n"
+	}
+	req += "\r\n"
+	for _, c := range chunks {
+		req += fmt.Sprintf("%x\r\n%s\r\n", len(c), c)
+	}
+	if _, err := io.WriteString(k.c, req+"0\r\n\r\n"); err != nil {
+		return 0, "error: " + err.Error()
+	}
+	res, err := http.ReadResponse(k.br, nil)
+	if err != nil {
+		return 0, "error: " + err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
 // rdpRequest is an X.224 connection request carrying an RDP cookie line.
 func rdpRequest(cookie string) []byte {
 	line := "Cookie: " + cookie + "\r\n"
@@ -118,6 +143,8 @@ func TestBalanceHashDiff(t *testing.T) {
 		{"p_map", "url_param id", "map-based sdbm"},
 		{"p_chk", "url_param id check_post", "consistent"},
 		{"p_max", "url_param id check_post 64", "map-based djb2"},
+		{"p_query", "url_param id check_post", "map-based sdbm"}, // the query string wins
+		{"p_chunk", "url_param id", "consistent sdbm"},           // a chunked body
 	}
 	var cfg strings.Builder
 	cfg.WriteString(`
@@ -180,6 +207,14 @@ backend %s
 				var st int
 				var body string
 				switch {
+				case b.name == "p_query":
+					form := fmt.Sprintf("id=body-%d", i)
+					st, body = c.post("/form?a=1&id="+url.QueryEscape(k), form, "X-Be: "+b.name)
+				case b.name == "p_chunk":
+					// The parameter spans two chunks, sent in one write.
+					form := fmt.Sprintf("a=%d&id=%s&z=1", i, url.QueryEscape(k))
+					half := len(form) / 2
+					st, body = c.postChunked("/form", []string{form[:half], form[half:]}, "X-Be: "+b.name)
 				case strings.HasPrefix(b.balance, "url_param"):
 					// The query string lacks the parameter: the body has it.
 					form := fmt.Sprintf("a=%d&id=%s&z=1", i, strings.ReplaceAll(k, " ", "+"))
