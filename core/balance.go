@@ -1,7 +1,9 @@
 package core
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
@@ -10,16 +12,32 @@ import (
 	"time"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 	"luaproxy/netio/h1"
 )
 
 // Balance is a backend's "balance" setting.
 type Balance struct {
-	Algo string // roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr, random
+	// Algo is roundrobin, static-rr, leastconn, first, source, uri,
+	// url_param, hdr, random, hash or rdp-cookie.
+	Algo string
 	// Hdr is the header name of "hdr(<name>)".
 	Hdr string
 	// URLParam is the query-string parameter of "url_param <param>".
 	URLParam string
+	// CheckPost records "url_param <param> check_post". HAProxy 2.6
+	// accepts it and ignores it: the body of every POST is searched when
+	// the query string lacks the parameter (get_server_ph_post).
+	CheckPost bool
+	// Expr is the sample expression of "hash <expr>", hashed as binary.
+	Expr *sample.Expr
+	// RDPCookie is the cookie name of "rdp-cookie(<name>)" ("mstshash"
+	// when omitted).
+	RDPCookie string
+	// Factor is "hash-balance-factor": with consistent hashing (and
+	// random), a server whose load would exceed Factor% of the average
+	// is skipped for the next one on the ring. 0 disables it.
+	Factor int
 	// URIWhole, URILen and URIDepth are the options of "uri".
 	URIWhole         bool
 	URILen, URIDepth int
@@ -34,7 +52,7 @@ type Balance struct {
 // (HAProxy's BE_LB_KIND_HI).
 func (b *Balance) hashed() bool {
 	switch b.Algo {
-	case "source", "uri", "url_param", "hdr":
+	case "source", "uri", "url_param", "hdr", "hash", "rdp-cookie":
 		return true
 	}
 	return false
@@ -56,6 +74,10 @@ var lbClock atomic.Uint64
 type lbInput struct {
 	src netip.Addr
 	req *h1.Message
+	// strm is the stream being balanced: "balance hash" evaluates its
+	// expression on it, "rdp-cookie" reads its request buffer (nil in
+	// unit tests).
+	strm *Stream
 	// stick is the server a stick match rule designated, tried before
 	// load balancing (nil: none).
 	stick *Server
@@ -70,12 +92,12 @@ var (
 	errQueueTimeout = errors.New("queue timeout")
 )
 
-func parseBalance(px *Proxy, l config.Line) error {
+func (e *Engine) parseBalance(px *Proxy, l config.Line) error {
 	args := l.Args
 	if len(args) < 2 {
 		return l.Errorf("'balance' requires an algorithm.")
 	}
-	b := Balance{Algo: args[1], Draws: 2, Hash: px.Balance.Hash}
+	b := Balance{Algo: args[1], Draws: 2, Hash: px.Balance.Hash, Factor: px.Balance.Factor}
 	switch {
 	case args[1] == "roundrobin", args[1] == "static-rr", args[1] == "leastconn",
 		args[1] == "first", args[1] == "source":
@@ -114,12 +136,14 @@ func parseBalance(px *Proxy, l config.Line) error {
 		}
 	case args[1] == "url_param":
 		if len(args) < 3 {
-			return l.Errorf("'balance url_param' requires an URL parameter name.")
+			return l.Errorf("balance url_param requires an URL parameter name.")
 		}
 		if len(args) > 3 {
-			// "check_post" (hashing a parameter of the body) is not
-			// supported yet: refuse it rather than hash something else.
-			return l.Errorf("'balance url_param' : option '%s' is not supported.", args[3])
+			if args[3] != "check_post" {
+				return l.Errorf("balance url_param only accepts 'check_post' modifier (got '%s').", args[3])
+			}
+			// HAProxy compat: a <max_wait> after check_post is ignored.
+			b.CheckPost = true
 		}
 		b.URLParam = args[2]
 	case strings.HasPrefix(args[1], "hdr("):
@@ -128,11 +152,54 @@ func parseBalance(px *Proxy, l config.Line) error {
 			return l.Errorf("header name is missing in 'balance hdr(name)'.")
 		}
 		b.Algo, b.Hdr = "hdr", inner
+	case args[1] == "hash":
+		if len(args) < 3 {
+			return l.Errorf("balance hash requires a sample expression.")
+		}
+		if len(args) > 3 {
+			return l.Errorf("balance hash takes no other argument (got '%s').", args[3])
+		}
+		x, err := sample.ParseExpr(args[2], e.scopeOf(px))
+		if err != nil {
+			// HAProxy reports it when checking the proxy, not at the line.
+			return &config.Error{Msg: fmt.Sprintf("%s '%s' [%s:%d]: failed to parse 'balance hash' expression '%s' in : %v.",
+				px.Kind, px.Name, px.Line.File, px.Line.Num, args[2], err)}
+		}
+		if err := x.Check(sample.BESetSrv); err != nil {
+			return &config.Error{Msg: fmt.Sprintf("%s '%s' [%s:%d]: error detected while parsing 'balance hash' expression '%s' which requires information from %s, which is not available here.",
+				px.Kind, px.Name, px.Line.File, px.Line.Num, args[2], x.Use())}
+		}
+		b.Expr = x
+	case args[1] == "rdp-cookie" || strings.HasPrefix(args[1], "rdp-cookie("):
+		b.Algo, b.RDPCookie = "rdp-cookie", "mstshash"
+		if strings.HasPrefix(args[1], "rdp-cookie(") {
+			// HAProxy takes the name up to the first ')', if any.
+			name := args[1][len("rdp-cookie("):]
+			if i := strings.IndexByte(name, ')'); i >= 0 {
+				name = name[:i]
+			}
+			if name == "" {
+				return l.Errorf("balance rdp-cookie : missing cookie name.")
+			}
+			b.RDPCookie = name
+		}
 	default:
 		return l.Errorf("'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)', 'rdp-cookie(name)', 'random' and 'first' options.")
 	}
 	px.Balance = b
 	return nil
+}
+
+// checkBalance warns, as HAProxy's configuration check does, that a
+// "balance hash" expression reading the request buffer sees nothing in
+// an HTTP backend.
+func (e *Engine) checkBalance(px *Proxy) {
+	b := &px.Balance
+	if b.Algo == "hash" && b.Expr != nil && px.Mode == "http" && b.Expr.Use()&sample.UseL6Req != 0 {
+		e.warn(&config.Error{Level: config.LevelWarning, Warning: true,
+			Msg: fmt.Sprintf("%s '%s' [%s:%d]: L6 sample fetch <%s> will be ignored in 'balance hash' expression in HTTP mode.",
+				px.Kind, px.Name, px.Line.File, px.Line.Num, b.Expr.Text)})
+	}
 }
 
 func parenArg(s string) (string, bool) {
@@ -186,6 +253,14 @@ func (px *Proxy) candidatesLocked() []*Server {
 // queues), nil and false when none is usable. exclude is skipped when
 // another server is usable (redispatch).
 func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full bool) {
+	b := &px.Balance
+	var h uint32
+	var hashOK bool
+	if b.hashed() {
+		// Before taking lbMu: "balance hash" may run any fetch, Lua's
+		// included.
+		h, hashOK = b.keyHash(in)
+	}
 	px.lbMu.Lock()
 	defer px.lbMu.Unlock()
 	cands := px.candidatesLocked()
@@ -214,7 +289,7 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full boo
 		}
 		return px.lbRing
 	}
-	switch b := &px.Balance; b.Algo {
+	switch b.Algo {
 	case "leastconn":
 		srv = leastConn(cands)
 	case "first":
@@ -224,17 +299,16 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full boo
 				srv = s
 			}
 		}
-	case "source", "uri", "url_param", "hdr":
-		h, ok := b.keyHash(in)
+	case "source", "uri", "url_param", "hdr", "hash", "rdp-cookie":
 		switch {
-		case !ok:
+		case !hashOK:
 		case b.Hash.Consistent:
-			srv = ring().pick(h, exclude)
+			srv = ring().pickBounded(h, exclude, px.boundLocked())
 		default:
 			srv = hashPick(hmap(), h)
 		}
 	case "random":
-		srv = randomPick(ring(), b.Draws, exclude)
+		srv = randomPick(ring(), b.Draws, exclude, px.boundLocked())
 	}
 	if srv == nil {
 		srv = px.smoothRR(cands)
@@ -342,10 +416,10 @@ func sourceHash(a netip.Addr) uint32 {
 
 // randomPick draws random points on the ring and keeps, among the
 // servers drawn, the least loaded for its weight (get_server_rnd).
-func randomPick(r hashRing, draws int, avoid *Server) *Server {
+func randomPick(r hashRing, draws int, avoid *Server, ok func(*Server) bool) *Server {
 	var best *Server
 	for range draws {
-		s := r.pick(rand.Uint32(), avoid)
+		s := r.pickBounded(rand.Uint32(), avoid, ok)
 		if s == nil {
 			return nil
 		}
@@ -374,8 +448,14 @@ func (b *Balance) keyHash(in *lbInput) (uint32, bool) {
 			return b.Hash.hashKey(b.uriKey(in.req)), true
 		}
 	case "url_param":
-		if in.req != nil {
-			if v, ok := urlParam(in.req.URI, b.URLParam); ok {
+		if in.req == nil {
+			break
+		}
+		if v, ok := urlParam(in.req.URI, b.URLParam); ok {
+			return b.Hash.hashKey(v), true
+		}
+		if in.req.Method == "POST" {
+			if v, ok := postParam(in.req.Body, b.URLParam); ok {
 				return b.Hash.hashKey(v), true
 			}
 		}
@@ -385,9 +465,81 @@ func (b *Balance) keyHash(in *lbInput) (uint32, bool) {
 				return b.Hash.hashKey(v), true
 			}
 		}
+	case "hash":
+		if in.strm != nil && b.Expr != nil {
+			// HAProxy compat: the sample is hashed as binary (an
+			// integer as its 8 big-endian bytes, an address as its
+			// 4 or 16 bytes).
+			if smp, ok := b.Expr.EvalAs(in.strm.SampleCtx(), sample.TypeBin); ok {
+				return b.Hash.hashKey(smp.Str), true
+			}
+		}
+	case "rdp-cookie":
+		if in.strm != nil {
+			if v, ok, _ := sample.RDPCookie(in.strm.Req.Input(), b.RDPCookie); ok && v != "" {
+				return b.Hash.hashKey(v), true
+			}
+		}
 	}
 	return 0, false
 }
+
+// needsPostBody reports whether load balancing looks for the url_param
+// parameter in the body of req: a POST whose query string lacks it.
+func (b *Balance) needsPostBody(req *h1.Message) bool {
+	if b.Algo != "url_param" || req.Method != "POST" {
+		return false
+	}
+	_, ok := urlParam(req.URI, b.URLParam)
+	return !ok
+}
+
+// postParam returns the value of parameter name in a POST body, as
+// HAProxy's get_server_ph_post reads it: the parameters are "&"-separated
+// "name=value" pairs; the value runs to the next '&' or the end of the
+// body, or stops empty when it starts with white space. A value starting
+// with any other byte that is not an HTTP token character means the body
+// is no URL-encoded form: no parameter at all. HAProxy compat: only that
+// first byte is tested (the loop looks at the start, not the cursor).
+// HAProxy scans the first HTX data block; this scans the body buffered
+// before load balancing, the same bytes when the body came in one piece.
+func postParam(body []byte, name string) (string, bool) {
+	params := body
+	for len(params) > len(name) {
+		if params[len(name)] == '=' && string(params[:len(name)]) == name {
+			v := params[len(name)+1:]
+			end := bytes.IndexByte(v, '&')
+			if end < 0 {
+				end = len(v)
+			}
+			if end > 0 && !isTokenChar(v[0]) {
+				if isLWS(v[0]) {
+					return "", true
+				}
+				return "", false
+			}
+			return string(v[:end]), true
+		}
+		i := bytes.IndexByte(params, '&')
+		if i < 0 {
+			return "", false
+		}
+		params = params[i+1:]
+	}
+	return "", false
+}
+
+// isTokenChar reports whether c is an HTTP token character (tchar).
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// isLWS reports whether c is linear white space (HTTP_IS_LWS).
+func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // urlParam returns the value of the first "name=value" parameter of the
 // URI's query string (get_server_ph).

@@ -140,6 +140,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 		}
 		if px.Cap&CapBE != 0 {
 			e.addErr(px.finishServers())
+			e.checkBalance(px)
 		}
 		if px.DefaultBackend == "" {
 			continue

@@ -1,8 +1,11 @@
 package core
 
 import (
+	"encoding/binary"
 	"hash/crc32"
+	"net/netip"
 	"sort"
+	"strings"
 
 	"luaproxy/core/config"
 	"luaproxy/core/sample"
@@ -135,6 +138,20 @@ func fullHash(a uint32) uint32 {
 	return a * 3221225473
 }
 
+// parseHashBalanceFactor parses "hash-balance-factor <factor>". HAProxy
+// compat: the factor is read as atol does (no digits reads as 0).
+func parseHashBalanceFactor(px *Proxy, l config.Line) error {
+	if len(l.Args) < 2 || l.Args[1] == "" {
+		return l.Errorf("'%s' expects an integer argument.", l.Args[0])
+	}
+	f := leadingInt(strings.TrimLeft(l.Args[1], " \t"))
+	if f != 0 && f <= 100 {
+		return l.Errorf("'%s' must be 0 or greater than 100.", l.Args[0])
+	}
+	px.Balance.Factor = int(min(f, 1<<30))
+	return nil
+}
+
 // ringNode is one occurrence of a server on the consistent-hash ring.
 type ringNode struct {
 	key uint32
@@ -143,19 +160,51 @@ type ringNode struct {
 
 // hashRing is consistent hashing's ring (HAProxy's chash tree): each
 // server appears 16 times per unit of weight, at keys derived from its
-// id, so a server going up or down moves only its own keys.
+// "hash-key" (its id by default), so a server going up or down moves only
+// its own keys.
 type hashRing []ringNode
 
 // ewghtRange is HAProxy's SRV_EWGHT_RANGE: the node keys of server id N
 // start at N*4096 before hashing.
 const ewghtRange = 256 * 16
 
+// ringKey is the base of the server's node keys (HAProxy's
+// lb_server_key): node i is at fullHash(ringKey + i). "hash-key id" (the
+// default) uses id*4096; "addr" hashes the IPv4 address (as the 32-bit
+// word in memory, network order read little-endian) or IPv6 address
+// (XXH32); "addr-port" seeds that with the hashed port. A server whose
+// address is no IP literal (a name, resolved at connect time here) falls
+// back to its id, as HAProxy does for an address it does not know.
+func (s *Server) ringKey() uint32 {
+	if s.HashKey == "addr" || s.HashKey == "addr-port" {
+		if ap, err := netip.ParseAddrPort(s.Addr.Address); err == nil && s.Addr.Net != "unix" {
+			var key uint32
+			if s.HashKey == "addr-port" {
+				port := ap.Port()
+				if s.PortFromClient {
+					port = 0
+				}
+				key = fullHash(uint32(port))
+			}
+			a := ap.Addr()
+			if a.Is4() || a.Is4In6() && s.Addr.Net == "tcp4" {
+				b := a.Unmap().As4()
+				return fullHash(key + binary.LittleEndian.Uint32(b[:]))
+			}
+			b := a.As16()
+			return sample.XXH32(b[:], key)
+		}
+	}
+	return uint32(s.ID) * ewghtRange
+}
+
 func buildRing(cands []*Server) hashRing {
 	var r hashRing
 	for _, s := range cands {
 		n := s.weightForLB() * 16
+		base := s.ringKey()
 		for i := 0; i < n; i++ {
-			r = append(r, ringNode{key: fullHash(uint32(s.ID)*ewghtRange + uint32(i)), srv: s})
+			r = append(r, ringNode{key: fullHash(base + uint32(i)), srv: s})
 		}
 	}
 	// Stable, so that equal keys keep insertion order like the tree's
@@ -164,10 +213,15 @@ func buildRing(cands []*Server) hashRing {
 	return r
 }
 
-// pick returns the server of the node closest to h, either side, the
-// previous one on a tie; when that is avoid, the next node's server that
-// is not (chash_get_server_hash).
-func (r hashRing) pick(h uint32, avoid *Server) *Server {
+// pick returns the server of the node closest to h (see pickBounded),
+// with no load bound.
+func (r hashRing) pick(h uint32, avoid *Server) *Server { return r.pickBounded(h, avoid, nil) }
+
+// pickBounded returns the server of the node closest to h, either side,
+// the previous one on a tie; while that server is avoid or ok (when not
+// nil) refuses it, the server of the next node, wrapping around the ring
+// once at most (chash_get_server_hash).
+func (r hashRing) pickBounded(h uint32, avoid *Server, ok func(*Server) bool) *Server {
 	if len(r) == 0 {
 		return nil
 	}
@@ -184,8 +238,56 @@ func (r hashRing) pick(h uint32, avoid *Server) *Server {
 	if h-r[prev].key <= r[next].key-h {
 		i = prev
 	}
-	for n := 0; r[i].srv == avoid && n < len(r); n++ {
-		i = (i + 1) % len(r)
+	for loops := 0; r[i].srv == avoid || ok != nil && !ok(r[i].srv); {
+		i++
+		if i == len(r) {
+			i = 0
+			if loops++; loops > 1 { // HAProxy's guard against looping forever
+				break
+			}
+		}
 	}
 	return r[i].srv
+}
+
+// boundLocked returns the "hash-balance-factor" test of the backend's
+// servers, nil when no factor is set: whether a server may take one more
+// stream without exceeding factor% of its share of the streams the
+// backend's servers are serving, counting the new one (HAProxy's
+// chash_server_is_eligible, "Consistent Hashing with Bounded Loads").
+// px.lbMu must be held.
+func (px *Proxy) boundLocked() func(*Server) bool {
+	f := px.Balance.Factor
+	if f == 0 {
+		return nil
+	}
+	cands := px.candidatesLocked()
+	var served int64
+	for _, s := range px.servers() {
+		served += s.Conns.Load()
+	}
+	// Effective weights (16 per unit of weight) and each server's
+	// cumulative weight: the sum of those declared before it among the
+	// usable ones. HAProxy computes the latter when it builds the ring
+	// only; this recomputes it on every change.
+	cum := make(map[*Server]uint64, len(cands))
+	var tot uint64
+	for _, s := range cands {
+		cum[s] = tot
+		tot += uint64(s.weightForLB()) * 16
+	}
+	if tot == 0 {
+		return nil
+	}
+	totSlots := (uint64(served+1)*uint64(f) + 99) / 100
+	perWeight, rem := totSlots/tot, totSlots%tot
+	return func(s *Server) bool {
+		w := uint64(s.weightForLB()) * 16
+		c := cum[s]
+		slots := w*perWeight + (c+w)*rem/tot - c*rem/tot
+		if slots == 0 {
+			slots = 1
+		}
+		return uint64(s.Conns.Load()) < slots
+	}
 }

@@ -183,7 +183,25 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, stick: s.stickRules(be), prefer: s.lastPrivateServer(be)}
+	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, strm: s, stick: s.stickRules(be), prefer: s.lastPrivateServer(be)}
+	if in.stick == nil && be.Balance.needsPostBody(req) {
+		// HAProxy compat (http_process_request): with "balance url_param"
+		// a POST whose query string lacks the parameter waits for its
+		// body (whole, or a full buffer) before a server is chosen.
+		d := be.Timeouts.HTTPRequest
+		if d == 0 {
+			d = fe.Timeouts.Client
+		}
+		if d == 0 {
+			d = time.Hour
+		}
+		switch hc.waitForBody(d, 0) {
+		case Done:
+			return hc.finishLocal(tx, tx.Reply)
+		case Reject:
+			return false
+		}
+	}
 	var exclude *Server
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)

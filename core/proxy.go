@@ -243,7 +243,13 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 	case "errorfile":
 		return parseErrorFile(px, l)
 	case "balance":
-		return parseBalance(px, l)
+		if !isDefaults && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", kw, px.Kind, px.Name))
+			return nil
+		}
+		return e.parseBalance(px, l)
+	case "hash-balance-factor":
+		return parseHashBalanceFactor(px, l)
 	case "hash-type":
 		if !isDefaults && px.Cap&CapBE == 0 {
 			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", kw, px.Kind, px.Name))

@@ -57,10 +57,14 @@ type Server struct {
 	ID   int // puid, unique in its backend
 	// NonStick is "non-stick": stick store rules never store this server.
 	NonStick bool
-	RID      int
-	Addr     netio.Addr
-	Proxy    *Proxy
-	Line     config.Line
+	// HashKey is "hash-key": what places the server's nodes on the
+	// consistent-hash ring, "id" (also when empty), "addr" or
+	// "addr-port" (hash.go, Server.ringKey).
+	HashKey string
+	RID     int
+	Addr    netio.Addr
+	Proxy   *Proxy
+	Line    config.Line
 	// PortFromClient is set when the address has no port: the connection
 	// goes to the port the client connected to (HAProxy's "server s 10.0.0.1").
 	PortFromClient bool
@@ -242,6 +246,18 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			srv.ID, err = intArg(1, 1<<30)
 		case "non-stick":
 			srv.NonStick = true
+		case "hash-key":
+			if i+1 >= len(opts) {
+				// HAProxy compat: its message misses a quote.
+				return nil, l.Errorf("'server %s' : '%s expects 'id', 'addr', or 'addr-port' value", srv.Name, kw)
+			}
+			i++
+			switch opts[i] {
+			case "id", "addr", "addr-port":
+				srv.HashKey = opts[i]
+			default:
+				return nil, l.Errorf("'server %s' : '%s' has to be 'id', 'addr', or 'addr-port'", srv.Name, kw)
+			}
 		case "pool-max-conn":
 			srv.pool.max, err = intArg(-1, 1<<30)
 		case "pool-purge-delay":

@@ -329,49 +329,77 @@ func (r *tlsReader) u16() uint16 {
 	return uint16(b[0])<<8 | uint16(b[1])
 }
 
-// rdpCookies returns the "Cookie: name=value" pairs of an RDP X.224
-// connection request (TPKT + X.224 header, then one cookie line).
-func rdpCookies(b []byte) (name, value string, complete bool) {
-	if len(b) < 11 {
-		return "", "", false
+// RDPCookie returns the value of the RDP cookie name (any name when
+// name is "") of an RDP X.224 connection request: "Cookie: name=value\r\n"
+// after the 11 bytes of the TPKT and X.224 headers, as HAProxy's
+// fetch_rdp_cookie_name reads it (the name without case, after
+// "Cookie:" and its spaces). ok false with complete false means more data
+// may still bring the cookie; complete true, that the buffer has none.
+func RDPCookie(buf []byte, name string) (value string, ok, complete bool) {
+	if len(buf) <= 11 {
+		return "", false, false
 	}
-	if b[0] != 3 || b[1] != 0 {
-		return "", "", true
-	}
-	rest := b[11:]
+	d := buf[11:]
 	const pfx = "Cookie:"
-	if len(rest) < len(pfx) {
-		return "", "", false
+	if len(d) <= len(pfx) {
+		return "", false, false
 	}
-	if !strings.EqualFold(string(rest[:len(pfx)]), pfx) {
-		return "", "", true
+	if !strings.EqualFold(string(d[:len(pfx)]), pfx) {
+		return "", false, true
 	}
-	rest = bytes.TrimLeft(rest[len(pfx):], " ")
-	end := bytes.Index(rest, []byte("\r\n"))
-	if end < 0 {
-		return "", "", false
+	d = bytes.TrimLeft(d[len(pfx):], " ")
+	if name != "" {
+		if len(d) <= len(name) {
+			return "", false, false
+		}
+		if d[len(name)] != '=' || !strings.EqualFold(string(d[:len(name)]), name) {
+			return "", false, true
+		}
+		d = d[len(name)+1:]
+	} else {
+		i := bytes.IndexAny(d, "=\r\n")
+		if i < 0 {
+			return "", false, false
+		}
+		if d[i] != '=' {
+			return "", false, true
+		}
+		d = d[i+1:]
 	}
-	n, v, _ := strings.Cut(string(rest[:end]), "=")
-	return n, v, true
+	end := bytes.IndexByte(d, '\r')
+	if end < 0 || end+1 >= len(d) {
+		return "", false, false
+	}
+	if d[end+1] != '\n' {
+		return "", false, true
+	}
+	return string(d[:end]), true, true
+}
+
+func rdpArg(a []Arg) string {
+	if len(a) > 0 {
+		return a[0].Str
+	}
+	return ""
 }
 
 func fetchRDPCookie(ctx *Ctx, a []Arg) (Sample, bool) {
-	n, v, complete := rdpCookies(ctx.ReqPayload)
+	v, ok, complete := RDPCookie(ctx.ReqPayload, rdpArg(a))
 	if !complete {
 		return mayChange(ctx)
 	}
-	if n == "" || len(a) > 0 && a[0].Str != "" && !strings.EqualFold(a[0].Str, n) {
+	if !ok {
 		return Sample{}, false
 	}
 	return Str(v), true
 }
 
 func fetchRDPCookieCnt(ctx *Ctx, a []Arg) (Sample, bool) {
-	n, _, complete := rdpCookies(ctx.ReqPayload)
+	_, ok, complete := RDPCookie(ctx.ReqPayload, rdpArg(a))
 	if !complete {
 		return mayChange(ctx)
 	}
-	if n == "" || len(a) > 0 && a[0].Str != "" && !strings.EqualFold(a[0].Str, n) {
+	if !ok {
 		return Int(0), true
 	}
 	return Int(1), true

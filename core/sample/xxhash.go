@@ -111,3 +111,7 @@ func xxh64(b []byte, seed uint64) uint64 {
 	h ^= h >> 32
 	return h
 }
+
+// XXH32 is the 32-bit xxHash of b with seed (HAProxy's XXH32, which
+// "hash-key addr" uses for IPv6 servers).
+func XXH32(b []byte, seed uint32) uint32 { return xxh32(b, seed) }
