@@ -25,6 +25,28 @@ import (
 // bindStream makes the connection reachable from its stream's rules.
 func (hc *HTTPConn) bindStream() { extOf(hc.s).hc = hc }
 
+// bufferRequest waits for the request body as "option
+// http-buffer-request" in px asks, before px's http-request rules: as
+// wait-for-body does, up to "timeout http-request" (else "timeout
+// client"). It returns the reply to send (nil: close) and false when the
+// request ends there.
+func (hc *HTTPConn) bufferRequest(px *Proxy) (*Reply, bool) {
+	if !px.Options.HTTPBufferRequest {
+		return nil, true
+	}
+	d := px.Timeouts.HTTPRequest
+	if d == 0 {
+		d = hc.s.Frontend.Timeouts.Client
+	}
+	switch hc.waitForBody(d, 0) {
+	case Done:
+		return hc.s.HTTP.Reply, false
+	case Reject:
+		return nil, false
+	}
+	return nil, true
+}
+
 // waitForBody buffers the current request's body as wait-for-body does.
 func (hc *HTTPConn) waitForBody(d time.Duration, atLeast int64) Verdict {
 	s := hc.s

@@ -24,6 +24,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	if r := s.attachFilters(tx, fe); r.failed() {
 		return hc.filterStartFailed(tx, r)
 	}
+	if r, ok := hc.bufferRequest(fe); !ok {
+		tx.analysed(s)
+		return hc.finishLocal(tx, r)
+	}
 	if r, ok := s.runHTTPRules(fe, HTTPRequest); !ok {
 		tx.analysed(s)
 		return hc.finishLocal(tx, r)
@@ -39,6 +43,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		if be != fe {
 			if r := s.attachFilters(tx, be); r.failed() {
 				return hc.filterStartFailed(tx, r)
+			}
+			if r, ok := hc.bufferRequest(be); !ok {
+				tx.analysed(s)
+				return hc.finishLocal(tx, r)
 			}
 			if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
 				tx.analysed(s)
@@ -62,6 +70,12 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 			}
 			if r, ok := hc.filterRequest(tx); !ok {
 				return hc.finishLocal(tx, r)
+			}
+			// HAProxy compat: the response's analysis starts before
+			// the service runs
+			if !tx.filterResponseStart() {
+				tx.closeClient = true
+				return false
 			}
 			return hs.ServeHTTP(s, hc)
 		}
