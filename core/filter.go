@@ -273,8 +273,10 @@ func (s *Stream) endFilters(tx *HTTPTxn) {
 	switch {
 	case !fc.resStarted:
 		fc.call(false, endReq)
-	case s.service != nil:
-		// HAProxy compat: an applet's response ends first
+	case s.service != nil && tx.Req.Framing != h1.FramingNone:
+		// HAProxy 2.6 compat: when a service answers a request framed
+		// for a body (even "Content-Length: 0"), the response's
+		// analysis ends first; without a body, the request's does
 		fc.call(false, endRes)
 		fc.call(false, endReq)
 	default:
@@ -365,10 +367,11 @@ func (fc *filterChain) callData(res bool, fn func(FilterInstance) FilterResult) 
 	return FilterContinue
 }
 
-// filterResponseStart runs start_analyze(res); false on a filter error.
+// filterResponseStart runs start_analyze(res), once; false on a filter
+// error.
 func (tx *HTTPTxn) filterResponseStart() bool {
 	fc := tx.filters
-	if fc == nil {
+	if fc == nil || fc.resStarted {
 		return true
 	}
 	fc.resStarted = true
@@ -488,7 +491,8 @@ func (hc *HTTPConn) Filtered() bool {
 // FilterServiceResponse passes the complete response of an HTTP service
 // through the filters, as a server's response is (start_analyze(res),
 // http_headers(res), then http_payload(res) and http_end(res) for data
-// filters), and queues it with its new length. It returns false when a
+// filters), and queues it with its new length, or chunked when the
+// service set none. It returns false when a
 // filter failed: the client connection is then closed without a
 // response, as HAProxy 2.6 does.
 func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
@@ -512,14 +516,36 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 		}
 		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
 	}
-	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304
-	if !noBody {
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
+	_, sized := r.Get("content-length")
+	chunked := false
+	switch {
+	case noBody:
+	case sized:
 		r.Del("transfer-encoding")
 		r.SetContentLength(int64(len(r.Body)))
+	case r.Version == "HTTP/1.1":
+		// HAProxy compat: the filters keep the service's framing; a
+		// response without a length goes out chunked
+		r.Del("transfer-encoding")
+		r.Add("transfer-encoding", "chunked")
+		chunked = true
+	default:
+		tx.closeClient = true // HTTP/1.0: the close delimits the body
 	}
 	hc.buf = h1.AppendHead(hc.buf[:0], r)
+	if chunked {
+		if len(r.Body) > 0 {
+			hc.buf = h1.AppendChunk(hc.buf, r.Body)
+		}
+		hc.buf = h1.AppendLastChunk(hc.buf, nil)
+		_, _ = hc.Write(hc.buf)
+		return true
+	}
 	_, _ = hc.Write(hc.buf)
-	_, _ = hc.Write(r.Body)
+	if !noBody {
+		_, _ = hc.Write(r.Body)
+	}
 	return true
 }
 

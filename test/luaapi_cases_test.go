@@ -32,8 +32,10 @@ import (
 //	                 case's other files, and the first "127.0.0.1:0"
 //	                 bind is the frontend the requests go to
 //	-- <file> --     a file of {dir} (Lua scripts, maps)
-//	-- request[.k] -- an HTTP request sent on a new connection, lines
-//	                 ending in "\n" sent as "\r\n"
+//	-- request[.k] -- an HTTP request sent on a new connection: the
+//	                 head's lines end in "\r\n" on the wire, the body
+//	                 after the empty line is sent as it is but for the
+//	                 section's last "\n"
 //	-- response[.k] -- its response: the status line, every header
 //	                 (in any order, names in any case), an empty line,
 //	                 the body (the section's last "\n" is not part of it)
@@ -120,7 +122,11 @@ func loadCase(t *testing.T, path string) *luaCase {
 			key := strings.TrimPrefix(f.Name, "request")
 			tcp := strings.HasPrefix(key, ".tcp")
 			if !tcp {
-				data = strings.ReplaceAll(data, "\n", "\r\n")
+				if head, body, ok := strings.Cut(data, "\n\n"); ok && body != "" {
+					data = head + "\n\n" + strings.TrimSuffix(body, "\n")
+				}
+				head, body, _ := strings.Cut(data, "\n\n")
+				data = strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + body
 			}
 			c.steps = append(c.steps, caseStep{key: key, tcp: tcp, request: data})
 		case strings.HasPrefix(f.Name, "response"):
