@@ -204,20 +204,23 @@ func requestTimeout(fe *Proxy, first bool) time.Duration {
 // one), 400 on a malformed one, nothing on an idle keep-alive close.
 func (hc *HTTPConn) requestError(err error, first bool) {
 	partial := hc.br.Buffered() > 0
+	// option http-ignore-probes: a connection that sent nothing (a
+	// browser's pre-connect) ends silently
+	probe := first && !partial && hc.s.Frontend.Options.HTTPIgnoreProbes
 	var ne net.Error
 	var he *h1.Error
 	switch {
 	case errors.As(err, &he):
 		hc.badRequest(he.Status, 'P')
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
-		if partial || first {
+		if partial || first && !probe {
 			hc.badRequest(408, 'c')
 		}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		switch {
 		case partial:
 			hc.badRequest(400, 'C')
-		case first && !hc.s.Frontend.Options.DontLogNull:
+		case first && !probe && !hc.s.Frontend.Options.DontLogNull:
 			// HAProxy compat: a connection closed before a request is
 			// logged as a bad request, nothing is sent.
 			hc.logBadRequest(400, 'C')

@@ -49,15 +49,38 @@ func (s *Stream) sendFormatted(lf *logFormat) {
 	if x.logLevel == logSilent {
 		return
 	}
+	o := &s.Frontend.Options
+	failed := s.logError()
+	if !failed && o.DontLogNormal {
+		return
+	}
 	px := pxExtOf(s.Frontend)
 	x.log = &logState{now: time.Now(), count: px.logCount.Add(1)}
 	line := lf.render(s.SampleCtx(), nil)
 	x.log = nil
 	level := LogInfo
-	if x.logLevel >= 0 {
+	switch {
+	case x.logLevel >= 0:
 		level = x.logLevel
+	case failed && o.LogSeparateErrors:
+		level = LogErr
 	}
 	s.sendLogLine(level, string(line))
+}
+
+// logError reports whether the stream counts as an error for "option
+// dontlog-normal" and "option log-separate-errors", as HAProxy's
+// strm_log decides: it ended on anything but a local answer or a normal
+// close (its termination cause), its connection was retried or
+// redispatched, or an HTTP response has a 5xx status.
+func (s *Stream) logError() bool {
+	if c := termState(s)[0]; c != '-' && c != 'L' {
+		return true
+	}
+	if s.fx.connRetries > 0 || s.fx.redispatched {
+		return true
+	}
+	return s.HTTP != nil && s.HTTP.Status >= 500
 }
 
 func (s *Stream) sendLogLine(level int, msg string) {

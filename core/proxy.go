@@ -119,6 +119,14 @@ type Options struct {
 	HTTPLog, TCPLog, DontLogNull bool
 	LogHealthChecks              bool
 	HTTPBufferRequest            bool
+	// DontLogNormal and LogSeparateErrors are "option dontlog-normal"
+	// and "option log-separate-errors" (Stream.logError says which
+	// streams count as errors).
+	DontLogNormal, LogSeparateErrors bool
+	// HTTPIgnoreProbes is "option http-ignore-probes": a connection
+	// closed or timed out before sending anything gets no 400/408 and
+	// no log line.
+	HTTPIgnoreProbes bool
 	CLF                          bool
 	// Persist is "option persist": a stick rule may send to a DOWN server.
 	Persist bool
@@ -422,6 +430,12 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.LogHealthChecks = on
 	case "http-buffer-request":
 		o.HTTPBufferRequest = on
+	case "dontlog-normal":
+		o.DontLogNormal = on
+	case "log-separate-errors":
+		o.LogSeparateErrors = on
+	case "http-ignore-probes":
+		o.HTTPIgnoreProbes = on
 	case "persist":
 		o.Persist = on
 	case "prefer-last-server":
@@ -432,9 +446,9 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.Splice = on
 	case "tcpka", "clitcpka", "srvtcpka",
 		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose",
-		"log-separate-errors", "dontlog-normal", "socket-stats", "contstats", "http-pretend-keepalive",
+		"socket-stats", "contstats", "http-pretend-keepalive",
 		"accept-invalid-http-request", "accept-invalid-http-response", "http-use-htx", "independent-streams",
-		"nolinger", "checkcache", "http-ignore-probes", "idle-close-on-response", "logasap":
+		"nolinger", "checkcache", "idle-close-on-response", "logasap":
 		// Accepted: tuning that luaproxy's I/O model makes moot, or not yet applied.
 	default:
 		return l.Errorf("unknown option '%s'.", name)
