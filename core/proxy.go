@@ -127,7 +127,7 @@ type Options struct {
 	// closed or timed out before sending anything gets no 400/408 and
 	// no log line.
 	HTTPIgnoreProbes bool
-	CLF                          bool
+	CLF              bool
 	// Persist is "option persist": a stick rule may send to a DOWN server.
 	Persist bool
 	// PreferLastServer is "option prefer-last-server": an HTTP request
