@@ -117,7 +117,6 @@ type Options struct {
 	// HTTP connection modes.
 	HTTPServerClose, HTTPClose   bool
 	HTTPLog, TCPLog, DontLogNull bool
-	LogHealthChecks              bool
 	HTTPBufferRequest            bool
 	// DontLogNormal and LogSeparateErrors are "option dontlog-normal"
 	// and "option log-separate-errors" (Stream.logError says which
@@ -426,8 +425,6 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.TCPLog = on
 	case "dontlognull":
 		o.DontLogNull = on
-	case "log-health-checks":
-		o.LogHealthChecks = on
 	case "http-buffer-request":
 		o.HTTPBufferRequest = on
 	case "dontlog-normal":
@@ -444,12 +441,14 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		// Either direction spliced splices both here (a goroutine per
 		// direction, the kernel's pipes).
 		o.Splice = on
-	case "tcpka", "clitcpka", "srvtcpka",
-		"tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "abortonclose",
-		"socket-stats", "contstats", "http-pretend-keepalive",
-		"accept-invalid-http-request", "accept-invalid-http-response", "http-use-htx", "independent-streams",
-		"nolinger", "checkcache", "idle-close-on-response", "logasap":
-		// Accepted: tuning that luaproxy's I/O model makes moot, or not yet applied.
+	case "tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "socket-stats", "contstats",
+		"http-use-htx", "independent-streams", "http-pretend-keepalive":
+		// Accepted: tuning that luaproxy's I/O model makes moot.
+	case "tcpka", "clitcpka", "srvtcpka", "abortonclose", "accept-invalid-http-request",
+		"accept-invalid-http-response", "nolinger", "checkcache", "idle-close-on-response", "logasap", "log-health-checks":
+		if on {
+			e.warn(l.Warnf("'option %s' is not supported yet and is ignored", name))
+		}
 	default:
 		return l.Errorf("unknown option '%s'.", name)
 	}
