@@ -103,7 +103,24 @@ func (e *Engine) serveLimited(px *Proxy, b *Bind, c net.Conn) {
 			l.release()
 		}
 	}()
+	setSockOpts(c, px.Options.CliTCPKA, px.Options.NoLinger)
 	e.serve(px, b, c)
+}
+
+// setSockOpts applies "option tcpka" (SO_KEEPALIVE, with the system's
+// timings, as HAProxy leaves them) and "option nolinger" (SO_LINGER 0: a
+// close resets) to one side's socket.
+func setSockOpts(c net.Conn, keepAlive, noLinger bool) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	if keepAlive {
+		_ = tc.SetKeepAlive(true)
+	}
+	if noLinger {
+		_ = tc.SetLinger(0)
+	}
 }
 
 // setLimits applies the maxconn settings once the configuration is

@@ -122,6 +122,10 @@ type Options struct {
 	// and "option log-separate-errors" (Stream.logError says which
 	// streams count as errors).
 	DontLogNormal, LogSeparateErrors bool
+	// CliTCPKA and SrvTCPKA are "option clitcpka|srvtcpka|tcpka":
+	// SO_KEEPALIVE on the client (frontend) or server (backend) side;
+	// NoLinger is "option nolinger": those sockets close with a reset.
+	CliTCPKA, SrvTCPKA, NoLinger bool
 	// HTTPIgnoreProbes is "option http-ignore-probes": a connection
 	// closed or timed out before sending anything gets no 400/408 and
 	// no log line.
@@ -444,8 +448,16 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 	case "tcp-smart-accept", "tcp-smart-connect", "http-no-delay", "socket-stats", "contstats",
 		"http-use-htx", "independent-streams", "http-pretend-keepalive":
 		// Accepted: tuning that luaproxy's I/O model makes moot.
-	case "tcpka", "clitcpka", "srvtcpka", "abortonclose", "accept-invalid-http-request",
-		"accept-invalid-http-response", "nolinger", "checkcache", "idle-close-on-response", "logasap", "log-health-checks":
+	case "tcpka":
+		o.CliTCPKA, o.SrvTCPKA = on, on
+	case "clitcpka":
+		o.CliTCPKA = on
+	case "srvtcpka":
+		o.SrvTCPKA = on
+	case "nolinger":
+		o.NoLinger = on
+	case "abortonclose", "accept-invalid-http-request",
+		"accept-invalid-http-response", "checkcache", "idle-close-on-response", "logasap", "log-health-checks":
 		if on {
 			e.warn(l.Warnf("'option %s' is not supported yet and is ignored", name))
 		}

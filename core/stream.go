@@ -331,8 +331,13 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 
 // dial opens a new connection to srv; the stream waits meanwhile.
 func (s *Stream) dial(srv *Server, timeout time.Duration) (c net.Conn, err error) {
-	d := net.Dialer{Timeout: timeout}
+	// no keep-alive probes unless "option srvtcpka" (Go's dialer turns
+	// them on by default, HAProxy does not)
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
 	s.taskBlock(func() { c, err = d.Dial(srv.Addr.Net, s.serverAddress(srv)) })
+	if err == nil && s.Backend != nil {
+		setSockOpts(c, s.Backend.Options.SrvTCPKA, s.Backend.Options.NoLinger)
+	}
 	return c, err
 }
 
