@@ -164,27 +164,38 @@ const filterWaitMax = 30 * time.Second
 const filterAbort FilterResult = -1
 
 // call runs fn on every instance in order, calling again an instance
-// that waits; it stops at the first error (or abort).
-func (fc *filterChain) call(req bool, fn func(FilterInstance) FilterResult) FilterResult {
+// that waits (woken by on's input); it stops at the first error (or
+// abort).
+func (fc *filterChain) call(on WakeOn, fn func(FilterInstance) FilterResult) FilterResult {
 	if fc == nil {
 		return FilterContinue
 	}
 	for _, fi := range fc.list {
-		if r := fc.s.callWaiting(fi, req, fn); r.failed() {
+		if r := fc.s.callWaiting(fi, on, fn); r.failed() {
 			return r
 		}
 	}
 	return FilterContinue
 }
 
+// wakeOn is the channel whose input wakes a callback on the response
+// (res) or the request.
+func wakeOn(res bool) WakeOn {
+	if res {
+		return WakeOnResponse
+	}
+	return WakeOnRequest
+}
+
 // failed reports whether r ends the transaction.
 func (r FilterResult) failed() bool { return r == FilterError || r == filterAbort }
 
 // callWaiting calls fn and, while it answers FilterWait, again each time
-// the stream is woken (WaitWake: the filter's wake time, request data
-// when req). HAProxy compat: a close of the client calls it once more;
-// still waiting, the stream is aborted (filterAbort).
-func (s *Stream) callWaiting(fi FilterInstance, req bool, fn func(FilterInstance) FilterResult) FilterResult {
+// the stream is woken (WaitWake: the filter's wake time, data on the
+// channel on). HAProxy compat: a close of that channel's producer (the
+// client, the server) calls it once more; still waiting, the stream is
+// aborted (filterAbort).
+func (s *Stream) callWaiting(fi FilterInstance, on WakeOn, fn func(FilterInstance) FilterResult) FilterResult {
 	for closed := false; ; {
 		r := fn(fi)
 		if r != FilterWait {
@@ -193,7 +204,7 @@ func (s *Stream) callWaiting(fi FilterInstance, req bool, fn func(FilterInstance
 		if closed {
 			return filterAbort
 		}
-		switch s.WaitWake(fi.WakeTime(), req) {
+		switch s.WaitWake(fi.WakeTime(), on) {
 		case WakeStop:
 			return filterAbort
 		case WakeEOF:
@@ -240,7 +251,7 @@ func (s *Stream) attachTo(fcp **filterChain, px *Proxy) FilterResult {
 		}
 	}
 	for _, fi := range fc.list[n:] {
-		if r := s.callWaiting(fi, true, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }); r.failed() {
+		if r := s.callWaiting(fi, WakeOnRequest, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }); r.failed() {
 			return r
 		}
 	}
@@ -272,14 +283,14 @@ func (s *Stream) endFilters(tx *HTTPTxn) {
 	endRes := func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) }
 	switch {
 	case !fc.resStarted:
-		fc.call(false, endReq)
+		fc.call(WakeOnTimer, endReq)
 	case s.service != nil:
 		// HAProxy compat: an applet's response ends first
-		fc.call(false, endRes)
-		fc.call(false, endReq)
+		fc.call(WakeOnTimer, endRes)
+		fc.call(WakeOnTimer, endReq)
 	default:
-		fc.call(false, endReq)
-		fc.call(false, endRes)
+		fc.call(WakeOnTimer, endReq)
+		fc.call(WakeOnTimer, endRes)
 	}
 	for _, fi := range fc.list {
 		fi.Detach()
@@ -301,7 +312,7 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		tx.closeClient = true
 		return s.Frontend.ErrorReply(400), false
 	}
-	switch fc.call(true, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) {
+	switch fc.call(WakeOnRequest, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) {
 	case FilterError:
 		return bad()
 	case filterAbort:
@@ -358,7 +369,7 @@ func (fc *filterChain) callData(res bool, fn func(FilterInstance) FilterResult) 
 		if !fi.DataFilter(res) {
 			continue
 		}
-		if r := fc.s.callWaiting(fi, !res, fn); r.failed() {
+		if r := fc.s.callWaiting(fi, wakeOn(res), fn); r.failed() {
 			return r
 		}
 	}
@@ -372,7 +383,7 @@ func (tx *HTTPTxn) filterResponseStart() bool {
 		return true
 	}
 	fc.resStarted = true
-	return !fc.call(false, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed()
+	return !fc.call(WakeOnResponse, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed()
 }
 
 // filterResponseHeaders runs http_headers(res); false on a filter error
@@ -382,7 +393,7 @@ func (tx *HTTPTxn) filterResponseHeaders() bool {
 	if fc == nil {
 		return true
 	}
-	return !fc.call(false, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(true) }).failed()
+	return !fc.call(WakeOnResponse, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(true) }).failed()
 }
 
 // filterResponseBody buffers the response body for the data filters of

@@ -36,10 +36,10 @@ func (s *Stream) endTCPFilters() {
 	}
 	s.filters = nil
 	if !fc.reqEnded {
-		fc.call(false, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
+		fc.call(WakeOnTimer, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
 	}
 	if fc.resStarted {
-		fc.call(false, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
+		fc.call(WakeOnTimer, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
 	}
 	for _, fi := range fc.list {
 		fi.Detach()

@@ -225,7 +225,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	x := extOf(s)
 	if fc := s.filters; fc != nil {
 		fc.resStarted = true
-		if fc.call(false, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed() {
+		if fc.call(WakeOnResponse, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed() {
 			return
 		}
 	}
@@ -239,6 +239,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 			cto, sto = t, t
 		}
 		x.fwd.ToServer, x.fwd.ToClient, _ = s.forwardFiltered(fc, s.Req.out, cto, sto)
+		x.fwd.ToServer += pumped
 		x.fwdDone = true
 		s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
 		return
