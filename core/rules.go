@@ -242,9 +242,7 @@ func (s *Stream) runTCPResponseRules(be *Proxy) (ok bool, sent int64) {
 	if len(rules) == 0 {
 		return true, 0
 	}
-	if be.ResInspectDelay > 0 && s.filters == nil {
-		// with filters, the request goes through them once forwarding
-		// starts: the rules see no response data (a known gap)
+	if be.ResInspectDelay > 0 {
 		s.resStart = time.Now()
 		stop := s.pumpRequest()
 		defer func() { sent = stop() }()
@@ -275,28 +273,64 @@ func (s *Stream) runTCPResponseRules(be *Proxy) (ok bool, sent int64) {
 // forwards each direction on its own). The returned function stops it
 // and returns the bytes sent; the client's end of input, if it came, is
 // seen again by the forwarding that follows.
+//
+// With TCP filters the client's data goes through the request's data
+// filters first, as forwardFiltered does: what they hold stays in s.Req
+// for it. The filters then run on the pump's goroutine; the stream's
+// touches only the response until the pump stops.
 func (s *Stream) pumpRequest() (stop func() int64) {
-	first := append(s.Req.out, s.Req.in...)
-	s.Req.out, s.Req.in = nil, s.Req.in[:0]
+	fc := s.filters
+	first := s.Req.out
+	s.Req.out = nil
+	if fc == nil {
+		first = append(first, s.Req.in...)
+		s.Req.in = s.Req.in[:0]
+	}
 	c, sc := s.Client, s.ServerConn
 	var sent int64
+	write := func(p []byte) bool {
+		if len(p) == 0 {
+			return true
+		}
+		n, err := sc.Write(p)
+		sent += int64(n)
+		return err == nil
+	}
+	// filtered sends what the filters pass on of s.Req's input.
+	filtered := func() bool {
+		if fc == nil {
+			return true
+		}
+		n := fc.tcpPayload(s.Req)
+		if n < 0 {
+			return false
+		}
+		ok := write(s.Req.in[:n])
+		s.Req.Consume(n)
+		return ok
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if len(first) > 0 {
-			n, err := sc.Write(first)
-			sent += int64(n)
-			if err != nil {
-				return
-			}
+		if !write(first) || !filtered() {
+			return
 		}
 		buf := make([]byte, s.Engine.BufSize)
 		for {
-			n, err := c.Read(buf)
+			room := len(buf)
+			if fc != nil {
+				room = s.Req.Room()
+				if room == 0 {
+					return // the filters hold a full buffer
+				}
+			}
+			n, err := c.Read(buf[:room])
 			if n > 0 {
-				w, werr := sc.Write(buf[:n])
-				sent += int64(w)
-				if werr != nil {
+				if fc == nil {
+					if !write(buf[:n]) {
+						return
+					}
+				} else if s.Req.Append(buf[:n]); !filtered() {
 					return
 				}
 			}
