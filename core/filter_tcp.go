@@ -98,6 +98,7 @@ type tcpSide struct {
 	eof      bool   // src ended
 	shut     bool   // dst's write side is closed
 	sent     int64
+	wake     wakeTimer // the filters' wake time, while they hold input
 }
 
 type tcpRead struct {
@@ -159,8 +160,17 @@ func (s *Stream) forwardFiltered(fc *filterChain, prefix []byte, cto, sto time.D
 		}
 		d.out = append(d.out, d.ch.in[:n]...)
 		d.ch.Consume(n)
+		// HAProxy compat: filters holding input run again at their
+		// wake time, as the stream is woken then
+		var wt time.Duration
+		if len(d.ch.in) > 0 && !d.eof {
+			wt = fc.dataWakeTime(d.ch.isRes)
+		}
+		d.wake.set(wt)
 		return nil
 	}
+	defer req.wake.set(0)
+	defer res.wake.set(0)
 	for _, d := range sides {
 		if err := filter(d); err != nil {
 			return req.sent, res.sent, err
@@ -192,6 +202,18 @@ func (s *Stream) forwardFiltered(fc *filterChain, prefix []byte, cto, sto time.D
 		var werr error
 		isRead := false
 		select {
+		case <-req.wake.c:
+			req.wake.c = nil
+			if err := filter(req); err != nil {
+				return req.sent, res.sent, err
+			}
+			continue
+		case <-res.wake.c:
+			res.wake.c = nil
+			if err := filter(res); err != nil {
+				return req.sent, res.sent, err
+			}
+			continue
 		case r = <-req.readRes:
 			d, isRead = req, true
 		case r = <-res.readRes:

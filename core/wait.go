@@ -140,6 +140,37 @@ func (s *Stream) fillWake(ch *Channel, d time.Duration) (WakeEvent, bool) {
 	return wakeOf(s, ch.Fill(deadline)), true
 }
 
+// wakeTimer wakes a stream whose data filters hold input at their wake
+// time (forwardFiltered): c fires once, nil while unarmed.
+type wakeTimer struct {
+	t *time.Timer
+	c <-chan time.Time
+}
+
+// set arms the timer for d from now, or stops it (d <= 0).
+func (w *wakeTimer) set(d time.Duration) {
+	if w.t != nil {
+		w.t.Stop()
+		w.t, w.c = nil, nil
+	}
+	if d > 0 {
+		w.t = time.NewTimer(d)
+		w.c = w.t.C
+	}
+}
+
+// dataWakeTime is the earliest wake time the data filters of the
+// response (res) or request channel set (0: none).
+func (fc *filterChain) dataWakeTime(res bool) time.Duration {
+	var d time.Duration
+	for _, fi := range fc.list {
+		if w := fi.WakeTime(); fi.DataFilter(res) && w > 0 && (d == 0 || w < d) {
+			d = w
+		}
+	}
+	return d
+}
+
 // wakeOf maps a read's outcome to its event.
 func wakeOf(s *Stream, err error) WakeEvent {
 	switch {

@@ -75,7 +75,9 @@ func resPieceOrigin(t *testing.T, pieces []inspectPiece, hold bool) string {
 // response too: its data, the server's close. The server's close calls a
 // filter once more, then the client is closed without a response; an
 // action is called once more and waits on (in TCP, for the tcp-response
-// inspect-delay, without which a yield is not waited for at all).
+// inspect-delay, without which a yield is not waited for at all). A
+// tcp_payload holding data (filter.WAIT) is called again at its wake
+// time, as data comes.
 func TestLuaResponseWaitWakesLikeHAProxy(t *testing.T) {
 	ms := time.Millisecond
 	head := "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
@@ -97,6 +99,9 @@ func TestLuaResponseWaitWakesLikeHAProxy(t *testing.T) {
 		{"tcp/action/data", "tcp", "tcp-response inspect-delay 3s\n   tcp-response content lua.yield 0", tcpPieces, false, 4, 6, false, ""},
 		{"tcp/action/idle", "tcp", "tcp-response inspect-delay 3s\n   tcp-response content lua.yield 0", tcpPieces[:1], true, 2, 2, false, ""},
 		{"tcp/action/no inspect-delay", "tcp", "tcp-response content lua.yield 0", tcpPieces, false, 1, 1, true, "abcdef"},
+		// held data: called again at each wake time (every 200 ms)
+		{"tcp/tcp_payload/wake_time", "tcp", "filter lua.wait tcp_payload 200", tcpPieces[:1], true, 6, 15, false, ""},
+		{"tcp/tcp_payload/data", "tcp", "filter lua.wait tcp_payload 0", tcpPieces, false, 4, 6, true, ""},
 	}
 	calls := regexp.MustCompile(`waiting \w+ call (\d+)`)
 	for _, tc := range cases {
