@@ -344,16 +344,19 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 	}
 	// HAProxy 2.6.12 compat: http_payload's filter.ERROR does not stop
 	// the request; http_end's does (400).
-	if !fc.payloadAll(false, &tx.Req) {
+	toServer := s.service == nil && s.Backend != nil
+	hold := s.Frontend.Timeouts.Client
+	if toServer {
+		hold = s.Backend.Timeouts.Server
+	}
+	if !fc.payloadAll(false, &tx.Req, hold) {
 		// HAProxy compat: the head went to the server, which times out
 		// waiting for the rest (504); a service: the client times out
 		tx.closeClient = true
-		if s.service == nil && s.Backend != nil {
-			holdUntilTimeout(s.Backend.Timeouts.Server)
+		if toServer {
 			extOf(s).setTerm('s', 'D')
 			return s.Frontend.ErrorReply(504), false
 		}
-		holdUntilTimeout(s.Frontend.Timeouts.Client)
 		extOf(s).setTerm('c', 'D')
 		return s.Frontend.ErrorReply(408), false
 	}
@@ -423,8 +426,7 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 	}
 	// HAProxy 2.6.12 compat: neither http_payload's nor http_end's
 	// filter.ERROR stops a response (its head is already forwarded there).
-	if !fc.payloadAll(true, res) {
-		holdUntilTimeout(hc.s.Backend.Timeouts.Server)
+	if !fc.payloadAll(true, res, hc.s.Backend.Timeouts.Server) {
 		return true, errFilterHold
 	}
 	fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
@@ -516,8 +518,7 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 	}
 	fc := tx.filters
 	if fc.data(true) {
-		if !fc.payloadAll(true, r) {
-			holdUntilTimeout(hc.s.Frontend.Timeouts.Client)
+		if !fc.payloadAll(true, r, hc.s.Frontend.Timeouts.Client) {
 			tx.closeClient = true
 			return false
 		}
@@ -654,12 +655,35 @@ func (fc *filterChain) httpPassed(res bool, n int) {
 	}
 }
 
-// payloadAll runs http_payload on a whole buffered body; false when the
-// filters hold some of it (it can then never pass).
-func (fc *filterChain) payloadAll(res bool, m *h1.Message) bool {
-	n := fc.httpPayload(res, m)
-	fc.httpPassed(res, n)
-	return n >= len(m.Body)
+// payloadAll runs http_payload on a whole buffered body until the
+// filters passed all of it on. HAProxy compat: filters holding some of
+// it run again at their wake time (WaitWake: nothing else can wake them,
+// the body is all there). Once hold (the channel's timeout;
+// filterWaitMax without one) passed, or without a wake time once it
+// passed, what they hold can never pass: false.
+func (fc *filterChain) payloadAll(res bool, m *h1.Message, hold time.Duration) bool {
+	if hold <= 0 {
+		hold = filterWaitMax
+	}
+	end := time.Now().Add(hold)
+	for {
+		if n := fc.httpPayload(res, m); n >= len(m.Body) {
+			fc.httpPassed(res, n)
+			return true
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return false
+		}
+		wt := fc.dataWakeTime(res)
+		if wt <= 0 || wt > left {
+			fc.s.WaitWake(left, WakeOnTimer)
+			return false
+		}
+		if fc.s.WaitWake(wt, WakeOnTimer) == WakeStop {
+			return false
+		}
+	}
 }
 
 // errFilterHold ends a message whose filters hold data that can never
