@@ -35,7 +35,9 @@ import (
 // tune.bufsize bytes, http_msg:eom() true once the end is there); a
 // filter passes on as many bytes as it returns (filter.WAIT: none), what
 // all of them passed on is forwarded at once, and http_end follows the
-// end. What the filters hold at the end of the message or with a full
+// end. A filter holding part of a body that fits is called again at its
+// wake time (filter.wake_time), as HAProxy's stream is woken then. What
+// the filters still hold at the end of the message or with a full
 // buffer never passes: the request ends when timeout server expires.
 // A request keeps its framing (as in HAProxy: a content-length request
 // whose filters change its length fails with a 500); a response goes
