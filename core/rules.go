@@ -272,65 +272,33 @@ func (s *Stream) runTCPResponseRules(be *Proxy) (ok bool, sent int64) {
 // forwarding the client's data while the response is inspected (HAProxy
 // forwards each direction on its own). The returned function stops it
 // and returns the bytes sent; the client's end of input, if it came, is
-// seen again by the forwarding that follows.
-//
-// With TCP filters the client's data goes through the request's data
-// filters first, as forwardFiltered does: what they hold stays in s.Req
-// for it. The filters then run on the pump's goroutine; the stream's
-// touches only the response until the pump stops.
+// seen again by the forwarding that follows. With TCP filters the data
+// goes through them (pumpFiltered).
 func (s *Stream) pumpRequest() (stop func() int64) {
-	fc := s.filters
-	first := s.Req.out
-	s.Req.out = nil
-	if fc == nil {
-		first = append(first, s.Req.in...)
-		s.Req.in = s.Req.in[:0]
+	if s.filters != nil {
+		return s.pumpFiltered()
 	}
+	first := append(s.Req.out, s.Req.in...)
+	s.Req.out, s.Req.in = nil, s.Req.in[:0]
 	c, sc := s.Client, s.ServerConn
 	var sent int64
-	write := func(p []byte) bool {
-		if len(p) == 0 {
-			return true
-		}
-		n, err := sc.Write(p)
-		sent += int64(n)
-		return err == nil
-	}
-	// filtered sends what the filters pass on of s.Req's input.
-	filtered := func() bool {
-		if fc == nil {
-			return true
-		}
-		n := fc.tcpPayload(s.Req)
-		if n < 0 {
-			return false
-		}
-		ok := write(s.Req.in[:n])
-		s.Req.Consume(n)
-		return ok
-	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if !write(first) || !filtered() {
-			return
+		if len(first) > 0 {
+			n, err := sc.Write(first)
+			sent += int64(n)
+			if err != nil {
+				return
+			}
 		}
 		buf := make([]byte, s.Engine.BufSize)
 		for {
-			room := len(buf)
-			if fc != nil {
-				room = s.Req.Room()
-				if room == 0 {
-					return // the filters hold a full buffer
-				}
-			}
-			n, err := c.Read(buf[:room])
+			n, err := c.Read(buf)
 			if n > 0 {
-				if fc == nil {
-					if !write(buf[:n]) {
-						return
-					}
-				} else if s.Req.Append(buf[:n]); !filtered() {
+				w, werr := sc.Write(buf[:n])
+				sent += int64(w)
+				if werr != nil {
 					return
 				}
 			}

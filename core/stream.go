@@ -53,6 +53,9 @@ type Stream struct {
 	// filters is the filter instances of a TCP stream (HTTP: per
 	// transaction, HTTPTxn.filters).
 	filters *filterChain
+	// pump brings the client's data to the stream's goroutine while the
+	// tcp-response rules of a filtered stream wait (pumpFiltered).
+	pump    *reqPump
 	svcIO   *ServiceIO // a TCP service's I/O (service_tcp.go)
 	atClose []func()
 	// privConns are the idle server connections the session owns
