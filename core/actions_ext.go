@@ -48,6 +48,9 @@ type streamExt struct {
 	log *logState
 	// hc is the client side of an HTTP stream, once bound (bindStream).
 	hc *HTTPConn
+	// sc is the server connection whose response is being analysed
+	// (exchange): its body's data wakes a waiting response (WaitWake).
+	sc *srvConn
 	// noLog drops the stream's log line (rejected connections).
 	noLog bool
 }

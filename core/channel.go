@@ -113,7 +113,11 @@ func (ch *Channel) Fill(deadline time.Time) error {
 	}
 	var n int
 	var err error
-	ch.s.taskBlock(func() { n, err = c.Read(ch.in[len(ch.in):ch.max]) })
+	if p := ch.s.pump; p != nil && ch.isRes {
+		n, err = p.serveWhile(func() (int, error) { return c.Read(ch.in[len(ch.in):ch.max]) })
+	} else {
+		ch.s.taskBlock(func() { n, err = c.Read(ch.in[len(ch.in):ch.max]) })
+	}
 	ch.in = ch.in[:len(ch.in)+n]
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -35,7 +35,9 @@ import (
 // tune.bufsize bytes, http_msg:eom() true once the end is there); a
 // filter passes on as many bytes as it returns (filter.WAIT: none), what
 // all of them passed on is forwarded at once, and http_end follows the
-// end. What the filters hold at the end of the message or with a full
+// end. A filter holding part of a body that fits is called again at its
+// wake time (filter.wake_time), as HAProxy's stream is woken then. What
+// the filters still hold at the end of the message or with a full
 // buffer never passes: the request ends when timeout server expires.
 // A request keeps its framing (as in HAProxy: a content-length request
 // whose filters change its length fails with a 500); a response goes
@@ -164,27 +166,38 @@ const filterWaitMax = 30 * time.Second
 const filterAbort FilterResult = -1
 
 // call runs fn on every instance in order, calling again an instance
-// that waits; it stops at the first error (or abort).
-func (fc *filterChain) call(req bool, fn func(FilterInstance) FilterResult) FilterResult {
+// that waits (woken by on's input); it stops at the first error (or
+// abort).
+func (fc *filterChain) call(on WakeOn, fn func(FilterInstance) FilterResult) FilterResult {
 	if fc == nil {
 		return FilterContinue
 	}
 	for _, fi := range fc.list {
-		if r := fc.s.callWaiting(fi, req, fn); r.failed() {
+		if r := fc.s.callWaiting(fi, on, fn); r.failed() {
 			return r
 		}
 	}
 	return FilterContinue
 }
 
+// wakeOn is the channel whose input wakes a callback on the response
+// (res) or the request.
+func wakeOn(res bool) WakeOn {
+	if res {
+		return WakeOnResponse
+	}
+	return WakeOnRequest
+}
+
 // failed reports whether r ends the transaction.
 func (r FilterResult) failed() bool { return r == FilterError || r == filterAbort }
 
 // callWaiting calls fn and, while it answers FilterWait, again each time
-// the stream is woken (WaitWake: the filter's wake time, request data
-// when req). HAProxy compat: a close of the client calls it once more;
-// still waiting, the stream is aborted (filterAbort).
-func (s *Stream) callWaiting(fi FilterInstance, req bool, fn func(FilterInstance) FilterResult) FilterResult {
+// the stream is woken (WaitWake: the filter's wake time, data on the
+// channel on). HAProxy compat: a close of that channel's producer (the
+// client, the server) calls it once more; still waiting, the stream is
+// aborted (filterAbort).
+func (s *Stream) callWaiting(fi FilterInstance, on WakeOn, fn func(FilterInstance) FilterResult) FilterResult {
 	for closed := false; ; {
 		r := fn(fi)
 		if r != FilterWait {
@@ -193,7 +206,7 @@ func (s *Stream) callWaiting(fi FilterInstance, req bool, fn func(FilterInstance
 		if closed {
 			return filterAbort
 		}
-		switch s.WaitWake(fi.WakeTime(), req) {
+		switch s.WaitWake(fi.WakeTime(), on) {
 		case WakeStop:
 			return filterAbort
 		case WakeEOF:
@@ -240,7 +253,7 @@ func (s *Stream) attachTo(fcp **filterChain, px *Proxy) FilterResult {
 		}
 	}
 	for _, fi := range fc.list[n:] {
-		if r := s.callWaiting(fi, true, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }); r.failed() {
+		if r := s.callWaiting(fi, WakeOnRequest, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(false) }); r.failed() {
 			return r
 		}
 	}
@@ -272,16 +285,16 @@ func (s *Stream) endFilters(tx *HTTPTxn) {
 	endRes := func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) }
 	switch {
 	case !fc.resStarted:
-		fc.call(false, endReq)
+		fc.call(WakeOnTimer, endReq)
 	case s.service != nil && tx.Req.Framing != h1.FramingNone:
 		// HAProxy 2.6 compat: when a service answers a request framed
 		// for a body (even "Content-Length: 0"), the response's
 		// analysis ends first; without a body, the request's does
-		fc.call(false, endRes)
-		fc.call(false, endReq)
+		fc.call(WakeOnTimer, endRes)
+		fc.call(WakeOnTimer, endReq)
 	default:
-		fc.call(false, endReq)
-		fc.call(false, endRes)
+		fc.call(WakeOnTimer, endReq)
+		fc.call(WakeOnTimer, endRes)
 	}
 	for _, fi := range fc.list {
 		fi.Detach()
@@ -303,7 +316,7 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		tx.closeClient = true
 		return s.Frontend.ErrorReply(400), false
 	}
-	switch fc.call(true, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) {
+	switch fc.call(WakeOnRequest, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) {
 	case FilterError:
 		return bad()
 	case filterAbort:
@@ -335,16 +348,19 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 	}
 	// HAProxy 2.6.12 compat: http_payload's filter.ERROR does not stop
 	// the request; http_end's does (400).
-	if !fc.payloadAll(false, &tx.Req) {
+	toServer := s.service == nil && s.Backend != nil
+	hold := s.Frontend.Timeouts.Client
+	if toServer {
+		hold = s.Backend.Timeouts.Server
+	}
+	if !fc.payloadAll(false, &tx.Req, hold) {
 		// HAProxy compat: the head went to the server, which times out
 		// waiting for the rest (504); a service: the client times out
 		tx.closeClient = true
-		if s.service == nil && s.Backend != nil {
-			holdUntilTimeout(s.Backend.Timeouts.Server)
+		if toServer {
 			extOf(s).setTerm('s', 'D')
 			return s.Frontend.ErrorReply(504), false
 		}
-		holdUntilTimeout(s.Frontend.Timeouts.Client)
 		extOf(s).setTerm('c', 'D')
 		return s.Frontend.ErrorReply(408), false
 	}
@@ -360,7 +376,7 @@ func (fc *filterChain) callData(res bool, fn func(FilterInstance) FilterResult) 
 		if !fi.DataFilter(res) {
 			continue
 		}
-		if r := fc.s.callWaiting(fi, !res, fn); r.failed() {
+		if r := fc.s.callWaiting(fi, wakeOn(res), fn); r.failed() {
 			return r
 		}
 	}
@@ -375,7 +391,7 @@ func (tx *HTTPTxn) filterResponseStart() bool {
 		return true
 	}
 	fc.resStarted = true
-	return !fc.call(false, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed()
+	return !fc.call(WakeOnResponse, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed()
 }
 
 // filterResponseHeaders runs http_headers(res); false on a filter error
@@ -385,7 +401,7 @@ func (tx *HTTPTxn) filterResponseHeaders() bool {
 	if fc == nil {
 		return true
 	}
-	return !fc.call(false, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(true) }).failed()
+	return !fc.call(WakeOnResponse, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(true) }).failed()
 }
 
 // filterResponseBody buffers the response body for the data filters of
@@ -415,8 +431,7 @@ func (hc *HTTPConn) filterResponseBody(tx *HTTPTxn, sc *srvConn) (bool, error) {
 	}
 	// HAProxy 2.6.12 compat: neither http_payload's nor http_end's
 	// filter.ERROR stops a response (its head is already forwarded there).
-	if !fc.payloadAll(true, res) {
-		holdUntilTimeout(hc.s.Backend.Timeouts.Server)
+	if !fc.payloadAll(true, res, hc.s.Backend.Timeouts.Server) {
 		return true, errFilterHold
 	}
 	fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
@@ -509,8 +524,7 @@ func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
 	}
 	fc := tx.filters
 	if fc.data(true) {
-		if !fc.payloadAll(true, r) {
-			holdUntilTimeout(hc.s.Frontend.Timeouts.Client)
+		if !fc.payloadAll(true, r, hc.s.Frontend.Timeouts.Client) {
 			tx.closeClient = true
 			return false
 		}
@@ -669,12 +683,35 @@ func (fc *filterChain) httpPassed(res bool, n int) {
 	}
 }
 
-// payloadAll runs http_payload on a whole buffered body; false when the
-// filters hold some of it (it can then never pass).
-func (fc *filterChain) payloadAll(res bool, m *h1.Message) bool {
-	n := fc.httpPayload(res, m)
-	fc.httpPassed(res, n)
-	return n >= len(m.Body)
+// payloadAll runs http_payload on a whole buffered body until the
+// filters passed all of it on. HAProxy compat: filters holding some of
+// it run again at their wake time (WaitWake: nothing else can wake them,
+// the body is all there). Once hold (the channel's timeout;
+// filterWaitMax without one) passed, or without a wake time once it
+// passed, what they hold can never pass: false.
+func (fc *filterChain) payloadAll(res bool, m *h1.Message, hold time.Duration) bool {
+	if hold <= 0 {
+		hold = filterWaitMax
+	}
+	end := time.Now().Add(hold)
+	for {
+		if n := fc.httpPayload(res, m); n >= len(m.Body) {
+			fc.httpPassed(res, n)
+			return true
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return false
+		}
+		wt := fc.dataWakeTime(res)
+		if wt <= 0 || wt > left {
+			fc.s.WaitWake(left, WakeOnTimer)
+			return false
+		}
+		if fc.s.WaitWake(wt, WakeOnTimer) == WakeStop {
+			return false
+		}
+	}
 }
 
 // errFilterHold ends a message whose filters hold data that can never

@@ -36,10 +36,10 @@ func (s *Stream) endTCPFilters() {
 	}
 	s.filters = nil
 	if !fc.reqEnded {
-		fc.call(false, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
+		fc.call(WakeOnTimer, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
 	}
 	if fc.resStarted {
-		fc.call(false, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
+		fc.call(WakeOnTimer, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(true) })
 	}
 	for _, fi := range fc.list {
 		fi.Detach()
@@ -98,6 +98,7 @@ type tcpSide struct {
 	eof      bool   // src ended
 	shut     bool   // dst's write side is closed
 	sent     int64
+	wake     wakeTimer // the filters' wake time, while they hold input
 }
 
 type tcpRead struct {
@@ -159,8 +160,17 @@ func (s *Stream) forwardFiltered(fc *filterChain, prefix []byte, cto, sto time.D
 		}
 		d.out = append(d.out, d.ch.in[:n]...)
 		d.ch.Consume(n)
+		// HAProxy compat: filters holding input run again at their
+		// wake time, as the stream is woken then
+		var wt time.Duration
+		if len(d.ch.in) > 0 && !d.eof {
+			wt = fc.dataWakeTime(d.ch.isRes)
+		}
+		d.wake.set(wt)
 		return nil
 	}
+	defer req.wake.set(0)
+	defer res.wake.set(0)
 	for _, d := range sides {
 		if err := filter(d); err != nil {
 			return req.sent, res.sent, err
@@ -192,6 +202,18 @@ func (s *Stream) forwardFiltered(fc *filterChain, prefix []byte, cto, sto time.D
 		var werr error
 		isRead := false
 		select {
+		case <-req.wake.c:
+			req.wake.c = nil
+			if err := filter(req); err != nil {
+				return req.sent, res.sent, err
+			}
+			continue
+		case <-res.wake.c:
+			res.wake.c = nil
+			if err := filter(res); err != nil {
+				return req.sent, res.sent, err
+			}
+			continue
 		case r = <-req.readRes:
 			d, isRead = req, true
 		case r = <-res.readRes:
@@ -230,4 +252,145 @@ func closeWrite(c net.Conn) {
 		return
 	}
 	_ = c.Close()
+}
+
+// reqPump forwards the client's data through the request's data filters
+// while the tcp-response content rules of a filtered stream wait for the
+// response (HAProxy forwards each direction on its own). A goroutine
+// reads the client; the filters run and the server is written on the
+// stream's goroutine, while it waits for response input (Channel.Fill).
+type reqPump struct {
+	s    *Stream
+	ask  chan int     // to the reader: read up to n bytes
+	got  chan tcpRead // from the reader
+	quit chan struct{}
+	done chan struct{}
+	// asked: a read is under way; stopped: no more reads (end of
+	// input, an error, a full buffer); failed: no more forwarding (a
+	// filter or the server failed).
+	asked, stopped, failed bool
+	sent                   int64
+}
+
+// pumpFiltered starts a reqPump; stop ends it and returns the bytes it
+// sent. What the filters hold, and what the reader got last, stay in
+// s.Req for forwardFiltered, which sees the client's end of input again.
+func (s *Stream) pumpFiltered() (stop func() int64) {
+	p := &reqPump{s: s, ask: make(chan int), got: make(chan tcpRead, 1),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	c := s.Client
+	go func() {
+		defer close(p.done)
+		for {
+			select {
+			case n := <-p.ask:
+				b := make([]byte, n)
+				k, err := c.Read(b)
+				p.got <- tcpRead{b[:k], err}
+			case <-p.quit:
+				return
+			}
+		}
+	}()
+	s.pump = p
+	if len(s.Req.out) > 0 {
+		p.failed = !p.write(s.Req.out)
+		s.Req.out = nil
+	}
+	p.filter()
+	return func() int64 {
+		s.pump = nil
+		if p.asked {
+			_ = c.SetReadDeadline(time.Unix(1, 0)) // wakes the read
+			p.take(<-p.got)
+			_ = c.SetReadDeadline(time.Time{})
+			s.forgetDeadlines()
+		}
+		close(p.quit)
+		<-p.done
+		return p.sent
+	}
+}
+
+// serveWhile runs read (a read of the response) and, until it returns,
+// forwards the client's data as it comes; the filters run on the
+// stream's goroutine between its waits.
+func (p *reqPump) serveWhile(read func() (int, error)) (int, error) {
+	type result struct {
+		n   int
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		n, err := read()
+		res <- result{n, err}
+	}()
+	for {
+		p.next()
+		var in *tcpRead
+		var out result
+		p.s.taskBlock(func() {
+			select {
+			case out = <-res:
+			case r := <-p.got:
+				in = &r
+			}
+		})
+		if in == nil {
+			return out.n, out.err
+		}
+		if p.take(*in) {
+			p.filter()
+		}
+	}
+}
+
+// next asks the reader for more when none is asked and room is left.
+func (p *reqPump) next() {
+	if p.asked || p.stopped || p.failed {
+		return
+	}
+	room := p.s.Req.Room()
+	if room == 0 {
+		p.stopped = true // the filters hold a full buffer
+		return
+	}
+	p.ask <- room
+	p.asked = true
+}
+
+// take adds what the reader got to the request's input; false once the
+// reader stops (an error; an end of input is seen again later).
+func (p *reqPump) take(r tcpRead) bool {
+	p.asked = false
+	p.s.Req.Append(r.p)
+	if r.err != nil {
+		p.stopped = true
+	}
+	return len(r.p) > 0
+}
+
+// filter sends what the request's filters pass on of its input.
+func (p *reqPump) filter() {
+	if p.failed || len(p.s.Req.in) == 0 {
+		return
+	}
+	ch := p.s.Req
+	n := p.s.filters.tcpPayload(ch)
+	if n < 0 {
+		p.failed = true // forwardFiltered runs them again, and aborts
+		return
+	}
+	p.failed = !p.write(ch.in[:n])
+	ch.Consume(n)
+}
+
+// write sends b to the server.
+func (p *reqPump) write(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	n, err := p.s.ServerConn.Write(b)
+	p.sent += int64(n)
+	return err == nil
 }

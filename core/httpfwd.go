@@ -407,6 +407,9 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	s.countResponse(res.Status)
 	s.stickStore(be)
 	s.markConnAuth(sc, res)
+	x := extOf(s)
+	x.sc = sc
+	defer func() { x.sc = nil }()
 	if !tx.filterResponseStart() {
 		_ = sc.Close()
 		return false, failNone

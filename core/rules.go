@@ -242,9 +242,7 @@ func (s *Stream) runTCPResponseRules(be *Proxy) (ok bool, sent int64) {
 	if len(rules) == 0 {
 		return true, 0
 	}
-	if be.ResInspectDelay > 0 && s.filters == nil {
-		// with filters, the request goes through them once forwarding
-		// starts: the rules see no response data (a known gap)
+	if be.ResInspectDelay > 0 {
 		s.resStart = time.Now()
 		stop := s.pumpRequest()
 		defer func() { sent = stop() }()
@@ -274,8 +272,12 @@ func (s *Stream) runTCPResponseRules(be *Proxy) (ok bool, sent int64) {
 // forwarding the client's data while the response is inspected (HAProxy
 // forwards each direction on its own). The returned function stops it
 // and returns the bytes sent; the client's end of input, if it came, is
-// seen again by the forwarding that follows.
+// seen again by the forwarding that follows. With TCP filters the data
+// goes through them (pumpFiltered).
 func (s *Stream) pumpRequest() (stop func() int64) {
+	if s.filters != nil {
+		return s.pumpFiltered()
+	}
 	first := append(s.Req.out, s.Req.in...)
 	s.Req.out, s.Req.in = nil, s.Req.in[:0]
 	c, sc := s.Client, s.ServerConn

@@ -83,7 +83,7 @@ func (s *Stream) startServiceFilters() bool {
 		return true
 	}
 	fc.resStarted = true
-	return !fc.call(false, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed()
+	return !fc.call(WakeOnTimer, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed()
 }
 
 // Input returns what the service may read. The slice is valid until the
@@ -164,7 +164,7 @@ func (io *ServiceIO) filterReq() error {
 	}
 	if ch.eof && !fc.reqEnded {
 		fc.reqEnded = true
-		fc.call(false, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
+		fc.call(WakeOnTimer, func(fi FilterInstance) FilterResult { return fi.EndAnalyze(false) })
 	}
 	return nil
 }

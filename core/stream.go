@@ -53,6 +53,9 @@ type Stream struct {
 	// filters is the filter instances of a TCP stream (HTTP: per
 	// transaction, HTTPTxn.filters).
 	filters *filterChain
+	// pump brings the client's data to the stream's goroutine while the
+	// tcp-response rules of a filtered stream wait (pumpFiltered).
+	pump    *reqPump
 	svcIO   *ServiceIO // a TCP service's I/O (service_tcp.go)
 	atClose []func()
 	// privConns are the idle server connections the session owns
@@ -225,7 +228,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	x := extOf(s)
 	if fc := s.filters; fc != nil {
 		fc.resStarted = true
-		if fc.call(false, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed() {
+		if fc.call(WakeOnResponse, func(fi FilterInstance) FilterResult { return fi.StartAnalyze(true) }).failed() {
 			return
 		}
 	}
@@ -239,6 +242,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 			cto, sto = t, t
 		}
 		x.fwd.ToServer, x.fwd.ToClient, _ = s.forwardFiltered(fc, s.Req.out, cto, sto)
+		x.fwd.ToServer += pumped
 		x.fwdDone = true
 		s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
 		return

@@ -17,6 +17,7 @@ type luaAction struct {
 	px     *core.Proxy // whose rule it is: its errors go to its logs
 	global vm.Ref      // the early "lua <function>" form: the global function
 	args   []string    // arguments from the configuration
+	res    bool        // in a response rule set: response input wakes it
 }
 
 // parseLuaAction handles "lua.<name> [args...]".
@@ -34,7 +35,7 @@ func parseLuaAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []stri
 	if len(args) < n {
 		return nil, 0, l.Errorf("'%s lua.%s' expects %d arguments.", rs, name, r.nbArgs)
 	}
-	return &luaAction{rt: rt, name: name, px: px, args: args[1:n]}, n, nil
+	return &luaAction{rt: rt, name: name, px: px, args: args[1:n], res: isResponse(rs)}, n, nil
 }
 
 // parseLegacyAction handles "lua <function>", the first API document's form:
@@ -54,34 +55,47 @@ func parseLegacyAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []s
 	if !ok {
 		return nil, 0, l.Errorf("'%s lua' : Lua function '%s' not found.", rs, args[1])
 	}
-	return &luaAction{rt: rt, name: args[1], px: px, global: fn}, 2, nil
+	return &luaAction{rt: rt, name: args[1], px: px, global: fn, res: isResponse(rs)}, 2, nil
+}
+
+// isResponse reports whether rs is a rule set of the response.
+func isResponse(rs core.RuleSet) bool {
+	return rs == core.HTTPResponse || rs == core.TCPResponseContent || rs == core.HTTPAfterResponse
 }
 
 // Do runs the action on s's goroutine. Errors are logged and the stream
 // goes on (HAProxy's fail-open).
 //
 // An action answering act.YIELD runs again each time the stream is
-// woken (core.Stream.WaitWake): at act:wake_time(), on request data, on
-// the client's close. HAProxy compat: a close runs it once more; still
-// yielding, it is told so and, in HTTP, the rules go on in a final mode
-// before the stream ends without a response (core.Stream.AbortAfterRules);
-// a TCP stream ends at once. In TCP rules the
-// inspect-delay (else timeout client) ends the wait and the rules go on.
+// woken (core.Stream.WaitWake): at act:wake_time(), on data of its
+// channel (the request's, the response's in a response rule set), on the
+// close of that data's producer. HAProxy compat: the client's close runs
+// it once more; still yielding, it is told so and, in HTTP, the rules go
+// on in a final mode before the stream ends without a response
+// (core.Stream.AbortAfterRules); a TCP stream ends at once. The server's
+// close runs it once more too, and then only its wake time does. In TCP
+// rules the inspect-delay (for the request, else timeout client) ends the
+// wait and the rules go on; a tcp-response rule without an inspect-delay
+// does not wait.
 func (a *luaAction) Do(s *core.Stream) core.Verdict {
 	ls, fn := a.resolve(s)
 	if ls == nil {
 		return core.Continue
 	}
-	var deadline time.Time
-	if s.HTTP == nil {
-		deadline = s.InspectDeadline()
+	on := core.WakeOnRequest
+	if a.res {
+		on = core.WakeOnResponse
 	}
+	deadline, final := s.YieldDeadline(a.res)
 	for closed := s.RulesFinal(); ; {
 		v, again := a.run(s, ls, fn)
 		if !again {
 			return v
 		}
-		if closed {
+		if final {
+			return core.Continue
+		}
+		if closed && !a.res {
 			if !s.AbortAfterRules() {
 				return abortYield(s)
 			}
@@ -100,7 +114,7 @@ func (a *luaAction) Do(s *core.Stream) core.Verdict {
 				wait = left
 			}
 		}
-		switch s.WaitWake(wait, true) {
+		switch s.WaitWake(wait, on) {
 		case core.WakeStop:
 			return abortYield(s)
 		case core.WakeEOF:

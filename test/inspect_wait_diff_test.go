@@ -290,8 +290,22 @@ func pieceOrigin(t *testing.T, pieces []inspectPiece) string {
 	return ln.Addr().String()
 }
 
+// tcpPassFilter is a Lua filter registering tcp_payload on both
+// channels that passes everything on.
+const tcpPassFilter = `
+P = {}
+P.__index = P
+function P:new() return setmetatable({}, P) end
+function P:start_analyze(txn, chn) filter.register_data_filter(self, chn) end
+function P:tcp_payload(txn, chn) return chn:input() end
+core.register_filter("pass", P, function(flt) return flt end)
+`
+
 // TestTCPResponseInspectWaitsLikeHAProxy: tcp-response content rules
-// under a tcp-response inspect-delay wait for the response data.
+// under a tcp-response inspect-delay wait for the response data, with TCP
+// filters on the stream too (regression: with a filter the request was
+// not sent while the response was inspected, so the rules waited for the
+// whole delay and saw no data).
 func TestTCPResponseInspectWaitsLikeHAProxy(t *testing.T) {
 	ms := time.Millisecond
 	cases := []struct {
@@ -327,9 +341,9 @@ func TestTCPResponseInspectWaitsLikeHAProxy(t *testing.T) {
 		want:   "",
 	}}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			origin := pieceOrigin(t, tc.pieces)
+		for _, filtered := range []bool{false, true} {
+			name := tc.name
+			var files map[string]string
 			cfg := `
 defaults
    mode tcp
@@ -340,20 +354,36 @@ listen fe
    bind 127.0.0.1:0
    tcp-response inspect-delay ` + tc.delay + `
    ` + tc.rules + `
-   server s ` + origin + `
 `
-			impls := map[string]string{"luaproxy": startProxy(t, cfg, nil).addr(0)}
-			impls["haproxy"], _ = runHAProxyLog(t, cfg, nil)
-			delay, _ := time.ParseDuration(tc.delay)
-			for _, name := range []string{"haproxy", "luaproxy"} {
-				o := inspectClient(t, impls[name], []inspectPiece{{0, "hi\n"}}, delay+5*time.Second, false)
-				if o.got != tc.want {
-					t.Errorf("%s: got %q after %v, want %q", name, o.got, o.elapsed, tc.want)
-				}
-				if tc.early && o.elapsed > delay*2/3 {
-					t.Errorf("%s: answered after %v, want before the inspect-delay (%v) expires", name, o.elapsed, delay)
-				}
+			if filtered {
+				name += "/filtered"
+				files = map[string]string{"p.lua": tcpPassFilter}
+				cfg = "global\n   lua-load {dir}/p.lua\n" + cfg + "   filter lua.pass\n"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testTCPResponseInspect(t, cfg, files, tc.delay, tc.pieces, tc.want, tc.early)
+			})
+		}
+	}
+}
+
+// testTCPResponseInspect runs cfg (less its server line) under luaproxy
+// and HAProxy against a server answering pieces, and checks what the
+// client gets, and that it gets it early when early.
+func testTCPResponseInspect(t *testing.T, cfg string, files map[string]string, delayStr string, pieces []inspectPiece, want string, early bool) {
+	origin := pieceOrigin(t, pieces)
+	cfg += "   server s " + origin + "\n"
+	impls := map[string]string{"luaproxy": startProxy(t, cfg, files).addr(0)}
+	impls["haproxy"], _ = runHAProxyLog(t, cfg, files)
+	delay, _ := time.ParseDuration(delayStr)
+	for _, name := range []string{"haproxy", "luaproxy"} {
+		o := inspectClient(t, impls[name], []inspectPiece{{0, "hi\n"}}, delay+5*time.Second, false)
+		if o.got != want {
+			t.Errorf("%s: got %q after %v, want %q", name, o.got, o.elapsed, want)
+		}
+		if early && o.elapsed > delay*2/3 {
+			t.Errorf("%s: answered after %v, want before the inspect-delay (%v) expires", name, o.elapsed, delay)
+		}
 	}
 }
