@@ -137,7 +137,11 @@ backend be2
 		if n := srvConns.Load(); n != 0 {
 			t.Errorf("%d connections to the backend's server, want none", n)
 		}
-		if s := log.String(); !strings.Contains(s, "Lua function 'yield': aborting Lua processing on expired timeout.") {
+		const alert = "Lua function 'yield': aborting Lua processing on expired timeout."
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(log.String(), alert) && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond) // stderr may come after the syslog line
+		}
+		if s := log.String(); !strings.Contains(s, alert) {
 			t.Errorf("stderr lacks the alert: %q", s)
 		}
 	}
