@@ -310,11 +310,22 @@ func (s *Stream) addUniqueIDHeader(tx *HTTPTxn) {
 	}
 }
 
-// bindOptions checks the options of a bind line: "name <name>" (so_name)
-// and "id <id>" (so_id) are the ones supported.
+// bindFlags are the bind options without a value.
+var bindFlags = map[string]bool{
+	"accept-proxy": true, // the PROXY protocol header comes first (proxyproto.go)
+	"v4v6":         true, // an IPv6 wildcard listens to IPv4 too: Go's default
+}
+
+// bindOptions checks the options of a bind line: "name <name>" (so_name),
+// "id <id>" (so_id), "maxconn <n>" and the bindFlags are the ones
+// supported.
 func bindOptions(l config.Line) error {
 	args := l.Args
 	for i := 2; i < len(args); i += 2 {
+		if bindFlags[args[i]] {
+			i--
+			continue
+		}
 		switch args[i] {
 		case "name", "id", "maxconn":
 			if i+1 >= len(args) {
@@ -339,10 +350,25 @@ func bindOptions(l config.Line) error {
 
 // bindOption returns the value of option opt of a bind line ("" if none).
 func bindOption(b *Bind, opt string) string {
-	for i := 2; i+1 < len(b.Line.Args); i += 2 {
-		if b.Line.Args[i] == opt {
-			return b.Line.Args[i+1]
+	args := b.Line.Args
+	for i := 2; i+1 < len(args); i += 2 {
+		if bindFlags[args[i]] {
+			i--
+			continue
+		}
+		if args[i] == opt {
+			return args[i+1]
 		}
 	}
 	return ""
+}
+
+// bindFlag reports whether a bind line has the flag opt (bindFlags).
+func bindFlag(b *Bind, opt string) bool {
+	for _, a := range b.Line.Args[2:] {
+		if a == opt {
+			return true
+		}
+	}
+	return false
 }

@@ -92,7 +92,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 			o = fe.Options
 		}
 		if _, has := tx.Req.Get(o.ForwardForHdr); !(o.ForwardForIfNone && has) {
-			if src := addrOf(s.Client.RemoteAddr()); src.IsValid() {
+			if src := s.SampleCtx().Src.Addr(); src.IsValid() {
 				tx.Req.Add(o.ForwardForHdr, src.Unmap().String())
 			}
 		}
@@ -197,7 +197,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: addrOf(s.Client.RemoteAddr()), req: req, strm: s, stick: s.stickRules(be), prefer: s.lastPrivateServer(be)}
+	in := &lbInput{src: s.SampleCtx().Src.Addr(), req: req, strm: s, stick: s.stickRules(be), prefer: s.lastPrivateServer(be)}
 	if in.stick == nil && be.Balance.needsPostBody(req) {
 		// HAProxy compat (http_process_request): with "balance url_param"
 		// a POST whose query string lacks the parameter waits for its

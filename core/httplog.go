@@ -2,7 +2,7 @@ package core
 
 import (
 	"fmt"
-	"strings"
+	"net/netip"
 	"time"
 )
 
@@ -15,9 +15,9 @@ func (s *Stream) logHTTP(tx *HTTPTxn) {
 	}
 	lf := s.Engine.logFormatOf(fe)
 	if lf == nil {
-		src := addrPortOf(s.Client.RemoteAddr())
+		src, dst := s.SampleCtx().Src, s.SampleCtx().Dst
 		s.sendLogLine(LogInfo, fmt.Sprintf("Connect from %s:%d to %s (%s/HTTP)", src.Addr().Unmap(), src.Port(),
-			strings.TrimPrefix(s.Client.LocalAddr().String(), "tcp:"), fe.Name))
+			netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port()), fe.Name))
 		return
 	}
 	s.sendFormatted(lf)

@@ -101,6 +101,9 @@ type Bind struct {
 	limit connLimit    // "maxconn" of the bind line, else the frontend's
 	Addr  netio.Addr
 	Line  config.Line
+	// AcceptProxy is "accept-proxy": each connection starts with a PROXY
+	// protocol header giving the addresses it stands for.
+	AcceptProxy bool
 }
 
 // Options are a proxy's "option" keywords.
@@ -211,6 +214,7 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 			return err
 		}
 		b := &Bind{Addr: a, Line: l}
+		b.AcceptProxy = bindFlag(b, "accept-proxy")
 		if v := bindOption(b, "maxconn"); v != "" {
 			b.limit.max = parseMaxConn(v)
 		}

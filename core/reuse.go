@@ -241,6 +241,9 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 		return c, nil
 	}
 	mode := srv.Proxy.Reuse
+	if srv.SendProxy != 0 {
+		mode = ReuseNever // the PROXY header is the session's own
+	}
 	if mode != ReuseNever {
 		first := s.HTTP == nil || s.HTTP.First
 		// A backend retrying every failure a reused connection can cause

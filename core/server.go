@@ -57,6 +57,9 @@ type Server struct {
 	ID   int // puid, unique in its backend
 	// NonStick is "non-stick": stick store rules never store this server.
 	NonStick bool
+	// SendProxy is "send-proxy" (1) or "send-proxy-v2" (2): the PROXY
+	// protocol header starts each connection to the server.
+	SendProxy int
 	// HashKey is "hash-key": what places the server's nodes on the
 	// consistent-hash ring, "id" (also when empty), "addr" or
 	// "addr-port" (hash.go, Server.ringKey).
@@ -246,6 +249,12 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			srv.ID, err = intArg(1, 1<<30)
 		case "non-stick":
 			srv.NonStick = true
+		case "send-proxy":
+			srv.SendProxy = 1
+		case "send-proxy-v2":
+			srv.SendProxy = 2
+		case "no-send-proxy", "no-send-proxy-v2":
+			srv.SendProxy = 0
 		case "hash-key":
 			if i+1 >= len(opts) {
 				// HAProxy compat: its message misses a quote.
@@ -295,7 +304,7 @@ var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
 	"maxqueue": true, "cookie": true, "resolvers": true, "init-addr": true, "agent-port": true,
 	"agent-inter": true, "check-sni": true,
-	"send-proxy": false, "send-proxy-v2": false, "check-send-proxy": false, "agent-check": false,
+	"check-send-proxy": false, "agent-check": false,
 	"tfo": false,
 }
 

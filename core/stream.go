@@ -176,6 +176,11 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
 	if !s.runConnRules() {
 		return
 	}
+	// the PROXY header comes after the connection rules, which see the
+	// real addresses, as in HAProxy
+	if b != nil && b.AcceptProxy && !s.acceptProxy() {
+		return
+	}
 	s.sessionStarted()
 	if fe.Mode != "http" {
 		defer s.endTCPFilters()
@@ -342,6 +347,12 @@ func (s *Stream) dial(srv *Server, timeout time.Duration) (c net.Conn, err error
 	if err == nil && s.Backend != nil {
 		setSockOpts(c, s.Backend.Options.SrvTCPKA, s.Backend.Options.NoLinger)
 	}
+	if err == nil && srv.SendProxy != 0 {
+		if err = s.sendProxyHeader(srv, c); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
 	return c, err
 }
 
@@ -366,7 +377,7 @@ func (s *Stream) serverAddress(srv *Server) string {
 		return a.Address
 	}
 	host, _, _ := net.SplitHostPort(a.Address)
-	port := addrPortOf(s.Client.LocalAddr()).Port()
+	port := s.SampleCtx().Dst.Port()
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
