@@ -239,9 +239,6 @@ func parseTrackSC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 	kw := args[0]
 	idx := int(kw[len(kw)-1] - '0')
 	words := ruleWords(args)
-	if len(words) < 2 {
-		return nil, 0, ruleErrorf(px, rs, kw, l, "'%s' expects a sample expression", kw)
-	}
 	x, err := e.parseRuleExpr(px, rs, kw, words, 1, l)
 	if err != nil {
 		return nil, 0, err
@@ -283,7 +280,10 @@ func parseTrackSC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 // "sc-set-gpt0(<sc-id>) { <int> | <expr> }".
 func parseSCGPC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) (Action, int, error) {
 	kw := args[0]
-	idx := int(kw[len(kw)-2] - '0')
+	idx := 0
+	if strings.HasSuffix(kw, ")") {
+		idx = int(kw[len(kw)-2] - '0')
+	}
 	switch {
 	case strings.HasPrefix(kw, "sc-inc-gpc0"), strings.HasPrefix(kw, "sc-inc-gpc1"):
 		cnt, rate := stktable.GPC0, stktable.GPC0Rate
@@ -308,8 +308,10 @@ func parseSCGPC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) 
 func (e *Engine) parseSetGPT(px *Proxy, rs RuleSet, args []string, l config.Line, sc int, set func(*trackedEntry, int64)) (Action, int, error) {
 	kw := args[0]
 	words := ruleWords(args)
-	if len(words) < 2 {
-		return nil, 0, ruleErrorf(px, rs, kw, l, "expects an integer or a sample expression")
+	n := 2
+	if len(words) < 2 || words[1] == "" {
+		// HAProxy compat: no value reads as the integer 0 (strtol(""))
+		words, n = []string{kw, "0"}, 1
 	}
 	var x *sample.Expr
 	v, err := strconv.ParseInt(words[1], 10, 64)
@@ -333,7 +335,7 @@ func (e *Engine) parseSetGPT(px *Proxy, rs RuleSet, args []string, l config.Line
 		}
 		set(te, val)
 		return Continue
-	}), 2, nil
+	}), n, nil
 }
 
 // pendingTableChecks are the table names used by rules, checked once
@@ -355,6 +357,12 @@ func checkTableLater(e *Engine, ref *tableRef, l config.Line, kw string) {
 func init() {
 	for i := 0; i < maxStickCounters; i++ {
 		RegisterAction(fmt.Sprintf("track-sc%d", i), parseTrackSC)
+		if i == 0 {
+			// HAProxy compat: without "(<sc-id>)" they use counter 0
+			for _, a := range []string{"sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"} {
+				RegisterAction(a, parseSCGPC)
+			}
+		}
 		for _, a := range []string{"sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"} {
 			RegisterAction(fmt.Sprintf("%s(%d)", a, i), parseSCGPC)
 		}
