@@ -117,12 +117,91 @@ func unknownActionError(px *Proxy, rs RuleSet, kw string, l config.Line) error {
 		}
 		b.WriteString("'" + k + "'")
 	}
+	hint := ""
+	if best := suggestAction(rs, kw); best != "" {
+		hint = " Did you mean '" + best + "' maybe ?"
+	}
 	if fixed > 0 {
-		return l.Errorf("'%s' expects %s in %s (got '%s').", rs, b.String(), px, kw)
+		return l.Errorf("'%s' expects %s in %s (got '%s').%s", rs, b.String(), px, kw, hint)
 	}
 	missing := ""
 	if kw == "" {
 		missing = " (missing argument)"
 	}
-	return l.TightErrorf("'%s' expects %s, but got '%s'%s.", rs, b.String(), kw, missing)
+	return l.TightErrorf("'%s' expects %s, but got '%s'%s.%s", rs, b.String(), kw, missing, hint)
+}
+
+// suggestAction is HAProxy's action_suggest: the keyword of rs closest to
+// kw by word fingerprint (the registered keywords, then those tcp rules
+// parse themselves), unless their distance exceeds twice the length of
+// either; "" for none. Keywords luaproxy does not implement are
+// suggested too, as HAProxy does.
+func suggestAction(rs RuleSet, kw string) string {
+	list := haproxyActions[rs]
+	fixed := tcpActionsFixed[rs]
+	var cands []string
+	for _, k := range list[fixed:] {
+		cands = append(cands, strings.TrimSuffix(k, "(*)"))
+	}
+	// the fixed words, in the order of tcp_rules.c's suggestion list
+	for _, k := range list[:fixed] {
+		if k == "track-sc(*)" {
+			continue
+		}
+		if k == "expect-proxy" {
+			cands = append(cands, "track-sc")
+		}
+		cands = append(cands, k)
+	}
+	sig := wordFingerprint(kw)
+	best, bestDist := "", -1
+	for _, c := range cands {
+		d := fingerprintDistance(sig, wordFingerprint(c))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if bestDist < 0 || bestDist > 2*len(kw) || bestDist > 2*len(best) {
+		return ""
+	}
+	return best
+}
+
+// wordFingerprint is HAProxy's make_word_fingerprint: how often each
+// pair of successive character classes (a letter, a digit, anything
+// else; the word's ends count as "anything else") occurs.
+func wordFingerprint(w string) *[1024]uint8 {
+	var fp [1024]uint8
+	class := func(c byte) int {
+		switch {
+		case c >= 'a' && c <= 'z':
+			return int(c-'a') + 1
+		case c >= 'A' && c <= 'Z':
+			return int(c-'A') + 1
+		case c >= '0' && c <= '9':
+			return 27
+		}
+		return 28
+	}
+	from := 28
+	for i := 0; i < len(w); i++ {
+		to := class(w[i])
+		fp[from*32+to]++
+		from = to
+	}
+	fp[from*32+28]++
+	return &fp
+}
+
+// fingerprintDistance is HAProxy's word_fingerprint_distance.
+func fingerprintDistance(a, b *[1024]uint8) int {
+	d := 0
+	for i := range a {
+		k := int(a[i]) - int(b[i])
+		if k < 0 {
+			k = -k
+		}
+		d += k
+	}
+	return d
 }

@@ -183,11 +183,21 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 // parser took: a stick counter past the last one (track-sc5,
 // sc-inc-gpc0(5)), else an unknown keyword.
 func unregisteredActionError(px *Proxy, rs RuleSet, kw string, l config.Line) error {
-	if n, ok := strings.CutPrefix(kw, "track-sc"); ok {
+	switch {
+	case strings.HasPrefix(kw, "set-var") || strings.HasPrefix(kw, "unset-var"):
+		return ruleErrorf(px, rs, kw, l, "invalid or incomplete action '%s'. Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'", kw)
+	case strings.HasPrefix(kw, "track-sc"):
+		n := kw[len("track-sc"):]
+		if _, err := strconv.Atoi(n); err != nil {
+			return ruleErrorf(px, rs, kw, l, "Wrong track-sc number '%s'", n)
+		}
 		return ruleErrorf(px, rs, kw, l, "%d track-sc number exceeding %d (MAX_SESS_STKCTR-1) value", cAtoi(n), maxStickCounters-1)
-	}
-	if _, arg, ok := strings.Cut(kw, "("); ok && strings.HasPrefix(kw, "sc-") {
-		if _, err := strconv.Atoi(strings.TrimSuffix(arg, ")")); err != nil || !strings.HasSuffix(arg, ")") {
+	case kw == "sc-inc-gpc" || kw == "sc-set-gpt":
+		arr := kw[len(kw)-3:]
+		return ruleErrorf(px, rs, kw, l, "invalid %s ID '%s'. Expects %s(<%s ID>,<Track ID>)", arr, kw, kw, strings.ToUpper(arr))
+	case strings.HasPrefix(kw, "sc-"):
+		_, arg, ok := strings.Cut(kw, "(")
+		if _, err := strconv.Atoi(strings.TrimSuffix(arg, ")")); !ok || err != nil || !strings.HasSuffix(arg, ")") {
 			// HAProxy compat: the keyword as written, then "(<Track ID>)"
 			return ruleErrorf(px, rs, kw, l, "invalid stick table track ID. Expects %s(<Track ID>)", kw)
 		}
