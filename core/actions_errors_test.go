@@ -44,6 +44,10 @@ func ruleErrorConfig(where, rule string) string {
 	if where == "be" {
 		fe, be = "", fe
 	}
+	if where == "listen" {
+		return "defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n" +
+			"listen f\n    bind 127.0.0.1:0\n    server s1 127.0.0.1:1\n" + fe
+	}
 	return "defaults\n    mode " + mode + "\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n" +
 		"frontend f\n    bind 127.0.0.1:0\n    default_backend b\n" + fe +
 		"backend b\n    server s1 127.0.0.1:1\n" + be

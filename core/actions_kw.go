@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"strings"
 
 	"luaproxy/core/config"
@@ -99,6 +100,15 @@ func checkActionKeyword(px *Proxy, rs RuleSet, kw string, l config.Line) error {
 	return nil
 }
 
+// pxType names px as HAProxy's proxy_type_str does in rule messages: a
+// listen section is a "proxy".
+func pxType(px *Proxy) string {
+	if px.Kind == "listen" {
+		return fmt.Sprintf("proxy '%s'", px.Name)
+	}
+	return px.String()
+}
+
 // unknownActionError is HAProxy's message for an unknown (or missing, kw
 // "") action keyword, listing those luaproxy implements.
 func unknownActionError(px *Proxy, rs RuleSet, kw string, l config.Line) error {
@@ -122,7 +132,7 @@ func unknownActionError(px *Proxy, rs RuleSet, kw string, l config.Line) error {
 		hint = " Did you mean '" + best + "' maybe ?"
 	}
 	if fixed > 0 {
-		return l.Errorf("'%s' expects %s in %s (got '%s').%s", rs, b.String(), px, kw, hint)
+		return l.Errorf("'%s' expects %s in %s (got '%s').%s", rs, b.String(), pxType(px), kw, hint)
 	}
 	missing := ""
 	if kw == "" {
@@ -134,14 +144,20 @@ func unknownActionError(px *Proxy, rs RuleSet, kw string, l config.Line) error {
 // suggestAction is HAProxy's action_suggest: the keyword of rs closest to
 // kw by word fingerprint (the registered keywords, then those tcp rules
 // parse themselves), unless their distance exceeds twice the length of
-// either; "" for none. Keywords luaproxy does not implement are
-// suggested too, as HAProxy does.
+// either (three times for a keyword matched by prefix); "" for none.
+// Keywords luaproxy does not implement are suggested too, as HAProxy
+// does.
 func suggestAction(rs RuleSet, kw string) string {
 	list := haproxyActions[rs]
 	fixed := tcpActionsFixed[rs]
-	var cands []string
+	type cand struct {
+		kw     string
+		prefix bool
+	}
+	var cands []cand
 	for _, k := range list[fixed:] {
-		cands = append(cands, strings.TrimSuffix(k, "(*)"))
+		p, ok := strings.CutSuffix(k, "(*)")
+		cands = append(cands, cand{p, ok})
 	}
 	// the fixed words, in the order of tcp_rules.c's suggestion list
 	for _, k := range list[:fixed] {
@@ -149,27 +165,32 @@ func suggestAction(rs RuleSet, kw string) string {
 			continue
 		}
 		if k == "expect-proxy" {
-			cands = append(cands, "track-sc")
+			cands = append(cands, cand{"track-sc", false})
 		}
-		cands = append(cands, k)
+		cands = append(cands, cand{k, false})
 	}
 	sig := wordFingerprint(kw)
-	best, bestDist := "", -1
+	best, bestDist := cand{}, -1
 	for _, c := range cands {
-		d := fingerprintDistance(sig, wordFingerprint(c))
+		d := fingerprintDistance(sig, wordFingerprint(c.kw))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
 	}
-	if bestDist < 0 || bestDist > 2*len(kw) || bestDist > 2*len(best) {
+	tol := 2
+	if best.prefix {
+		tol = 3
+	}
+	if bestDist < 0 || bestDist > tol*len(kw) || bestDist > tol*len(best.kw) {
 		return ""
 	}
-	return best
+	return best.kw
 }
 
 // wordFingerprint is HAProxy's make_word_fingerprint: how often each
-// pair of successive character classes (a letter, a digit, anything
-// else; the word's ends count as "anything else") occurs.
+// pair of successive character classes occurs (a letter, a digit,
+// anything else; the word's ends count as "anything else"), row 0
+// marking the classes present.
 func wordFingerprint(w string) *[1024]uint8 {
 	var fp [1024]uint8
 	class := func(c byte) int {
@@ -186,6 +207,7 @@ func wordFingerprint(w string) *[1024]uint8 {
 	from := 28
 	for i := 0; i < len(w); i++ {
 		to := class(w[i])
+		fp[to] = 1
 		fp[from*32+to]++
 		from = to
 	}

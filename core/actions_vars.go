@@ -59,7 +59,7 @@ func ruleErrorf(px *Proxy, rs RuleSet, kw string, l config.Line, format string, 
 		}
 		return l.Errorf("%s", msg)
 	}
-	return l.Errorf("error detected in %s while parsing '%s %s' rule : %s.", px, rs, kw, msg)
+	return l.Errorf("error detected in %s while parsing '%s %s' rule : %s.", pxType(px), rs, kw, msg)
 }
 
 // parseRuleExpr parses the sample expression of an action and checks that
@@ -73,7 +73,16 @@ func (e *Engine) parseRuleExpr(px *Proxy, rs RuleSet, kw string, words []string,
 		return nil, ruleErrorf(px, rs, kw, l, "%v", err)
 	}
 	if x.Use().Val()&ruleWhere(px, rs) == 0 {
-		return nil, ruleErrorf(px, rs, kw, l, "fetch method '%s' extracts information from '%s', none of which is available here", kw, x.Use())
+		// HAProxy compat: the set-var parser names the action, the
+		// others the expression
+		name := words[i]
+		if strings.HasPrefix(kw, "set-var") {
+			name = kw
+		}
+		if rs.isTCP() && kw == "capture" {
+			return nil, l.Errorf("'%s %s' is not allowed in '%s' rules in %s", kw, words[i], rs, pxType(px))
+		}
+		return nil, ruleErrorf(px, rs, kw, l, "fetch method '%s' extracts information from '%s', none of which is available here", name, x.Use())
 	}
 	return x, nil
 }
@@ -153,7 +162,7 @@ func (e *Engine) parseSetVar(px *Proxy, rs RuleSet, words []string, l config.Lin
 	var cond sample.VarCond
 	for _, p := range parts[1:] {
 		if verb == "unset-var" {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "unset-var does not expect any condition")
+			return nil, 0, ruleErrorf(px, rs, kw, l, "unset-var does not expect parameters after the variable name. Only \"set-var\" and \"set-var-fmt\" manage conditions")
 		}
 		c, err := sample.ParseVarCond(strings.TrimSpace(p))
 		if err != nil {
@@ -398,25 +407,31 @@ func (e *Engine) parseWaitForBody(px *Proxy, rs RuleSet, words []string, l confi
 	if rs != HTTPRequest && rs != HTTPResponse {
 		return nil, 0, ruleErrorf(px, rs, kw, l, "only allowed in 'http-request' and 'http-response' rules")
 	}
-	if len(words) < 3 || words[1] != "time" {
+	// HAProxy compat: "time" and "at-least" in any order, the messages
+	// of a bad value not repeating the word
+	var d time.Duration
+	var atLeast int64
+	n := 1
+	for ; n < len(words) && (words[n] == "time" || words[n] == "at-least"); n += 2 {
+		if n+1 >= len(words) || words[n+1] == "" {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "missing argument for '%s'", words[n])
+		}
+		var err error
+		if words[n] == "time" {
+			if d, err = config.ParseTime(words[n+1], time.Millisecond); d == 0 && err == nil {
+				d = -1 // "time 0": set, and expires at once
+			}
+		} else {
+			atLeast, err = config.ParseSize(words[n+1])
+		}
+		if err != nil {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "%s", strings.TrimSuffix(err.Error(), " in '"+words[n+1]+"'"))
+		}
+	}
+	if d == 0 {
 		return nil, 0, ruleErrorf(px, rs, kw, l, "expects time <time> [ at-least <bytes> ]")
 	}
-	d, err := config.ParseTime(words[2], time.Millisecond)
-	if err != nil {
-		// HAProxy compat: this parser does not repeat the word
-		return nil, 0, ruleErrorf(px, rs, kw, l, "%s", strings.TrimSuffix(err.Error(), " in '"+words[2]+"'"))
-	}
-	n, atLeast := 3, int64(0)
-	if len(words) > 3 && words[3] == "at-least" {
-		if len(words) < 5 || words[4] == "" {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "missing argument for 'at-least'")
-		}
-		v, err := config.ParseSize(words[4])
-		if err != nil {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "%v", err)
-		}
-		atLeast, n = v, 5
-	}
+	d = max(d, 0)
 	res := rs == HTTPResponse
 	return ActionFunc(func(s *Stream) Verdict {
 		hc := extOf(s).hc

@@ -75,10 +75,10 @@ func (e *Engine) parseRuleCond(px *Proxy, rs RuleSet, kw string, words []string,
 	if rs.isTCP() {
 		return e.parseCondWith(px, words, l,
 			func(w string) error {
-				return l.Errorf("'%s %s' only accepts 'if' or 'unless', in %s (got '%s')", rs, kw, px, w)
+				return l.Errorf("'%s %s' only accepts 'if' or 'unless', in %s (got '%s')", rs, kw, pxType(px), w)
 			},
 			func(err error) error {
-				return l.Errorf("'%s %s' : error detected in %s while parsing '%s' condition : %v", rs, kw, px, words[0], err)
+				return l.Errorf("'%s %s' : error detected in %s while parsing '%s' condition : %v", rs, kw, pxType(px), words[0], err)
 			})
 	}
 	return e.parseCondWith(px, words, l,
@@ -439,6 +439,9 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 	}
 	if p, ok := lookupAction(kw); ok {
 		act, n, err := p(e, px, rs, words, l)
+		if errors.Is(err, ErrUnknownAction) {
+			return nil, 0, unknownActionError(px, rs, kw, l)
+		}
 		if err != nil {
 			return nil, 0, err
 		}

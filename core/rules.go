@@ -67,7 +67,7 @@ func (u useService) Do(s *Stream) Verdict {
 func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 	args := l.Args
 	if len(args) < 2 {
-		return l.Errorf("missing argument for '%s' in %s", args[0], px)
+		return l.Errorf("missing argument for '%s' in %s", args[0], pxType(px))
 	}
 	if args[0] == "tcp-request" && args[1] == "inspect-delay" {
 		if len(args) != 3 {
@@ -95,7 +95,7 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 	switch rs {
 	case TCPRequestContent, TCPRequestConnection, tcpRequestSession:
 		if rs != TCPRequestContent && px.Cap&CapFE == 0 {
-			return l.Errorf("%s is not allowed because %s is not a frontend", rs, px)
+			return l.Errorf("%s is not allowed because %s %s is not a frontend", rs, px.Kind, px.Name)
 		}
 	case TCPResponseContent:
 		if px.Cap&CapBE == 0 {
@@ -103,9 +103,9 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 		}
 	default:
 		if args[0] == "tcp-response" {
-			return l.Errorf("'tcp-response' expects 'inspect-delay' or 'content' in %s (got '%s')", px, args[1])
+			return l.Errorf("'tcp-response' expects 'inspect-delay' or 'content' in %s (got '%s')", pxType(px), args[1])
 		}
-		return l.Errorf("'tcp-request' expects 'inspect-delay', 'connection', or 'content' in %s (got '%s')", px, args[1])
+		return l.Errorf("'tcp-request' expects 'inspect-delay', 'connection', or 'content' in %s (got '%s')", pxType(px), args[1])
 	}
 	if len(args) < 3 || args[2] == "" {
 		return unknownActionError(px, rs, "", l)
@@ -131,6 +131,11 @@ func (rs RuleSet) isTCP() bool { return strings.HasPrefix(string(rs), "tcp-") }
 // ErrUnknownService is returned by a ServiceParser given a name it does
 // not serve; the rule reports it as HAProxy does.
 var ErrUnknownService = errors.New("unknown service name")
+
+// ErrUnknownAction is returned by an ActionParser registered for a
+// family ("lua.") given a name it does not know; the rule reports an
+// unknown keyword as HAProxy does.
+var ErrUnknownAction = errors.New("unknown action")
 
 func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line) (Action, int, error) {
 	switch args[0] {
@@ -174,7 +179,11 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 		return act, n, err
 	}
 	if p, ok := lookupAction(args[0]); ok {
-		return p(e, px, rs, args, l)
+		act, n, err := p(e, px, rs, args, l)
+		if errors.Is(err, ErrUnknownAction) {
+			err = unknownActionError(px, rs, args[0], l)
+		}
+		return act, n, err
 	}
 	return nil, 0, unregisteredActionError(px, rs, args[0], l)
 }

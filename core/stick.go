@@ -246,13 +246,19 @@ func parseTrackSC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 	n := 2
 	ref := &tableRef{e: e, name: px.Name}
 	if len(words) > 2 && words[2] == "table" {
-		if len(words) < 4 {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "missing table name after 'table'")
-		}
-		ref.name = words[3]
 		n = 4
+		switch {
+		case len(words) >= 4:
+			ref.name = words[3]
+		case rs.isTCP():
+			// HAProxy compat: tcp rules take the missing name as ""
+			// and report the table as not found
+			ref.name, n = "", 3
+		default:
+			return nil, 0, ruleErrorf(px, rs, kw, l, "missing table name")
+		}
 	}
-	checkTableLater(e, ref, l, kw)
+	checkTableLater(e, ref, l, kw, px)
 	httpRule := rs == HTTPRequest || rs == HTTPResponse
 	return ActionFunc(func(s *Stream) Verdict {
 		t := ref.get()
@@ -346,12 +352,33 @@ type tableCheck struct {
 	ref *tableRef
 	l   config.Line
 	kw  string
+	px  *Proxy
 }
 
-func checkTableLater(e *Engine, ref *tableRef, l config.Line, kw string) {
+func checkTableLater(e *Engine, ref *tableRef, l config.Line, kw string, px *Proxy) {
 	v, _ := pendingTableChecks.LoadOrStore(e, &[]tableCheck{})
 	list := v.(*[]tableCheck)
-	*list = append(*list, tableCheck{ref, l, kw})
+	*list = append(*list, tableCheck{ref, l, kw, px})
+}
+
+// checkTables reports the first table named by a rule that does not
+// exist, once the whole configuration is read (also by -c).
+func (e *Engine) checkTables() error {
+	v, ok := pendingTableChecks.LoadAndDelete(e)
+	if !ok {
+		return nil
+	}
+	for _, c := range *v.(*[]tableCheck) {
+		if c.ref.get() != nil {
+			continue
+		}
+		if strings.HasPrefix(c.kw, "track-sc") {
+			// HAProxy compat: reported by the proxy's final checks
+			return fmt.Errorf("Proxy '%s': unable to find table '%s' referenced by %s.", c.px.Name, c.ref.name, c.kw)
+		}
+		return c.l.Errorf("'%s' : unable to find table '%s'.", c.kw, c.ref.name)
+	}
+	return nil
 }
 
 func init() {
@@ -367,16 +394,4 @@ func init() {
 			RegisterAction(fmt.Sprintf("%s(%d)", a, i), parseSCGPC)
 		}
 	}
-	OnConfigured(func(e *Engine) error {
-		v, ok := pendingTableChecks.LoadAndDelete(e)
-		if !ok {
-			return nil
-		}
-		for _, c := range *v.(*[]tableCheck) {
-			if c.ref.get() == nil {
-				return c.l.Errorf("'%s' : unable to find table '%s'.", c.kw, c.ref.name)
-			}
-		}
-		return nil
-	})
 }

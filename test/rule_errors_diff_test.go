@@ -66,8 +66,12 @@ func TestRuleParseErrorsDiff(t *testing.T) {
 			fe, be = "", fe
 		}
 		cfg := "defaults\n    mode " + mode + "\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n" +
-			"frontend f\n    bind 127.0.0.1:8\n    default_backend b\n" + fe +
-			"backend b\n    server s1 127.0.0.1:1\n" + be
+			"listen f\n    bind 127.0.0.1:8\n    server s1 127.0.0.1:1\n" + fe
+		if where != "listen" {
+			cfg = "defaults\n    mode " + mode + "\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n" +
+				"frontend f\n    bind 127.0.0.1:8\n    default_backend b\n" + fe +
+				"backend b\n    server s1 127.0.0.1:1\n" + be
+		}
 		gotOK, got := checkRule(t, binPath, cfg)
 		switch kind {
 		case "valid":
