@@ -310,11 +310,11 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		if err != nil {
 			return rerr("%v", err)
 		}
-		if match == nil {
+		if match == nil { // "-m str"
 			return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
 				msgOf(s, tx, res).Del(name)
 				return Continue, nil
-			}, 2, nil
+			}, 4, nil
 		}
 		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
 			m := msgOf(s, tx, res)

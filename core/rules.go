@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -69,26 +70,16 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 	if len(args) < 2 {
 		return l.Errorf("missing argument for '%s' in %s", args[0], pxType(px))
 	}
-	if args[0] == "tcp-request" && args[1] == "inspect-delay" {
-		if len(args) != 3 {
-			return l.Errorf("'tcp-request inspect-delay' expects a delay")
-		}
-		d, err := config.ParseTime(args[2], time.Millisecond)
+	if args[1] == "inspect-delay" {
+		d, err := parseInspectDelay(px, args, l)
 		if err != nil {
-			return l.Errorf("'tcp-request inspect-delay' : %v", err)
+			return err
 		}
-		px.InspectDelay = d
-		return nil
-	}
-	if args[0] == "tcp-response" && args[1] == "inspect-delay" {
-		if len(args) != 3 {
-			return l.Errorf("'tcp-response inspect-delay' expects a delay")
+		if args[0] == "tcp-request" {
+			px.InspectDelay = d
+		} else {
+			px.ResInspectDelay = d
 		}
-		d, err := config.ParseTime(args[2], time.Millisecond)
-		if err != nil {
-			return l.Errorf("'tcp-response inspect-delay' : %v", err)
-		}
-		px.ResInspectDelay = d
 		return nil
 	}
 	rs := RuleSet(args[0] + " " + args[1])
@@ -123,6 +114,27 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 	}
 	px.Rules[rs] = append(px.Rules[rs], &Rule{condRule: c, Action: act, Line: l})
 	return nil
+}
+
+// parseInspectDelay parses "tcp-request|tcp-response inspect-delay
+// <time>", with HAProxy's messages. Words after the delay are ignored,
+// as HAProxy does.
+func parseInspectDelay(px *Proxy, args []string, l config.Line) (time.Duration, error) {
+	msg := fmt.Sprintf("'%s inspect-delay' expects a positive delay in milliseconds, in %s", args[0], pxType(px))
+	if len(args) < 3 || args[2] == "" {
+		return 0, l.Errorf("%s", msg)
+	}
+	d, err := config.ParseTime(args[2], time.Millisecond)
+	var ue *config.UnitError
+	switch {
+	case errors.Is(err, config.ErrTimeOverflow):
+		return 0, l.Errorf("%s (timer overflow in '%s', maximum value is 2147483647 ms or ~24.8 days)", msg, args[2])
+	case errors.As(err, &ue) && ue.Offset < len(ue.Value):
+		return 0, l.Errorf("%s (unexpected character '%c')", msg, ue.Value[ue.Offset])
+	case err != nil:
+		return 0, l.Errorf("%s", msg)
+	}
+	return d, nil
 }
 
 // isTCP tells whether rs is a tcp-request or tcp-response rule set.

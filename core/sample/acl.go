@@ -293,7 +293,8 @@ flags:
 func applyIntOp(op, v string) (string, error) {
 	n, ok := strictInt(v)
 	if !ok {
-		return "", fmt.Errorf("'%s' is not a number", v)
+		// HAProxy compat: after an operator, its message names both
+		return "", fmt.Errorf("'%s' is neither a number nor a supported operator", v)
 	}
 	switch op {
 	case "eq":
