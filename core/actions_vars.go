@@ -47,8 +47,19 @@ func ruleWhere(px *Proxy, rs RuleSet) sample.Where {
 
 // ruleErrorf is HAProxy's "error detected in <proxy> while parsing
 // '<rs> <kw>' rule : <msg>." message.
+//
+// HAProxy compat: the tcp rule sets print an action parser's message as
+// it is, without the frame nor the final period.
 func ruleErrorf(px *Proxy, rs RuleSet, kw string, l config.Line, format string, a ...any) error {
-	return l.Errorf("error detected in %s while parsing '%s %s' rule : %s.", px, rs, kw, fmt.Sprintf(format, a...))
+	msg := fmt.Sprintf(format, a...)
+	if rs.isTCP() {
+		if kw == "capture" || strings.HasPrefix(kw, "track-sc") {
+			// parsed by tcp_rules.c itself, which names the rule
+			return l.Errorf("'%s %s' : %s", rs, kw, msg)
+		}
+		return l.Errorf("%s", msg)
+	}
+	return l.Errorf("error detected in %s while parsing '%s %s' rule : %s.", pxType(px), rs, kw, msg)
 }
 
 // parseRuleExpr parses the sample expression of an action and checks that
@@ -62,7 +73,16 @@ func (e *Engine) parseRuleExpr(px *Proxy, rs RuleSet, kw string, words []string,
 		return nil, ruleErrorf(px, rs, kw, l, "%v", err)
 	}
 	if x.Use().Val()&ruleWhere(px, rs) == 0 {
-		return nil, ruleErrorf(px, rs, kw, l, "fetch method '%s' extracts information from '%s', none of which is available here", kw, x.Use())
+		// HAProxy compat: the set-var parser names the action, the
+		// others the expression
+		name := words[i]
+		if strings.HasPrefix(kw, "set-var") {
+			name = kw
+		}
+		if rs.isTCP() && kw == "capture" {
+			return nil, l.Errorf("'%s %s' is not allowed in '%s' rules in %s", kw, words[i], rs, pxType(px))
+		}
+		return nil, ruleErrorf(px, rs, kw, l, "fetch method '%s' extracts information from '%s', none of which is available here", name, x.Use())
 	}
 	return x, nil
 }
@@ -76,16 +96,17 @@ func (e *Engine) parseRuleExpr(px *Proxy, rs RuleSet, kw string, words []string,
 // refused); luaproxy does not yet, as several fetches it adds from 3.x
 // have usage points of its own choosing.
 func (e *Engine) parseRuleFormat(px *Proxy, rs RuleSet, kw, s string, l config.Line) (Format, error) {
-	f, err := ParseFormat(e, px, s, l)
+	if !strings.Contains(s, "%") {
+		return literal(s), nil
+	}
+	f, err := sample.ParseFormatIn(s, e.scopeOf(px))
 	if err != nil {
-		return nil, err
+		return nil, ruleErrorf(px, rs, kw, l, "%v", err)
 	}
-	if sf, ok := f.(smpFormat); ok {
-		if err := sf.f.CheckSources(ruleWhere(px, rs), sample.UseHTTPAny); err != nil {
-			return nil, ruleErrorf(px, rs, kw, l, "%v", err)
-		}
+	if err := f.CheckSources(ruleWhere(px, rs), sample.UseHTTPAny); err != nil {
+		return nil, ruleErrorf(px, rs, kw, l, "%v", err)
 	}
-	return f, nil
+	return smpFormat{f}, nil
 }
 
 // parseExtAction parses the shared actions; handled is false when kw is
@@ -141,7 +162,7 @@ func (e *Engine) parseSetVar(px *Proxy, rs RuleSet, words []string, l config.Lin
 	var cond sample.VarCond
 	for _, p := range parts[1:] {
 		if verb == "unset-var" {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "unset-var does not expect any condition")
+			return nil, 0, ruleErrorf(px, rs, kw, l, "unset-var does not expect parameters after the variable name. Only \"set-var\" and \"set-var-fmt\" manage conditions")
 		}
 		c, err := sample.ParseVarCond(strings.TrimSpace(p))
 		if err != nil {
@@ -233,22 +254,39 @@ func sampleAddr(v sample.Sample) (netip.Addr, bool) {
 // of the frontend) and "capture <expr> id <N>" (an existing slot).
 func (e *Engine) parseCaptureAction(px *Proxy, rs RuleSet, words []string, l config.Line) (Action, int, error) {
 	kw := words[0]
-	if len(words) < 4 || (words[2] != "len" && words[2] != "id") {
+	if rs.isTCP() {
+		// HAProxy compat: tcp rules parse "capture <expr> len <N>"
+		// themselves, with messages of their own
+		if _, err := e.parseRuleExpr(px, rs, kw, words, 1, l); err != nil {
+			return nil, 0, err
+		}
+		if len(words) < 3 || words[2] != "len" {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "a positive 'len' argument is mandatory")
+		}
+		if len(words) < 4 || cAtoi(words[3]) <= 0 {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "length must be > 0")
+		}
+	}
+	if len(words) < 4 || words[1] == "" || words[2] == "" || words[3] == "" {
 		return nil, 0, ruleErrorf(px, rs, kw, l, "expects <expression> [ 'len' <length> | id <idx> ]")
 	}
 	x, err := e.parseRuleExpr(px, rs, kw, words, 1, l)
 	if err != nil {
 		return nil, 0, err
 	}
-	num, err := strconv.Atoi(words[3])
 	res := rs == HTTPResponse || rs == TCPResponseContent
+	if words[2] != "id" && (res || words[2] != "len") {
+		if res {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "expects 'id', found '%s'", words[2])
+		}
+		return nil, 0, ruleErrorf(px, rs, kw, l, "expects 'len' or 'id', found '%s'", words[2])
+	}
+	num, err := strconv.Atoi(words[3])
 	pxe := pxExtOf(px)
 	var slot, max int
 	if words[2] == "len" {
-		if res {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "expects 'id' <idx>")
-		}
-		if err != nil || num <= 0 {
+		num = cAtoi(words[3])
+		if num <= 0 {
 			return nil, 0, ruleErrorf(px, rs, kw, l, "length must be > 0")
 		}
 		if px.Cap&CapFE == 0 {
@@ -258,7 +296,7 @@ func (e *Engine) parseCaptureAction(px *Proxy, rs RuleSet, words []string, l con
 		pxe.reqCaps = append(pxe.reqCaps, captureDecl{len: num})
 	} else {
 		if err != nil || num < 0 {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "invalid id '%s'", words[3])
+			return nil, 0, ruleErrorf(px, rs, kw, l, "cannot parse id '%s'", words[3])
 		}
 		slot, max = num, -1
 	}
@@ -369,24 +407,31 @@ func (e *Engine) parseWaitForBody(px *Proxy, rs RuleSet, words []string, l confi
 	if rs != HTTPRequest && rs != HTTPResponse {
 		return nil, 0, ruleErrorf(px, rs, kw, l, "only allowed in 'http-request' and 'http-response' rules")
 	}
-	if len(words) < 3 || words[1] != "time" {
+	// HAProxy compat: "time" and "at-least" in any order, the messages
+	// of a bad value not repeating the word
+	var d time.Duration
+	var atLeast int64
+	n := 1
+	for ; n < len(words) && (words[n] == "time" || words[n] == "at-least"); n += 2 {
+		if n+1 >= len(words) || words[n+1] == "" {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "missing argument for '%s'", words[n])
+		}
+		var err error
+		if words[n] == "time" {
+			if d, err = config.ParseTime(words[n+1], time.Millisecond); d == 0 && err == nil {
+				d = -1 // "time 0": set, and expires at once
+			}
+		} else {
+			atLeast, err = config.ParseSize(words[n+1])
+		}
+		if err != nil {
+			return nil, 0, ruleErrorf(px, rs, kw, l, "%s", strings.TrimSuffix(err.Error(), " in '"+words[n+1]+"'"))
+		}
+	}
+	if d == 0 {
 		return nil, 0, ruleErrorf(px, rs, kw, l, "expects time <time> [ at-least <bytes> ]")
 	}
-	d, err := config.ParseTime(words[2], time.Millisecond)
-	if err != nil {
-		return nil, 0, ruleErrorf(px, rs, kw, l, "%v", err)
-	}
-	n, atLeast := 3, int64(0)
-	if len(words) > 3 && words[3] == "at-least" {
-		if len(words) < 5 {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "expects time <time> [ at-least <bytes> ]")
-		}
-		v, err := config.ParseSize(words[4])
-		if err != nil {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "%v", err)
-		}
-		atLeast, n = v, 5
-	}
+	d = max(d, 0)
 	res := rs == HTTPResponse
 	return ActionFunc(func(s *Stream) Verdict {
 		hc := extOf(s).hc

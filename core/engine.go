@@ -157,6 +157,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 		e.addErr(e.resolveSampleRefs(px))
 		e.addErr(checkLogFormatMode(px))
 	}
+	e.addErr(e.checkTables())
 	e.setLimits()
 	return errors.Join(e.errs...)
 }

@@ -1,10 +1,11 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
+	"regexp/syntax"
 	"strings"
 
 	"luaproxy/core/config"
@@ -34,7 +35,7 @@ func (l literal) Render(*Stream) string { return string(l) }
 // "unless"); the match it returns accounts for "unless". It is set by
 // the sample-language glue; n is the words consumed.
 var ParseCondition = func(e *Engine, px *Proxy, words []string, l config.Line) (Condition, int, error) {
-	return nil, 0, l.Errorf("conditions are not supported")
+	return nil, 0, errors.New("conditions are not supported")
 }
 
 // ParseFormat parses a log-format string; set by the sample-language glue.
@@ -58,26 +59,66 @@ func (c condRule) ok(s *Stream) bool {
 	return m
 }
 
-// parseCond parses an optional trailing "if|unless <cond>".
+// parseCond parses an optional trailing "if|unless <cond>", reporting its
+// errors in luaproxy's words (stick rules).
 func (e *Engine) parseCond(px *Proxy, words []string, l config.Line) (condRule, error) {
-	if len(words) == 0 {
+	return e.parseCondWith(px, words, l,
+		func(w string) error {
+			return l.Errorf("unexpected word '%s'; expects 'if' or 'unless' followed by a condition", w)
+		},
+		func(err error) error { return l.Errorf("error detected while parsing a condition : %v", err) })
+}
+
+// parseRuleCond parses the optional condition of an http-* or tcp-*
+// rule whose action keyword is kw, with HAProxy's messages.
+func (e *Engine) parseRuleCond(px *Proxy, rs RuleSet, kw string, words []string, l config.Line) (condRule, error) {
+	if rs.isTCP() {
+		return e.parseCondWith(px, words, l,
+			func(w string) error {
+				return l.Errorf("'%s %s' only accepts 'if' or 'unless', in %s (got '%s')", rs, kw, pxType(px), w)
+			},
+			func(err error) error {
+				return l.Errorf("'%s %s' : error detected in %s while parsing '%s' condition : %v", rs, kw, pxType(px), words[0], err)
+			})
+	}
+	return e.parseCondWith(px, words, l,
+		func(w string) error {
+			return l.TightErrorf("'%s %s' expects either 'if' or 'unless' followed by a condition but found '%s'.", rs, kw, w)
+		},
+		func(err error) error {
+			return l.Errorf("error detected while parsing an '%s %s' condition : %v.", rs, kw, err)
+		})
+}
+
+// parseCondWith parses an optional trailing "if|unless <cond>": extra
+// reports a word that is neither, bad an error of the condition.
+func (e *Engine) parseCondWith(px *Proxy, words []string, l config.Line, extra func(string) error, bad func(error) error) (condRule, error) {
+	if len(words) == 0 || words[0] == "" {
 		return condRule{}, nil
 	}
 	if words[0] != "if" && words[0] != "unless" {
-		return condRule{}, l.Errorf("unexpected word '%s'; expects 'if' or 'unless' followed by a condition", words[0])
+		return condRule{}, extra(words[0])
 	}
-	if len(words) == 1 {
-		return condRule{}, l.Errorf("missing condition after '%s'", words[0])
+	if len(words) == 1 || words[1] == "" {
+		// HAProxy compat: an empty condition is valid; it never
+		// matches, so "unless" always does
+		return condRule{cond: emptyCond(words[0] == "unless")}, nil
 	}
 	c, n, err := ParseCondition(e, px, words, l)
 	if err != nil {
-		return condRule{}, err
+		return condRule{}, bad(err)
 	}
 	if n != len(words) {
 		return condRule{}, l.Errorf("unexpected word '%s' after the condition", words[n])
 	}
 	return condRule{cond: c}, nil
 }
+
+// emptyCond is the condition "if" or "unless" without terms; true is
+// "unless".
+type emptyCond bool
+
+func (c emptyCond) Eval(*Stream) (bool, bool) { return bool(c), false }
 
 // UseBackend is a "use_backend <name> [if|unless <cond>]" rule.
 type UseBackend struct {
@@ -101,7 +142,11 @@ func (e *Engine) parseUseBackend(px *Proxy, l config.Line) error {
 	if len(l.Args) < 2 {
 		return l.Errorf("'use_backend' requires a backend name.")
 	}
-	c, err := e.parseCond(px, l.Args[2:], l)
+	c, err := e.parseCondWith(px, l.Args[2:], l,
+		func(w string) error {
+			return l.Errorf("unexpected word '%s'; expects 'if' or 'unless' followed by a condition", w)
+		},
+		func(err error) error { return l.Errorf("error detected while parsing switching rule : %v.", err) })
 	if err != nil {
 		return err
 	}
@@ -165,14 +210,17 @@ func actionAdapter(a Action) httpAction {
 func (e *Engine) parseHTTPRule(px *Proxy, l config.Line) error {
 	rs := RuleSet(l.Args[0])
 	args := l.Args[1:]
-	if len(args) == 0 {
-		return l.Errorf("'%s' expects an action.", rs)
+	if len(args) == 0 || args[0] == "" {
+		return unknownActionError(px, rs, "", l)
+	}
+	if err := checkActionKeyword(px, rs, args[0], l); err != nil {
+		return err
 	}
 	act, n, err := e.parseHTTPAction(px, rs, args, l)
 	if err != nil {
 		return err
 	}
-	c, err := e.parseCond(px, args[n:], l)
+	c, err := e.parseRuleCond(px, rs, args[0], args[n:], l)
 	if err != nil {
 		return err
 	}
@@ -199,10 +247,10 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 	words := untilCond(args)
 	kw := words[0]
 	fmtArg := func(i int) (Format, error) {
-		if i >= len(words) {
-			return nil, l.Errorf("'%s %s' expects more arguments.", rs, kw)
-		}
 		return e.parseRuleFormat(px, rs, kw, words[i], l)
+	}
+	rerr := func(format string, a ...any) (httpAction, int, error) {
+		return nil, 0, ruleErrorf(px, rs, kw, l, format, a...)
 	}
 	msgOf := func(s *Stream, tx *HTTPTxn, res bool) *h1.Message {
 		if res {
@@ -218,29 +266,16 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		if rs != HTTPRequest {
 			status = 502
 		}
-		i := 1
-		if len(words) > 2 && words[1] == "deny_status" {
-			n, err := strconv.Atoi(words[2])
-			if err != nil || n < 200 || n > 599 {
-				return nil, 0, l.Errorf("'%s %s' : status code must be between 200 and 599.", rs, kw)
-			}
-			status, i = n, 3
-		}
-		if i != len(words) {
-			return nil, 0, l.Errorf("'%s %s' : unexpected argument '%s'.", rs, kw, words[i])
-		}
-		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
-			return Done, s.Frontend.ErrorReply(status)
-		}, i, nil
+		return e.parseReturn(px, rs, kw, words, l, status)
 	case "reject":
 		return func(*Stream, *HTTPTxn, bool) (Verdict, *Reply) { return Done, nil }, 1, nil
 	case "return":
-		return e.parseReturn(px, rs, words, l)
+		return e.parseReturn(px, rs, kw, words, l, 200)
 	case "redirect":
 		return e.parseRedirect(px, rs, words, l)
 	case "set-header", "add-header":
-		if len(words) != 3 {
-			return nil, 0, l.Errorf("'%s %s' expects exactly 2 arguments.", rs, kw)
+		if len(words) < 3 || words[1] == "" || words[2] == "" {
+			return rerr("expects exactly 2 arguments")
 		}
 		name := words[1]
 		f, err := fmtArg(2)
@@ -258,19 +293,28 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return Continue, nil
 		}, 3, nil
 	case "del-header":
-		if len(words) < 2 {
-			return nil, 0, l.Errorf("'%s %s' expects at least 1 argument.", rs, kw)
+		if len(words) < 2 || words[1] == "" {
+			return rerr("expects at least 1 argument")
 		}
 		name := words[1]
-		match, err := headerNameMatcher(name, words[2:])
-		if err != nil {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "%v", err)
-		}
-		if match == nil {
+		if len(words) < 3 || words[2] != "-m" {
 			return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
 				msgOf(s, tx, res).Del(name)
 				return Continue, nil
 			}, 2, nil
+		}
+		if len(words) < 4 || words[3] == "" {
+			return rerr("-m flag expects exactly 1 argument")
+		}
+		match, err := headerNameMatcher(name, words[2:4])
+		if err != nil {
+			return rerr("%v", err)
+		}
+		if match == nil { // "-m str"
+			return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
+				msgOf(s, tx, res).Del(name)
+				return Continue, nil
+			}, 4, nil
 		}
 		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
 			m := msgOf(s, tx, res)
@@ -285,13 +329,13 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return Continue, nil
 		}, 4, nil
 	case "replace-header", "replace-value":
-		if len(words) != 4 {
-			return nil, 0, l.Errorf("'%s %s' expects exactly 3 arguments.", rs, kw)
+		if len(words) < 4 || words[1] == "" || words[2] == "" || words[3] == "" {
+			return rerr("expects exactly 3 arguments")
 		}
 		name := words[1]
 		re, err := regexp.Compile(words[2])
 		if err != nil {
-			return nil, 0, l.Errorf("'%s %s' : invalid regex '%s': %v", rs, kw, words[2], err)
+			return rerr("%s", regexError(words[2], err))
 		}
 		f, err := fmtArg(3)
 		if err != nil {
@@ -303,11 +347,8 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return Continue, nil
 		}, 4, nil
 	case "set-path", "set-query", "set-uri", "set-method", "set-pathq":
-		if rs != HTTPRequest {
-			return nil, 0, l.Errorf("'%s %s' is only allowed in 'http-request' rules.", rs, kw)
-		}
-		if len(words) != 2 {
-			return nil, 0, l.Errorf("'%s %s' expects exactly 1 argument.", rs, kw)
+		if len(words) != 2 || words[1] == "" {
+			return rerr("expects exactly 1 argument <format>")
 		}
 		f, err := fmtArg(1)
 		if err != nil {
@@ -331,15 +372,12 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return Continue, nil
 		}, 2, nil
 	case "replace-path", "replace-pathq", "replace-uri":
-		if rs != HTTPRequest {
-			return nil, 0, l.Errorf("'%s %s' is only allowed in 'http-request' rules.", rs, kw)
-		}
-		if len(words) != 3 {
-			return nil, 0, l.Errorf("'%s %s' expects exactly 2 arguments.", rs, kw)
+		if len(words) != 3 || words[1] == "" || words[2] == "" {
+			return rerr("expects exactly 2 arguments <match-regex> and <replace-format>")
 		}
 		re, err := regexp.Compile(words[1])
 		if err != nil {
-			return nil, 0, l.Errorf("'%s %s' : invalid regex '%s': %v", rs, kw, words[1], err)
+			return rerr("failed to parse the regex : %s", regexError(words[1], err))
 		}
 		f, err := fmtArg(2)
 		if err != nil {
@@ -362,15 +400,12 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return Continue, nil
 		}, 3, nil
 	case "set-status":
-		if rs == HTTPRequest {
-			return nil, 0, l.Errorf("'%s %s' is only allowed in response rules.", rs, kw)
+		if len(words) < 2 || words[1] == "" {
+			return rerr("expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>")
 		}
-		if len(words) < 2 {
-			return nil, 0, l.Errorf("'%s %s' expects a status code.", rs, kw)
-		}
-		code, err := strconv.Atoi(words[1])
-		if err != nil || code < 100 || code > 999 {
-			return nil, 0, l.Errorf("'%s %s' expects an integer status code between 100 and 999.", rs, kw)
+		code := cAtoi(words[1])
+		if code < 100 || code > 999 {
+			return rerr("expects an integer status code between 100 and 999")
 		}
 		reason := ""
 		n := 2
@@ -387,9 +422,6 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			return Continue, nil
 		}, n, nil
 	case "use-service":
-		if rs != HTTPRequest {
-			return nil, 0, l.Errorf("'%s %s' is only allowed in 'http-request' rules.", rs, kw)
-		}
 		act, n, err := e.parseAction(px, rs, words, l)
 		if err != nil {
 			return nil, 0, err
@@ -407,13 +439,70 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 	}
 	if p, ok := lookupAction(kw); ok {
 		act, n, err := p(e, px, rs, words, l)
+		if errors.Is(err, ErrUnknownAction) {
+			return nil, 0, unknownActionError(px, rs, kw, l)
+		}
 		if err != nil {
 			return nil, 0, err
 		}
 		return actionAdapter(act), n, nil
 	}
-	return nil, 0, l.Errorf("'%s' expects 'add-header', 'allow', 'del-header', 'deny', 'redirect', 'reject', 'replace-header', 'replace-value', 'return', 'set-header', 'set-method', 'set-path', 'set-query', 'set-status', 'set-uri', 'use-service', %s in %s (got '%s').",
-		rs, strings.Join(actionNames(), ", "), px, kw)
+	return nil, 0, unregisteredActionError(px, rs, kw, l)
+}
+
+// cAtoi is C's atoi, as HAProxy reads status codes: the leading digits,
+// 0 without any.
+func cAtoi(s string) int {
+	n, neg, i := 0, false, 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg, i = s[i] == '-', i+1
+	}
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1e9; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+// defaultErrorStatus tells whether HAProxy has a default error message
+// for status (deny_status accepts only those).
+func defaultErrorStatus(status int) bool {
+	switch status {
+	case 200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504:
+		return true
+	}
+	return false
+}
+
+// regexError is HAProxy's (PCRE's) message for a regex that does not
+// compile: "regex '<re>' is invalid (error=<why>, erroffset=<n>)". Go's
+// reasons are translated for the common mistakes.
+func regexError(re string, err error) string {
+	why, off := err.Error(), len(re)
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		why = string(se.Code)
+		switch se.Code {
+		case syntax.ErrTrailingBackslash:
+			why = "\\ at end of pattern"
+		case syntax.ErrMissingParen:
+			why = "missing closing parenthesis"
+		case syntax.ErrUnexpectedParen:
+			why, off = "unmatched closing parenthesis", strings.IndexByte(re, ')')
+		case syntax.ErrMissingBracket:
+			why = "missing terminating ] for character class"
+		case syntax.ErrMissingRepeatArgument:
+			why, off = "quantifier does not follow a repeatable item", max(strings.Index(re, se.Expr), 0)
+		case syntax.ErrInvalidRepeatSize:
+			why = "numbers out of order in {} quantifier"
+			if i := strings.Index(re, se.Expr); i >= 0 {
+				off = i + len(se.Expr) - 1
+			}
+		}
+	}
+	return fmt.Sprintf("regex '%s' is invalid (error=%s, erroffset=%d)", re, why, off)
 }
 
 // headerNameMatcher parses the "-m <meth>" of del-header: nil for the
@@ -559,8 +648,14 @@ func replaceRegex(re *regexp.Regexp, v, repl string) string {
 
 // parseReturn parses "return [status N] [content-type T] [string S |
 // lf-string F | file F | lf-file F | errorfile F] [hdr N V]...".
-func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (httpAction, int, error) {
-	status := 200
+//
+// deny and tarpit take the same arguments (status also spelled
+// deny_status); without any payload nor header they answer the proxy's
+// error message for the status, which must then be one HAProxy has.
+func (e *Engine) parseReturn(px *Proxy, rs RuleSet, kw string, w []string, l config.Line, status int) (httpAction, int, error) {
+	deny := kw != "return"
+	act := kw // the action's keyword (kw is an argument's below)
+	payload := ""
 	ctype := ""
 	var body Format = literal("")
 	var hdrs []struct {
@@ -568,51 +663,69 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 		val  Format
 	}
 	hasBody := false
-	for i := 1; i < len(w); i++ {
-		need := func() (string, error) {
-			if i+1 >= len(w) {
-				return "", l.Errorf("'%s return' : missing argument for '%s'.", rs, w[i])
+	rerr := func(format string, a ...any) (httpAction, int, error) {
+		return nil, 0, ruleErrorf(px, rs, act, l, format, a...)
+	}
+	i := 1
+loop:
+	for ; i < len(w); i++ {
+		// HAProxy compat: an empty word ends the arguments (a C string)
+		arg := func() (string, bool) {
+			if i+1 >= len(w) || w[i+1] == "" {
+				return "", false
 			}
 			i++
-			return w[i], nil
+			return w[i], true
 		}
-		switch w[i] {
+		arg0 := w[i]
+		if deny && arg0 == "deny_status" {
+			arg0 = "status"
+		}
+		switch kw := arg0; kw {
 		case "status":
-			v, err := need()
-			if err != nil {
-				return nil, 0, err
+			v, ok := arg()
+			if !ok {
+				return rerr("'status' expects <status_code> as argument")
 			}
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 200 || n > 599 {
-				return nil, 0, l.Errorf("'%s return' : status code must be between 200 and 599.", rs)
+			n := cAtoi(v)
+			if n < 200 || n > 599 {
+				return rerr("Unexpected status code '%d'", n)
 			}
 			status = n
 		case "content-type":
-			v, err := need()
-			if err != nil {
-				return nil, 0, err
+			v, ok := arg()
+			if !ok {
+				return rerr("'content-type' expects <ctype> as argument")
 			}
 			ctype = v
 		case "string", "lf-string", "file", "lf-file", "errorfile":
-			kind := w[i]
-			v, err := need()
-			if err != nil {
-				return nil, 0, err
+			what := map[string]string{"string": "<str>", "lf-string": "<fmt>", "file": "<file>", "lf-file": "<file>", "errorfile": "<fmt>"}[kw]
+			if payload != "" {
+				return rerr("unexpected '%s' argument, '%s' already defined", kw, payload)
 			}
-			switch kind {
+			payload = kw
+			v, ok := arg()
+			if !ok {
+				return rerr("'%s' expects %s as argument", kw, what)
+			}
+			var err error
+			switch kw {
 			case "string":
 				body = literal(v)
 			case "lf-string":
-				if body, err = e.parseRuleFormat(px, rs, "return", v, l); err != nil {
+				if body, err = e.parseRuleFormat(px, rs, act, v, l); err != nil {
 					return nil, 0, err
 				}
 			case "file", "lf-file", "errorfile":
 				b, err := os.ReadFile(v)
 				if err != nil {
-					return nil, 0, l.Errorf("'%s return' : failed to open file '%s' : %v", rs, v, err)
+					if kw == "errorfile" {
+						return rerr("error opening file '%s'.", v)
+					}
+					return rerr("error opening file '%s'", v)
 				}
-				if kind == "lf-file" {
-					if body, err = e.parseRuleFormat(px, rs, "return", string(b), l); err != nil {
+				if kw == "lf-file" {
+					if body, err = e.parseRuleFormat(px, rs, act, string(b), l); err != nil {
 						return nil, 0, err
 					}
 				} else {
@@ -621,10 +734,10 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 			}
 			hasBody = true
 		case "hdr":
-			if i+2 >= len(w) {
-				return nil, 0, l.Errorf("'%s return' : 'hdr' expects <name> and <fmt>.", rs)
+			if i+2 >= len(w) || w[i+1] == "" || w[i+2] == "" {
+				return rerr("'hdr' expects <name> and <value> as arguments")
 			}
-			f, err := e.parseRuleFormat(px, rs, "return", w[i+2], l)
+			f, err := e.parseRuleFormat(px, rs, act, w[i+2], l)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -634,11 +747,19 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 			}{w[i+1], f})
 			i += 2
 		default:
-			return nil, 0, l.Errorf("'%s return' : unexpected keyword '%s'.", rs, w[i])
+			break loop // the rule's condition, or a word it reports
 		}
 	}
 	if hasBody && ctype == "" {
-		return nil, 0, l.Errorf("'%s return' : a content-type must be specified with a payload.", rs)
+		return rerr("a content type must be defined when non-empty payload is configured")
+	}
+	if deny && !hasBody && ctype == "" && len(hdrs) == 0 {
+		if !defaultErrorStatus(status) {
+			return rerr("status code '%d' not handled by default with 'default-errorfiles' argument.", status)
+		}
+		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
+			return Done, s.Frontend.ErrorReply(status)
+		}, i, nil
 	}
 	return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
 		r := &Reply{Status: status, Body: []byte(body.Render(s))}
@@ -649,58 +770,81 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, w []string, l config.Line) (
 			r.Headers = append(r.Headers, h1.Header{Name: "content-type", Value: ctype})
 		}
 		return Done, r
-	}, len(w), nil
+	}, i, nil
 }
 
 // parseRedirect parses "redirect location|prefix|scheme <fmt> [code N]
-// [drop-query] [append-slash] [set-cookie X] [clear-cookie X]".
+// [drop-query] [append-slash] [ignore-empty] [set-cookie X] [clear-cookie X]".
 func (e *Engine) parseRedirect(px *Proxy, rs RuleSet, w []string, l config.Line) (httpAction, int, error) {
-	if len(w) < 3 {
-		return nil, 0, l.Errorf("'%s redirect' expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query' or 'append-slash' (was '%s').", rs, strings.Join(w[1:], " "))
+	rerr := func(format string, a ...any) (httpAction, int, error) {
+		return nil, 0, ruleErrorf(px, rs, "redirect", l, format, a...)
 	}
-	kind := w[1]
-	if kind != "location" && kind != "prefix" && kind != "scheme" {
-		return nil, 0, l.Errorf("'%s redirect' expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query' or 'append-slash' (was '%s').", rs, kind)
-	}
-	target, err := e.parseRuleFormat(px, rs, "redirect", w[2], l)
-	if err != nil {
-		return nil, 0, err
-	}
+	var kind, tgt string
 	code := 302
-	dropQuery, appendSlash := false, false
+	dropQuery, appendSlash, ignoreEmpty := false, false, false
 	var cookie string
-	for i := 3; i < len(w); i++ {
-		switch w[i] {
-		case "code":
-			if i+1 >= len(w) {
-				return nil, 0, l.Errorf("'%s redirect code' expects a status code.", rs)
+	i := 1
+	for ; i < len(w) && w[i] != ""; i++ {
+		// HAProxy compat: an empty word ends the arguments (a C string)
+		arg := func() (string, bool) {
+			if i+1 >= len(w) || w[i+1] == "" {
+				return "", false
 			}
-			n, err := strconv.Atoi(w[i+1])
-			if err != nil || (n < 301 || n > 308 || n == 304 || n == 305 || n == 306) {
-				return nil, 0, l.Errorf("'%s redirect': unsupported HTTP code '%s' (must be 301, 302, 303, 307 or 308).", rs, w[i+1])
+			i++
+			return w[i], true
+		}
+		switch kw := w[i]; kw {
+		case "location", "prefix", "scheme":
+			v, ok := arg()
+			if !ok {
+				return rerr("missing argument for '%s'", kw)
+			}
+			kind, tgt = kw, v
+		case "code":
+			v, ok := arg()
+			if !ok {
+				return rerr("missing argument for '%s'", kw)
+			}
+			n := cAtoi(v)
+			if n < 301 || n > 308 || n == 304 || n == 305 || n == 306 {
+				return rerr("'%s': unsupported HTTP code '%s' (must be one of 301, 302, 303, 307 or 308)", kw, v)
 			}
 			code = n
-			i++
 		case "drop-query":
 			dropQuery = true
 		case "append-slash":
 			appendSlash = true
+		case "ignore-empty":
+			ignoreEmpty = true
 		case "set-cookie", "clear-cookie":
-			if i+1 >= len(w) {
-				return nil, 0, l.Errorf("'%s redirect %s' expects a cookie.", rs, w[i])
+			v, ok := arg()
+			if !ok {
+				return rerr("missing argument for '%s'", kw)
 			}
-			if w[i] == "set-cookie" {
-				cookie = w[i+1] + "; path=/;"
+			if kw == "set-cookie" {
+				cookie = v + "; path=/;"
 			} else {
-				cookie = w[i+1] + "; path=/; Max-Age=0;"
+				cookie = v + "; path=/; Max-Age=0;"
 			}
-			i++
+		case "if", "unless":
+			goto done
 		default:
-			return nil, 0, l.Errorf("'%s redirect' : unexpected keyword '%s'.", rs, w[i])
+			return rerr("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '%s')", kw)
 		}
+	}
+done:
+	if kind == "" {
+		return rerr("redirection type expected ('prefix', 'location', or 'scheme')")
+	}
+	target, err := e.parseRuleFormat(px, rs, "redirect", tgt, l)
+	if err != nil {
+		return nil, 0, err
 	}
 	return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
 		t := target.Render(s)
+		if t == "" && ignoreEmpty {
+			return Continue, nil
+		}
 		req := &tx.Req
 		var loc string
 		switch kind {
@@ -739,7 +883,7 @@ func (e *Engine) parseRedirect(px *Proxy, rs RuleSet, w []string, l config.Line)
 			r.Headers = append(r.Headers, h1.Header{Name: "set-cookie", Value: cookie})
 		}
 		return Done, r
-	}, len(w), nil
+	}, i, nil
 }
 
 // runHTTPRules runs px's rules of set rs for the request; ok=false means

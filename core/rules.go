@@ -2,6 +2,9 @@ package core
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,39 +64,29 @@ func (u useService) Do(s *Stream) Verdict {
 	return Stop
 }
 
-// parseRule parses "tcp-request ..." lines.
+// parseRule parses "tcp-request ..." and "tcp-response ..." lines.
 func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 	args := l.Args
 	if len(args) < 2 {
-		return l.Errorf("'%s' expects 'inspect-delay', 'connection', 'content' or 'session'", args[0])
+		return l.Errorf("missing argument for '%s' in %s", args[0], pxType(px))
 	}
-	if args[0] == "tcp-request" && args[1] == "inspect-delay" {
-		if len(args) != 3 {
-			return l.Errorf("'tcp-request inspect-delay' expects a delay")
-		}
-		d, err := config.ParseTime(args[2], time.Millisecond)
+	if args[1] == "inspect-delay" {
+		d, err := parseInspectDelay(px, args, l)
 		if err != nil {
-			return l.Errorf("'tcp-request inspect-delay' : %v", err)
+			return err
 		}
-		px.InspectDelay = d
-		return nil
-	}
-	if args[0] == "tcp-response" && args[1] == "inspect-delay" {
-		if len(args) != 3 {
-			return l.Errorf("'tcp-response inspect-delay' expects a delay")
+		if args[0] == "tcp-request" {
+			px.InspectDelay = d
+		} else {
+			px.ResInspectDelay = d
 		}
-		d, err := config.ParseTime(args[2], time.Millisecond)
-		if err != nil {
-			return l.Errorf("'tcp-response inspect-delay' : %v", err)
-		}
-		px.ResInspectDelay = d
 		return nil
 	}
 	rs := RuleSet(args[0] + " " + args[1])
 	switch rs {
 	case TCPRequestContent, TCPRequestConnection, tcpRequestSession:
 		if rs != TCPRequestContent && px.Cap&CapFE == 0 {
-			return l.Errorf("%s is not allowed because %s is not a frontend", rs, px)
+			return l.Errorf("%s is not allowed because %s %s is not a frontend", rs, px.Kind, px.Name)
 		}
 	case TCPResponseContent:
 		if px.Cap&CapBE == 0 {
@@ -101,24 +94,60 @@ func (e *Engine) parseRule(px *Proxy, l config.Line) error {
 		}
 	default:
 		if args[0] == "tcp-response" {
-			return l.Errorf("'tcp-response' expects 'inspect-delay' or 'content' (got '%s')", args[1])
+			return l.Errorf("'tcp-response' expects 'inspect-delay' or 'content' in %s (got '%s')", pxType(px), args[1])
 		}
-		return l.Errorf("'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content' (got '%s')", args[1])
+		return l.Errorf("'tcp-request' expects 'inspect-delay', 'connection', or 'content' in %s (got '%s')", pxType(px), args[1])
 	}
-	if len(args) < 3 {
-		return l.Errorf("'%s' expects an action", rs)
+	if len(args) < 3 || args[2] == "" {
+		return unknownActionError(px, rs, "", l)
+	}
+	if err := checkActionKeyword(px, rs, args[2], l); err != nil {
+		return err
 	}
 	act, n, err := e.parseAction(px, rs, args[2:], l)
 	if err != nil {
 		return err
 	}
-	c, err := e.parseCond(px, args[2+n:], l)
+	c, err := e.parseRuleCond(px, rs, args[2], args[2+n:], l)
 	if err != nil {
 		return err
 	}
 	px.Rules[rs] = append(px.Rules[rs], &Rule{condRule: c, Action: act, Line: l})
 	return nil
 }
+
+// parseInspectDelay parses "tcp-request|tcp-response inspect-delay
+// <time>", with HAProxy's messages. Words after the delay are ignored,
+// as HAProxy does.
+func parseInspectDelay(px *Proxy, args []string, l config.Line) (time.Duration, error) {
+	msg := fmt.Sprintf("'%s inspect-delay' expects a positive delay in milliseconds, in %s", args[0], pxType(px))
+	if len(args) < 3 || args[2] == "" {
+		return 0, l.Errorf("%s", msg)
+	}
+	d, err := config.ParseTime(args[2], time.Millisecond)
+	var ue *config.UnitError
+	switch {
+	case errors.Is(err, config.ErrTimeOverflow):
+		return 0, l.Errorf("%s (timer overflow in '%s', maximum value is 2147483647 ms or ~24.8 days)", msg, args[2])
+	case errors.As(err, &ue) && ue.Offset < len(ue.Value):
+		return 0, l.Errorf("%s (unexpected character '%c')", msg, ue.Value[ue.Offset])
+	case err != nil:
+		return 0, l.Errorf("%s", msg)
+	}
+	return d, nil
+}
+
+// isTCP tells whether rs is a tcp-request or tcp-response rule set.
+func (rs RuleSet) isTCP() bool { return strings.HasPrefix(string(rs), "tcp-") }
+
+// ErrUnknownService is returned by a ServiceParser given a name it does
+// not serve; the rule reports it as HAProxy does.
+var ErrUnknownService = errors.New("unknown service name")
+
+// ErrUnknownAction is returned by an ActionParser registered for a
+// family ("lua.") given a name it does not know; the rule reports an
+// unknown keyword as HAProxy does.
+var ErrUnknownAction = errors.New("unknown action")
 
 func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line) (Action, int, error) {
 	switch args[0] {
@@ -127,18 +156,32 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 	case "reject":
 		return ActionFunc(func(*Stream) Verdict { return Reject }), 1, nil
 	case "use-service":
-		if len(args) < 2 {
-			return nil, 0, l.Errorf("'%s use-service' expects a service name.", rs)
+		// HAProxy compat: its tcp messages name the words before the
+		// action ('tcp-request' expects ..., 'content' unknown ...)
+		if len(args) < 2 || args[1] == "" || args[1] == "if" || args[1] == "unless" {
+			if rs.isTCP() {
+				return nil, 0, l.Errorf("'%s' expects a service name.", rs[:strings.IndexByte(string(rs), ' ')])
+			}
+			return nil, 0, ruleErrorf(px, rs, args[0], l, "'use-service' expects a service name.")
+		}
+		unknown := func() error {
+			if rs.isTCP() {
+				return l.Errorf("'%s' unknown service name.", rs[strings.IndexByte(string(rs), ' ')+1:])
+			}
+			return ruleErrorf(px, rs, args[0], l, "'%s' unknown service name.", args[1])
 		}
 		p, ok := lookupService(args[1])
 		if !ok {
-			return nil, 0, l.Errorf("'%s use-service': unknown service '%s'.", rs, args[1])
+			return nil, 0, unknown()
 		}
 		svc, err := p(e, px, args[1], args[2:], l)
+		if errors.Is(err, ErrUnknownService) {
+			return nil, 0, unknown()
+		}
 		if err != nil {
 			return nil, 0, err
 		}
-		return useService{svc}, len(args), nil
+		return useService{svc}, len(untilCond(args)), nil
 	case "close":
 		if rs == TCPResponseContent {
 			return ActionFunc(func(*Stream) Verdict { return Reject }), 1, nil
@@ -148,10 +191,40 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 		return act, n, err
 	}
 	if p, ok := lookupAction(args[0]); ok {
-		return p(e, px, rs, args, l)
+		act, n, err := p(e, px, rs, args, l)
+		if errors.Is(err, ErrUnknownAction) {
+			err = unknownActionError(px, rs, args[0], l)
+		}
+		return act, n, err
 	}
-	return nil, 0, l.Errorf("'%s' expects 'accept', 'reject', 'use-service', %s in %s (got '%s').",
-		rs, strings.Join(actionNames(), ", "), px, args[0])
+	return nil, 0, unregisteredActionError(px, rs, args[0], l)
+}
+
+// unregisteredActionError reports a keyword that HAProxy knows and no
+// parser took: a stick counter past the last one (track-sc5,
+// sc-inc-gpc0(5)), else an unknown keyword.
+func unregisteredActionError(px *Proxy, rs RuleSet, kw string, l config.Line) error {
+	switch {
+	case strings.HasPrefix(kw, "set-var") || strings.HasPrefix(kw, "unset-var"):
+		return ruleErrorf(px, rs, kw, l, "invalid or incomplete action '%s'. Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'", kw)
+	case strings.HasPrefix(kw, "track-sc"):
+		n := kw[len("track-sc"):]
+		if _, err := strconv.Atoi(n); err != nil {
+			return ruleErrorf(px, rs, kw, l, "Wrong track-sc number '%s'", n)
+		}
+		return ruleErrorf(px, rs, kw, l, "%d track-sc number exceeding %d (MAX_SESS_STKCTR-1) value", cAtoi(n), maxStickCounters-1)
+	case kw == "sc-inc-gpc" || kw == "sc-set-gpt":
+		arr := kw[len(kw)-3:]
+		return ruleErrorf(px, rs, kw, l, "invalid %s ID '%s'. Expects %s(<%s ID>,<Track ID>)", arr, kw, kw, strings.ToUpper(arr))
+	case strings.HasPrefix(kw, "sc-"):
+		_, arg, ok := strings.Cut(kw, "(")
+		if _, err := strconv.Atoi(strings.TrimSuffix(arg, ")")); !ok || err != nil || !strings.HasSuffix(arg, ")") {
+			// HAProxy compat: the keyword as written, then "(<Track ID>)"
+			return ruleErrorf(px, rs, kw, l, "invalid stick table track ID. Expects %s(<Track ID>)", kw)
+		}
+		return ruleErrorf(px, rs, kw, l, "invalid stick table track ID. The max allowed ID is %d", maxStickCounters-1)
+	}
+	return unknownActionError(px, rs, kw, l)
 }
 
 // runRules evaluates a rule set; it returns false if the stream must end.

@@ -34,7 +34,7 @@ func init() {
 	ParseCondition = func(e *Engine, px *Proxy, words []string, l config.Line) (Condition, int, error) {
 		c, n, err := sample.ParseCond(words, e.aclsOf(px), l)
 		if err != nil {
-			return nil, 0, l.Errorf("error detected while parsing a condition : %v", err)
+			return nil, 0, err // framed by the caller, as the rule's kind asks
 		}
 		return smpCond{c}, n, nil
 	}

@@ -239,9 +239,6 @@ func parseTrackSC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 	kw := args[0]
 	idx := int(kw[len(kw)-1] - '0')
 	words := ruleWords(args)
-	if len(words) < 2 {
-		return nil, 0, ruleErrorf(px, rs, kw, l, "'%s' expects a sample expression", kw)
-	}
 	x, err := e.parseRuleExpr(px, rs, kw, words, 1, l)
 	if err != nil {
 		return nil, 0, err
@@ -249,13 +246,19 @@ func parseTrackSC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 	n := 2
 	ref := &tableRef{e: e, name: px.Name}
 	if len(words) > 2 && words[2] == "table" {
-		if len(words) < 4 {
-			return nil, 0, ruleErrorf(px, rs, kw, l, "missing table name after 'table'")
-		}
-		ref.name = words[3]
 		n = 4
+		switch {
+		case len(words) >= 4:
+			ref.name = words[3]
+		case rs.isTCP():
+			// HAProxy compat: tcp rules take the missing name as ""
+			// and report the table as not found
+			ref.name, n = "", 3
+		default:
+			return nil, 0, ruleErrorf(px, rs, kw, l, "missing table name")
+		}
 	}
-	checkTableLater(e, ref, l, kw)
+	checkTableLater(e, ref, l, kw, px)
 	httpRule := rs == HTTPRequest || rs == HTTPResponse
 	return ActionFunc(func(s *Stream) Verdict {
 		t := ref.get()
@@ -283,7 +286,10 @@ func parseTrackSC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 // "sc-set-gpt0(<sc-id>) { <int> | <expr> }".
 func parseSCGPC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) (Action, int, error) {
 	kw := args[0]
-	idx := int(kw[len(kw)-2] - '0')
+	idx := 0
+	if strings.HasSuffix(kw, ")") {
+		idx = int(kw[len(kw)-2] - '0')
+	}
 	switch {
 	case strings.HasPrefix(kw, "sc-inc-gpc0"), strings.HasPrefix(kw, "sc-inc-gpc1"):
 		cnt, rate := stktable.GPC0, stktable.GPC0Rate
@@ -308,8 +314,10 @@ func parseSCGPC(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line) 
 func (e *Engine) parseSetGPT(px *Proxy, rs RuleSet, args []string, l config.Line, sc int, set func(*trackedEntry, int64)) (Action, int, error) {
 	kw := args[0]
 	words := ruleWords(args)
-	if len(words) < 2 {
-		return nil, 0, ruleErrorf(px, rs, kw, l, "expects an integer or a sample expression")
+	n := 2
+	if len(words) < 2 || words[1] == "" {
+		// HAProxy compat: no value reads as the integer 0 (strtol(""))
+		words, n = []string{kw, "0"}, 1
 	}
 	var x *sample.Expr
 	v, err := strconv.ParseInt(words[1], 10, 64)
@@ -333,7 +341,7 @@ func (e *Engine) parseSetGPT(px *Proxy, rs RuleSet, args []string, l config.Line
 		}
 		set(te, val)
 		return Continue
-	}), 2, nil
+	}), n, nil
 }
 
 // pendingTableChecks are the table names used by rules, checked once
@@ -344,31 +352,46 @@ type tableCheck struct {
 	ref *tableRef
 	l   config.Line
 	kw  string
+	px  *Proxy
 }
 
-func checkTableLater(e *Engine, ref *tableRef, l config.Line, kw string) {
+func checkTableLater(e *Engine, ref *tableRef, l config.Line, kw string, px *Proxy) {
 	v, _ := pendingTableChecks.LoadOrStore(e, &[]tableCheck{})
 	list := v.(*[]tableCheck)
-	*list = append(*list, tableCheck{ref, l, kw})
+	*list = append(*list, tableCheck{ref, l, kw, px})
+}
+
+// checkTables reports the first table named by a rule that does not
+// exist, once the whole configuration is read (also by -c).
+func (e *Engine) checkTables() error {
+	v, ok := pendingTableChecks.LoadAndDelete(e)
+	if !ok {
+		return nil
+	}
+	for _, c := range *v.(*[]tableCheck) {
+		if c.ref.get() != nil {
+			continue
+		}
+		if strings.HasPrefix(c.kw, "track-sc") {
+			// HAProxy compat: reported by the proxy's final checks
+			return fmt.Errorf("Proxy '%s': unable to find table '%s' referenced by %s.", c.px.Name, c.ref.name, c.kw)
+		}
+		return c.l.Errorf("'%s' : unable to find table '%s'.", c.kw, c.ref.name)
+	}
+	return nil
 }
 
 func init() {
 	for i := 0; i < maxStickCounters; i++ {
 		RegisterAction(fmt.Sprintf("track-sc%d", i), parseTrackSC)
+		if i == 0 {
+			// HAProxy compat: without "(<sc-id>)" they use counter 0
+			for _, a := range []string{"sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"} {
+				RegisterAction(a, parseSCGPC)
+			}
+		}
 		for _, a := range []string{"sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"} {
 			RegisterAction(fmt.Sprintf("%s(%d)", a, i), parseSCGPC)
 		}
 	}
-	OnConfigured(func(e *Engine) error {
-		v, ok := pendingTableChecks.LoadAndDelete(e)
-		if !ok {
-			return nil
-		}
-		for _, c := range *v.(*[]tableCheck) {
-			if c.ref.get() == nil {
-				return c.l.Errorf("'%s' : unable to find table '%s'.", c.kw, c.ref.name)
-			}
-		}
-		return nil
-	})
 }

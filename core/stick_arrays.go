@@ -232,13 +232,18 @@ func parseSCArray(e *Engine, px *Proxy, rs RuleSet, args []string, l config.Line
 	idxS, scS, ok := strings.Cut(strings.TrimSuffix(inner, ")"), ",")
 	idx, err1 := strconv.Atoi(idxS)
 	sc, err2 := strconv.Atoi(scS)
+	// HAProxy's messages name the whole keyword and the array ("gpc" or
+	// "gpt") in upper case
+	arr := strings.ToUpper(name[len(name)-3:])
 	switch {
-	case !ok || !strings.HasSuffix(inner, ")") || err1 != nil || err2 != nil:
-		return nil, 0, ruleErrorf(px, rs, kw, l, "invalid arguments: expects '%s(<idx>,<sc-id>)'", name)
+	case !ok || err1 != nil:
+		return nil, 0, ruleErrorf(px, rs, kw, l, "Missing %s ID '%s'. Expects %s(<%s ID>,<Track ID>)", strings.ToLower(arr), kw, name, arr)
+	case !strings.HasSuffix(inner, ")") || err2 != nil:
+		return nil, 0, ruleErrorf(px, rs, kw, l, "invalid stick table track ID '%s'. Expects %s(<%s ID>,<Track ID>)", kw, name, arr)
+	case sc < 0 || sc >= maxStickCounters:
+		return nil, 0, ruleErrorf(px, rs, kw, l, "invalid stick table track ID '%s'. The max allowed ID is %d", kw, maxStickCounters-1)
 	case idx < 0 || idx >= maxGPCIndex:
 		return nil, 0, ruleErrorf(px, rs, kw, l, "invalid gpc index '%s', the index must be between 0 and %d", idxS, maxGPCIndex-1)
-	case sc < 0 || sc >= maxStickCounters:
-		return nil, 0, ruleErrorf(px, rs, kw, l, "invalid stick table track ID '%s'. The max allowed ID is %d", scS, maxStickCounters-1)
 	}
 	if name == "sc-inc-gpc" {
 		return ActionFunc(func(s *Stream) Verdict {

@@ -96,8 +96,10 @@ frontend conv3x
 func TestStickArraysConfigErrors(t *testing.T) {
 	for _, c := range []struct{ rule, want string }{
 		{"http-request sc-inc-gpc(100,0)", "invalid gpc index '100'"},
-		{"http-request sc-inc-gpc(1,3)", "invalid stick table track ID '3'"},
-		{"http-request sc-set-gpt(1,0)", "expects an integer or a sample expression"},
+		// HAProxy 2.6 names the whole keyword
+		{"http-request sc-inc-gpc(1,3)", "invalid stick table track ID 'sc-inc-gpc(1,3)'. The max allowed ID is 2."},
+		// HAProxy 2.6 reads a missing value as 0 (strtol("")): valid
+		{"http-request sc-set-gpt(1,0) foo(", "unknown fetch method 'foo'"},
 		{"http-request set-var(txn.x) sc_get_gpc(100,0)", "invalid array index 100"},
 	} {
 		cfg, err := configParse("frontend f\n bind 127.0.0.1:0\n stick-table type ip size 1 store gpc(2)\n " + c.rule + "\n")

@@ -75,7 +75,7 @@ func (e *Engine) parseStick(px *Proxy, l config.Line) error {
 	if r.condRule, err = e.parseCond(px, args[n:], l); err != nil {
 		return err
 	}
-	checkTableLater(e, r.table, l, "stick")
+	checkTableLater(e, r.table, l, "stick", px)
 	px.stick = append(px.stick, r)
 	return nil
 }

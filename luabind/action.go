@@ -26,7 +26,7 @@ func parseLuaAction(e *core.Engine, px *core.Proxy, rs core.RuleSet, args []stri
 	name := args[0][len("lua."):]
 	r := rt.anyState(func(ls *LState) *registered { return ls.actions[name] })
 	if r == nil {
-		return nil, 0, l.Errorf("'%s' : unknown Lua action 'lua.%s'.", rs, name)
+		return nil, 0, core.ErrUnknownAction // reported as HAProxy does
 	}
 	if !r.kinds[ruleKind(rs)] {
 		return nil, 0, l.Errorf("'%s' : action 'lua.%s' is not registered for '%s'.", rs, name, ruleKind(rs))

@@ -24,7 +24,7 @@ func parseLuaService(e *core.Engine, px *core.Proxy, name string, args []string,
 	short := name[len("lua."):]
 	r := rt.anyState(func(ls *LState) *registered { return ls.services[short] })
 	if r == nil {
-		return nil, l.Errorf("'use-service' : unknown Lua service '%s'.", name)
+		return nil, core.ErrUnknownService
 	}
 	if r.mode == "http" && px.Mode != "http" {
 		return nil, l.Errorf("'use-service %s' : the Lua service '%s' is an HTTP service and proxy '%s' is not in HTTP mode.", name, short, px.Name)

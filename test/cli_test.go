@@ -49,7 +49,7 @@ func TestCheckConfigErrors(t *testing.T) {
 		{"missing module", "global\n  lua-load rq.lua\n", map[string]string{"rq.lua": "require('nomod')\n"},
 			`parsing \[test\.cfg:2\] : Lua runtime error: rq\.lua:1: module 'nomod' not found:`},
 		{"unknown action", "global\n  lua-load a.lua\nlisten x\n  bind 127.0.0.1:0\n  tcp-request content lua.nope\n", map[string]string{"a.lua": ""},
-			`parsing \[test\.cfg:5\] : 'tcp-request content' : unknown Lua action 'lua\.nope'`},
+			`parsing \[test\.cfg:5\] : 'tcp-request content' expects 'accept', .* in proxy 'x' \(got 'lua\.nope'\)\.`},
 		{"unknown proxy keyword", "listen x\n  bind 127.0.0.1:0\n  frobnicate\n", nil,
 			`parsing \[test\.cfg:3\] : unknown keyword 'frobnicate' in 'listen' section`},
 	}

@@ -26,6 +26,11 @@ type Error struct {
 	// Level is one of LevelAlert, LevelWarning, LevelNotice or LevelDiag.
 	// "" reads as LevelWarning when Warning is set and LevelAlert otherwise.
 	Level string
+
+	// Tight drops the space before the colon after the location
+	// ("parsing [f:1]: msg"), as HAProxy prints a few messages (an
+	// unknown rule action, extra words after one).
+	Tight bool
 }
 
 // Error formats e like HAProxy: "parsing [file:line] : message". Messages
@@ -35,7 +40,11 @@ func (e *Error) Error() string {
 	if e.Line <= 0 {
 		return e.Msg
 	}
-	return "parsing [" + e.File + ":" + strconv.Itoa(e.Line) + "] : " + e.Msg
+	sep := "] : "
+	if e.Tight {
+		sep = "]: "
+	}
+	return "parsing [" + e.File + ":" + strconv.Itoa(e.Line) + sep + e.Msg
 }
 
 // Line is one configuration statement, tokenized.
@@ -48,6 +57,14 @@ type Line struct {
 // Errorf returns a fatal error located at l.
 func (l Line) Errorf(format string, a ...any) *Error {
 	return &Error{File: l.File, Line: l.Num, Msg: fmt.Sprintf(format, a...), Level: LevelAlert}
+}
+
+// TightErrorf is Errorf for the messages HAProxy prints without a space
+// before the colon ("parsing [f:1]: msg").
+func (l Line) TightErrorf(format string, a ...any) *Error {
+	e := l.Errorf(format, a...)
+	e.Tight = true
+	return e
 }
 
 // Warnf returns a warning (an Error with Warning set) located at l.

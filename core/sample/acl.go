@@ -161,6 +161,10 @@ func parseACLExpr(words []string, sc *Scope) (*aclExpr, error) {
 	if err != nil {
 		msg := err.Error()
 		switch {
+		case isKw && strings.HasPrefix(msg, "unknown converter"):
+			// HAProxy compat: an ACL keyword's converters are parsed
+			// by the ACL code, which says so
+			return nil, fmt.Errorf("ACL keyword '%s' : %s.", crit[:kwEnd], msg)
 		case strings.HasPrefix(msg, "unknown fetch method"), strings.HasPrefix(msg, "unknown converter"):
 			return nil, fmt.Errorf("%s in ACL expression '%s'", msg, crit)
 		}
@@ -289,7 +293,8 @@ flags:
 func applyIntOp(op, v string) (string, error) {
 	n, ok := strictInt(v)
 	if !ok {
-		return "", fmt.Errorf("'%s' is not a number", v)
+		// HAProxy compat: after an operator, its message names both
+		return "", fmt.Errorf("'%s' is neither a number nor a supported operator", v)
 	}
 	switch op {
 	case "eq":
