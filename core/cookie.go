@@ -40,7 +40,7 @@ type cookieConf struct {
 // Request cookie states (TX_CK_*), as the 3rd character of %tsc prints
 // them, and response ones (TX_SCK_*), the 4th.
 const (
-	ckNone, ckInvalid, ckDown, ckValid, ckExpired, ckOld, ckUnused = 'N', 'I', 'D', 'V', 'E', 'O', 'U'
+	ckNone, ckInvalid, ckDown, ckValid, ckExpired, ckOld, ckUnused      = 'N', 'I', 'D', 'V', 'E', 'O', 'U'
 	sckNone, sckFound, sckDeleted, sckInserted, sckReplaced, sckUpdated = 'N', 'P', 'D', 'I', 'R', 'U'
 )
 
@@ -367,22 +367,18 @@ func cookieTermChars(s *Stream) (byte, byte) {
 	return tx.ck.ck, tx.ck.sck
 }
 
-func init() {
-	// HAProxy compat: the cookie of a TCP backend is ignored, with warnings.
-	OnConfigured(func(e *Engine) error {
-		for _, px := range e.Proxies {
-			if px.Cap&CapBE == 0 || px.Mode == "http" {
-				continue
-			}
-			if px.cookie != nil {
-				e.warn(&config.Error{Warning: true, Msg: fmt.Sprintf("cookie will be ignored for %s '%s' (needs 'mode http').", px.Kind, px.Name)})
-			}
-			for _, srv := range px.Servers {
-				if srv.Cookie != "" {
-					e.warn(&config.Error{Warning: true, Msg: fmt.Sprintf("%s '%s' : ignoring cookie for server '%s' as HTTP mode is disabled.", px.Kind, px.Name, srv.Name)})
-				}
-			}
+// checkCookie warns, as HAProxy does, that the cookie of a TCP backend
+// and its servers' cookies are ignored.
+func (e *Engine) checkCookie(px *Proxy) {
+	if px.Mode == "http" {
+		return
+	}
+	if px.cookie != nil {
+		e.warn(&config.Error{Warning: true, Msg: fmt.Sprintf("cookie will be ignored for %s '%s' (needs 'mode http').", px.Kind, px.Name)})
+	}
+	for _, srv := range px.Servers {
+		if srv.Cookie != "" {
+			e.warn(&config.Error{Warning: true, Msg: fmt.Sprintf("%s '%s' : ignoring cookie for server '%s' as HTTP mode is disabled.", px.Kind, px.Name, srv.Name)})
 		}
-		return nil
-	})
+	}
 }

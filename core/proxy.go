@@ -87,9 +87,9 @@ type Proxy struct {
 	// server lines, the defaults section's first (server.go).
 	defaultServer []config.Line
 	// cookie is the "cookie" persistence setting, nil without (cookie.go).
-	cookie *cookieConf
-	queue     []*waiter
-	dequeued  int64 // streams served from queue so far (qMu)
+	cookie   *cookieConf
+	queue    []*waiter
+	dequeued int64 // streams served from queue so far (qMu)
 	// Conns counts the streams currently attached as a frontend (fe_conn);
 	// BeConns as a backend (be_conn).
 	Conns, BeConns atomic.Int64

@@ -259,9 +259,9 @@ func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quie
 			// HAProxy compat: "id" is refused by name, "hash-key" is
 			// unknown there (2.6 lacks its default-server flag).
 			if kw == "id" {
-				return l.Errorf("'%s' option is not accepted in default-server sections", kw)
+				return srvLineErr(l, "'%s' option is not accepted in default-server sections", kw)
 			}
-			return l.Errorf("unknown keyword '%s'. Hint: no address was expected for this server.", kw)
+			return srvLineErr(l, "unknown keyword '%s'. Hint: no address was expected for this server.", kw)
 		}
 		var err error
 		switch kw {
@@ -304,9 +304,9 @@ func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quie
 		case "cookie":
 			if i+1 >= len(opts) || opts[i+1] == "" {
 				if def {
-					return l.Errorf("'%s' expects <value> as argument..", kw)
+					return srvLineErr(l, "'%s' expects <value> as argument..", kw)
 				}
-				return l.Errorf("'server %s/%s' : '%s' expects <value> as argument..", srv.Proxy.Name, srv.Name, kw)
+				return srvLineErr(l, "'server %s/%s' : '%s' expects <value> as argument..", srv.Proxy.Name, srv.Name, kw)
 			}
 			i++
 			srv.Cookie = opts[i]
@@ -336,7 +336,7 @@ func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quie
 			takesArg, known := ignoredServerOpts[kw]
 			if !known {
 				if def {
-					return l.Errorf("unknown keyword '%s'. Hint: no address was expected for this server.", kw)
+					return srvLineErr(l, "unknown keyword '%s'. Hint: no address was expected for this server.", kw)
 				}
 				return l.Errorf("'server %s' unknown keyword '%s'.", srv.Name, kw)
 			}
@@ -359,6 +359,12 @@ func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quie
 		}
 	}
 	return nil
+}
+
+// srvLineErr is an error located at l in the form of HAProxy's server
+// keyword parsers: "[file:line] : message", without "parsing".
+func srvLineErr(l config.Line, format string, a ...any) error {
+	return &config.Error{File: l.File, Msg: fmt.Sprintf("[%s:%d] : ", l.File, l.Num) + fmt.Sprintf(format, a...)}
 }
 
 // ignoredServerOpts are server options accepted with a warning; the value

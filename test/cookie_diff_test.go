@@ -204,5 +204,3 @@ func cookieExchange(t *testing.T, addr, method, path, be, cookie string) string 
 	return fmt.Sprintf("%d body=%q set-cookie=%q cache-control=%q", res.StatusCode, b,
 		res.Header.Values("Set-Cookie"), res.Header.Values("Cache-Control"))
 }
-
-
