@@ -364,7 +364,13 @@ func cookieTermChars(s *Stream) (byte, byte) {
 		}
 		return '-', '-'
 	}
-	return tx.ck.ck, tx.ck.sck
+	ck := tx.ck.ck
+	if ck == ckValid && s.fx.redispatched {
+		// HAProxy compat: leaving the cookie's server for another
+		// (option redispatch) marks the cookie as one of a DOWN server.
+		ck = ckDown
+	}
+	return ck, tx.ck.sck
 }
 
 // checkCookie warns, as HAProxy does, that the cookie of a TCP backend

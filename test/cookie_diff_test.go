@@ -86,6 +86,12 @@ backend persist
     cookie SRV insert
     server s1 "${O_s1}" cookie a
     server s2 "${O_s2}" cookie b disabled
+backend redisp
+    option redispatch
+    timeout connect 100ms
+    cookie SRV insert
+    server s1 "${O_s1}" cookie a
+    server s2 "${DEAD}" cookie b
 backend dflt
     cookie SRV insert
     default-server cookie z disabled
@@ -128,13 +134,14 @@ backend dflt
 		{"rw", "GET", "sc=JS%3Dxyz", "JS=b; other=2"},
 		{"persist", "GET", "", "SRV=b"},
 		{"persist", "GET", "", ""},
+		{"redisp", "GET", "", "SRV=b"},
 		{"dflt", "GET", "", ""},
 		{"dflt", "GET", "", "SRV=z"},
 	}
 	sinks := map[string]*syslogSink{}
 	impls := startImpls(t, cfg, func(impl string) map[string]string {
 		sinks[impl] = newSyslogSink(t, "CK ")
-		env := map[string]string{"LOGADDR": sinks[impl].addr}
+		env := map[string]string{"LOGADDR": sinks[impl].addr, "DEAD": deadAddr(t)}
 		for _, n := range []string{"s1", "s2", "s3"} {
 			env["O_"+n] = cookieOrigin(t, n)
 		}
@@ -203,4 +210,15 @@ func cookieExchange(t *testing.T, addr, method, path, be, cookie string) string 
 	b, _ := io.ReadAll(res.Body)
 	return fmt.Sprintf("%d body=%q set-cookie=%q cache-control=%q", res.StatusCode, b,
 		res.Header.Values("Set-Cookie"), res.Header.Values("Cache-Control"))
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
 }
