@@ -141,6 +141,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 		if px.Cap&CapBE != 0 {
 			e.addErr(px.finishServers())
 			e.checkBalance(px)
+			e.checkCookie(px)
 		}
 		if px.DefaultBackend == "" {
 			continue

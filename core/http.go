@@ -48,6 +48,8 @@ type HTTPTxn struct {
 	// srvStatus is the status the server answered (server_status), 0 if
 	// none did; set-status changes Status, not srvStatus.
 	srvStatus int
+	// ck is the cookie persistence state (cookie.go).
+	ck cookieTxn
 }
 
 // reset prepares the transaction for the next request of the connection,

@@ -197,7 +197,13 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	if serverClose {
 		req.Add("Connection", "close")
 	}
-	in := &lbInput{src: s.SampleCtx().Src.Addr(), req: req, strm: s, stick: s.stickRules(be), prefer: s.lastPrivateServer(be)}
+	in := &lbInput{src: s.SampleCtx().Src.Addr(), req: req, strm: s, prefer: s.lastPrivateServer(be)}
+	// A valid persistence cookie wins over stick matches (HAProxy: the
+	// sticking rules do not match once a server is assigned).
+	in.stick = s.stickRules(be)
+	if srv := s.cookieRequest(be, tx); srv != nil {
+		in.stick = srv
+	}
 	if in.stick == nil && be.Balance.needsPostBody(req) {
 		// HAProxy compat (http_process_request): with "balance url_param"
 		// a POST whose query string lacks the parameter waits for its
@@ -422,6 +428,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		tx.closeClient = true
 		return hc.finishLocal(tx, r), failNone
 	}
+	s.cookieResponse(be, tx, s.Server)
 	if !tx.filterResponseHeaders() {
 		// HAProxy 2.6 closes without a response
 		_ = sc.Close()

@@ -155,7 +155,8 @@ func init() {
 	})
 	reg("tsc", func(s *Stream, _ *logState, dst []byte, _ sample.FormatOpts) []byte {
 		t := termState(s)
-		return append(dst, t[0], t[1], '-', '-')
+		c3, c4 := cookieTermChars(s)
+		return append(dst, t[0], t[1], c3, c4)
 	})
 	num("ac", func(s *Stream, _ *logState) int64 {
 		var n int64

@@ -83,8 +83,13 @@ type Proxy struct {
 	lbRing    hashRing  // consistent hashing's ring, built on use (hash.go)
 	qMu       sync.Mutex
 	stick     []*stickRule // "stick" rules, in order (stick_persist.go)
-	queue     []*waiter
-	dequeued  int64 // streams served from queue so far (qMu)
+	// defaultServer are the "default-server" lines that apply to later
+	// server lines, the defaults section's first (server.go).
+	defaultServer []config.Line
+	// cookie is the "cookie" persistence setting, nil without (cookie.go).
+	cookie   *cookieConf
+	queue    []*waiter
+	dequeued int64 // streams served from queue so far (qMu)
 	// Conns counts the streams currently attached as a frontend (fe_conn);
 	// BeConns as a backend (be_conn).
 	Conns, BeConns atomic.Int64
@@ -174,6 +179,8 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
+		px.defaultServer = d.defaultServer
+		px.cookie = d.cookie
 		if d.HTTPCheck != nil {
 			hc := *d.HTTPCheck
 			px.HTTPCheck = &hc
@@ -228,6 +235,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 			return err
 		}
 		px.Servers = append(px.Servers, srv)
+	case "default-server":
+		return e.parseDefaultServer(px, l)
+	case "cookie":
+		return e.parseCookie(px, l)
 	case "default_backend":
 		if isDefaults || px.Cap&CapFE == 0 {
 			return l.Errorf("'default_backend' not allowed in '%s' section", px.Kind)

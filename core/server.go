@@ -60,6 +60,10 @@ type Server struct {
 	// SendProxy is "send-proxy" (1) or "send-proxy-v2" (2): the PROXY
 	// protocol header starts each connection to the server.
 	SendProxy int
+	// Cookie is the server's "cookie" value: a request carrying the
+	// backend's persistence cookie with this value goes to the server
+	// (cookie.go); "" for none.
+	Cookie string
 	// HashKey is "hash-key": what places the server's nodes on the
 	// consistent-hash ring, "id" (also when empty), "addr" or
 	// "addr-port" (hash.go, Server.ringKey).
@@ -169,21 +173,60 @@ func (s *Server) event(t EventType) *Event {
 		ProxyName: s.Proxy.Name, ProxyID: s.Proxy.ID, Server: s}
 }
 
-// parseServer parses "server <name> <addr>[:port] [options]".
+// parseServer parses "server <name> <addr>[:port] [options]": the
+// section's "default-server" options apply first, then the line's own.
 func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 	args := l.Args
 	if len(args) < 3 {
 		return nil, l.Errorf("'server' expects <name> and <addr>[:<port>] as arguments.")
 	}
-	srv := &Server{Name: args[1], Proxy: px, Line: l, weight: 1, state: StateRunning,
-		Check: CheckConfig{Inter: 2 * time.Second, Rise: 2, Fall: 3},
-		pool:  pool{max: -1, purgeDelay: defaultPoolPurgeDelay}}
+	srv := newServer(px, args[1], l)
 	a, portless, err := parseServerAddr(args[2])
 	if err != nil {
 		return nil, l.Errorf("'server %s' : %v", args[1], err)
 	}
 	srv.Addr, srv.PortFromClient = a, portless
-	opts := args[3:]
+	for _, d := range px.defaultServer {
+		// checked (and warned about) on their own line
+		if err := e.applyServerOpts(srv, d.Args[1:], d, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.applyServerOpts(srv, args[3:], l, false); err != nil {
+		return nil, err
+	}
+	srv.iweight = srv.weight
+	srv.health = srv.Check.Rise // up, but goes down at the first failure (HAProxy)
+	return srv, nil
+}
+
+// newServer returns a server with HAProxy's defaults.
+func newServer(px *Proxy, name string, l config.Line) *Server {
+	return &Server{Name: name, Proxy: px, Line: l, weight: 1, state: StateRunning,
+		Check: CheckConfig{Inter: 2 * time.Second, Rise: 2, Fall: 3},
+		pool:  pool{max: -1, purgeDelay: defaultPoolPurgeDelay}}
+}
+
+// parseDefaultServer parses "default-server [options]": the options are
+// checked now and kept for the section's later server lines (and, from a
+// defaults section, for the proxies that inherit it).
+func (e *Engine) parseDefaultServer(px *Proxy, l config.Line) error {
+	if px.Kind != "defaults" && px.Cap&CapBE == 0 {
+		return l.Errorf("'%s' not allowed because %s '%s' has no backend capability.", l.Args[0], px.Kind, px.Name)
+	}
+	probe := newServer(px, "default-server", l)
+	if err := e.applyServerOpts(probe, l.Args[1:], l, false); err != nil {
+		return err
+	}
+	px.defaultServer = append(px.defaultServer[:len(px.defaultServer):len(px.defaultServer)], l)
+	return nil
+}
+
+// applyServerOpts applies server options to srv. l is the line they come
+// from, a "default-server" line when l.Args[0] says so; quiet drops the
+// warnings (already given for that line).
+func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quiet bool) error {
+	def := l.Args[0] == "default-server"
 	for i := 0; i < len(opts); i++ {
 		kw := opts[i]
 		arg := func() (string, error) {
@@ -215,6 +258,14 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			}
 			return d, nil
 		}
+		if def && (kw == "id" || kw == "hash-key") {
+			// HAProxy compat: "id" is refused by name, "hash-key" is
+			// unknown there (2.6 lacks its default-server flag).
+			if kw == "id" {
+				return srvLineErr(l, "'%s' option is not accepted in default-server sections", kw)
+			}
+			return srvLineErr(l, "unknown keyword '%s'. Hint: no address was expected for this server.", kw)
+		}
 		var err error
 		switch kw {
 		case "weight":
@@ -223,6 +274,8 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			srv.MaxConn, err = intArg(0, 1<<30)
 		case "backup":
 			srv.Backup = true
+		case "no-backup":
+			srv.Backup = false
 		case "disabled":
 			srv.admin |= AdminCMaint
 		case "enabled":
@@ -255,17 +308,28 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			srv.SendProxy = 2
 		case "no-send-proxy", "no-send-proxy-v2":
 			srv.SendProxy = 0
+		case "stick":
+			srv.NonStick = false
+		case "cookie":
+			if i+1 >= len(opts) || opts[i+1] == "" {
+				if def {
+					return srvLineErr(l, "'%s' expects <value> as argument..", kw)
+				}
+				return srvLineErr(l, "'server %s/%s' : '%s' expects <value> as argument..", srv.Proxy.Name, srv.Name, kw)
+			}
+			i++
+			srv.Cookie = opts[i]
 		case "hash-key":
 			if i+1 >= len(opts) {
 				// HAProxy compat: its message misses a quote.
-				return nil, l.Errorf("'server %s' : '%s expects 'id', 'addr', or 'addr-port' value", srv.Name, kw)
+				return l.Errorf("'server %s' : '%s expects 'id', 'addr', or 'addr-port' value", srv.Name, kw)
 			}
 			i++
 			switch opts[i] {
 			case "id", "addr", "addr-port":
 				srv.HashKey = opts[i]
 			default:
-				return nil, l.Errorf("'server %s' : '%s' has to be 'id', 'addr', or 'addr-port'", srv.Name, kw)
+				return l.Errorf("'server %s' : '%s' has to be 'id', 'addr', or 'addr-port'", srv.Name, kw)
 			}
 		case "pool-max-conn":
 			srv.pool.max, err = intArg(-1, 1<<30)
@@ -280,32 +344,47 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 		default:
 			takesArg, known := ignoredServerOpts[kw]
 			if !known {
-				return nil, l.Errorf("'server %s' unknown keyword '%s'.", srv.Name, kw)
+				if def {
+					return srvLineErr(l, "unknown keyword '%s'. Hint: no address was expected for this server.", kw)
+				}
+				return l.Errorf("'server %s' unknown keyword '%s'.", srv.Name, kw)
 			}
 			if takesArg {
 				if _, err = arg(); err != nil {
-					return nil, err
+					return err
 				}
 			}
-			e.warn(l.Warnf("'server %s' : option '%s' is not supported yet and is ignored.", srv.Name, kw))
+			switch {
+			case quiet || strings.HasPrefix(kw, "no-"):
+				// turning off what is not applied anyway
+			case def:
+				e.warn(l.Warnf("'default-server' : option '%s' is not supported yet and is ignored.", kw))
+			default:
+				e.warn(l.Warnf("'server %s' : option '%s' is not supported yet and is ignored.", srv.Name, kw))
+			}
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	srv.iweight = srv.weight
-	srv.health = srv.Check.Rise // up, but goes down at the first failure (HAProxy)
-	return srv, nil
+	return nil
+}
+
+// srvLineErr is an error located at l in the form of HAProxy's server
+// keyword parsers: "[file:line] : message", without "parsing".
+func srvLineErr(l config.Line, format string, a ...any) error {
+	return &config.Error{File: l.File, Msg: fmt.Sprintf("[%s:%d] : ", l.File, l.Num) + fmt.Sprintf(format, a...)}
 }
 
 // ignoredServerOpts are server options accepted with a warning; the value
 // says whether the option takes an argument.
 var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
-	"maxqueue": true, "cookie": true, "resolvers": true, "init-addr": true, "agent-port": true,
+	"maxqueue": true, "resolvers": true, "init-addr": true, "agent-port": true,
 	"agent-inter": true, "check-sni": true,
 	"check-send-proxy": false, "agent-check": false,
-	"tfo": false,
+	"tfo": false, "no-check-send-proxy": false,
+	"no-agent-check": false, "no-tfo": false,
 }
 
 // parseServerAddr parses a server address; a missing port means "the port
