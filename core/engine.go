@@ -123,6 +123,9 @@ func (e *Engine) Load(cfg *config.Config) error {
 			// HAProxy compat: 2.6 numbers user proxies from 2, id 1 going to
 			// its internal <HTTPCLIENT> proxy ("show stat" iid, fe_id).
 			px.ID = len(e.Proxies) + 2
+			if id := px.more.explicitID; id > 0 {
+				px.ID = id
+			}
 			e.Proxies = append(e.Proxies, px)
 			if px.Cap&CapFE != 0 {
 				e.frontends[px.Name] = px

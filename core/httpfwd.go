@@ -319,6 +319,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		wto = time.Hour
 	}
 	sc.dl.setWrite(wto)
+	sendServerName(tx, sc.srv)
 	var err error
 	switch {
 	case req.BodyComplete && tx.filters.data(false):

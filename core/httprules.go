@@ -894,29 +894,36 @@ func (s *Stream) runHTTPRules(px *Proxy, rs RuleSet) (r *Reply, ok bool) {
 		s.requestSeen(tx)
 	}
 	rules := px.HTTPRules[rs]
-	if len(rules) == 0 {
+	var redirects []*httpRule
+	if rs == HTTPRequest {
+		// the legacy "redirect" rules come after the http-request ones
+		redirects = px.more.redirects
+	}
+	if len(rules)+len(redirects) == 0 {
 		return nil, true
 	}
 	smp := s.SampleCtx()
 	smp.Response = rs != HTTPRequest
 	defer func() { smp.Response = false }()
-	for _, rule := range rules {
-		if !rule.ok(s) {
-			continue
-		}
-		mark := s.waitMark()
-		v, rep := rule.act(s, tx, rs != HTTPRequest)
-		s.ruleWaited(&rule.line, mark)
-		if v != Continue {
-			s.ruleRan(&rule.line)
-		}
-		switch v {
-		case Continue:
-		case Stop:
-			return nil, true
-		case Done, Reject:
-			s.ruleTerm(rule, rs)
-			return rep, false
+	for _, list := range [2][]*httpRule{rules, redirects} {
+		for _, rule := range list {
+			if !rule.ok(s) {
+				continue
+			}
+			mark := s.waitMark()
+			v, rep := rule.act(s, tx, rs != HTTPRequest)
+			s.ruleWaited(&rule.line, mark)
+			if v != Continue {
+				s.ruleRan(&rule.line)
+			}
+			switch v {
+			case Continue:
+			case Stop:
+				return nil, true
+			case Done, Reject:
+				s.ruleTerm(rule, rs)
+				return rep, false
+			}
 		}
 	}
 	return nil, true

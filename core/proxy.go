@@ -32,6 +32,7 @@ type Proxy struct {
 	Cap  int
 	Mode string // "tcp" or "http"
 	ID   int
+	more proxyMore // proxy_more.go
 
 	Binds          []*Bind
 	Servers        []*Server
@@ -178,6 +179,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.MaxSessionSrvConns = d.MaxSessionSrvConns
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
+		px.more.sendNameHdr, px.more.fullconn = d.more.sendNameHdr, d.more.fullconn
 		px.logGlobal = d.logGlobal
 		px.defaultServer = d.defaultServer
 		px.cookie = d.cookie
@@ -254,6 +256,9 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 	case "http-request", "http-response", "http-after-response":
 		if isDefaults {
 			return l.Errorf("'%s' not allowed in 'defaults' section", kw)
+		}
+		if kw == "http-request" && len(px.more.redirects) > 0 {
+			e.warn(l.Warnf("a 'http-request' rule placed after a 'redirect' rule will still be processed before."))
 		}
 		return e.parseHTTPRule(px, l)
 	case "use_backend":
@@ -334,9 +339,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 			return nil
 		}
 		px.MaxSessionSrvConns = n
-	case "description":
-		e.warn(l.Warnf("'%s' is not supported yet and is ignored", kw))
 	default:
+		if ok, err := e.parseMoreProxyKeyword(px, l); ok {
+			return err
+		}
 		return l.Errorf("unknown keyword '%s' in '%s' section", kw, px.Kind)
 	}
 	return nil
