@@ -310,39 +310,5 @@ func (s *Stream) addUniqueIDHeader(tx *HTTPTxn) {
 	}
 }
 
-// bindOptions checks the options of a bind line: "name <name>" (so_name)
-// and "id <id>" (so_id) are the ones supported.
-func bindOptions(l config.Line) error {
-	args := l.Args
-	for i := 2; i < len(args); i += 2 {
-		switch args[i] {
-		case "name", "id", "maxconn":
-			if i+1 >= len(args) {
-				return l.Errorf("'bind %s' : '%s' : missing value", args[1], args[i])
-			}
-			if args[i] == "maxconn" {
-				if atol(args[i+1]) < 0 {
-					return l.Errorf("'bind %s' : 'maxconn' : invalid value %s, must be >= 0", args[1], args[i+1])
-				}
-			}
-			if args[i] == "id" {
-				if n, err := strconv.Atoi(args[i+1]); err != nil || n <= 0 {
-					return l.Errorf("'bind %s' : 'id' : expects a positive integer", args[1])
-				}
-			}
-		default:
-			return l.Errorf("'bind %s' : unsupported option '%s'", args[1], args[i])
-		}
-	}
-	return nil
-}
-
 // bindOption returns the value of option opt of a bind line ("" if none).
-func bindOption(b *Bind, opt string) string {
-	for i := 2; i+1 < len(b.Line.Args); i += 2 {
-		if b.Line.Args[i] == opt {
-			return b.Line.Args[i+1]
-		}
-	}
-	return ""
-}
+func bindOption(b *Bind, opt string) string { return b.opts[opt] }

@@ -104,6 +104,11 @@ func (e *Engine) serveLimited(px *Proxy, b *Bind, c net.Conn) {
 		}
 	}()
 	setSockOpts(c, px.Options.CliTCPKA, px.Options.NoLinger)
+	if b != nil && b.tls != nil && b.tls.cfg != nil {
+		if c = e.handshake(px, b, c); c == nil {
+			return
+		}
+	}
 	e.serve(px, b, c)
 }
 

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,6 +75,10 @@ type Server struct {
 	// the backend's queue.
 	MaxConn int
 	Check   CheckConfig
+	// tls is the server's TLS settings (nil: none given); checkTLS the
+	// configuration of its checks over TLS (ssl_server.go).
+	tls      *serverTLS
+	checkTLS *tls.Config
 
 	// Conns counts the connections currently open to the server.
 	Conns atomic.Int64
@@ -212,6 +217,12 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 			}
 			return d, nil
 		}
+		if n, err := e.parseServerSSLOpt(srv, opts, i); err != nil {
+			return nil, err
+		} else if n > 0 {
+			i += n - 1
+			continue
+		}
 		var err error
 		switch kw {
 		case "weight":
@@ -294,7 +305,7 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
 	"maxqueue": true, "cookie": true, "resolvers": true, "init-addr": true, "agent-port": true,
-	"agent-inter": true, "check-sni": true,
+	"agent-inter": true,
 	"send-proxy": false, "send-proxy-v2": false, "check-send-proxy": false, "agent-check": false,
 	"tfo": false,
 }

@@ -338,9 +338,21 @@ func (s *Stream) dial(srv *Server, timeout time.Duration) (c net.Conn, err error
 	// no keep-alive probes unless "option srvtcpka" (Go's dialer turns
 	// them on by default, HAProxy does not)
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
+	var start time.Time
+	if timeout > 0 {
+		start = time.Now()
+	}
 	s.taskBlock(func() { c, err = d.Dial(srv.Addr.Net, s.serverAddress(srv)) })
 	if err == nil && s.Backend != nil {
 		setSockOpts(c, s.Backend.Options.SrvTCPKA, s.Backend.Options.NoLinger)
+	}
+	if err == nil && srv.usesTLS() {
+		// the handshake is part of the connection: the same timeout
+		var dl time.Time
+		if timeout > 0 {
+			dl = start.Add(timeout)
+		}
+		return s.dialTLS(srv, c, dl)
 	}
 	return c, err
 }
