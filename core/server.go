@@ -305,8 +305,7 @@ func (e *Engine) parseServer(px *Proxy, l config.Line) (*Server, error) {
 var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
 	"maxqueue": true, "cookie": true, "resolvers": true, "init-addr": true, "agent-port": true,
-	"agent-inter": true,
-	"send-proxy": false, "send-proxy-v2": false, "check-send-proxy": false, "agent-check": false,
+	"agent-inter": true, "send-proxy": false, "send-proxy-v2": false, "check-send-proxy": false, "agent-check": false,
 	"tfo": false,
 }
 

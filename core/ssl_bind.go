@@ -65,8 +65,8 @@ var missingArg = map[string]string{
 	"npn": "missing the comma-delimited NPN protocol suite", "verify": "missing verify method",
 	"crt-ignore-err": "missing error IDs list", "ca-ignore-err": "missing error IDs list",
 	"curves": "missing curve suite", "ecdhe": "missing named curve",
-	"tls-ticket-keys": "missing TLS ticket keys file path",
 	"sigalgs": "missing signature algorithm list", "client-sigalgs": "missing signature algorithm list",
+	"tls-ticket-keys": "missing TLS ticket keys file path",
 }
 
 // parseBindOptions reads the options after a bind line's address into b.
