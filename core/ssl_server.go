@@ -183,9 +183,9 @@ func (e *Engine) buildServerTLS(px *Proxy, srv *Server) error {
 			return fmt.Errorf("%s : 'ca-file' : unable to load %s.", where, t.caFile)
 		}
 		host := t.verifyHost
-		// HAProxy compat: the certificate is checked against the SNI
-		// sent when there is no verifyhost; with neither, only the chain
-		// is verified.
+		// HAProxy compat: the certificate's name is checked against the
+		// SNI sent, else against verifyhost; with neither, only the
+		// chain is verified.
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("no server certificate")
@@ -198,9 +198,9 @@ func (e *Engine) buildServerTLS(px *Proxy, srv *Server) error {
 			if _, err := leaf.Verify(opts); err != nil {
 				return err
 			}
-			name := host
+			name := cs.ServerName
 			if name == "" {
-				name = cs.ServerName
+				name = host
 			}
 			if name != "" {
 				return leaf.VerifyHostname(name)

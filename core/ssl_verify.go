@@ -73,6 +73,10 @@ func (t *bindTLS) verifyPeer(chain []*x509.Certificate) verifyResult {
 		switch {
 		case len(chain) == 1 && selfSigned(last):
 			r.code = x509DepthZeroSelfSigned
+		case len(chain) == 1:
+			// HAProxy compat: OpenSSL's code for a lone certificate
+			// from an unknown issuer
+			r.code = x509UnableToVerifyLeaf
 		case selfSigned(last):
 			r.code = x509SelfSignedInChain
 		default:
@@ -105,8 +109,11 @@ func (t *bindTLS) verifyPeer(chain []*x509.Certificate) verifyResult {
 	return r
 }
 
+// selfSigned tells whether c is signed by its own key (whether or not
+// it is a CA).
 func selfSigned(c *x509.Certificate) bool {
-	return c.CheckSignatureFrom(c) == nil
+	return string(c.RawIssuer) == string(c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 // clientTLS returns the TLS connection of the stream's client, if any.

@@ -1,0 +1,329 @@
+//go:build lua53
+
+package test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tlsExchange sends one HTTP/1.1 request over TLS and returns the
+// certificate's CN the server presented and "<status> <body>" (with the
+// headers named in hdrs), or "failed" when the handshake or the
+// exchange failed (a refused client certificate shows at the first read
+// in TLS 1.3).
+func tlsExchange(t *testing.T, addr string, cfg *tls.Config, path string, hdrs ...string) (cn, resp string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	tc := tls.Client(c, cfg)
+	if err := tc.Handshake(); err != nil {
+		return "", "failed"
+	}
+	if pc := tc.ConnectionState().PeerCertificates; len(pc) > 0 {
+		cn = pc[0].Subject.CommonName
+	}
+	fmt.Fprintf(tc, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path)
+	res, err := http.ReadResponse(bufio.NewReader(tc), nil)
+	if err != nil {
+		return cn, "failed"
+	}
+	body, _ := io.ReadAll(res.Body)
+	out := fmt.Sprintf("%d %s", res.StatusCode, body)
+	for _, h := range hdrs {
+		out += fmt.Sprintf(" %s=%s", h, res.Header.Get(h))
+	}
+	return cn, out
+}
+
+func clientTLS(serverName string, alpn ...string) *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true, ServerName: serverName, NextProtos: alpn}
+}
+
+// compareImpls runs fn under every implementation and fails when
+// luaproxy's results differ from haproxy's.
+func compareImpls(t *testing.T, impls []*impl, fn func(im *impl) map[string]string) {
+	t.Helper()
+	results := map[string]map[string]string{}
+	for _, im := range impls {
+		results[im.name] = fn(im)
+	}
+	lp := results["luaproxy"]
+	hp, ok := results["haproxy"]
+	if !ok {
+		t.Logf("luaproxy alone:\n%s", diffTable(lp))
+		return
+	}
+	for _, k := range sortedKeys(hp) {
+		if lp[k] != hp[k] {
+			t.Errorf("%s:\n  luaproxy: %s\n  haproxy:  %s", k, lp[k], hp[k])
+		}
+	}
+}
+
+// TestTLSBindDiff: "bind ... ssl crt <dir>" chooses the certificate by
+// SNI among several (SAN and CN names, wildcards, the first file as the
+// default), serves HTTP with the ssl_fc* fetches, and "redirect scheme
+// https if !{ ssl_fc }" on a plain listener.
+func TestTLSBindDiff(t *testing.T) {
+	pki := newTestPKI(t)
+	pki.issue(t, "crt/a.pem", certOpts{cn: "a.example.com", sans: []string{"a.example.com", "www.a.example.com"}})
+	pki.issue(t, "crt/b.pem", certOpts{cn: "cn-only.example.com", sans: []string{"san.example.com"}})
+	pki.issue(t, "crt/c.pem", certOpts{cn: "wild", sans: []string{"*.wild.example.com"}})
+	pki.issue(t, "crt/d.pem", certOpts{cn: "d.example.com"})
+	const cfg = `
+global
+    nbthread 1
+    crt-base "${CRTBASE}"
+    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384
+    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+    tune.ssl.default-dh-param 2048
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    bind "127.0.0.1:${FE_PORT}" ssl crt crt alpn h2,http/1.1
+    bind "127.0.0.1:${FE_PORT1}"
+    bind "127.0.0.1:${FE_PORT2}" ssl crt crt/a.pem ssl-max-ver TLSv1.2 ciphers ECDHE-ECDSA-AES256-GCM-SHA384
+    http-request redirect scheme https if !{ ssl_fc }
+    http-request return status 200 content-type text/plain lf-string "%[ssl_fc_cipher]" if { path /cipher }
+    http-request return status 200 content-type text/plain lf-string "fc=%[ssl_fc] sni=%[ssl_fc_sni] proto=%[ssl_fc_protocol] crt=%[ssl_fc_has_crt] used=%[ssl_c_used] hassni=%[ssl_fc_has_sni] alpn=%[ssl_fc_alpn] verify=%[ssl_c_verify]"
+`
+	impls := startImplsN(t, cfg, 3, func(string) map[string]string {
+		return map[string]string{"CRTBASE": pki.dir}
+	})
+	compareImpls(t, impls, func(im *impl) map[string]string {
+		res := map[string]string{}
+		for _, sni := range []string{"", "a.example.com", "www.a.example.com", "san.example.com", "cn-only.example.com",
+			"x.wild.example.com", "wild.example.com", "d.example.com", "D.Example.Com", "unknown.example.org"} {
+			cn, r := tlsExchange(t, im.addrs[0], clientTLS(sni, "http/1.1"), "/")
+			res["sni "+sni] = cn + " | " + r
+		}
+		_, res["no alpn"] = tlsExchange(t, im.addrs[0], clientTLS("a.example.com"), "/")
+		tls12 := clientTLS("a.example.com", "http/1.1")
+		tls12.MaxVersion = tls.VersionTLS12
+		for _, cs := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256} {
+			tls12.CipherSuites = []uint16{cs}
+			_, res["tls1.2 "+tls.CipherSuiteName(cs)] = tlsExchange(t, im.addrs[0], tls12, "/cipher")
+		}
+		tls11 := clientTLS("a.example.com")
+		tls11.MinVersion, tls11.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+		_, res["tls1.1 refused"] = tlsExchange(t, im.addrs[0], tls11, "/")
+		// the bind's own ciphers and ssl-max-ver
+		_, res["bind ciphers"] = tlsExchange(t, im.addrs[2], clientTLS(""), "/cipher")
+		only := clientTLS("")
+		only.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+		_, res["bind ciphers refuse"] = tlsExchange(t, im.addrs[2], only, "/cipher")
+		res["plain redirect"] = rawRequestTimeout(t, im.addrs[1], "GET /x?y HTTP/1.1\r\nHost: t\r\n\r\n", 5*time.Second).String()
+		return res
+	})
+}
+
+// TestTLSClientCertDiff: ca-file with verify optional and required,
+// crt-ignore-err/ca-ignore-err, and the ssl_c_* fetches, for clients
+// with no certificate, a valid one, a self-signed one, an expired one
+// and one from another CA.
+func TestTLSClientCertDiff(t *testing.T) {
+	pki := newTestPKI(t)
+	pki.issue(t, "srv.pem", certOpts{cn: "srv.example.com", sans: []string{"srv.example.com"}})
+	other := newTestPKI(t)
+	clients := map[string]*tls.Certificate{"none": nil}
+	for name, o := range map[string]certOpts{
+		"valid":       {cn: "client1", client: true},
+		"self-signed": {cn: "selfie", client: true, selfSigned: true},
+		"expired":     {cn: "old", client: true, expired: true},
+	} {
+		_, c := pki.issue(t, name+".pem", o)
+		clients[name] = &c
+	}
+	_, oc := other.issue(t, "other.pem", certOpts{cn: "stranger", client: true})
+	clients["other-ca"] = &oc
+
+	const cfg = `
+global
+    nbthread 1
+    ca-base "${DIR}"
+    crt-base "${DIR}"
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    bind "127.0.0.1:${FE_PORT}" ssl crt srv.pem ca-file ca.pem verify optional
+    bind "127.0.0.1:${FE_PORT1}" ssl crt srv.pem ca-file ca.pem verify required
+    bind "127.0.0.1:${FE_PORT2}" ssl crt srv.pem ca-file ca.pem verify required crt-ignore-err all ca-ignore-err all
+    bind "127.0.0.1:${FE_PORT3}" ssl crt srv.pem ca-file ca.pem verify optional crt-ignore-err 10
+    http-request return status 200 content-type text/plain lf-string "used=%[ssl_c_used] verify=%[ssl_c_verify] crt=%[ssl_fc_has_crt] s=%[ssl_c_s_dn] i=%[ssl_c_i_dn] cn=%[ssl_c_s_dn(CN)] o=%[ssl_c_i_dn(O)]"
+`
+	impls := startImplsN(t, cfg, 4, func(string) map[string]string { return map[string]string{"DIR": pki.dir} })
+	binds := []string{"optional", "required", "ignore-all", "ignore-expired"}
+	compareImpls(t, impls, func(im *impl) map[string]string {
+		res := map[string]string{}
+		for i, b := range binds {
+			for name, crt := range clients {
+				cfg := clientTLS("srv.example.com")
+				crt := crt
+				cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+					if crt == nil {
+						return &tls.Certificate{}, nil
+					}
+					return crt, nil
+				}
+				// both TLS versions: the refusal comes at a different step
+				for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+					cfg.MaxVersion = v
+					_, r := tlsExchange(t, im.addrs[i], cfg, "/")
+					res[fmt.Sprintf("%s/%s/%x", b, name, v)] = r
+				}
+			}
+		}
+		return res
+	})
+}
+
+// TestTLSTCPModeDiff: a TCP listener deciphering TLS in front of a
+// plain server, with tcplog's '~' after the frontend name, and the log
+// line of a failed handshake.
+func TestTLSTCPModeDiff(t *testing.T) {
+	pki := newTestPKI(t)
+	crt, _ := pki.issue(t, "srv.pem", certOpts{cn: "srv.example.com"})
+	sink := newSyslogSink(t, "tcpfe")
+	const cfg = `
+global
+    nbthread 1
+defaults
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+listen tcpfe
+    mode tcp
+    log "${SYSLOG}" local0
+    log-format "tcpfe %ft %b/%s %[ssl_fc] %[ssl_fc_protocol] %sslv"
+    bind "127.0.0.1:${FE_PORT}" ssl crt "${CRT}"
+    tcp-request content accept
+    server s1 "${ORIGIN}"
+`
+	impls := startImpls(t, cfg, func(string) map[string]string {
+		return map[string]string{"CRT": crt, "ORIGIN": echoOrigin(t), "SYSLOG": sink.addr}
+	})
+	compareImpls(t, impls, func(im *impl) map[string]string {
+		res := map[string]string{}
+		_, res["tls"] = tlsExchange(t, im.addr, clientTLS(""), "/tcp")
+		// a plain request to the TLS port: a handshake failure
+		res["plain"] = rawRequestTimeout(t, im.addr, "GET / HTTP/1.0\r\n\r\n", 5*time.Second).String()
+		return res
+	})
+	time.Sleep(300 * time.Millisecond)
+	lines := sink.snapshot()
+	var got []string
+	for _, l := range lines {
+		got = append(got, l)
+	}
+	want := map[string]int{"tcpfe~ tcpfe/s1 1 TLSv1.3 TLSv1.3": 0, "tcpfe/1: SSL handshake failure": 0}
+	for _, l := range got {
+		for w := range want {
+			if strings.HasSuffix(l, w) {
+				want[w]++
+			}
+		}
+	}
+	for w, n := range want {
+		if n != len(impls) {
+			t.Errorf("log line %q seen %d times, want %d (once per implementation); lines:\n%s", w, n, len(impls), strings.Join(got, "\n"))
+		}
+	}
+}
+
+// tlsOrigin is an HTTPS server answering with the SNI it received; its
+// certificate is for a.example.com, issued by pki's CA.
+func tlsOrigin(t *testing.T, pki *testPKI) string {
+	t.Helper()
+	_, crt := pki.issue(t, "origin.pem", certOpts{cn: "a.example.com", sans: []string{"a.example.com"}})
+	ln := must(net.Listen("tcp", "127.0.0.1:0"))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "sni=%s proto=%d", r.TLS.ServerName, r.TLS.Version-tls.VersionTLS10)
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{crt}},
+		ErrorLog: log.New(io.Discard, "", 0)} // the plain checks' handshake errors
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestTLSServerDiff: "server ... ssl" with verify required/none, ca-file,
+// sni, a certificate name mismatch, ssl_bc, and health checks over TLS
+// (httpchk answered only through TLS).
+func TestTLSServerDiff(t *testing.T) {
+	pki := newTestPKI(t)
+	const cfg = `
+global
+    nbthread 1
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+    retries 0
+frontend fe
+    bind "127.0.0.1:${FE_PORT}"
+    use_backend %[path,field(2,/)]
+backend verified
+    http-response set-header X-BC %[ssl_bc]
+    server s1 "${ORIGIN}" ssl verify required ca-file "${CA}" sni str(a.example.com)
+backend nosni
+    server s1 "${ORIGIN}" ssl verify required ca-file "${CA}"
+backend mismatch
+    server s1 "${ORIGIN}" ssl verify required ca-file "${CA}" sni str(b.example.com)
+backend verifyhost
+    server s1 "${ORIGIN}" ssl verify required ca-file "${CA}" sni str(a.example.com) verifyhost c.example.com
+backend noverify
+    server s1 "${ORIGIN}" ssl verify none sni req.hdr(x-sni)
+backend verifyhost_nosni
+    server s1 "${ORIGIN}" ssl verify required ca-file "${CA}" verifyhost c.example.com
+backend verifyhost_ok
+    server s1 "${ORIGIN}" ssl verify required ca-file "${CA}" verifyhost a.example.com
+backend plain
+    http-response set-header X-BC %[ssl_bc]
+    server s1 "${ORIGIN}"
+backend tls12
+    server s1 "${ORIGIN}" ssl verify none ssl-max-ver TLSv1.2
+backend checked
+    option httpchk GET /
+    server s1 "${ORIGIN}" ssl verify none check inter 100ms fall 1 rise 1
+backend checked_plain
+    option httpchk GET /
+    server s1 "${ORIGIN}" ssl verify none check no-check-ssl inter 100ms fall 1 rise 1
+`
+	origin := tlsOrigin(t, pki)
+	impls := startImpls(t, cfg, func(string) map[string]string {
+		return map[string]string{"ORIGIN": origin, "CA": pki.caFile}
+	})
+	time.Sleep(800 * time.Millisecond) // the checks settle
+	compareImpls(t, impls, func(im *impl) map[string]string {
+		res := map[string]string{}
+		for _, be := range []string{"verified", "nosni", "mismatch", "verifyhost", "verifyhost_nosni", "verifyhost_ok", "noverify", "plain", "tls12", "checked", "checked_plain"} {
+			r := rawRequestTimeout(t, im.addr, "GET /"+be+" HTTP/1.1\r\nHost: t\r\nX-SNI: from.header\r\nConnection: close\r\n\r\n", 5*time.Second)
+			res[be] = r.String()
+		}
+		return res
+	})
+}
+
+
+
