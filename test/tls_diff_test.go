@@ -230,11 +230,7 @@ listen tcpfe
 		return res
 	})
 	time.Sleep(300 * time.Millisecond)
-	lines := sink.snapshot()
-	var got []string
-	for _, l := range lines {
-		got = append(got, l)
-	}
+	got := sink.snapshot()
 	want := map[string]int{"tcpfe~ tcpfe/s1 1 TLSv1.3 TLSv1.3": 0, "tcpfe/1: SSL handshake failure": 0}
 	for _, l := range got {
 		for w := range want {
@@ -324,6 +320,3 @@ backend checked_plain
 		return res
 	})
 }
-
-
-
