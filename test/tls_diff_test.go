@@ -10,6 +10,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,8 +55,8 @@ func clientTLS(serverName string, alpn ...string) *tls.Config {
 }
 
 // compareImpls runs fn under every implementation and fails when
-// luaproxy's results differ from haproxy's.
-func compareImpls(t *testing.T, impls []*impl, fn func(im *impl) map[string]string) {
+// luaproxy's results differ from haproxy's; it returns luaproxy's.
+func compareImpls(t *testing.T, impls []*impl, fn func(im *impl) map[string]string) map[string]string {
 	t.Helper()
 	results := map[string]map[string]string{}
 	for _, im := range impls {
@@ -64,13 +66,14 @@ func compareImpls(t *testing.T, impls []*impl, fn func(im *impl) map[string]stri
 	hp, ok := results["haproxy"]
 	if !ok {
 		t.Logf("luaproxy alone:\n%s", diffTable(lp))
-		return
+		return lp
 	}
 	for _, k := range sortedKeys(hp) {
 		if lp[k] != hp[k] {
 			t.Errorf("%s:\n  luaproxy: %s\n  haproxy:  %s", k, lp[k], hp[k])
 		}
 	}
+	return lp
 }
 
 // TestTLSBindDiff: "bind ... ssl crt <dir>" chooses the certificate by
@@ -319,4 +322,49 @@ backend checked_plain
 		}
 		return res
 	})
+}
+
+// TestTLSLuaFetches: the ssl_* fetches from Lua (txn.f), typed as
+// HAProxy gives them to Lua (booleans as integers, as in 2.6).
+func TestTLSLuaFetches(t *testing.T) {
+	pki := newTestPKI(t)
+	crt, _ := pki.issue(t, "srv.pem", certOpts{cn: "srv.example.com"})
+	lua := filepath.Join(t.TempDir(), "ssl.lua")
+	if err := os.WriteFile(lua, []byte(`
+core.register_service("ssl", "http", function(applet)
+  local f = applet.f
+  local body = string.format("%s %s %s %s %s", tostring(f:ssl_fc()), type(f:ssl_fc()),
+    tostring(f:ssl_fc_sni()), tostring(f:ssl_fc_protocol()), tostring(f:ssl_c_used()))
+  applet:set_status(200)
+  applet:add_header("content-length", #body)
+  applet:start_response()
+  applet:send(body)
+end)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const cfg = `
+global
+    nbthread 1
+    lua-load "${LUA}"
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    bind "127.0.0.1:${FE_PORT}" ssl crt "${CRT}"
+    bind "127.0.0.1:${FE_PORT1}"
+    http-request use-service lua.ssl
+`
+	impls := startImplsN(t, cfg, 2, func(string) map[string]string { return map[string]string{"LUA": lua, "CRT": crt} })
+	lp := compareImpls(t, impls, func(im *impl) map[string]string {
+		res := map[string]string{}
+		_, res["tls"] = tlsExchange(t, im.addrs[0], clientTLS("srv.example.com"), "/")
+		res["plain"] = rawRequestTimeout(t, im.addrs[1], "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 5*time.Second).String()
+		return res
+	})
+	if want := "200 1 number srv.example.com TLSv1.3 0"; lp["tls"] != want {
+		t.Errorf("luaproxy over TLS: %q, want %q", lp["tls"], want)
+	}
 }
