@@ -377,8 +377,16 @@ func timer(s *Stream, ls *logState, t string) int64 {
 		}
 		return ms(tm.Sub(tx.start))
 	}
-	const th = 0 // no handshake before HTTP/1 in clear
+	// %Th is the TLS handshake, before the first request only; %Ti
+	// starts after it
+	th := int64(0)
+	if tx.First {
+		th = ms(s.hsTime)
+	}
 	ti := at(tx.recvAt)
+	if ti >= th {
+		ti -= th
+	}
 	treq := at(tx.headAt)
 	tqueue, tconn := at(x.queueAt), at(x.connAt)
 	tdata := int64(-1)

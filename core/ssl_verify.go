@@ -125,22 +125,23 @@ func (s *Stream) clientTLS() *tls.Conn {
 // handshake runs the TLS handshake of a connection accepted by a "bind
 // ... ssl" listener, bounded by the frontend's client timeout. It
 // returns nil when the handshake failed (the connection is closed and
-// the failure logged).
-func (e *Engine) handshake(px *Proxy, b *Bind, c net.Conn) net.Conn {
+// the failure logged), else the connection and when it was accepted
+// (the stream's start: its timers count the handshake, as %Th).
+func (e *Engine) handshake(px *Proxy, b *Bind, c net.Conn) (net.Conn, time.Time) {
 	tc := tls.Server(c, b.tls.cfg)
+	accepted := tick()
 	if d := px.Timeouts.Client; d > 0 {
-		_ = c.SetDeadline(time.Now().Add(d))
+		_ = c.SetDeadline(accepted.Add(d))
 	}
-	accepted := time.Now()
 	err := tc.Handshake()
 	if err != nil {
 		_ = c.Close()
 		px.hsFailed.Add(1)
 		e.logHandshakeFailure(px, b, c, accepted, err)
-		return nil
+		return nil, time.Time{}
 	}
 	_ = c.SetDeadline(time.Time{})
-	return tc
+	return tc, accepted
 }
 
 // verifyError is a client certificate refused by verifyPeer.

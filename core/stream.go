@@ -40,6 +40,9 @@ type Stream struct {
 	// HTTP is the current HTTP transaction (nil in TCP mode).
 	HTTP  *HTTPTxn
 	Start time.Time
+	// hsTime is the TLS handshake's duration (%Th), Start being the
+	// accept before it.
+	hsTime time.Duration
 	// resStart is when tcp-response content rules started waiting for
 	// response data (zero: they do not wait).
 	resStart time.Time
@@ -154,10 +157,16 @@ func (s *Stream) InspectDeadline() time.Time {
 }
 
 // serve runs a stream to its end.
-func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
+// accepted is when a TLS connection was accepted, before its handshake
+// (zero for a plain one).
+func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	clockHold()
 	defer clockRelease()
 	s := e.newStream(fe, c)
+	if !accepted.IsZero() {
+		s.hsTime = s.Start.Sub(accepted)
+		s.Start = accepted
+	}
 	fe.Conns.Add(1)
 	fe.Total.Add(1)
 	s.streamStarted(b)

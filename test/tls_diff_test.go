@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -366,5 +367,50 @@ frontend fe
 	})
 	if want := "200 1 number srv.example.com TLSv1.3 0"; lp["tls"] != want {
 		t.Errorf("luaproxy over TLS: %q, want %q", lp["tls"], want)
+	}
+}
+
+// TestTLSHTTPLogTimers: over TLS, %Th is the handshake and %Ti the idle
+// time after it, before the first request (a client waiting 300 ms).
+func TestTLSHTTPLogTimers(t *testing.T) {
+	pki := newTestPKI(t)
+	crt, _ := pki.issue(t, "srv.pem", certOpts{cn: "srv.example.com"})
+	sink := newSyslogSink(t, "tlshttp")
+	const cfg = `
+global
+    nbthread 1
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    log "${SYSLOG}" local0
+    log-format "tlshttp %ft %Th %Ti %TR %Tq %sslv %sslc"
+    bind "127.0.0.1:${FE_PORT}" ssl crt "${CRT}"
+    http-request return status 200
+`
+	impls := startImpls(t, cfg, func(string) map[string]string { return map[string]string{"CRT": crt, "SYSLOG": sink.addr} })
+	for _, im := range impls {
+		c := must(tls.Dial("tcp", im.addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}))
+		time.Sleep(300 * time.Millisecond)
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+		_, _ = io.ReadAll(c)
+		c.Close()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for len(sink.snapshot()) < len(impls) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	re := regexp.MustCompile(`^tlshttp fe~ \d{1,2} (29\d|3[0-4]\d) \d{1,2} (29\d|3[0-4]\d) TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256$`)
+	lines := sink.snapshot()
+	if len(lines) != len(impls) {
+		t.Fatalf("log lines: %q", lines)
+	}
+	for _, l := range lines {
+		if !re.MatchString(l) {
+			t.Errorf("log line %q does not match %s", l, re)
+		}
 	}
 }
