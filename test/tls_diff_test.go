@@ -414,3 +414,42 @@ frontend fe
 		}
 	}
 }
+
+// TestTLSHandshakeLogDontlognull: under "option dontlognull" a client
+// closing during the handshake is not logged, a failed handshake is.
+func TestTLSHandshakeLogDontlognull(t *testing.T) {
+	pki := newTestPKI(t)
+	crt, _ := pki.issue(t, "srv.pem", certOpts{cn: "srv.example.com"})
+	sink := newSyslogSink(t, "fe/")
+	const cfg = `
+global
+    nbthread 1
+defaults
+    mode http
+    option httplog
+    option dontlognull
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    log "${SYSLOG}" local0
+    bind "127.0.0.1:${FE_PORT}" ssl crt "${CRT}" name tls1
+    http-request return status 200
+`
+	impls := startImpls(t, cfg, func(string) map[string]string { return map[string]string{"CRT": crt, "SYSLOG": sink.addr} })
+	for _, im := range impls {
+		c := must(net.Dial("tcp", im.addr))
+		c.Close() // closed without a word: not logged
+		rawRequestTimeout(t, im.addr, "GET / HTTP/1.0\r\n\r\n", 5*time.Second)
+	}
+	time.Sleep(500 * time.Millisecond)
+	lines := sink.snapshot()
+	if len(lines) != len(impls) {
+		t.Fatalf("log lines: %q, want one per implementation", lines)
+	}
+	for _, l := range lines {
+		if l != "fe/tls1: SSL handshake failure" {
+			t.Errorf("log line %q", l)
+		}
+	}
+}
