@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"time"
 
 	"luaproxy/core/config"
 )
@@ -170,12 +171,12 @@ func init() {
 			}
 			if l.Args[0] == "ca-base" {
 				if e.ssl.caBase != "" {
-					return l.Errorf("'%s' already specified. Continuing.", l.Args[0])
+					return l.Errorf("'%s' already specified.", l.Args[0])
 				}
 				e.ssl.caBase = l.Args[1]
 			} else {
 				if e.ssl.crtBase != "" {
-					return l.Errorf("'%s' already specified. Continuing.", l.Args[0])
+					return l.Errorf("'%s' already specified.", l.Args[0])
 				}
 				e.ssl.crtBase = l.Args[1]
 			}
@@ -222,37 +223,54 @@ func init() {
 			}
 			return nil
 		})
-		// Curves and signature algorithms: Go negotiates its own.
-		for _, kw := range []string{"curves", "sigalgs", "client-sigalgs"} {
-			name := "ssl-default-" + side + "-" + kw
-			RegisterGlobal(name, func(e *Engine, l config.Line) error {
-				if len(l.Args) != 2 {
-					return l.Errorf("global statement '%s' expects a curves suite as an arguments.", l.Args[0])
-				}
-				e.warn(l.Warnf("'%s' is not supported (Go's crypto/tls chooses them) and is ignored", l.Args[0]))
-				return nil
-			})
-		}
+		// Curves: Go negotiates its own. (The sigalgs keywords came
+		// after 2.6.)
+		RegisterGlobal("ssl-default-"+side+"-curves", func(e *Engine, l config.Line) error {
+			if len(l.Args) != 2 {
+				return l.Errorf("global statement '%s' expects a curves suite as an arguments.", l.Args[0])
+			}
+			e.warn(l.Warnf("'%s' is not supported (Go's crypto/tls chooses them) and is ignored", l.Args[0]))
+			return nil
+		})
 	}
 	RegisterGlobal("ssl-server-verify", func(e *Engine, l config.Line) error {
 		if len(l.Args) != 2 || (l.Args[1] != "none" && l.Args[1] != "required") {
-			return l.Errorf("global statement '%s' expects 'none' or 'required' as argument.", l.Args[0])
+			return l.Errorf("'%s' expects 'none' or 'required' as argument.", l.Args[0])
 		}
 		e.ssl.serverVerifyNone = l.Args[1] == "none"
 		return nil
 	})
-	// Tunings of OpenSSL's caches and records: accepted, Go manages its own.
-	for _, kw := range []string{"tune.ssl.default-dh-param", "tune.ssl.cachesize", "tune.ssl.lifetime",
-		"tune.ssl.maxrecord", "tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size",
-		"tune.ssl.ssl-ctx-cache-size", "tune.ssl.ocsp-update.maxdelay", "tune.ssl.ocsp-update.mindelay",
-		"tune.ssl.hard-maxrecord", "tune.ssl.keylog"} {
+	// Tunings of OpenSSL's caches and records: checked and accepted, Go
+	// manages its own.
+	for _, kw := range []string{"tune.ssl.cachesize", "tune.ssl.maxrecord", "tune.ssl.capture-buffer-size",
+		"tune.ssl.capture-cipherlist-size", "tune.ssl.ssl-ctx-cache-size", "tune.ssl.ocsp-update.maxdelay",
+		"tune.ssl.ocsp-update.mindelay", "tune.ssl.keylog"} {
 		RegisterGlobal(kw, func(e *Engine, l config.Line) error {
 			if len(l.Args) != 2 {
-				return l.Errorf("'%s' expects a value.", l.Args[0])
+				return l.Errorf("'%s' expects an integer argument.", l.Args[0])
 			}
 			return nil
 		})
 	}
+	RegisterGlobal("tune.ssl.default-dh-param", func(e *Engine, l config.Line) error {
+		if len(l.Args) != 2 || atol(l.Args[1]) < 1024 {
+			return l.Errorf("'%s' expects a value >= 1024.", l.Args[0])
+		}
+		return nil
+	})
+	RegisterGlobal("tune.ssl.lifetime", func(e *Engine, l config.Line) error {
+		if len(l.Args) != 2 {
+			return l.Errorf("'%s' expects its argument in seconds.", l.Args[0])
+		}
+		if _, err := config.ParseTime(l.Args[1], time.Second); err != nil {
+			for _, r := range l.Args[1] {
+				if r < '0' || r > '9' {
+					return l.Errorf("unexpected character '%c' in argument to <%s>.", r, l.Args[0])
+				}
+			}
+		}
+		return nil
+	})
 	for _, kw := range []string{"tune.ssl.force-private-cache", "ssl-skip-self-issued-ca", "ssl-mode-async"} {
 		RegisterGlobal(kw, func(e *Engine, l config.Line) error { return nil })
 	}
