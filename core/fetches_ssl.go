@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -149,13 +150,13 @@ func init() {
 	})
 	fc("ssl_c_err", none, sample.TypeSInt, func(s *Stream, cs *tls.ConnectionState, _ []sample.Arg) (sample.Sample, bool) {
 		if r := verify(s, cs); r.depth == 0 {
-			return sample.Int(int64(r.code)), true
+			return sample.Int(int64(r.first)), true
 		}
 		return sample.Int(0), true
 	})
 	fc("ssl_c_ca_err", none, sample.TypeSInt, func(s *Stream, cs *tls.ConnectionState, _ []sample.Arg) (sample.Sample, bool) {
 		if r := verify(s, cs); r.depth > 0 {
-			return sample.Int(int64(r.code)), true
+			return sample.Int(int64(r.first)), true
 		}
 		return sample.Int(0), true
 	})
@@ -194,7 +195,69 @@ func init() {
 		return fail, false
 	})
 
+	// More about the client's certificate and the ciphering.
+	leafFetch := func(name string, out sample.Type, fn func(c *x509.Certificate) sample.Sample) {
+		fc(name, none, out, func(_ *Stream, cs *tls.ConnectionState, _ []sample.Arg) (sample.Sample, bool) {
+			if c := peerLeaf(cs); c != nil {
+				return fn(c), true
+			}
+			return fail, false
+		})
+	}
+	leafFetch("ssl_c_der", sample.TypeBin, func(c *x509.Certificate) sample.Sample { return sample.Bin(string(c.Raw)) })
+	leafFetch("ssl_c_sha1", sample.TypeBin, func(c *x509.Certificate) sample.Sample {
+		h := sha1.Sum(c.Raw)
+		return sample.Bin(string(h[:]))
+	})
+	// HAProxy compat: ASN1 UTCTime text, "YYMMDDhhmmssZ"
+	leafFetch("ssl_c_notbefore", sample.TypeStr, func(c *x509.Certificate) sample.Sample {
+		return sample.Str(c.NotBefore.UTC().Format("060102150405Z"))
+	})
+	leafFetch("ssl_c_notafter", sample.TypeStr, func(c *x509.Certificate) sample.Sample {
+		return sample.Str(c.NotAfter.UTC().Format("060102150405Z"))
+	})
+	keysize := func(cs *tls.ConnectionState) int64 {
+		n := opensslCipherName(cs.CipherSuite)
+		switch {
+		case strings.Contains(n, "AES_128") || strings.Contains(n, "AES128"):
+			return 128
+		case strings.Contains(n, "3DES") || strings.Contains(n, "DES-CBC3"):
+			return 112
+		case strings.Contains(n, "RC4"):
+			return 128
+		}
+		return 256 // AES-256, ChaCha20
+	}
+	for _, name := range []string{"ssl_fc_use_keysize", "ssl_fc_alg_keysize"} {
+		fc(name, none, sample.TypeSInt, func(_ *Stream, cs *tls.ConnectionState, _ []sample.Arg) (sample.Sample, bool) {
+			return sample.Int(keysize(cs)), true
+		})
+	}
+
 	// ssl_bc*: the server connection; HAProxy's need one, as here.
+	bc := func(name string, out sample.Type, fn func(cs *tls.ConnectionState) (sample.Sample, bool)) {
+		sample.RegisterFetch(&sample.Fetch{Name: name, Out: out, Use: sample.UseL5Srv,
+			Fn: func(ctx *sample.Ctx, _ []sample.Arg) (sample.Sample, bool) {
+				s := streamOf(ctx)
+				if s == nil || s.bcTLS == nil {
+					return fail, false
+				}
+				cs := s.bcTLS.ConnectionState()
+				return fn(&cs)
+			}})
+	}
+	bc("ssl_bc_protocol", sample.TypeStr, func(cs *tls.ConnectionState) (sample.Sample, bool) {
+		return sample.Str(tlsVersionName(cs.Version)), true
+	})
+	bc("ssl_bc_cipher", sample.TypeStr, func(cs *tls.ConnectionState) (sample.Sample, bool) {
+		return sample.Str(opensslCipherName(cs.CipherSuite)), true
+	})
+	bc("ssl_bc_alpn", sample.TypeStr, func(cs *tls.ConnectionState) (sample.Sample, bool) {
+		return sample.Str(cs.NegotiatedProtocol), cs.NegotiatedProtocol != ""
+	})
+	bc("ssl_bc_is_resumed", sample.TypeBool, func(cs *tls.ConnectionState) (sample.Sample, bool) {
+		return sample.Bool(cs.DidResume), true
+	})
 	sample.RegisterFetch(&sample.Fetch{Name: "ssl_bc", Out: sample.TypeBool, Use: sample.UseL5Srv,
 		Fn: func(ctx *sample.Ctx, _ []sample.Arg) (sample.Sample, bool) {
 			s := streamOf(ctx)

@@ -245,5 +245,15 @@ func (s *Stream) dialTLS(srv *Server, c net.Conn, deadline time.Time) (net.Conn,
 	return tc, nil
 }
 
+// serverTLSConn returns the TLS layer of a server connection (a new one
+// or a pooled srvConn), nil for a plain one.
+func serverTLSConn(c net.Conn) *tls.Conn {
+	if sc, ok := c.(*srvConn); ok {
+		c = sc.Conn
+	}
+	tc, _ := c.(*tls.Conn)
+	return tc
+}
+
 // usesTLS tells whether the traffic to srv is ciphered.
 func (srv *Server) usesTLS() bool { return srv.tls != nil && srv.tls.cfg != nil }

@@ -41,6 +41,9 @@ func x509ErrText(code int) string { return x509ErrTexts[code] }
 // verifyResult is the outcome of a client certificate's verification.
 type verifyResult struct {
 	code  int // X509_V_ERR_*, 0 when verified (or no certificate)
+	// first is the first error OpenSSL's callback saw (ssl_c_err,
+	// ssl_c_ca_err), code being its final verdict (ssl_c_verify).
+	first int
 	depth int // where in the chain the error is: 0 the client's own
 	// fatal tells that the error is not ignored: the handshake fails.
 	fatal bool
@@ -74,9 +77,10 @@ func (t *bindTLS) verifyPeer(chain []*x509.Certificate) verifyResult {
 		case len(chain) == 1 && selfSigned(last):
 			r.code = x509DepthZeroSelfSigned
 		case len(chain) == 1:
-			// HAProxy compat: OpenSSL's code for a lone certificate
-			// from an unknown issuer
-			r.code = x509UnableToVerifyLeaf
+			// HAProxy compat: OpenSSL's callback sees "unable to get
+			// the issuer" first, then gives its verdict for a lone
+			// certificate from an unknown issuer
+			r.first, r.code = x509UnableToGetIssuerCert, x509UnableToVerifyLeaf
 		case selfSigned(last):
 			r.code = x509SelfSignedInChain
 		default:
@@ -101,10 +105,13 @@ func (t *bindTLS) verifyPeer(chain []*x509.Certificate) verifyResult {
 			r.code = x509InvalidPurpose
 		}
 	}
+	if r.first == 0 {
+		r.first = r.code
+	}
 	if r.depth > 0 {
-		r.fatal = !t.caIgnoreAll && !t.caIgnore[r.code]
+		r.fatal = !t.caIgnoreAll && !(t.caIgnore[r.code] && t.caIgnore[r.first])
 	} else {
-		r.fatal = !t.crtIgnoreAll && !t.crtIgnore[r.code]
+		r.fatal = !t.crtIgnoreAll && !(t.crtIgnore[r.code] && t.crtIgnore[r.first])
 	}
 	return r
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"strconv"
@@ -43,6 +44,8 @@ type Stream struct {
 	// hsTime is the TLS handshake's duration (%Th), Start being the
 	// accept before it.
 	hsTime time.Duration
+	// bcTLS is the server connection's TLS layer, if any (ssl_bc_*).
+	bcTLS *tls.Conn
 	// resStart is when tcp-response content rules started waiting for
 	// response data (zero: they do not wait).
 	resStart time.Time
@@ -315,6 +318,7 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 		}
 		conn, err := dial(s, srv)
 		if err == nil {
+			s.bcTLS = serverTLSConn(conn)
 			s.Server = srv
 			countServer(srv)
 			extOf(s).connAt = s.now()

@@ -105,7 +105,7 @@ frontend fe
     bind "127.0.0.1:${FE_PORT1}"
     bind "127.0.0.1:${FE_PORT2}" ssl crt crt/a.pem ssl-max-ver TLSv1.2 ciphers ECDHE-ECDSA-AES256-GCM-SHA384
     http-request redirect scheme https if !{ ssl_fc }
-    http-request return status 200 content-type text/plain lf-string "%[ssl_fc_cipher]" if { path /cipher }
+    http-request return status 200 content-type text/plain lf-string "%[ssl_fc_cipher] %[ssl_fc_use_keysize] %[ssl_fc_alg_keysize]" if { path /cipher }
     http-request return status 200 content-type text/plain lf-string "fc=%[ssl_fc] sni=%[ssl_fc_sni] proto=%[ssl_fc_protocol] crt=%[ssl_fc_has_crt] used=%[ssl_c_used] hassni=%[ssl_fc_has_sni] alpn=%[ssl_fc_alpn] verify=%[ssl_c_verify]"
 `
 	impls := startImplsN(t, cfg, 3, func(string) map[string]string {
@@ -173,7 +173,7 @@ frontend fe
     bind "127.0.0.1:${FE_PORT1}" ssl crt srv.pem ca-file ca.pem verify required
     bind "127.0.0.1:${FE_PORT2}" ssl crt srv.pem ca-file ca.pem verify required crt-ignore-err all ca-ignore-err all
     bind "127.0.0.1:${FE_PORT3}" ssl crt srv.pem ca-file ca.pem verify optional crt-ignore-err 10
-    http-request return status 200 content-type text/plain lf-string "used=%[ssl_c_used] verify=%[ssl_c_verify] crt=%[ssl_fc_has_crt] s=%[ssl_c_s_dn] i=%[ssl_c_i_dn] cn=%[ssl_c_s_dn(CN)] o=%[ssl_c_i_dn(O)]"
+    http-request return status 200 content-type text/plain lf-string "used=%[ssl_c_used] verify=%[ssl_c_verify] crt=%[ssl_fc_has_crt] s=%[ssl_c_s_dn] i=%[ssl_c_i_dn] cn=%[ssl_c_s_dn(CN)] o=%[ssl_c_i_dn(O)] sha=%[ssl_c_sha1,hex] na=%[ssl_c_notafter] nb=%[ssl_c_notbefore] der=%[ssl_c_der,length] rfc=%[ssl_c_s_dn(,0,rfc2253)] ser=%[ssl_c_serial,hex] v=%[ssl_c_version] err=%[ssl_c_err] caerr=%[ssl_c_ca_err]"
 `
 	impls := startImplsN(t, cfg, 4, func(string) map[string]string { return map[string]string{"DIR": pki.dir} })
 	binds := []string{"optional", "required", "ignore-all", "ignore-expired"}
@@ -284,7 +284,7 @@ frontend fe
     bind "127.0.0.1:${FE_PORT}"
     use_backend %[path,field(2,/)]
 backend verified
-    http-response set-header X-BC %[ssl_bc]
+    http-response set-header X-BC "%[ssl_bc] %[ssl_bc_protocol] alpn=%[ssl_bc_alpn]"
     server s1 "${ORIGIN}" ssl verify required ca-file "${CA}" sni str(a.example.com)
 backend nosni
     server s1 "${ORIGIN}" ssl verify required ca-file "${CA}"
@@ -302,6 +302,7 @@ backend plain
     http-response set-header X-BC %[ssl_bc]
     server s1 "${ORIGIN}"
 backend tls12
+    http-response set-header X-BCC "%[ssl_bc_cipher] %[ssl_bc_protocol] %[ssl_bc]"
     server s1 "${ORIGIN}" ssl verify none ssl-max-ver TLSv1.2
 backend checked
     option httpchk GET /
