@@ -40,7 +40,7 @@ func x509ErrText(code int) string { return x509ErrTexts[code] }
 
 // verifyResult is the outcome of a client certificate's verification.
 type verifyResult struct {
-	code  int // X509_V_ERR_*, 0 when verified (or no certificate)
+	code int // X509_V_ERR_*, 0 when verified (or no certificate)
 	// first is the first error OpenSSL's callback saw (ssl_c_err,
 	// ssl_c_ca_err), code being its final verdict (ssl_c_verify).
 	first int
