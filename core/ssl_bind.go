@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,8 +27,8 @@ const (
 // bindTLS is the TLS side of a "bind ... ssl" line: the settings parsed
 // from the line, then (buildBindTLS) the Go configuration.
 type bindTLS struct {
-	ssl       bool     // "ssl": the listener deciphers
-	crts      []string // "crt" files and directories, crt-base applied
+	ssl       bool       // "ssl": the listener deciphers
+	crts      []crtEntry // "crt" and "crt-list" entries, crt-base applied
 	alpn      []string
 	caFile    string
 	verify    int
@@ -42,6 +43,13 @@ type bindTLS struct {
 	cfg   *tls.Config
 	certs certStore
 	roots *x509.CertPool
+}
+
+// crtEntry is a certificate file or directory to load, with the SNI
+// filters of its crt-list line (none: its own names).
+type crtEntry struct {
+	path    string
+	filters []string
 }
 
 // bindOptArgs are the bind options taking an argument (true) or not
@@ -128,12 +136,15 @@ func (e *Engine) parseBindOptions(px *Proxy, b *Bind) error {
 			if _, err := os.Stat(p); err != nil {
 				return l.Errorf("%s : unable to stat SSL certificate from file '%s' : %s.", where, p, errnoText(err))
 			}
-			t.crts = append(t.crts, p)
+			t.crts = append(t.crts, crtEntry{path: p})
 		case "crt-list":
 			p := basePath(e.ssl.crtBase, v)
-			files, err := readCrtList(p, e.ssl.crtBase)
+			files, opts, err := readCrtList(p, e.ssl.crtBase)
 			if err != nil {
 				return l.Errorf("%s : 'crt-list' : %v", where, err)
+			}
+			if opts {
+				e.warn(l.Warnf("%s : 'crt-list' : the per-line SSL options of '%s' are not supported and are ignored.", where, p))
 			}
 			t.crts = append(t.crts, files...)
 		case "ca-file", "ca-verify-file":
@@ -201,22 +212,34 @@ func parseIgnoreErr(v string) (all bool, set map[int]bool, err error) {
 	return false, set, nil
 }
 
-// readCrtList reads a crt-list file: one certificate per line, first
-// word; the per-line SSL options and SNI filters are not applied.
-func readCrtList(p, base string) ([]string, error) {
+// readCrtList reads a crt-list file: per line a certificate, its SSL
+// options between brackets (not applied: opts tells there were some)
+// and its SNI filters.
+func readCrtList(p, base string) (out []crtEntry, opts bool, err error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open file '%s' : %s", p, errnoText(err))
+		return nil, false, fmt.Errorf("cannot open file '%s' : %s", p, errnoText(err))
 	}
-	var out []string
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		out = append(out, basePath(base, f[0]))
+		ent := crtEntry{path: basePath(base, f[0])}
+		inOpts := false
+		for _, w := range f[1:] {
+			switch {
+			case strings.HasPrefix(w, "["):
+				inOpts, opts = !strings.HasSuffix(w, "]"), opts || w != "[]"
+			case inOpts:
+				inOpts = !strings.HasSuffix(w, "]")
+			default:
+				ent.filters = append(ent.filters, w)
+			}
+		}
+		out = append(out, ent)
 	}
-	return out, nil
+	return out, opts, nil
 }
 
 // errnoText is strerror's text of an OS error, as HAProxy prints it.
@@ -235,8 +258,11 @@ func errnoText(err error) string {
 func (e *Engine) buildBindTLS(px *Proxy, b *Bind) error {
 	t := b.tls
 	loc := fmt.Sprintf("bind '%s' at [%s]", b.Line.Args[1], b.Line.String())
-	for _, p := range t.crts {
-		if err := t.certs.load(p); err != nil {
+	for _, ce := range t.crts {
+		t.certs.filters = ce.filters
+		err := t.certs.load(ce.path)
+		t.certs.filters = nil
+		if err != nil {
 			return b.Line.Errorf("'bind %s' in section '%s' : %v", b.Line.Args[1], px.Kind, err)
 		}
 	}
@@ -279,6 +305,9 @@ func (e *Engine) buildBindTLS(px *Proxy, b *Bind) error {
 			return b.Line.Errorf("'bind %s' in section '%s' : 'ca-file' : unable to load %s", b.Line.Args[1], px.Kind, t.caFile)
 		}
 		t.roots = pool
+		// its names are sent in the certificate request, as OpenSSL
+		// does (the modes below never verify against them)
+		cfg.ClientCAs = pool
 	}
 	switch t.verify {
 	case verifyOptional:
@@ -342,6 +371,13 @@ type certStore struct {
 	list  []*tls.Certificate
 	exact map[string]*tls.Certificate
 	wild  map[string]*tls.Certificate // "*.example.com" under "example.com"
+	// filters are the SNI filters of the crt-list line being loaded:
+	// the names to index the certificates under instead of their own,
+	// "!name" excluding one.
+	filters []string
+	// neg are the names a negative filter keeps from matching the
+	// wildcards of the certificates listed.
+	neg map[string][]*tls.Certificate
 }
 
 // load reads a PEM file (certificate chain and key; the key may be in
@@ -434,6 +470,22 @@ func (cs *certStore) add(c *tls.Certificate) {
 	if cn := c.Leaf.Subject.CommonName; cn != "" {
 		names = append(names, cn)
 	}
+	if len(cs.filters) > 0 {
+		names = nil
+		for _, f := range cs.filters {
+			if !strings.HasPrefix(f, "!") {
+				names = append(names, f)
+				continue
+			}
+			// HAProxy compat: a negative filter keeps the name from
+			// matching this certificate's wildcards
+			if cs.neg == nil {
+				cs.neg = map[string][]*tls.Certificate{}
+			}
+			n := strings.ToLower(f[1:])
+			cs.neg[n] = append(cs.neg[n], c)
+		}
+	}
 	for _, n := range names {
 		n = strings.ToLower(n)
 		m := cs.exact
@@ -454,7 +506,9 @@ func (cs *certStore) lookup(name string) *tls.Certificate {
 		return c
 	}
 	if i := strings.IndexByte(name, '.'); i >= 0 {
-		return cs.wild[name[i+1:]]
+		if c := cs.wild[name[i+1:]]; c != nil && !slices.Contains(cs.neg[name], c) {
+			return c
+		}
 	}
 	return nil
 }

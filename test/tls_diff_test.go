@@ -454,3 +454,39 @@ frontend fe
 		}
 	}
 }
+
+// TestTLSCrtListDiff: a crt-list's SNI filters, positive and negative,
+// choose the certificate instead of the certificates' own names.
+func TestTLSCrtListDiff(t *testing.T) {
+	pki := newTestPKI(t)
+	pki.issue(t, "a.pem", certOpts{cn: "a.example.com", sans: []string{"a.example.com"}})
+	pki.issue(t, "b.pem", certOpts{cn: "b.example.com", sans: []string{"b.example.com"}})
+	pki.issue(t, "c.pem", certOpts{cn: "wild", sans: []string{"*.wild.example.com"}})
+	list := filepath.Join(pki.dir, "list.txt")
+	if err := os.WriteFile(list, []byte("# comment\na.pem\nc.pem [ssl-min-ver TLSv1.2] *.wild.example.com !secret.wild.example.com\nb.pem filtered.example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const cfg = `
+global
+    nbthread 1
+    crt-base "${DIR}"
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    bind "127.0.0.1:${FE_PORT}" ssl crt-list "${LIST}"
+    http-request return status 200 content-type text/plain lf-string "sni=%[ssl_fc_sni]"
+`
+	impls := startImpls(t, cfg, func(string) map[string]string { return map[string]string{"DIR": pki.dir, "LIST": list} })
+	compareImpls(t, impls, func(im *impl) map[string]string {
+		res := map[string]string{}
+		for _, sni := range []string{"", "a.example.com", "b.example.com", "filtered.example.com", "x.wild.example.com",
+			"secret.wild.example.com", "nothing.example.com"} {
+			cn, r := tlsExchange(t, im.addr, clientTLS(sni), "/")
+			res["sni "+sni] = cn + " | " + r
+		}
+		return res
+	})
+}
