@@ -490,3 +490,31 @@ frontend fe
 		return res
 	})
 }
+
+// TestTLSHandshakeTimeout: a client that never finishes its handshake is
+// closed after "timeout client", and other clients are served
+// meanwhile.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	pki := newTestPKI(t)
+	crt, _ := pki.issue(t, "srv.pem", certOpts{cn: "srv.example.com"})
+	p := startProxy(t, `
+defaults
+    mode http
+    timeout client 300ms
+frontend fe
+    bind 127.0.0.1:0 ssl crt `+crt+`
+    http-request return status 200 content-type text/plain string ok
+`, nil)
+	stuck := must(net.Dial("tcp", p.addr(0)))
+	defer stuck.Close()
+	_, _ = stuck.Write([]byte{0x16, 0x03, 0x01}) // the start of a record, never finished
+	start := time.Now()
+	if _, r := tlsExchange(t, p.addr(0), clientTLS(""), "/"); r != "200 ok" {
+		t.Errorf("another client: %q", r)
+	}
+	_ = stuck.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_, err := stuck.Read(make([]byte, 1))
+	if el := time.Since(start); err == nil || el < 250*time.Millisecond || el > 2*time.Second {
+		t.Errorf("stuck handshake ended after %v with %v, want a close after about 300ms", el, err)
+	}
+}
