@@ -2,6 +2,7 @@ package core
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -36,6 +37,9 @@ var checkDescs = map[string]string{
 	"L4OK":   "Layer4 check passed",
 	"L4CON":  "Layer4 connection problem",
 	"L4TOUT": "Layer4 timeout",
+	"L6OK":   "Layer6 check passed",
+	"L6TOUT": "Layer6 timeout",
+	"L6RSP":  "Layer6 invalid response",
 	"L7OK":   "Layer7 check passed",
 	"L7STS":  "Layer7 wrong status",
 	"L7RSP":  "Layer7 invalid response",
@@ -293,7 +297,7 @@ func (e *Engine) runCheck(s *Server) *CheckResult {
 	done := func(status string) *CheckResult {
 		res.Status = status
 		res.Duration = time.Since(start)
-		res.Passed = status == "L4OK" || status == "L7OK"
+		res.Passed = status == "L4OK" || status == "L6OK" || status == "L7OK"
 		return res
 	}
 	conn, err := net.DialTimeout(network, addr, connTO)
@@ -307,7 +311,25 @@ func (e *Engine) runCheck(s *Server) *CheckResult {
 	}
 	defer conn.Close()
 	hc := px.HTTPCheck
-	if hc == nil || !px.Options.HTTPChk {
+	httpChk := hc != nil && px.Options.HTTPChk
+	if s.checkTLS != nil {
+		// check-ssl: the handshake is the layer 6 check
+		tc := tls.Client(conn, s.checkTLS)
+		_ = conn.SetDeadline(start.Add(connTO + readTO))
+		if err := tc.Handshake(); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return done("L6TOUT")
+			}
+			res.Info = "SSL handshake failure"
+			return done("L6RSP")
+		}
+		conn = tc
+		if !httpChk {
+			return done("L6OK")
+		}
+	}
+	if !httpChk {
 		return done("L4OK")
 	}
 	_ = conn.SetDeadline(start.Add(connTO + readTO))

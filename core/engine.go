@@ -31,6 +31,10 @@ type Engine struct {
 	// MaxConn is the global "maxconn": connections served at once by
 	// the process (0: no limit); the others wait in the listen queues.
 	MaxConn int
+	// ssl is the global TLS settings (ssl.go); warned the warnings
+	// already given (warnOnce).
+	ssl    sslGlobal
+	warned map[string]bool
 	// profileTasks is "profiling.tasks on" (see clock.go).
 	profileTasks bool
 
@@ -141,7 +145,15 @@ func (e *Engine) Load(cfg *config.Config) error {
 		if px.logGlobal {
 			px.Logs = append(append([]*LogTarget(nil), e.Logs...), px.Logs...)
 		}
+		for _, b := range px.Binds {
+			if b.tls != nil {
+				e.addErr(e.buildBindTLS(px, b))
+			}
+		}
 		if px.Cap&CapBE != 0 {
+			for _, srv := range px.Servers {
+				e.addErr(e.buildServerTLS(px, srv))
+			}
 			e.addErr(px.finishServers())
 			e.checkBalance(px)
 			e.checkCookie(px)

@@ -295,7 +295,7 @@ backend be
 func TestFetchesConfigErrors(t *testing.T) {
 	for _, c := range []struct{ line, want string }{
 		{`http-request return status 200 content-type text/plain lf-string "%[accept_date(h)]"`, "unexpected unit 'h'"},
-		{`bind 127.0.0.1:0 ssl`, "unsupported option 'ssl'"},
+		{`bind 127.0.0.1:0 foo`, "unsupported option 'foo'"},
 		{`bind 127.0.0.1:0 id x`, "'id' : expects a positive integer"},
 		{`unique-id-format`, "'unique-id-format' expects one argument"},
 		{`unique-id-format %[nope]`, "failed to parse unique-id-format"},

@@ -159,7 +159,11 @@ func (e *Engine) serveHTTP(s *Stream) {
 	tx := &HTTPTxn{}
 	s.HTTP = tx
 	for n := 0; ; n++ {
-		tx.reset(n == 0, s.now())
+		start := s.now()
+		if n == 0 && s.hsTime > 0 {
+			start = s.Start // the accept: the handshake counts (%Th)
+		}
+		tx.reset(n == 0, start)
 		hc.dl.setRead(requestTimeout(fe, n == 0))
 		var err error
 		s.taskBlock(func() {

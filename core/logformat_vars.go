@@ -76,7 +76,12 @@ func init() {
 	})
 	// names
 	str("f", func(s *Stream) (string, bool) { return s.Frontend.Name, true })
-	str("ft", func(s *Stream) (string, bool) { return s.Frontend.Name, true })
+	str("ft", func(s *Stream) (string, bool) {
+		if s.clientTLS() != nil {
+			return s.Frontend.Name + "~", true // HAProxy compat: '~' marks TLS
+		}
+		return s.Frontend.Name, true
+	})
 	str("b", func(s *Stream) (string, bool) {
 		if s.Backend != nil {
 			return s.Backend.Name, true
@@ -97,8 +102,18 @@ func init() {
 	num("rt", func(s *Stream, _ *logState) int64 { return int64(s.ID) })
 	num("lc", func(_ *Stream, ls *logState) int64 { return ls.count })
 	str("ID", func(*Stream) (string, bool) { return "", false })
-	str("sslc", func(*Stream) (string, bool) { return "", false })
-	str("sslv", func(*Stream) (string, bool) { return "", false })
+	str("sslc", func(s *Stream) (string, bool) {
+		if tc := s.clientTLS(); tc != nil {
+			return opensslCipherName(tc.ConnectionState().CipherSuite), true
+		}
+		return "", false
+	})
+	str("sslv", func(s *Stream) (string, bool) {
+		if tc := s.clientTLS(); tc != nil {
+			return tlsVersionName(tc.ConnectionState().Version), true
+		}
+		return "", false
+	})
 	// dates
 	date := func(name string, at func(s *Stream) time.Time, layout string, utc bool) {
 		if alias, ok := logVarAliases[name]; ok {
@@ -363,8 +378,16 @@ func timer(s *Stream, ls *logState, t string) int64 {
 		}
 		return ms(tm.Sub(tx.start))
 	}
-	const th = 0 // no handshake before HTTP/1 in clear
+	// %Th is the TLS handshake, before the first request only; %Ti
+	// starts after it
+	th := int64(0)
+	if tx.First {
+		th = ms(s.hsTime)
+	}
 	ti := at(tx.recvAt)
+	if ti >= th {
+		ti -= th
+	}
 	treq := at(tx.headAt)
 	tqueue, tconn := at(x.queueAt), at(x.connAt)
 	tdata := int64(-1)

@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // connLimit is a maxconn: a count of connections served at once and its
@@ -104,7 +105,13 @@ func (e *Engine) serveLimited(px *Proxy, b *Bind, c net.Conn) {
 		}
 	}()
 	setSockOpts(c, px.Options.CliTCPKA, px.Options.NoLinger)
-	e.serve(px, b, c)
+	var accepted time.Time
+	if b != nil && b.tls != nil && b.tls.cfg != nil {
+		if c, accepted = e.handshake(px, b, c); c == nil {
+			return
+		}
+	}
+	e.serve(px, b, c, accepted)
 }
 
 // setSockOpts applies "option tcpka" (SO_KEEPALIVE, with the system's

@@ -94,6 +94,8 @@ type Proxy struct {
 	// Conns counts the streams currently attached as a frontend (fe_conn);
 	// BeConns as a backend (be_conn).
 	Conns, BeConns atomic.Int64
+	// hsFailed counts the failed TLS handshakes (ssl_failed_handshake).
+	hsFailed atomic.Int64
 	// Requests counts HTTP requests received (frontend).
 	Requests atomic.Int64
 	// Total counts all streams seen.
@@ -110,6 +112,10 @@ type Bind struct {
 	// AcceptProxy is "accept-proxy": each connection starts with a PROXY
 	// protocol header giving the addresses it stands for.
 	AcceptProxy bool
+	// opts are the options of the line with a value, by name.
+	opts map[string]string
+	// tls is set by "ssl" or "crt" (ssl_bind.go).
+	tls *bindTLS
 }
 
 // Options are a proxy's "option" keywords.
@@ -217,13 +223,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		if err != nil {
 			return l.Errorf("'bind' : %v", err)
 		}
-		// Options after the address other than "name" and "id" (ssl,
-		// crt, ...) are not supported yet (see bindOptions).
-		if err := bindOptions(l); err != nil {
+		b := &Bind{Addr: a, Line: l}
+		if err := e.parseBindOptions(px, b); err != nil {
 			return err
 		}
-		b := &Bind{Addr: a, Line: l}
-		b.AcceptProxy = bindFlag(b, "accept-proxy")
 		if v := bindOption(b, "maxconn"); v != "" {
 			b.limit.max = parseMaxConn(v)
 		}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"time"
 
 	"luaproxy/netio"
@@ -31,9 +30,7 @@ func (s *Stream) acceptProxy() bool {
 	_ = c.SetReadDeadline(time.Time{})
 	if err != nil {
 		extOf(s).noLog = true
-		if !s.Frontend.Options.DontLogNull {
-			s.logEmbryonic(proxyHeaderError(err))
-		}
+		s.Engine.logEmbryonic(s.Frontend, s.fx.bind, s.SampleCtx().Src, s.Start, proxyHeaderError(err))
 		return false
 	}
 	if h.Src.IsValid() {
@@ -43,36 +40,23 @@ func (s *Stream) acceptProxy() bool {
 	return true
 }
 
-// proxyHeaderError says why a PROXY header could not be read, in
-// HAProxy's words (conn_err_code_str).
+// proxyHeaderError classifies a PROXY header that could not be read as
+// HAProxy's connection error codes do (CO_ER_PRX_*, see connErrors).
 func proxyHeaderError(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, netio.ErrNotProxyHeader):
-		return "Received something which does not look like a PROXY protocol header"
+		return "PRX_NOT_HDR"
 	case errors.Is(err, netio.ErrBadProxyHeader):
-		return "Received an invalid PROXY protocol header"
+		return "PRX_BAD_HDR"
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "Truncated PROXY protocol header received"
+		return "PRX_TRUNCATED"
 	case errors.Is(err, io.EOF):
-		return "Connection closed while waiting for PROXY protocol header"
+		return "PRX_EMPTY"
 	case errors.As(err, &ne) && ne.Timeout():
-		return "Timeout while waiting for PROXY protocol header"
+		return "PRX_TIMEOUT"
 	}
-	return "Connection error while waiting for PROXY protocol header"
-}
-
-// logEmbryonic logs a connection that failed before it became a stream,
-// as HAProxy's sess_log_embryonic does: "<src>:<port> [<date>]
-// <frontend>/<bind>: <why>".
-func (s *Stream) logEmbryonic(why string) {
-	src := s.SampleCtx().Src
-	bind := bindOption(s.fx.bind, "name")
-	if bind == "" {
-		bind = s.fx.bind.Line.Args[1]
-	}
-	s.sendLogLine(LogInfo, src.Addr().Unmap().String()+":"+strconv.Itoa(int(src.Port()))+" ["+
-		time.Now().Format("02/Jan/2006:15:04:05.000")+"] "+s.Frontend.Name+"/"+bind+": "+why)
+	return "PRX_ABORT"
 }
 
 // sendProxyHeader starts a new server connection with the PROXY header

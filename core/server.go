@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
@@ -81,6 +82,10 @@ type Server struct {
 	// the backend's queue.
 	MaxConn int
 	Check   CheckConfig
+	// tls is the server's TLS settings (nil: none given); checkTLS the
+	// configuration of its checks over TLS (ssl_server.go).
+	tls      *serverTLS
+	checkTLS *tls.Config
 
 	// Conns counts the connections currently open to the server.
 	Conns atomic.Int64
@@ -266,6 +271,12 @@ func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quie
 			}
 			return srvLineErr(l, "unknown keyword '%s'. Hint: no address was expected for this server.", kw)
 		}
+		if n, err := e.parseServerSSLOpt(srv, opts, i); err != nil {
+			return err
+		} else if n > 0 {
+			i += n - 1
+			continue
+		}
 		var err error
 		switch kw {
 		case "weight":
@@ -381,7 +392,7 @@ func srvLineErr(l config.Line, format string, a ...any) error {
 var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
 	"maxqueue": true, "resolvers": true, "init-addr": true, "agent-port": true,
-	"agent-inter": true, "check-sni": true,
+	"agent-inter":      true,
 	"check-send-proxy": false, "agent-check": false,
 	"tfo": false, "no-check-send-proxy": false,
 	"no-agent-check": false, "no-tfo": false,

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"strconv"
@@ -40,6 +41,11 @@ type Stream struct {
 	// HTTP is the current HTTP transaction (nil in TCP mode).
 	HTTP  *HTTPTxn
 	Start time.Time
+	// hsTime is the TLS handshake's duration (%Th), Start being the
+	// accept before it.
+	hsTime time.Duration
+	// bcTLS is the server connection's TLS layer, if any (ssl_bc_*).
+	bcTLS *tls.Conn
 	// resStart is when tcp-response content rules started waiting for
 	// response data (zero: they do not wait).
 	resStart time.Time
@@ -154,10 +160,16 @@ func (s *Stream) InspectDeadline() time.Time {
 }
 
 // serve runs a stream to its end.
-func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn) {
+// accepted is when a TLS connection was accepted, before its handshake
+// (zero for a plain one).
+func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	clockHold()
 	defer clockRelease()
 	s := e.newStream(fe, c)
+	if !accepted.IsZero() {
+		s.hsTime = s.Start.Sub(accepted)
+		s.Start = accepted
+	}
 	fe.Conns.Add(1)
 	fe.Total.Add(1)
 	s.streamStarted(b)
@@ -311,6 +323,7 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 		}
 		conn, err := dial(s, srv)
 		if err == nil {
+			s.bcTLS = serverTLSConn(conn)
 			s.Server = srv
 			countServer(srv)
 			extOf(s).connAt = s.now()
@@ -343,15 +356,28 @@ func (s *Stream) dial(srv *Server, timeout time.Duration) (c net.Conn, err error
 	// no keep-alive probes unless "option srvtcpka" (Go's dialer turns
 	// them on by default, HAProxy does not)
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
+	var start time.Time
+	if timeout > 0 {
+		start = time.Now()
+	}
 	s.taskBlock(func() { c, err = d.Dial(srv.Addr.Net, s.serverAddress(srv)) })
 	if err == nil && s.Backend != nil {
 		setSockOpts(c, s.Backend.Options.SrvTCPKA, s.Backend.Options.NoLinger)
 	}
 	if err == nil && srv.SendProxy != 0 {
+		// the PROXY header goes first, in clear, as HAProxy sends it
 		if err = s.sendProxyHeader(srv, c); err != nil {
 			_ = c.Close()
 			return nil, err
 		}
+	}
+	if err == nil && srv.usesTLS() {
+		// the handshake is part of the connection: the same timeout
+		var dl time.Time
+		if timeout > 0 {
+			dl = start.Add(timeout)
+		}
+		return s.dialTLS(srv, c, dl)
 	}
 	return c, err
 }
