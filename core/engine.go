@@ -28,6 +28,8 @@ type Engine struct {
 	// Daemon is the global "daemon" keyword.
 	Daemon  bool
 	Pidfile string
+	// Privs are "chroot", "user" and "group" (privs.go).
+	Privs Privileges
 	// MaxConn is the global "maxconn": connections served at once by
 	// the process (0: no limit); the others wait in the listen queues.
 	MaxConn int
@@ -83,6 +85,7 @@ func New(log *Logger) *Engine {
 		BufSize:    DefaultBufSize,
 		MaxRewrite: 1024,
 		MaxHdr:     101,
+		Privs:      Privileges{UID: -1, GID: -1},
 		frontends:  map[string]*Proxy{},
 		backends:   map[string]*Proxy{},
 		Ext:        map[string]any{},
@@ -239,7 +242,9 @@ func (e *Engine) parseGlobal(l config.Line) error {
 		}
 		n := parseMaxConn(args[1])
 		e.MaxConn = n
-	case "user", "group", "chroot", "uid", "gid", "ulimit-n", "master-worker":
+	case "user", "group", "chroot", "uid", "gid":
+		return e.parsePrivilege(l)
+	case "ulimit-n", "master-worker":
 		e.warn(l.Warnf("'%s' is not supported yet and is ignored", args[0]))
 	default:
 		kw, ok := lookupGlobal(args[0])

@@ -263,6 +263,12 @@ func run(e *core.Engine, log *core.Logger, o options) int {
 			return 1
 		}
 	}
+	// then chroot, group and user, as HAProxy does
+	if err := e.DropPrivileges(); err != nil {
+		log.Alert("%v", err)
+		e.Stop()
+		return 1
+	}
 	daemonReady()
 	for sig := range sigs {
 		switch sig {

@@ -1,0 +1,92 @@
+//go:build lua53
+
+package test
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDropPrivileges covers the global "chroot", "user" and "group",
+// which were ignored: once its listeners are open, the process changes
+// its root and identity (as HAProxy does when started as root) and still
+// serves. Root only.
+func TestDropPrivileges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	group, err := user.LookupGroupId(nobody.Gid)
+	if err != nil {
+		t.Skip("no group for nobody")
+	}
+	root := t.TempDir()
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	cfg := filepath.Join(t.TempDir(), "p.cfg")
+	if err := os.WriteFile(cfg, []byte(`
+global
+   chroot `+root+`
+   user nobody
+   group `+group.Name+`
+defaults
+   mode http
+   timeout client 5s
+   timeout server 5s
+   timeout connect 5s
+frontend f
+   bind 127.0.0.1:`+strconv.Itoa(port)+`
+   http-request return status 200 content-type text/plain string ok
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "-f", cfg)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			got = exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, 5*time.Second)
+			break
+		}
+	}
+	if !strings.HasSuffix(got, "ok") {
+		t.Fatalf("no answer: %q", got)
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	if link, _ := os.Readlink("/proc/" + pid + "/root"); link != root {
+		t.Errorf("root %q, want %q", link, root)
+	}
+	f, err := os.Open("/proc/" + pid + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) > 1 && fields[0] == "Uid:" && fields[1] != nobody.Uid:
+			t.Errorf("uid %s, want %s", fields[1], nobody.Uid)
+		case len(fields) > 1 && fields[0] == "Gid:" && fields[1] != nobody.Gid:
+			t.Errorf("gid %s, want %s", fields[1], nobody.Gid)
+		}
+	}
+}
