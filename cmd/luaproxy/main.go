@@ -42,6 +42,9 @@ type options struct {
 	// SIGUSR1 (-sf) or SIGTERM (-st).
 	stopPids []int
 	stopSig  syscall.Signal
+	// masterWorker is -W/-Ws: SIGUSR2 reloads (reload_self.go); notify
+	// (-Ws) reports to systemd.
+	masterWorker, notify bool
 }
 
 func usage(msg string) {
@@ -128,7 +131,9 @@ func parseArgs(args []string) options {
 			// accepted, not applied.
 			next(&i, a)
 		case a == "-W" || a == "-Ws":
-			fmt.Fprintf(os.Stderr, "[WARNING]  (%d) : master-worker mode is not supported, running as a single process.\n", os.Getpid())
+			// no master process: one process that reloads itself on
+			// SIGUSR2 (reload_self.go)
+			o.masterWorker, o.notify = true, a == "-Ws"
 		default:
 			if !strings.HasPrefix(a, "-") {
 				o.files = append(o.files, a)
@@ -241,7 +246,7 @@ func reportConfigErrors(log *core.Logger, err error, files []string) {
 // file is written and a daemon's launcher is released.
 func run(e *core.Engine, log *core.Logger, o options) int {
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
 	if err := e.Start(); err != nil {
 		log.Alert("%v", err)
 		return 1
@@ -270,19 +275,59 @@ func run(e *core.Engine, log *core.Logger, o options) int {
 		return 1
 	}
 	daemonReady()
-	for sig := range sigs {
+	if o.notify {
+		sdNotify("READY=1\nMAINPID=" + strconv.Itoa(os.Getpid()))
+	}
+	var next *os.Process        // the process a reload started
+	var nextDied <-chan struct{} // closed when it exits
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-nextDied:
+			// the reload failed (its configuration, most likely): this
+			// process goes on
+			log.Alert("reload: the new process exited; this one goes on")
+			next, nextDied = nil, nil
+			if o.notify {
+				sdNotify("READY=1")
+			}
+			continue
+		}
 		switch sig {
+		case syscall.SIGUSR2:
+			if !o.masterWorker || next != nil {
+				continue
+			}
+			if o.notify {
+				sdNotify("RELOADING=1")
+			}
+			p, died, err := startReload()
+			if err != nil {
+				log.Alert("reload: %v", err)
+				if o.notify {
+					sdNotify("READY=1")
+				}
+				continue
+			}
+			next, nextDied = p, died
 		case syscall.SIGHUP:
 			e.DumpServerStates()
 			e.ReopenLogs()
 		case syscall.SIGUSR1:
+			if o.notify && next != nil {
+				// it came from the new process: systemd's main one now
+				sdNotify("MAINPID=" + strconv.Itoa(next.Pid) + "\nREADY=1")
+			}
 			e.SoftStop()
 			e.Wait()
 			return 0
 		default: // SIGTERM, SIGINT: hard stop, connections are cut
+			if o.notify {
+				sdNotify("STOPPING=1")
+			}
 			e.Stop()
 			return 0
 		}
 	}
-	return 0
 }
