@@ -278,7 +278,7 @@ func run(e *core.Engine, log *core.Logger, o options) int {
 	if o.notify {
 		sdNotify("READY=1\nMAINPID=" + strconv.Itoa(os.Getpid()))
 	}
-	var next *os.Process        // the process a reload started
+	var next *os.Process         // the process a reload started
 	var nextDied <-chan struct{} // closed when it exits
 	for {
 		var sig os.Signal
