@@ -2,6 +2,8 @@ package core
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"strings"
 	"time"
 
@@ -127,6 +129,7 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 	case "reject":
 		return ActionFunc(func(*Stream) Verdict { return Reject }), 1, nil
 	case "use-service":
+		args = untilCond(args) // the service's arguments end at its condition
 		if len(args) < 2 {
 			return nil, 0, l.Errorf("'%s use-service' expects a service name.", rs)
 		}
@@ -301,6 +304,14 @@ func (s *Stream) pumpRequest() (stop func() int64) {
 				}
 			}
 			if err != nil {
+				if errors.Is(err, io.EOF) {
+					// the client's end goes on to the server, as
+					// HAProxy's shutw does: a server answering at the
+					// end of the request answers now
+					if cw, ok := sc.(interface{ CloseWrite() error }); ok {
+						_ = cw.CloseWrite()
+					}
+				}
 				return
 			}
 		}

@@ -117,43 +117,99 @@ func (ch *Channel) waitData(c *vm.Call, k vm.Func) (int, error) {
 	}, k)
 }
 
-// span resolves the (offset, length) arguments at i, i+1 against the input.
-// want < 0 means "as much as possible".
-func (ch *Channel) span(c *vm.Call, i int) (off, n int, want int, err error) {
-	in := len(ch.input())
-	o, err := c.OptInteger(i, 0)
+// Range errors, raised as HAProxy 2.6 raises them (no position prefix).
+var (
+	errOffsetRange = vm.RawError("offset out of range.")
+	errLengthRange = vm.RawError("length out of range.")
+)
+
+// offsetArg resolves the offset argument i against n bytes of input as
+// HAProxy 2.6 does: absent is 0, present is checked as an integer (nil
+// is an error), negative counts from the end (clamped to 0), and more
+// than n is "offset out of range.".
+func offsetArg(c *vm.Call, i, n int) (int, error) {
+	if c.Top() < i {
+		return 0, nil
+	}
+	o, err := c.Integer(i)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, err
 	}
 	if o < 0 {
-		o += int64(in)
+		o = max(0, o+int64(n))
 	}
-	off = int(min(max(o, 0), int64(in)))
-	l, err := c.OptInteger(i+1, int64(in-off))
+	if o > int64(n) {
+		return 0, errOffsetRange
+	}
+	return int(o), nil
+}
+
+// span resolves the (offset, length) arguments at i, i+1 of data and line
+// against the input. n is what is there from off, at most the length
+// asked; want is the length asked, -1 for "as much as possible" (also
+// when no length is given: hasLen tells). A length below -1 is "length
+// out of range.".
+func (ch *Channel) span(c *vm.Call, i int) (off, n, want int, hasLen bool, err error) {
+	in := len(ch.input())
+	if off, err = offsetArg(c, i, in); err != nil {
+		return 0, 0, 0, false, err
+	}
+	n, want = in-off, -1
+	if c.Top() < i+1 {
+		return off, n, want, false, nil
+	}
+	l, err := c.Integer(i + 1)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, false, err
 	}
-	want = int(l)
-	n = in - off
-	if l >= 0 && int(l) < n {
-		n = int(l)
+	if l < -1 {
+		return 0, 0, 0, false, errLengthRange
 	}
-	return off, n, want, nil
+	if l >= 0 {
+		want = int(min(l, int64(ch.ch.Max())+1))
+		n = min(n, want)
+	}
+	return off, n, want, true, nil
+}
+
+// editSpan resolves the (offset, length) arguments at i, i+1 of remove and
+// set: as span, but the length must fit in the input (-1: all of it from
+// offset).
+func (ch *Channel) editSpan(c *vm.Call, i int) (off, n int, err error) {
+	in := len(ch.input())
+	if off, err = offsetArg(c, i, in); err != nil {
+		return 0, 0, err
+	}
+	if c.Top() < i+1 {
+		return off, in - off, nil
+	}
+	l, err := c.Integer(i + 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	switch {
+	case l == -1:
+		return off, in - off, nil
+	case l < 0 || l > int64(in-off):
+		return 0, 0, errLengthRange
+	}
+	return off, int(l), nil
 }
 
 // luaData implements Channel.data(channel [, offset [, length]]). It may
 // yield when length is -1 or exceeds the input, or, without a length,
-// while there is no input from offset (as HAProxy 2.6 does).
+// while there is no input from offset (as HAProxy 2.6 does). Without a
+// length, no input when none may come is nil; with one, "".
 func (ch *Channel) luaData(c *vm.Call) (int, error) {
-	off, n, want, err := ch.span(c, 2)
+	off, n, want, hasLen, err := ch.span(c, 2)
 	if err != nil {
 		return 0, err
 	}
-	if (want < 0 || n < want || n == 0 && c.IsNoneOrNil(3)) && ch.canWait(c) {
+	if (hasLen && (want < 0 || n < want) || !hasLen && n == 0) && ch.canWait(c) {
 		return ch.waitData(c, ch.luaData)
 	}
 	in := ch.input()
-	if len(in) == 0 && ch.final() {
+	if len(in) == 0 && !hasLen && ch.final() {
 		c.PushNil()
 		return 1, nil
 	}
@@ -165,7 +221,7 @@ func (ch *Channel) luaData(c *vm.Call) (int, error) {
 // yield until a whole line is buffered (in the length given, else in the
 // buffer), the buffer is full or the input ends.
 func (ch *Channel) luaLine(c *vm.Call) (int, error) {
-	off, n, want, err := ch.span(c, 2)
+	off, n, want, hasLen, err := ch.span(c, 2)
 	if err != nil {
 		return 0, err
 	}
@@ -175,10 +231,10 @@ func (ch *Channel) luaLine(c *vm.Call) (int, error) {
 		c.PushBytes(seg[:i+1])
 		return 1, nil
 	}
-	if (want < 0 || n < want || c.IsNoneOrNil(3)) && ch.canWait(c) {
+	if (want < 0 || n < want) && ch.canWait(c) {
 		return ch.waitData(c, ch.luaLine)
 	}
-	if len(in) == 0 && ch.final() {
+	if len(in) == 0 && !hasLen && ch.final() {
 		c.PushNil()
 		return 1, nil
 	}
@@ -242,9 +298,14 @@ func (ch *Channel) luaInput(c *vm.Call) (int, error) {
 }
 
 // luaOutput implements Channel.output(channel): data already scheduled for
-// sending (always sent at once here, so 0). It never yields.
+// sending and not sent yet (only the request's, before its server is
+// connected; a filter sees 0). It never yields.
 func (ch *Channel) luaOutput(c *vm.Call) (int, error) {
-	c.PushInteger(0)
+	n := 0
+	if ch.win == nil {
+		n = ch.ch.Output()
+	}
+	c.PushInteger(int64(n))
 	return 1, nil
 }
 
@@ -307,22 +368,18 @@ func (ch *Channel) luaInsert(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	o, err := c.OptInteger(3, 0)
+	off, err := offsetArg(c, 3, len(ch.input()))
 	if err != nil {
 		return 0, err
 	}
-	in := int64(len(ch.input()))
-	if o < 0 {
-		o += in
-	}
-	ch.insertAt(c, s, int(min(max(o, 0), in)))
+	ch.insertAt(c, s, off)
 	return 1, nil
 }
 
 // luaRemove implements Channel.remove(channel [, offset [, length]]). It
 // returns the bytes removed. It never yields.
 func (ch *Channel) luaRemove(c *vm.Call) (int, error) {
-	off, n, _, err := ch.span(c, 2)
+	off, n, err := ch.editSpan(c, 2)
 	if err != nil {
 		return 0, err
 	}
@@ -341,7 +398,7 @@ func (ch *Channel) luaSet(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	off, n, _, err := ch.span(c, 3)
+	off, n, err := ch.editSpan(c, 3)
 	if err != nil {
 		return 0, err
 	}
