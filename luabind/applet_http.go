@@ -240,7 +240,8 @@ func (ap *AppletHTTP) startResponse() {
 }
 
 // luaSend implements AppletHTTP.send(applet, msg): body data (chunked
-// when the response has no length). It starts the response if needed.
+// when the response has no length). It starts the response if needed and
+// returns the bytes sent.
 func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
 	msg, err := c.Bytes(2)
 	if err != nil {
@@ -249,22 +250,23 @@ func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
 	if !ap.started {
 		ap.startResponse()
 	}
+	c.PushInteger(int64(len(msg))) // HAProxy 2.6 compat: the bytes sent
 	if len(msg) == 0 {
-		return 0, nil
+		return 1, nil
 	}
 	if ap.filtered {
 		ap.resBody = append(ap.resBody, msg...)
-		return 0, nil
+		return 1, nil
 	}
 	if ap.chunked {
 		hdr := strconv.AppendInt(nil, int64(len(msg)), 16)
 		_, _ = ap.hc.Write(append(hdr, '\r', '\n'))
 		_, _ = ap.hc.Write(msg)
 		_, _ = ap.hc.Write([]byte("\r\n"))
-		return 0, nil
+		return 1, nil
 	}
 	_, _ = ap.hc.Write(msg)
-	return 0, nil
+	return 1, nil
 }
 
 // fill reads more request body (outside the state's lock).

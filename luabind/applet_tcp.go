@@ -178,7 +178,8 @@ func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// luaSend implements AppletTCP.send(applet, msg). It returns nothing. As
+// luaSend implements AppletTCP.send(applet, msg). It returns the bytes
+// sent (HAProxy 2.6 compat: the reference says nothing of it). As
 // in HAProxy, where it fills the response channel and the stream sends it
 // later, the data is queued, up to a buffer, and sent when the service
 // waits, yields or ends, outside the Lua lock (flushApplet, Serve): the
@@ -200,9 +201,13 @@ func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
 		_ = io.SendNow(msg)
 	case c.CanYield():
 		// the filters are Lua: they run once this state is unlocked
-		return c.Yield(func() { _, _ = io.Send(msg) }, func(*vm.Call) (int, error) { return 0, nil })
+		return c.Yield(func() { _, _ = io.Send(msg) }, func(c *vm.Call) (int, error) {
+			c.PushInteger(int64(len(msg)))
+			return 1, nil
+		})
 	default:
 		io.Queue(msg)
 	}
-	return 0, nil
+	c.PushInteger(int64(len(msg)))
+	return 1, nil
 }
