@@ -103,12 +103,29 @@ func luaMapNew(c *vm.Call) (int, error) {
 // mapLookup implements Map.lookup(map, str) (nil when nothing matches) and
 // Map.slookup(map, str) ("" then). They never yield.
 func mapLookup(str bool) func(*Map, *vm.Call) (int, error) {
+	const name = "lookup" // HAProxy compat: slookup's errors say 'lookup' too
 	return func(m *Map, c *vm.Call) (int, error) {
-		key, err := c.String(2)
-		if err != nil {
+		if err := checkArgs(c, 2, name); err != nil {
 			return 0, err
 		}
-		if e, ok := m.match(key); ok {
+		var e *pattern.Entry
+		var ok bool
+		if m.expr != nil && m.expr.Match == pattern.MatchInt {
+			// HAProxy compat: an integer map takes an integer key
+			// (luaL_checkinteger: "abc" is an argument error)
+			n, err := c.Integer(2)
+			if err != nil {
+				return 0, err
+			}
+			e, ok = m.expr.MatchInt(n)
+		} else {
+			key, err := c.String(2)
+			if err != nil {
+				return 0, err
+			}
+			e, ok = m.match(key)
+		}
+		if ok {
 			c.PushString(e.Value)
 		} else if str {
 			c.PushString("")

@@ -3,6 +3,7 @@
 package luabind
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -45,12 +46,16 @@ func runeOf(b byte) rune {
 	return 0xE000 + rune(b)
 }
 
-// pcreError is a compilation error worded as PCRE2 words it.
-type pcreError struct{ msg string }
+// pcreError is a compilation error worded as PCRE2 words it, with the
+// offset in the pattern where it was found (-1 until known).
+type pcreError struct {
+	msg string
+	off int
+}
 
 func (e *pcreError) Error() string { return e.msg }
 
-func pcreErr(format string, a ...any) error { return &pcreError{fmt.Sprintf(format, a...)} }
+func pcreErr(format string, a ...any) error { return &pcreError{fmt.Sprintf(format, a...), -1} }
 
 // pcreFlags are the inline options the translation must follow.
 type pcreFlags struct{ m, x bool }
@@ -81,6 +86,9 @@ type pcreTranslator struct {
 func translatePCRE(pat []byte) (string, error) {
 	first := &pcreTranslator{pat: pat, names: map[string]int{}}
 	if err := first.run(); err != nil {
+		if pe, ok := err.(*pcreError); ok && pe.off < 0 {
+			pe.off = min(first.i, len(pat))
+		}
 		return "", err
 	}
 	second := &pcreTranslator{pat: pat, emit: true, names: first.names, total: first.ncap}
@@ -825,6 +833,105 @@ func (t *pcreTranslator) classEscape() error {
 	}
 	return nil
 }
+
+// pcreMessage words a compilation error of pat as HAProxy reports a
+// PCRE2 one: "missing closing parenthesis, erroffset=9".
+func pcreMessage(pat []byte, err error) string {
+	msg := regexp2Message(err)
+	off := pcreErrOffset(pat, msg)
+	var pe *pcreError
+	if off < 0 && errors.As(err, &pe) {
+		off = pe.off
+		if msg == "unrecognized character follows \\" {
+			off-- // PCRE2 points at the character, not after it
+		}
+	}
+	if off < 0 {
+		off = len(pat)
+	}
+	return fmt.Sprintf("%s, erroffset=%d", msg, off)
+}
+
+// pcreErrOffset guesses where PCRE2 would have found the error msg (as
+// regexp2Message words it) in pat: regexp2 does not say.
+func pcreErrOffset(pat []byte, msg string) int {
+	switch msg {
+	case "numbers out of order in {} quantifier":
+		for i := 0; i < len(pat); i++ {
+			if pat[i] != '{' {
+				continue
+			}
+			j := i + 1
+			for j < len(pat) && pat[j] != '}' {
+				j++
+			}
+			var lo, hi int
+			if n, _ := fmt.Sscanf(string(pat[i+1:min(j, len(pat))]), "%d,%d", &lo, &hi); n == 2 && lo > hi && j < len(pat) {
+				return j
+			}
+		}
+	case "range out of order in character class":
+		for i := 0; i+2 < len(pat); i++ {
+			if pat[i+1] == '-' && pat[i+2] != ']' && pat[i+2] < pat[i] {
+				return i + 2
+			}
+		}
+	case "quantifier does not follow a repeatable item":
+		q := 0 // 1 after a quantifier, 2 after its modifier (? or +)
+		for i := 0; i < len(pat); i++ {
+			switch c := pat[i]; {
+			case c == '\\':
+				i, q = i+1, 0
+			case isQuant(c):
+				switch {
+				case i == 0 || pat[i-1] == '(' || pat[i-1] == '|':
+					return i
+				case q == 1 && c != '*':
+					q = 2
+				case q >= 1:
+					return i
+				default:
+					q = 1
+				}
+			default:
+				q = 0
+			}
+		}
+	case "missing closing parenthesis", "missing terminating ] for character class", "\\ at end of pattern":
+		return len(pat)
+	case "reference to non-existent subpattern":
+		if i := bytes.Index(pat, []byte("\\k<")); i >= 0 {
+			return i + 3
+		}
+		for i := 0; i+1 < len(pat); i++ {
+			if pat[i] == '\\' && pat[i+1] >= '1' && pat[i+1] <= '9' {
+				return i + 1
+			}
+		}
+	case "unknown POSIX class name":
+		if i := bytes.Index(pat, []byte("[:")); i >= 0 {
+			return i + 2
+		}
+	case "unmatched closing parenthesis":
+		depth := 0
+		for i := 0; i < len(pat); i++ {
+			switch pat[i] {
+			case '\\':
+				i++
+			case '(':
+				depth++
+			case ')':
+				if depth == 0 {
+					return i
+				}
+				depth--
+			}
+		}
+	}
+	return -1
+}
+
+func isQuant(c byte) bool { return c == '*' || c == '+' || c == '?' }
 
 // regexp2Message rewords a regexp2 compilation error as PCRE2 would.
 func regexp2Message(err error) string {
