@@ -144,7 +144,7 @@ func luaCoreLog(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if level < -1 || level > 7 {
+	if level < 0 || level > 7 { // HAProxy 2.6: core.silent is no level here
 		return 0, c.ArgError(1, "Invalid loglevel.")
 	}
 	logMsg(c, int(level), msg)
