@@ -42,6 +42,9 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 	co.Close()
 	ls.Unlock()
 	if out != vm.OK {
+		if !ap.started && !ap.filtered {
+			return hc.ServiceFailed(500)
+		}
 		if !ap.started {
 			hc.Write(errorPage(s, 500))
 		}
