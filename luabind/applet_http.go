@@ -238,6 +238,14 @@ func (ap *AppletHTTP) startResponse() {
 			ap.closeDelimited = true
 		}
 	}
+	// HAProxy compat: its H1 mux tells the client what becomes of the
+	// connection when that differs from the version's default
+	switch keep := ap.req().KeepAlive(); {
+	case ap.req().Version == "HTTP/1.1" && (!keep || ap.s.Frontend.Options.HTTPClose):
+		b = append(b, "connection: close\r\n"...)
+	case ap.req().Version == "HTTP/1.0" && keep && !ap.closeDelimited && !ap.s.Frontend.Options.HTTPClose:
+		b = append(b, "connection: keep-alive\r\n"...)
+	}
 	b = append(b, "\r\n"...)
 	_, _ = ap.hc.Write(b)
 }
