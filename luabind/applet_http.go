@@ -161,6 +161,7 @@ func (ap *AppletHTTP) luaHeaders(c *vm.Call) (int, error) {
 }
 
 // luaSetStatus implements AppletHTTP.set_status(applet, code [, reason]).
+// It returns true; after start_response it changes nothing.
 func (ap *AppletHTTP) luaSetStatus(c *vm.Call) (int, error) {
 	code, err := c.Integer(2)
 	if err != nil {
@@ -171,10 +172,12 @@ func (ap *AppletHTTP) luaSetStatus(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	ap.status, ap.reason = int(code), reason
-	return 0, nil
+	c.PushBool(true) // HAProxy 2.6 compat: it returns true
+	return 1, nil
 }
 
-// luaAddHeader implements AppletHTTP.add_header(applet, name, value).
+// luaAddHeader implements AppletHTTP.add_header(applet, name, value). It
+// returns true; after start_response it changes nothing.
 func (ap *AppletHTTP) luaAddHeader(c *vm.Call) (int, error) {
 	name, err := c.String(2)
 	if err != nil {
@@ -185,7 +188,8 @@ func (ap *AppletHTTP) luaAddHeader(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	ap.headers = append(ap.headers, h1.Header{Name: name, Value: value})
-	return 0, nil
+	c.PushBool(true) // HAProxy 2.6 compat: it returns true
+	return 1, nil
 }
 
 // luaStartResponse implements AppletHTTP.start_response(applet): the

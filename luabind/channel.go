@@ -5,6 +5,7 @@ package luabind
 import (
 	"bytes"
 	"errors"
+	"fmt"
 
 	"luaproxy/core"
 	"luaproxy/luabind/vm"
@@ -117,6 +118,33 @@ func (ch *Channel) waitData(c *vm.Call, k vm.Func) (int, error) {
 	}, k)
 }
 
+// enter checks a method's arguments (lo to hi after the channel) and,
+// for the methods that read or edit the data (edit), that the stream is
+// not HTTP, in HAProxy 2.6's order and words.
+func (ch *Channel) enter(c *vm.Call, fn string, lo, hi int, edit bool) error {
+	switch n := c.Top() - 1; {
+	case lo == hi && n != lo:
+		return checkArgs(c, lo+1, fn)
+	case lo == 0 && n > hi:
+		return fmt.Errorf("'%s' expects at most %d arguments", fn, hi)
+	case lo > 0 && (n < lo || n > hi):
+		return fmt.Errorf("'%s' expects at least %d argument and at most %d arguments", fn, lo, hi)
+	}
+	if edit && ch.httpMode() {
+		return errHTTPChannel
+	}
+	return nil
+}
+
+// httpMode reports whether the stream is HTTP (HTX in HAProxy): only the
+// channel's state may be read then.
+func (ch *Channel) httpMode() bool {
+	s := ch.s
+	return s != nil && (s.Frontend != nil && s.Frontend.Mode == "http" || s.Backend != nil && s.Backend.Mode == "http")
+}
+
+var errHTTPChannel = vm.RawError("Cannot manipulate HAProxy channels in HTTP mode.")
+
 // Range errors, raised as HAProxy 2.6 raises them (no position prefix).
 var (
 	errOffsetRange = vm.RawError("offset out of range.")
@@ -201,6 +229,9 @@ func (ch *Channel) editSpan(c *vm.Call, i int) (off, n int, err error) {
 // while there is no input from offset (as HAProxy 2.6 does). Without a
 // length, no input when none may come is nil; with one, "".
 func (ch *Channel) luaData(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "data", 0, 2, true); err != nil {
+		return 0, err
+	}
 	off, n, want, hasLen, err := ch.span(c, 2)
 	if err != nil {
 		return 0, err
@@ -221,6 +252,9 @@ func (ch *Channel) luaData(c *vm.Call) (int, error) {
 // yield until a whole line is buffered (in the length given, else in the
 // buffer), the buffer is full or the input ends.
 func (ch *Channel) luaLine(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "line", 0, 2, true); err != nil {
+		return 0, err
+	}
 	off, n, want, hasLen, err := ch.span(c, 2)
 	if err != nil {
 		return 0, err
@@ -246,6 +280,9 @@ func (ch *Channel) luaLine(c *vm.Call) (int, error) {
 // removing it; nil when there is none and none may come. It never yields:
 // HAProxy 2.6.12 returns "" at once for no input.
 func (ch *Channel) luaDup(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "dup", 0, 0, true); err != nil {
+		return 0, err
+	}
 	in := ch.ch.Input()
 	if len(in) == 0 && !ch.mayRecv() {
 		c.PushNil()
@@ -258,6 +295,9 @@ func (ch *Channel) luaDup(c *vm.Call) (int, error) {
 // luaGet implements Channel.get(channel) (deprecated): dup, then remove.
 // It never yields.
 func (ch *Channel) luaGet(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "get", 0, 0, true); err != nil {
+		return 0, err
+	}
 	in := ch.ch.Input()
 	if len(in) == 0 && !ch.mayRecv() {
 		c.PushNil()
@@ -273,6 +313,9 @@ func (ch *Channel) luaGet(c *vm.Call) (int, error) {
 // input ends (then everything left is returned, nil if nothing; HAProxy
 // compat: "" when it cannot wait, without an inspect-delay).
 func (ch *Channel) luaGetline(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "getline", 0, 0, true); err != nil {
+		return 0, err
+	}
 	in := ch.ch.Input()
 	if i := bytes.IndexByte(in, '\n'); i >= 0 {
 		c.PushBytes(in[:i+1])
@@ -293,6 +336,9 @@ func (ch *Channel) luaGetline(c *vm.Call) (int, error) {
 
 // luaInput implements Channel.input(channel): the input length. It never yields.
 func (ch *Channel) luaInput(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "input", 0, 0, false); err != nil {
+		return 0, err
+	}
 	c.PushInteger(int64(len(ch.input())))
 	return 1, nil
 }
@@ -301,6 +347,9 @@ func (ch *Channel) luaInput(c *vm.Call) (int, error) {
 // sending and not sent yet (only the request's, before its server is
 // connected; a filter sees 0). It never yields.
 func (ch *Channel) luaOutput(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "output", 0, 0, false); err != nil {
+		return 0, err
+	}
 	n := 0
 	if ch.win == nil {
 		n = ch.ch.Output()
@@ -311,18 +360,27 @@ func (ch *Channel) luaOutput(c *vm.Call) (int, error) {
 
 // luaIsFull implements Channel.is_full(channel). It never yields.
 func (ch *Channel) luaIsFull(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "is_full", 0, 0, false); err != nil {
+		return 0, err
+	}
 	c.PushBool(ch.ch.Room() == 0)
 	return 1, nil
 }
 
 // luaIsResp implements Channel.is_resp(channel). It never yields.
 func (ch *Channel) luaIsResp(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "is_resp", 0, 0, false); err != nil {
+		return 0, err
+	}
 	c.PushBool(ch.ch.IsRes())
 	return 1, nil
 }
 
 // luaMayRecv implements Channel.may_recv(channel). It never yields.
 func (ch *Channel) luaMayRecv(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "may_recv", 0, 0, false); err != nil {
+		return 0, err
+	}
 	c.PushBool(ch.mayRecv())
 	return 1, nil
 }
@@ -342,6 +400,9 @@ func (ch *Channel) insertAt(c *vm.Call, s []byte, off int) {
 // luaAppend implements Channel.append(channel, string). It returns the
 // bytes copied, or -1 if they do not fit. It never yields.
 func (ch *Channel) luaAppend(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "append", 1, 1, true); err != nil {
+		return 0, err
+	}
 	s, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
@@ -354,6 +415,9 @@ func (ch *Channel) luaAppend(c *vm.Call) (int, error) {
 
 // luaPrepend implements Channel.prepend(channel, string). It never yields.
 func (ch *Channel) luaPrepend(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "prepend", 1, 1, true); err != nil {
+		return 0, err
+	}
 	s, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
@@ -364,6 +428,9 @@ func (ch *Channel) luaPrepend(c *vm.Call) (int, error) {
 
 // luaInsert implements Channel.insert(channel, string [, offset]). It never yields.
 func (ch *Channel) luaInsert(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "insert", 1, 2, true); err != nil {
+		return 0, err
+	}
 	s, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
@@ -379,6 +446,9 @@ func (ch *Channel) luaInsert(c *vm.Call) (int, error) {
 // luaRemove implements Channel.remove(channel [, offset [, length]]). It
 // returns the bytes removed. It never yields.
 func (ch *Channel) luaRemove(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "remove", 0, 2, true); err != nil {
+		return 0, err
+	}
 	off, n, err := ch.editSpan(c, 2)
 	if err != nil {
 		return 0, err
@@ -394,6 +464,9 @@ func (ch *Channel) luaRemove(c *vm.Call) (int, error) {
 // luaSet implements Channel.set(channel, string [, offset [, length]]).
 // It returns the bytes copied or -1. It never yields.
 func (ch *Channel) luaSet(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "set", 1, 3, true); err != nil {
+		return 0, err
+	}
 	s, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
@@ -418,6 +491,9 @@ func (ch *Channel) luaSet(c *vm.Call) (int, error) {
 // luaSend implements Channel.send(channel, string): the string is sent at
 // once. It returns the bytes sent, or -1 if the connection is closed.
 func (ch *Channel) luaSend(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "send", 1, 1, true); err != nil {
+		return 0, err
+	}
 	s, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
@@ -438,6 +514,9 @@ func (ch *Channel) luaSend(c *vm.Call) (int, error) {
 // luaForward implements Channel.forward(channel, length): the first length
 // bytes of input are sent on. It may yield until that much input is there.
 func (ch *Channel) luaForward(c *vm.Call) (int, error) {
+	if err := ch.enter(c, "forward", 1, 1, true); err != nil {
+		return 0, err
+	}
 	l, err := c.Integer(2)
 	if err != nil {
 		return 0, err
