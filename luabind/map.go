@@ -72,19 +72,21 @@ func installMap(ls *LState) error {
 	return nil
 }
 
-// luaMapNew implements Map.new(file, method): the map file, loaded once
+// luaMapNew implements Map.new(file [, method]): the map file, loaded once
 // per process and shared by name, indexed for method. It never yields.
 func luaMapNew(c *vm.Call) (int, error) {
 	file, err := c.String(1)
 	if err != nil {
 		return 0, err
 	}
-	method, err := c.Integer(2)
-	if err != nil {
-		return 0, err
+	method := int64(6) // HAProxy compat: Map._str without a method
+	if c.Top() >= 2 {
+		if method, err = c.Integer(2); err != nil {
+			return 0, err
+		}
 	}
 	if method < 0 || method >= int64(len(mapMethods)) {
-		return 0, c.ArgError(2, "unknown match method.")
+		return 0, errors.New("'new' needs a valid match method.")
 	}
 	// HAProxy compat: its errors end with a period. (It also names the
 	// faulty line of the file, which core/pattern does not report.)
