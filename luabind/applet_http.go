@@ -317,9 +317,12 @@ func (ap *AppletHTTP) luaGetline(c *vm.Call) (int, error) {
 // luaReceive implements AppletHTTP.receive(applet [, size]): size bytes of
 // the body, or all of it; "" at its end. It may yield.
 func (ap *AppletHTTP) luaReceive(c *vm.Call) (int, error) {
-	size, err := c.OptInteger(2, -1)
-	if err != nil {
-		return 0, err
+	size := int64(-1)
+	if c.Top() >= 2 { // HAProxy compat: luaL_checkinteger, nil included
+		var err error
+		if size, err = c.Integer(2); err != nil {
+			return 0, err
+		}
 	}
 	if !ap.bodyEOF && (size < 0 || int64(len(ap.body)) < size) {
 		return c.Yield(ap.fill, ap.luaReceive)

@@ -124,9 +124,12 @@ func (ap *AppletTCP) luaGetline(c *vm.Call) (int, error) {
 // there when it expires, or nil if nothing. "" once the stream is closed.
 // It may yield.
 func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
-	size, err := c.OptInteger(2, -1)
-	if err != nil {
-		return 0, err
+	size := int64(-1)
+	if c.Top() >= 2 { // HAProxy compat: luaL_checkinteger, nil included
+		var err error
+		if size, err = c.Integer(2); err != nil {
+			return 0, err
+		}
 	}
 	// a receive with a timeout keeps its deadline across its yields
 	iv := inv(c)
@@ -153,7 +156,7 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 	if size >= 0 && int64(n) > size {
 		n = int(size)
 	}
-	if n == 0 && ap.open() {
+	if n == 0 && ap.open() && !deadline.IsZero() {
 		c.PushNil() // timeout with nothing received
 		return 1, nil
 	}
@@ -187,6 +190,9 @@ func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
 // core.ServiceIO.Flush). Past a buffer, it is sent at once. It yields
 // when filters see the data (they run outside the Lua lock).
 func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
+	if err := checkArgs(c, 2, "send"); err != nil {
+		return 0, err
+	}
 	msg, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
