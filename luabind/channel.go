@@ -25,6 +25,10 @@ type Channel struct {
 	// win is the window of a filter's tcp_payload: the methods see and
 	// edit only those bytes of the input (nil: all of it).
 	win *filterWindow
+	// written counts the bytes send and forward wrote out since the
+	// script last waited: HAProxy holds them in the buffer's output
+	// until then, and output() counts them.
+	written int
 }
 
 // filterWindow is the part of a channel's input a tcp_payload call
@@ -111,6 +115,7 @@ func (ch *Channel) mayRecv() bool { return !ch.closed && !ch.ch.EOF() && ch.ch.R
 
 // waitData yields until more input arrives (or input ends), then calls k.
 func (ch *Channel) waitData(c *vm.Call, k vm.Func) (int, error) {
+	ch.written = 0 // HAProxy sends its output while the script waits
 	return c.Yield(func() {
 		if err := ch.ch.Fill(ch.s.InspectDeadline()); err != nil && !errors.Is(err, core.ErrBufferFull) {
 			ch.closed = true
@@ -352,7 +357,7 @@ func (ch *Channel) luaOutput(c *vm.Call) (int, error) {
 	}
 	n := 0
 	if ch.win == nil {
-		n = ch.ch.Output()
+		n = ch.ch.Output() + ch.written
 	}
 	c.PushInteger(int64(n))
 	return 1, nil
@@ -488,6 +493,14 @@ func (ch *Channel) luaSet(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
+// send writes p on, counting what went out at once in written.
+func (ch *Channel) send(p []byte) (int, error) {
+	held := ch.ch.Output()
+	n, err := ch.ch.Send(p)
+	ch.written += n - (ch.ch.Output() - held)
+	return n, err
+}
+
 // luaSend implements Channel.send(channel, string): the string is sent at
 // once. It returns the bytes sent, or -1 if the connection is closed.
 func (ch *Channel) luaSend(c *vm.Call) (int, error) {
@@ -502,7 +515,7 @@ func (ch *Channel) luaSend(c *vm.Call) (int, error) {
 		c.PushInteger(-1) // HAProxy compat: not from a filter's tcp_payload
 		return 1, nil
 	}
-	n, err := ch.ch.Send(s)
+	n, err := ch.send(s)
 	if err != nil && n == 0 {
 		c.PushInteger(-1)
 		return 1, nil
@@ -535,7 +548,7 @@ func (ch *Channel) luaForward(c *vm.Call) (int, error) {
 		return ch.waitData(c, ch.luaForward)
 	}
 	n := min(int(max(l, 0)), len(in))
-	sent, _ := ch.ch.Send(in[:n])
+	sent, _ := ch.send(in[:n])
 	ch.ch.Consume(n)
 	c.PushInteger(int64(sent))
 	return 1, nil
