@@ -258,7 +258,7 @@ func CompileRegex(pat string, icase bool) (*regexp2.Regexp, error) {
 	}
 	re, err := regexp2.Compile(string(bytesToRunes(pat)), opt)
 	if err != nil {
-		return nil, fmt.Errorf("regex '%s' is invalid (error=%v)", pat, err)
+		return nil, fmt.Errorf("regex '%s' is invalid (error=%s)", pat, PCREMessage([]byte(pat), err))
 	}
 	return re, nil
 }
