@@ -23,14 +23,21 @@ func parseLuaService(e *core.Engine, px *core.Proxy, name string, args []string,
 	rt := runtimeOf(e)
 	short := name[len("lua."):]
 	r := rt.anyState(func(ls *LState) *registered { return ls.services[short] })
-	if r == nil {
-		return nil, l.Errorf("'use-service' : unknown Lua service '%s'.", name)
-	}
-	if r.mode == "http" && px.Mode != "http" {
-		return nil, l.Errorf("'use-service %s' : the Lua service '%s' is an HTTP service and proxy '%s' is not in HTTP mode.", name, short, px.Name)
-	}
-	if r.mode == "tcp" && px.Mode == "http" {
-		return nil, l.Errorf("'use-service %s' : the Lua service '%s' is a TCP service and proxy '%s' is in HTTP mode.", name, short, px.Name)
+	// HAProxy 2.6's words, quirks included: an http-request rule's
+	// errors are wrapped ("... rule : <msg>."), a tcp-request one's not,
+	// and the latter names the rule set's keyword, not the service.
+	httpRule := len(l.Args) > 0 && l.Args[0] == "http-request"
+	switch {
+	case r == nil && httpRule:
+		return nil, l.Errorf("error detected in %s while parsing 'http-request use-service' rule : '%s' unknown service name..", px, name)
+	case r == nil:
+		return nil, l.Errorf("'%s' unknown service name.", l.Args[1])
+	case r.mode == "http" && !httpRule:
+		return nil, l.Errorf("HTTP applets are forbidden from 'tcp-request' rulesets")
+	case r.mode == "tcp" && px.Mode == "http" && httpRule:
+		return nil, l.Errorf("error detected in %s while parsing 'http-request use-service' rule : Lua TCP services cannot be used on HTTP proxies.", px)
+	case r.mode == "tcp" && px.Mode == "http":
+		return nil, l.Errorf("Lua TCP services cannot be used on HTTP proxies")
 	}
 	return &luaService{rt: rt, name: short}, nil
 }
