@@ -45,3 +45,34 @@ core.register_service("h", "http", function(a) end)
 		}
 	}
 }
+
+// Registering a name twice warns as HAProxy 2.6.12 does; the last one wins.
+func TestLuaRegisterTwiceWarns(t *testing.T) {
+	dir := t.TempDir()
+	lua := filepath.Join(dir, "dup.lua")
+	if err := os.WriteFile(lua, []byte(`
+for i = 1, 2 do
+  core.register_action("a", {"http-req"}, function() end)
+  core.register_service("s", "tcp", function() end)
+  core.register_fetches("f", function() end)
+  core.register_converters("c", function() end)
+  core.register_cli({"x", "y"}, "usage", function() end)
+end
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse("test.cfg", []byte("global\n   lua-load "+lua+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	if err := core.New(core.NewLogger(out)).Load(c); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"action 'lua.a'", "service 'lua.s'", "sample-fetch 'lua.f'", "converter 'lua.c'", "CLI keyword 'lua.x y'"} {
+		want := "config : Trying to register " + w + " more than once. This will become a hard error in version 2.5.\n"
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+}
