@@ -165,6 +165,10 @@ func (ch *Channel) Send(p []byte) (int, error) {
 	return n, err
 }
 
+// Output returns how many bytes were sent (Send) but are still held for
+// the consumer: the request's, until its server is connected.
+func (ch *Channel) Output() int { return len(ch.out) }
+
 // Append adds p to the end of the input; it returns the bytes copied
 // (fewer when the buffer is full).
 func (ch *Channel) Append(p []byte) int {

@@ -192,6 +192,8 @@ func (e *Engine) parseGlobal(l config.Line) error {
 	switch args[0] {
 	case "daemon":
 		e.Daemon = true
+	case "set-var":
+		return e.parseGlobalSetVar(l)
 	case "nbthread":
 		if len(args) != 2 {
 			return l.Errorf("'nbthread' expects an integer argument.")
@@ -376,3 +378,30 @@ func (e *Engine) Stopping() bool { return e.stopping.Load() }
 
 // Wait waits for the listeners and streams to end (after Stop).
 func (e *Engine) Wait() { e.wg.Wait() }
+
+// parseGlobalSetVar implements the global "set-var <name> <expr>": the
+// expression is evaluated once, now, with no stream (str(), int(), env()
+// and the like), and sets a proc-scoped variable.
+func (e *Engine) parseGlobalSetVar(l config.Line) error {
+	args := l.Args
+	if len(args) != 3 {
+		return l.Errorf("'%s' requires a variable name and an expression.", args[0])
+	}
+	v, err := sample.ParseVarName(args[1])
+	if err != nil {
+		return l.Errorf("'%s': %v.", args[0], err)
+	}
+	if v.Scope != sample.ScopeProc {
+		return l.Errorf("'%s': cannot set variable '%s', only scope 'proc' is permitted in the global section.", args[0], args[1])
+	}
+	x, err := sample.ParseExpr(args[2], &sample.Scope{})
+	if err != nil {
+		return l.Errorf("'%s': %v.", args[0], err)
+	}
+	smp, ok := x.Eval(&sample.Ctx{Final: true})
+	if !ok {
+		return l.Errorf("'%s': failed to evaluate sample expression '%s'.", args[0], args[2])
+	}
+	sample.ProcVars().Set(v.Name, smp)
+	return nil
+}

@@ -366,6 +366,15 @@ func (hc *HTTPConn) Write(p []byte) (int, error) {
 // Flush sends what Write queued.
 func (hc *HTTPConn) Flush() error { return hc.bw.Flush() }
 
+// ServiceFailed ends a request whose HTTP service failed before it
+// started its response: the frontend's error reply for status goes in its
+// place, as any reply of the proxy's (after-response rules, and the
+// connection kept when the request allows it, as HAProxy 2.6 does). It
+// reports whether the connection may serve another request.
+func (hc *HTTPConn) ServiceFailed(status int) bool {
+	return hc.finishLocal(hc.s.HTTP, hc.s.Frontend.ErrorReply(status))
+}
+
 // FinishService ends a request answered by an HTTP service: it drains
 // what is left of the request body, logs, and reports whether the
 // connection may serve another request. closeAfter is set when the

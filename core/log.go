@@ -30,8 +30,11 @@ type Logger struct {
 	mu  sync.Mutex
 	w   io.Writer
 	pid int
-	// Quiet drops notices and below (HAProxy's -q).
+	// Quiet drops notices and below (HAProxy's -q), and the scripts'
+	// messages (Level).
 	Quiet bool
+	// Debug lets the scripts' debug-level messages through (HAProxy's -d).
+	Debug bool
 	// Now is the clock (tests replace it).
 	Now func() time.Time
 }
@@ -79,6 +82,9 @@ func (l *Logger) Level(level int, msg string) {
 	}
 	if level >= len(LevelNames) {
 		level = LogDebug
+	}
+	if l.Quiet || level == LogDebug && !l.Debug {
+		return // as HAProxy's hlua_sendlog: debug only under -d
 	}
 	t := l.Now()
 	l.write(fmt.Sprintf("[%s] %03d/%02d%02d%02d (%d) : %s\n", LevelNames[level], t.YearDay()-1,

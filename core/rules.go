@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -170,6 +171,7 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 			}
 			return ruleErrorf(px, rs, args[0], l, "'%s' unknown service name.", args[1])
 		}
+		args = untilCond(args) // the service's arguments end at its condition
 		p, ok := lookupService(args[1])
 		if !ok {
 			return nil, 0, unknown()
@@ -181,7 +183,7 @@ func (e *Engine) parseAction(px *Proxy, rs RuleSet, args []string, l config.Line
 		if err != nil {
 			return nil, 0, err
 		}
-		return useService{svc}, len(untilCond(args)), nil
+		return useService{svc}, len(args), nil
 	case "close":
 		if rs == TCPResponseContent {
 			return ActionFunc(func(*Stream) Verdict { return Reject }), 1, nil
@@ -376,6 +378,14 @@ func (s *Stream) pumpRequest() (stop func() int64) {
 				}
 			}
 			if err != nil {
+				if errors.Is(err, io.EOF) {
+					// the client's end goes on to the server, as
+					// HAProxy's shutw does: a server answering at the
+					// end of the request answers now
+					if cw, ok := sc.(interface{ CloseWrite() error }); ok {
+						_ = cw.CloseWrite()
+					}
+				}
 				return
 			}
 		}

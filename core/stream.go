@@ -205,6 +205,12 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	}
 	if s.service != nil {
 		if fe.Mode != "http" {
+			if len(s.Req.out) > 0 {
+				// what the rules sent or forwarded (txn.req:send,
+				// :forward) goes to the service first, as to a server
+				s.Req.in = append(s.Req.out, s.Req.in...)
+				s.Req.out = nil
+			}
 			if len(s.Req.in) > 0 {
 				// HAProxy compat: what the content rules buffered is
 				// filtered before the response analysis starts

@@ -42,6 +42,9 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 	co.Close()
 	ls.Unlock()
 	if out != vm.OK {
+		if !ap.started && !ap.filtered {
+			return hc.ServiceFailed(500)
+		}
 		if !ap.started {
 			hc.Write(errorPage(s, 500))
 		}
@@ -158,6 +161,7 @@ func (ap *AppletHTTP) luaHeaders(c *vm.Call) (int, error) {
 }
 
 // luaSetStatus implements AppletHTTP.set_status(applet, code [, reason]).
+// It returns true; after start_response it changes nothing.
 func (ap *AppletHTTP) luaSetStatus(c *vm.Call) (int, error) {
 	code, err := c.Integer(2)
 	if err != nil {
@@ -168,10 +172,12 @@ func (ap *AppletHTTP) luaSetStatus(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	ap.status, ap.reason = int(code), reason
-	return 0, nil
+	c.PushBool(true) // HAProxy 2.6 compat: it returns true
+	return 1, nil
 }
 
-// luaAddHeader implements AppletHTTP.add_header(applet, name, value).
+// luaAddHeader implements AppletHTTP.add_header(applet, name, value). It
+// returns true; after start_response it changes nothing.
 func (ap *AppletHTTP) luaAddHeader(c *vm.Call) (int, error) {
 	name, err := c.String(2)
 	if err != nil {
@@ -182,7 +188,8 @@ func (ap *AppletHTTP) luaAddHeader(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	ap.headers = append(ap.headers, h1.Header{Name: name, Value: value})
-	return 0, nil
+	c.PushBool(true) // HAProxy 2.6 compat: it returns true
+	return 1, nil
 }
 
 // luaStartResponse implements AppletHTTP.start_response(applet): the
@@ -235,12 +242,21 @@ func (ap *AppletHTTP) startResponse() {
 			ap.closeDelimited = true
 		}
 	}
+	// HAProxy compat: its H1 mux tells the client what becomes of the
+	// connection when that differs from the version's default
+	switch keep := ap.req().KeepAlive(); {
+	case ap.req().Version == "HTTP/1.1" && (!keep || ap.s.Frontend.Options.HTTPClose):
+		b = append(b, "connection: close\r\n"...)
+	case ap.req().Version == "HTTP/1.0" && keep && !ap.closeDelimited && !ap.s.Frontend.Options.HTTPClose:
+		b = append(b, "connection: keep-alive\r\n"...)
+	}
 	b = append(b, "\r\n"...)
 	_, _ = ap.hc.Write(b)
 }
 
 // luaSend implements AppletHTTP.send(applet, msg): body data (chunked
-// when the response has no length). It starts the response if needed.
+// when the response has no length). It starts the response if needed and
+// returns the bytes sent.
 func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
 	msg, err := c.Bytes(2)
 	if err != nil {
@@ -249,22 +265,23 @@ func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
 	if !ap.started {
 		ap.startResponse()
 	}
+	c.PushInteger(int64(len(msg))) // HAProxy 2.6 compat: the bytes sent
 	if len(msg) == 0 {
-		return 0, nil
+		return 1, nil
 	}
 	if ap.filtered {
 		ap.resBody = append(ap.resBody, msg...)
-		return 0, nil
+		return 1, nil
 	}
 	if ap.chunked {
 		hdr := strconv.AppendInt(nil, int64(len(msg)), 16)
 		_, _ = ap.hc.Write(append(hdr, '\r', '\n'))
 		_, _ = ap.hc.Write(msg)
 		_, _ = ap.hc.Write([]byte("\r\n"))
-		return 0, nil
+		return 1, nil
 	}
 	_, _ = ap.hc.Write(msg)
-	return 0, nil
+	return 1, nil
 }
 
 // fill reads more request body (outside the state's lock).
@@ -300,9 +317,12 @@ func (ap *AppletHTTP) luaGetline(c *vm.Call) (int, error) {
 // luaReceive implements AppletHTTP.receive(applet [, size]): size bytes of
 // the body, or all of it; "" at its end. It may yield.
 func (ap *AppletHTTP) luaReceive(c *vm.Call) (int, error) {
-	size, err := c.OptInteger(2, -1)
-	if err != nil {
-		return 0, err
+	size := int64(-1)
+	if c.Top() >= 2 { // HAProxy compat: luaL_checkinteger, nil included
+		var err error
+		if size, err = c.Integer(2); err != nil {
+			return 0, err
+		}
 	}
 	if !ap.bodyEOF && (size < 0 || int64(len(ap.body)) < size) {
 		return c.Yield(ap.fill, ap.luaReceive)

@@ -23,14 +23,19 @@ func parseLuaService(e *core.Engine, px *core.Proxy, name string, args []string,
 	rt := runtimeOf(e)
 	short := name[len("lua."):]
 	r := rt.anyState(func(ls *LState) *registered { return ls.services[short] })
-	if r == nil {
+	// HAProxy 2.6's words, quirks included: an http-request rule's
+	// errors are wrapped ("... rule : <msg>."), a tcp-request one's not.
+	// An unknown name is core's to report (core.ErrUnknownService).
+	httpRule := len(l.Args) > 0 && l.Args[0] == "http-request"
+	switch {
+	case r == nil:
 		return nil, core.ErrUnknownService
-	}
-	if r.mode == "http" && px.Mode != "http" {
-		return nil, l.Errorf("'use-service %s' : the Lua service '%s' is an HTTP service and proxy '%s' is not in HTTP mode.", name, short, px.Name)
-	}
-	if r.mode == "tcp" && px.Mode == "http" {
-		return nil, l.Errorf("'use-service %s' : the Lua service '%s' is a TCP service and proxy '%s' is in HTTP mode.", name, short, px.Name)
+	case r.mode == "http" && !httpRule:
+		return nil, l.Errorf("HTTP applets are forbidden from 'tcp-request' rulesets")
+	case r.mode == "tcp" && px.Mode == "http" && httpRule:
+		return nil, l.Errorf("error detected in %s while parsing 'http-request use-service' rule : Lua TCP services cannot be used on HTTP proxies.", px)
+	case r.mode == "tcp" && px.Mode == "http":
+		return nil, l.Errorf("Lua TCP services cannot be used on HTTP proxies")
 	}
 	return &luaService{rt: rt, name: short}, nil
 }
@@ -124,9 +129,12 @@ func (ap *AppletTCP) luaGetline(c *vm.Call) (int, error) {
 // there when it expires, or nil if nothing. "" once the stream is closed.
 // It may yield.
 func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
-	size, err := c.OptInteger(2, -1)
-	if err != nil {
-		return 0, err
+	size := int64(-1)
+	if c.Top() >= 2 { // HAProxy compat: luaL_checkinteger, nil included
+		var err error
+		if size, err = c.Integer(2); err != nil {
+			return 0, err
+		}
 	}
 	// a receive with a timeout keeps its deadline across its yields
 	iv := inv(c)
@@ -153,7 +161,7 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 	if size >= 0 && int64(n) > size {
 		n = int(size)
 	}
-	if n == 0 && ap.open() {
+	if n == 0 && ap.open() && !deadline.IsZero() {
 		c.PushNil() // timeout with nothing received
 		return 1, nil
 	}
@@ -178,7 +186,8 @@ func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
 	return 1, nil
 }
 
-// luaSend implements AppletTCP.send(applet, msg). It returns nothing. As
+// luaSend implements AppletTCP.send(applet, msg). It returns the bytes
+// sent (HAProxy 2.6 compat: the reference says nothing of it). As
 // in HAProxy, where it fills the response channel and the stream sends it
 // later, the data is queued, up to a buffer, and sent when the service
 // waits, yields or ends, outside the Lua lock (flushApplet, Serve): the
@@ -186,6 +195,9 @@ func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
 // core.ServiceIO.Flush). Past a buffer, it is sent at once. It yields
 // when filters see the data (they run outside the Lua lock).
 func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
+	if err := checkArgs(c, 2, "send"); err != nil {
+		return 0, err
+	}
 	msg, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
@@ -200,9 +212,13 @@ func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
 		_ = io.SendNow(msg)
 	case c.CanYield():
 		// the filters are Lua: they run once this state is unlocked
-		return c.Yield(func() { _, _ = io.Send(msg) }, func(*vm.Call) (int, error) { return 0, nil })
+		return c.Yield(func() { _, _ = io.Send(msg) }, func(c *vm.Call) (int, error) {
+			c.PushInteger(int64(len(msg)))
+			return 1, nil
+		})
 	default:
 		io.Queue(msg)
 	}
-	return 0, nil
+	c.PushInteger(int64(len(msg)))
+	return 1, nil
 }

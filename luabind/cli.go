@@ -75,6 +75,9 @@ func luaRegisterCLI(c *vm.Call) (int, error) {
 	key := strings.Join(path, " ")
 	if old, ok := regs.(*sync.Map).Swap(key, &cliCommand{ls: ls, fn: ref}); ok {
 		ls.Unref(old.(*cliCommand).fn)
+		if old.(*cliCommand).ls == ls { // not another thread's state
+			warnTwice(ls, "CLI keyword", key)
+		}
 	}
 	core.RegisterCLI(core.CLICommand{
 		Words: path,

@@ -144,7 +144,7 @@ func luaCoreLog(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if level < -1 || level > 7 {
+	if level < 0 || level > 7 { // HAProxy 2.6: core.silent is no level here
 		return 0, c.ArgError(1, "Invalid loglevel.")
 	}
 	logMsg(c, int(level), msg)
@@ -211,7 +211,7 @@ func luaRegisterAction(c *vm.Call) (int, error) {
 	ls := lsOf(c)
 	if old := ls.actions[name]; old != nil {
 		ls.Unref(old.fn)
-		ls.rt.e.Log.Warning("Trying to register action 'lua.%s' more than once. This will become a hard error in version 2.5.", name)
+		warnTwice(ls, "action", name)
 	}
 	ls.actions[name] = &registered{name: name, fn: ref, nbArgs: int(nb), kinds: kinds}
 	return 0, nil
@@ -243,12 +243,20 @@ func luaRegisterService(c *vm.Call) (int, error) {
 	ls := lsOf(c)
 	if old := ls.services[name]; old != nil {
 		ls.Unref(old.fn)
+		warnTwice(ls, "service", name)
 	}
 	ls.services[name] = &registered{name: name, fn: ref, mode: mode}
 	return 0, nil
 }
 
-func registerNamed(c *vm.Call, fn string, into func(*LState) map[string]*registered) (int, error) {
+// warnTwice warns as HAProxy 2.6 does of a second registration of a name
+// (the last one wins).
+func warnTwice(ls *LState, kind, name string) {
+	ls.rt.e.Log.Warning("config : Trying to register %s 'lua.%s' more than once. This will become a hard error in version 2.5.", kind, name)
+}
+
+// registerNamed registers a fetch or converter (kind, for the warning).
+func registerNamed(c *vm.Call, fn, kind string, into func(*LState) map[string]*registered) (int, error) {
 	if err := bodyOnly(c, fn); err != nil {
 		return 0, err
 	}
@@ -266,6 +274,7 @@ func registerNamed(c *vm.Call, fn string, into func(*LState) map[string]*registe
 	m := into(lsOf(c))
 	if old := m[name]; old != nil {
 		lsOf(c).Unref(old.fn)
+		warnTwice(lsOf(c), kind, name)
 	}
 	m[name] = &registered{name: name, fn: ref}
 	return 0, nil
@@ -273,7 +282,7 @@ func registerNamed(c *vm.Call, fn string, into func(*LState) map[string]*registe
 
 // luaRegisterFetches implements core.register_fetches(name, func).
 func luaRegisterFetches(c *vm.Call) (int, error) {
-	n, err := registerNamed(c, "register_fetches", func(ls *LState) map[string]*registered { return ls.fetches })
+	n, err := registerNamed(c, "register_fetches", "sample-fetch", func(ls *LState) map[string]*registered { return ls.fetches })
 	if err == nil {
 		name, _ := c.String(1)
 		registerLuaFetch(name)
@@ -283,7 +292,7 @@ func luaRegisterFetches(c *vm.Call) (int, error) {
 
 // luaRegisterConverters implements core.register_converters(name, func).
 func luaRegisterConverters(c *vm.Call) (int, error) {
-	n, err := registerNamed(c, "register_converters", func(ls *LState) map[string]*registered { return ls.convs })
+	n, err := registerNamed(c, "register_converters", "converter", func(ls *LState) map[string]*registered { return ls.convs })
 	if err == nil {
 		name, _ := c.String(1)
 		registerLuaConverter(name)

@@ -72,19 +72,21 @@ func installMap(ls *LState) error {
 	return nil
 }
 
-// luaMapNew implements Map.new(file, method): the map file, loaded once
+// luaMapNew implements Map.new(file [, method]): the map file, loaded once
 // per process and shared by name, indexed for method. It never yields.
 func luaMapNew(c *vm.Call) (int, error) {
 	file, err := c.String(1)
 	if err != nil {
 		return 0, err
 	}
-	method, err := c.Integer(2)
-	if err != nil {
-		return 0, err
+	method := int64(6) // HAProxy compat: Map._str without a method
+	if c.Top() >= 2 {
+		if method, err = c.Integer(2); err != nil {
+			return 0, err
+		}
 	}
 	if method < 0 || method >= int64(len(mapMethods)) {
-		return 0, c.ArgError(2, "unknown match method.")
+		return 0, errors.New("'new' needs a valid match method.")
 	}
 	// HAProxy compat: its errors end with a period. (It also names the
 	// faulty line of the file, which core/pattern does not report.)
@@ -103,12 +105,29 @@ func luaMapNew(c *vm.Call) (int, error) {
 // mapLookup implements Map.lookup(map, str) (nil when nothing matches) and
 // Map.slookup(map, str) ("" then). They never yield.
 func mapLookup(str bool) func(*Map, *vm.Call) (int, error) {
+	const name = "lookup" // HAProxy compat: slookup's errors say 'lookup' too
 	return func(m *Map, c *vm.Call) (int, error) {
-		key, err := c.String(2)
-		if err != nil {
+		if err := checkArgs(c, 2, name); err != nil {
 			return 0, err
 		}
-		if e, ok := m.match(key); ok {
+		var e *pattern.Entry
+		var ok bool
+		if m.expr != nil && m.expr.Match == pattern.MatchInt {
+			// HAProxy compat: an integer map takes an integer key
+			// (luaL_checkinteger: "abc" is an argument error)
+			n, err := c.Integer(2)
+			if err != nil {
+				return 0, err
+			}
+			e, ok = m.expr.MatchInt(n)
+		} else {
+			key, err := c.String(2)
+			if err != nil {
+				return 0, err
+			}
+			e, ok = m.match(key)
+		}
+		if ok {
 			c.PushString(e.Value)
 		} else if str {
 			c.PushString("")

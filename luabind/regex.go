@@ -74,22 +74,24 @@ func installRegex(ls *LState) error {
 
 // luaRegexNew implements Regex.new(regex, case_sensitive): true and the
 // Regex, or false and PCRE's reason ("regex '(' is invalid (error=missing
-// closing parenthesis)"). case_sensitive must be a boolean. It never
-// yields.
+// closing parenthesis, erroffset=1)"). case_sensitive must be a boolean.
+// It never yields.
 func luaRegexNew(c *vm.Call) (int, error) {
 	pat, err := c.Bytes(1)
 	if err != nil {
 		return 0, err
 	}
 	if c.Type(2) != vm.TypeBoolean {
-		return 0, c.ArgError(2, "boolean expected, got "+c.TypeName(2))
+		// HAProxy compat: hlua_checkboolean raises luaL_argerror with
+		// no message, which Lua prints as "(null)"
+		return 0, c.ArgError(2, "(null)")
 	}
 	// HAProxy compat: the pattern is a C string (PCRE2_ZERO_TERMINATED).
 	pat = cutNUL(pat)
 	re, err := compileRegex(pat, c.Bool(2))
 	if err != nil {
 		c.PushBool(false)
-		c.PushString(fmt.Sprintf("regex '%s' is invalid (error=%s)", pat, regexp2Message(err)))
+		c.PushString(fmt.Sprintf("regex '%s' is invalid (error=%s)", pat, pcreMessage(pat, err)))
 		return 2, nil
 	}
 	c.PushBool(true)

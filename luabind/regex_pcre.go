@@ -5,6 +5,7 @@ package luabind
 import (
 	"errors"
 	"fmt"
+	"luaproxy/core/sample"
 	"strconv"
 	"strings"
 )
@@ -45,12 +46,16 @@ func runeOf(b byte) rune {
 	return 0xE000 + rune(b)
 }
 
-// pcreError is a compilation error worded as PCRE2 words it.
-type pcreError struct{ msg string }
+// pcreError is a compilation error worded as PCRE2 words it, with the
+// offset in the pattern where it was found (-1 until known).
+type pcreError struct {
+	msg string
+	off int
+}
 
 func (e *pcreError) Error() string { return e.msg }
 
-func pcreErr(format string, a ...any) error { return &pcreError{fmt.Sprintf(format, a...)} }
+func pcreErr(format string, a ...any) error { return &pcreError{fmt.Sprintf(format, a...), -1} }
 
 // pcreFlags are the inline options the translation must follow.
 type pcreFlags struct{ m, x bool }
@@ -81,6 +86,9 @@ type pcreTranslator struct {
 func translatePCRE(pat []byte) (string, error) {
 	first := &pcreTranslator{pat: pat, names: map[string]int{}}
 	if err := first.run(); err != nil {
+		if pe, ok := err.(*pcreError); ok && pe.off < 0 {
+			pe.off = min(first.i, len(pat))
+		}
 		return "", err
 	}
 	second := &pcreTranslator{pat: pat, emit: true, names: first.names, total: first.ncap}
@@ -826,35 +834,29 @@ func (t *pcreTranslator) classEscape() error {
 	return nil
 }
 
-// regexp2Message rewords a regexp2 compilation error as PCRE2 would.
+// pcreMessage words a compilation error of pat as HAProxy reports a
+// PCRE2 one: "missing closing parenthesis, erroffset=9".
+func pcreMessage(pat []byte, err error) string {
+	msg := regexp2Message(err)
+	off := sample.PCREErrOffset(pat, msg)
+	var pe *pcreError
+	if off < 0 && errors.As(err, &pe) {
+		off = pe.off
+		if msg == "unrecognized character follows \\" {
+			off-- // PCRE2 points at the character, not after it
+		}
+	}
+	if off < 0 {
+		off = len(pat)
+	}
+	return fmt.Sprintf("%s, erroffset=%d", msg, off)
+}
+
+// regexp2Message rewords a compilation error as PCRE2 would.
 func regexp2Message(err error) string {
 	var pe *pcreError
 	if errors.As(err, &pe) {
 		return pe.msg
 	}
-	msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
-	if i := strings.LastIndex(msg, " in `"); i >= 0 {
-		msg = msg[:i]
-	}
-	for from, to := range map[string]string{
-		"missing closing )":                       "missing closing parenthesis",
-		"unexpected )":                            "unmatched closing parenthesis",
-		"unterminated [] set":                     "missing terminating ] for character class",
-		"missing argument to repetition operator": "quantifier does not follow a repeatable item",
-		"invalid nested repetition operator":      "quantifier does not follow a repeatable item",
-		"invalid repeat count":                    "numbers out of order in {} quantifier",
-		"illegal \\ at end of pattern":            "\\ at end of pattern",
-		"capture group number out of range":       "reference to non-existent subpattern",
-	} {
-		if msg == from {
-			return to
-		}
-	}
-	if strings.HasPrefix(msg, "reference to undefined group") {
-		return "reference to non-existent subpattern"
-	}
-	if strings.Contains(msg, "range in reverse order") {
-		return "range out of order in character class"
-	}
-	return msg
+	return sample.PCREReason(err)
 }

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -115,6 +116,15 @@ func (r *Ref) GetExpr(m Match, icase bool, out Output) (*Expr, error) {
 	x.reset()
 	for _, e := range r.entries {
 		if err := x.check(e); err != nil {
+			var ve *valueError
+			switch {
+			case e.Line == 0:
+			case errors.As(err, &ve):
+				// HAProxy compat: a value's error names the line only
+				err = fmt.Errorf("unable to parse '%s' at line %d of file '%s'", e.Value, e.Line, r.Name)
+			default:
+				err = fmt.Errorf("%w at line %d of file '%s'", err, e.Line, r.Name)
+			}
 			return nil, err
 		}
 		x.insert(e)
@@ -157,16 +167,21 @@ func (x *Expr) check(e *Entry) error {
 		switch x.Out {
 		case OutInt:
 			if _, err := strconv.ParseInt(e.Value, 10, 64); err != nil {
-				return fmt.Errorf("'%s' is not a number", e.Value)
+				return &valueError{fmt.Errorf("'%s' is not a number", e.Value)}
 			}
 		case OutIP:
 			if _, err := ParseIPPrefix(e.Value); err != nil {
-				return err
+				return &valueError{err}
 			}
 		}
 	}
 	return nil
 }
+
+// valueError is check's error about a map entry's value (not its key).
+type valueError struct{ error }
+
+func (e *valueError) Unwrap() error { return e.error }
 
 func (x *Expr) insert(e *Entry) {
 	key := e.Key

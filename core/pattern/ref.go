@@ -26,6 +26,9 @@ type Entry struct {
 	Key   string
 	Value string
 	ID    uint64 // unique in the reference, in insertion order
+	// Line is the entry's line in the file it was loaded from, 0 for an
+	// entry added at runtime (for the errors' "at line N of file").
+	Line int
 }
 
 // Ref is a pattern reference (HAProxy's pat_ref): an ordered list of
@@ -119,7 +122,7 @@ func Load(name string, isMap bool) (*Ref, error) {
 	r = &Ref{Name: name, IsMap: isMap}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
 			continue
@@ -131,7 +134,7 @@ func Load(name string, isMap bool) (*Ref, error) {
 			}
 		}
 		r.nextID++
-		r.entries = append(r.entries, &Entry{Key: key, Value: value, ID: r.nextID})
+		r.entries = append(r.entries, &Entry{Key: key, Value: value, ID: r.nextID, Line: n})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("failed to read pattern file <%s> : %v", name, err)

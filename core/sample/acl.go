@@ -106,7 +106,7 @@ func (s *ACLSet) Lookup(name string) (*ACL, bool) {
 
 // Add parses an "acl" line (l.Args[0] == "acl"); lines with the same name
 // add OR-ed expressions. Errors are HAProxy's: "error detected while
-// parsing ACL 'x' : <reason>"; the caller adds the location prefix.
+// parsing ACL 'x' : <reason>."; the caller adds the location prefix.
 func (s *ACLSet) Add(l config.Line) error {
 	args := l.Args
 	if len(args) < 2 {
@@ -118,7 +118,7 @@ func (s *ACLSet) Add(l config.Line) error {
 	}
 	e, err := parseACLExpr(args[2:], s.Scope)
 	if err != nil {
-		return fmt.Errorf("error detected while parsing ACL '%s' : %v", name, err)
+		return fmt.Errorf("error detected while parsing ACL '%s' : %v.", name, err)
 	}
 	a := s.acls[name]
 	if a == nil {

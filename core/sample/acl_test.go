@@ -118,15 +118,15 @@ func TestConditionMayChange(t *testing.T) {
 
 func TestACLErrors(t *testing.T) {
 	for line, want := range map[string]string{
-		"acl x foo":                    "error detected while parsing ACL 'x' : unknown fetch method 'foo' in ACL expression 'foo'",
-		"acl x str(a),foo -m found":    "error detected while parsing ACL 'x' : unknown converter 'foo' in ACL expression 'str(a),foo'",
-		"acl x hdr(x) -m foo":          "error detected while parsing ACL 'x' : unknown matching method 'foo' when parsing ACL expression",
-		"acl x str(a) -m int abc":      "error detected while parsing ACL 'x' : 'abc' is not a number",
-		"acl x src abc":                "error detected while parsing ACL 'x' : 'abc' is not a valid IPv4 or IPv6 address",
-		"acl x int(1) 1:a":             "error detected while parsing ACL 'x' : '1:a' is not a valid number range",
-		"acl x hdr(x) -f /nonexistent": "error detected while parsing ACL 'x' : failed to open pattern file </nonexistent>",
-		"acl x var(txn.a) foo":         "error detected while parsing ACL 'x' : matching method must be specified first (using '-m') when using a sample fetch of this type ('var')",
-		"acl x path -x":                "error detected while parsing ACL 'x' : '-x' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'",
+		"acl x foo":                    "error detected while parsing ACL 'x' : unknown fetch method 'foo' in ACL expression 'foo'.",
+		"acl x str(a),foo -m found":    "error detected while parsing ACL 'x' : unknown converter 'foo' in ACL expression 'str(a),foo'.",
+		"acl x hdr(x) -m foo":          "error detected while parsing ACL 'x' : unknown matching method 'foo' when parsing ACL expression.",
+		"acl x str(a) -m int abc":      "error detected while parsing ACL 'x' : 'abc' is not a number.",
+		"acl x src abc":                "error detected while parsing ACL 'x' : 'abc' is not a valid IPv4 or IPv6 address.",
+		"acl x int(1) 1:a":             "error detected while parsing ACL 'x' : '1:a' is not a valid number range.",
+		"acl x hdr(x) -f /nonexistent": "error detected while parsing ACL 'x' : failed to open pattern file </nonexistent>.",
+		"acl x var(txn.a) foo":         "error detected while parsing ACL 'x' : matching method must be specified first (using '-m') when using a sample fetch of this type ('var').",
+		"acl x path -x":                "error detected while parsing ACL 'x' : '-x' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'.",
 		"acl x path_reg (":             "error detected while parsing ACL 'x' : regex '(' is invalid",
 	} {
 		set := sample.NewACLSet(nil)

@@ -65,7 +65,7 @@ func checkMap(args []Arg, m pattern.Match, out pattern.Output) error {
 	}
 	px, err := ref.GetExpr(m, false, out)
 	if err != nil {
-		return fmt.Errorf("file '%s' : %v", args[0].Str, err)
+		return err // it names the file and line
 	}
 	args[0].Ref = px
 	def := &mapDefault{}

