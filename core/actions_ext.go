@@ -37,6 +37,8 @@ type streamExt struct {
 	seen    bool // the request was seen by the frontend's rules
 	// reqres holds the "req" and "res" variables.
 	reqres sample.Vars
+	// reqresScope is the scope reqres serves (sample.Ctx.ReqResScope).
+	reqresScope sample.VarScope
 	// fwd is what TCP forwarding moved; fwdDone says it ran.
 	fwd     netio.ForwardStats
 	fwdDone bool
@@ -87,6 +89,7 @@ func extOf(s *Stream) *streamExt {
 		x.reqLine, x.reqAt, x.seen = "", time.Time{}, false
 		x.queueAt, x.connAt = time.Time{}, time.Time{}
 		x.reqres.Clear()
+		x.reqresScope = sample.ScopeReq
 	}
 	return x
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -485,42 +486,99 @@ func (hc *HTTPConn) Filtered() bool {
 	return fc != nil && len(fc.list) > 0
 }
 
-// FilterServiceResponse passes the complete response of an HTTP service
-// through the filters, as a server's response is (start_analyze(res),
+// ServiceBuffers reports whether an HTTP service must hand its complete
+// response to ServiceResponse rather than write it as it goes: filters,
+// http-response or http-after-response rules apply to it.
+func (hc *HTTPConn) ServiceBuffers() bool {
+	s := hc.s
+	if hc.Filtered() || s.hasAfterResponse() || len(s.Frontend.HTTPRules[HTTPResponse]) > 0 {
+		return true
+	}
+	be := s.Backend
+	return be != nil && be != s.Frontend && len(be.HTTPRules[HTTPResponse]) > 0
+}
+
+// ServiceResponse sends the complete response of an HTTP service through
+// what applies to a server's response: the filters (start_analyze(res),
 // http_headers(res), then http_payload(res) and http_end(res) for data
-// filters), and queues it with its new length. It returns false when a
-// filter failed: the client connection is then closed without a
-// response, as HAProxy 2.6 does.
-func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
-	tx := hc.s.HTTP
+// filters), the http-response rules, the http-after-response rules. A
+// filtered response is sent with its new length; otherwise a response
+// without one is chunked (HTTP/1.1) or ends with the connection
+// (closeAfter). It returns false when a filter failed: the client
+// connection is then closed without a response, as HAProxy 2.6 does.
+//
+// HAProxy compat: the request's "req" variables stay and "res" ones may
+// not be set, as no server connection turns the stream to its response.
+func (hc *HTTPConn) ServiceResponse(res *h1.Message) (ok, closeAfter bool) {
+	s := hc.s
+	tx := s.HTTP
 	tx.Res = *res
 	r := &tx.Res
 	r.IsResponse = true
 	r.BodyComplete = true
 	r.Framing = h1.FramingLength
 	tx.Status = r.Status
-	if !tx.filterResponseStart() || !tx.filterResponseHeaders() {
+	if !tx.filterResponseStart() {
 		tx.closeClient = true
-		return false
+		return false, true
+	}
+	s.captureHeaders(true)
+	reply, rulesOK := s.runServiceResponseRules()
+	if !rulesOK {
+		if reply == nil {
+			tx.closeClient = true
+			return false, true
+		}
+		tx.closeClient = true
+		return hc.finishLocal(tx, reply), true
+	}
+	if !tx.filterResponseHeaders() {
+		tx.closeClient = true
+		return false, true
 	}
 	fc := tx.filters
 	if fc.data(true) {
 		if !fc.payloadAll(true, r) {
-			holdUntilTimeout(hc.s.Frontend.Timeouts.Client)
+			holdUntilTimeout(s.Frontend.Timeouts.Client)
 			tx.closeClient = true
-			return false
+			return false, true
 		}
 		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
 	}
-	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304
-	if !noBody {
+	s.runAfterResponse(tx)
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
+	_, hasLen := r.Get("content-length")
+	_, hasTE := r.Get("transfer-encoding")
+	chunked := false
+	switch {
+	case noBody:
+	case hc.Filtered():
 		r.Del("transfer-encoding")
 		r.SetContentLength(int64(len(r.Body)))
+	case hasLen || hasTE:
+	case tx.Req.Version == "HTTP/1.1":
+		r.Add("transfer-encoding", "chunked")
+		chunked = true
+	default:
+		closeAfter = true
 	}
 	hc.buf = h1.AppendHead(hc.buf[:0], r)
 	_, _ = hc.Write(hc.buf)
+	if noBody {
+		return true, closeAfter
+	}
+	if chunked {
+		if len(r.Body) > 0 {
+			_, _ = hc.Write(strconv.AppendInt(nil, int64(len(r.Body)), 16))
+			_, _ = hc.Write([]byte("\r\n"))
+			_, _ = hc.Write(r.Body)
+			_, _ = hc.Write([]byte("\r\n"))
+		}
+		_, _ = hc.Write([]byte("0\r\n\r\n"))
+		return true, closeAfter
+	}
 	_, _ = hc.Write(r.Body)
-	return true
+	return true, closeAfter
 }
 
 // errFilterLength fails a content-length body the filters made longer

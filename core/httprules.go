@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 	"luaproxy/netio/h1"
 )
 
@@ -813,7 +814,19 @@ func (s *Stream) ruleTerm(rule *httpRule, rs RuleSet) {
 func (s *Stream) runHTTPResponseRules() (*Reply, bool) {
 	x := extOf(s)
 	x.reqres.Clear() // the request's "req" variables end where the response starts
+	x.reqresScope = sample.ScopeRes
 	s.captureHeaders(true)
+	if be := s.Backend; be != nil && be != s.Frontend {
+		if r, ok := s.runHTTPRules(be, HTTPResponse); !ok {
+			return r, false
+		}
+	}
+	return s.runHTTPRules(s.Frontend, HTTPResponse)
+}
+
+// runServiceResponseRules runs the http-response rules on a service's
+// response: as runHTTPResponseRules, without ending the "req" variables.
+func (s *Stream) runServiceResponseRules() (*Reply, bool) {
 	if be := s.Backend; be != nil && be != s.Frontend {
 		if r, ok := s.runHTTPRules(be, HTTPResponse); !ok {
 			return r, false

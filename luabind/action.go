@@ -148,7 +148,7 @@ func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bo
 		// returning nothing reads it as its own result.
 		return core.Continue, true
 	}
-	return verdictOf(co), false
+	return verdictOf(s, co), false
 }
 
 // actWakeTime implements act:wake_time(milliseconds): the delay before an
@@ -185,7 +185,11 @@ func (a *luaAction) resolve(s *core.Stream) (*LState, vm.Ref) {
 }
 
 // verdictOf maps an action's return value (act.*) to the rule verdict.
-func verdictOf(co *vm.Co) core.Verdict {
+// HAProxy compat: in HTTP rules act.DENY answers as "deny" does (403 to
+// a request, 502 to a response), act.ERROR as an internal error (500),
+// and act.DONE ends the rule set as act.STOP does; in TCP rules all three
+// close the connection.
+func verdictOf(s *core.Stream, co *vm.Co) core.Verdict {
 	if co.NResults() < 1 {
 		return core.Continue
 	}
@@ -197,8 +201,24 @@ func verdictOf(co *vm.Co) core.Verdict {
 	case actStop:
 		return core.Stop
 	case actDone:
+		if s.HTTP != nil {
+			return core.Stop
+		}
 		return core.Done
-	case actDeny, actAbort, actError:
+	case actDeny, actError:
+		if s.HTTP == nil {
+			return core.Reject
+		}
+		status := 500
+		if v == actDeny {
+			status = 403
+			if s.SampleCtx().Response {
+				status = 502
+			}
+		}
+		s.HTTP.Reply = s.Frontend.ErrorReply(status)
+		return core.Done
+	case actAbort:
 		return core.Reject
 	}
 	return core.Continue

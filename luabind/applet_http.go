@@ -23,7 +23,7 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 		return false
 	}
 	req := &s.HTTP.Req
-	ap := &AppletHTTP{s: s, hc: hc, status: 200, filtered: hc.Filtered(),
+	ap := &AppletHTTP{s: s, hc: hc, status: 200, filtered: hc.ServiceBuffers(),
 		// what wait-for-body buffered comes first
 		body:    append([]byte(nil), req.Body...),
 		bodyEOF: req.BodyComplete || req.Framing == h1.FramingNone}
@@ -57,10 +57,11 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 		if res.Reason == "" {
 			res.Reason = core.Reason(ap.status)
 		}
-		if !hc.FilterServiceResponse(res) {
+		ok, closeAfter := hc.ServiceResponse(res)
+		if !ok {
 			return false
 		}
-		return hc.FinishService(s.HTTP.Status, false)
+		return hc.FinishService(s.HTTP.Status, closeAfter)
 	}
 	if ap.chunked {
 		_, _ = hc.Write([]byte("0\r\n\r\n"))
@@ -90,8 +91,8 @@ type AppletHTTP struct {
 	body    []byte // request body bytes read and not consumed
 	bodyEOF bool
 
-	// filtered: filters see the response, which is kept in resBody
-	// until the service ends (HTTPConn.FilterServiceResponse).
+	// filtered: filters or response rules see the response, which is kept in resBody
+	// until the service ends (HTTPConn.ServiceResponse).
 	filtered bool
 	resBody  []byte
 }

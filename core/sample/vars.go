@@ -215,6 +215,9 @@ func (c *Ctx) Vars(scope VarScope) *Vars {
 	case ScopeTxn:
 		return c.Txn
 	case ScopeReq, ScopeRes:
+		if c.ReqResScope != 0 && scope != c.ReqResScope {
+			return nil
+		}
 		return c.ReqRes
 	case ScopeCheck:
 		return c.Check
