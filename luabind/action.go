@@ -187,8 +187,8 @@ func (a *luaAction) resolve(s *core.Stream) (*LState, vm.Ref) {
 // verdictOf maps an action's return value (act.*) to the rule verdict.
 // HAProxy compat: in HTTP rules act.DENY answers as "deny" does (403 to
 // a request, 502 to a response), act.ERROR as an internal error (500),
-// and act.DONE ends the rule set as act.STOP does; in TCP rules all three
-// close the connection.
+// act.DONE ends the rule set as act.STOP does, and act.ABORT in request
+// rules answers 503; in TCP rules all four close the connection.
 func verdictOf(s *core.Stream, co *vm.Co) core.Verdict {
 	if co.NResults() < 1 {
 		return core.Continue
@@ -219,6 +219,13 @@ func verdictOf(s *core.Stream, co *vm.Co) core.Verdict {
 		s.HTTP.Reply = s.Frontend.ErrorReply(status)
 		return core.Done
 	case actAbort:
+		if s.HTTP != nil && !s.SampleCtx().Response {
+			// HAProxy compat: an abort without a response ends the
+			// request's analysis before a backend is chosen; the stream
+			// then finds no server in the frontend: 503.
+			s.HTTP.Reply = s.Frontend.ErrorReply(503)
+			return core.Done
+		}
 		return core.Reject
 	}
 	return core.Continue

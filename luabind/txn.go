@@ -177,7 +177,8 @@ func (tx *TXN) luaLog(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	if level < -1 || level > 7 {
-		return 0, c.ArgError(2, "Invalid loglevel.")
+		// HAProxy compat: hlua_txn_log names argument 1 here
+		return 0, c.ArgError(1, "Invalid loglevel.")
 	}
 	tx.ls.rt.e.Log.Level(int(level), msg)
 	return 0, nil

@@ -150,6 +150,7 @@ func main() {
 	}
 	log := core.NewLogger(os.Stderr)
 	log.Quiet = o.quiet
+	log.Debug = o.debug
 
 	// -D: go to the background first, so that the configuration (and the
 	// Lua code it runs) loads once, in the process that serves.
