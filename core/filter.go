@@ -522,6 +522,13 @@ func (hc *HTTPConn) ServiceResponse(res *h1.Message) (ok, closeAfter bool) {
 		tx.closeClient = true
 		return false, true
 	}
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
+	_, hasLen := r.Get("content-length")
+	_, hasTE := r.Get("transfer-encoding")
+	if !noBody && !hasLen && !hasTE && !hc.Filtered() && tx.Req.Version == "HTTP/1.1" {
+		// the rules see the framing the service's answer gets
+		r.Add("transfer-encoding", "chunked")
+	}
 	s.captureHeaders(true)
 	reply, rulesOK := s.runServiceResponseRules()
 	if !rulesOK {
@@ -546,19 +553,17 @@ func (hc *HTTPConn) ServiceResponse(res *h1.Message) (ok, closeAfter bool) {
 		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
 	}
 	s.runAfterResponse(tx)
-	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
-	_, hasLen := r.Get("content-length")
-	_, hasTE := r.Get("transfer-encoding")
+	_, hasLen = r.Get("content-length")
+	te, hasTE := r.Get("transfer-encoding")
 	chunked := false
 	switch {
 	case noBody:
 	case hc.Filtered():
 		r.Del("transfer-encoding")
 		r.SetContentLength(int64(len(r.Body)))
-	case hasLen || hasTE:
-	case tx.Req.Version == "HTTP/1.1":
-		r.Add("transfer-encoding", "chunked")
+	case hasTE && strings.EqualFold(te, "chunked"):
 		chunked = true
+	case hasLen:
 	default:
 		closeAfter = true
 	}

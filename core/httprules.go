@@ -496,13 +496,17 @@ func SetPath(m *h1.Message, path string) {
 	}
 }
 
-// SetQuery replaces the query string of a request URI ("" removes it).
+// SetQuery replaces the query string of a request URI ("" empties it).
+//
+// HAProxy compat (http_replace_req_query): an empty query keeps the '?'
+// of a URI that has one, and a leading '?' in q is part of the query.
 func SetQuery(m *h1.Message, q string) {
 	p := m.URI
+	hadQ := false
 	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
+		p, hadQ = p[:i], true
 	}
-	if q != "" {
+	if q != "" || hadQ {
 		p += "?" + q
 	}
 	m.URI = p

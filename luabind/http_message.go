@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"luaproxy/core"
 	"luaproxy/luabind/vm"
@@ -41,7 +40,7 @@ var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 		{Name: "rep_value", Fn: msgRepHeader(true)},
 		{Name: "set_method", Fn: msgReqString(func(m *h1.Message, v string) { m.Method = v })},
 		{Name: "set_path", Fn: msgReqString(core.SetPath)},
-		{Name: "set_query", Fn: msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, strings.TrimPrefix(v, "?")) })},
+		{Name: "set_query", Fn: msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, v) })},
 		{Name: "set_uri", Fn: msgReqString(func(m *h1.Message, v string) { m.URI = v })},
 		{Name: "set_status", Fn: (*HTTPMessage).luaSetStatus},
 		{Name: "body", Fn: (*HTTPMessage).luaBody},
