@@ -502,9 +502,9 @@ func (hc *HTTPConn) ServiceBuffers() bool {
 // what applies to a server's response: the filters (start_analyze(res),
 // http_headers(res), then http_payload(res) and http_end(res) for data
 // filters), the http-response rules, the http-after-response rules. A
-// filtered response is sent with its new length; otherwise a response
-// without one is chunked (HTTP/1.1) or ends with the connection
-// (closeAfter). It returns false when a filter failed: the client
+// response without a length is chunked (HTTP/1.1) or ends with the
+// connection (closeAfter); a filtered one with a length gets its new
+// length. It returns false when a filter failed: the client
 // connection is then closed without a response, as HAProxy 2.6 does.
 //
 // HAProxy compat: the request's "req" variables stay and "res" ones may
@@ -525,8 +525,8 @@ func (hc *HTTPConn) ServiceResponse(res *h1.Message) (ok, closeAfter bool) {
 	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
 	_, hasLen := r.Get("content-length")
 	_, hasTE := r.Get("transfer-encoding")
-	if !noBody && !hasLen && !hasTE && !hc.Filtered() && tx.Req.Version == "HTTP/1.1" {
-		// the rules see the framing the service's answer gets
+	if !noBody && !hasLen && !hasTE && tx.Req.Version == "HTTP/1.1" {
+		// the filters and rules see the framing the answer gets
 		r.Add("transfer-encoding", "chunked")
 	}
 	s.captureHeaders(true)
@@ -558,12 +558,12 @@ func (hc *HTTPConn) ServiceResponse(res *h1.Message) (ok, closeAfter bool) {
 	chunked := false
 	switch {
 	case noBody:
-	case hc.Filtered():
-		r.Del("transfer-encoding")
-		r.SetContentLength(int64(len(r.Body)))
 	case hasTE && strings.EqualFold(te, "chunked"):
 		chunked = true
 	case hasLen:
+		if hc.Filtered() {
+			r.SetContentLength(int64(len(r.Body)))
+		}
 	default:
 		closeAfter = true
 	}

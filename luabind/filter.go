@@ -330,8 +330,8 @@ func (fi *filterInst) channel(res bool) func(co *vm.Co) {
 	}
 }
 
-func (fi *filterInst) message(res bool) func(co *vm.Co) {
-	return func(co *vm.Co) { httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res}) }
+func (fi *filterInst) message(res bool, phase msgPhase) func(co *vm.Co) {
+	return func(co *vm.Co) { httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res, phase: phase}) }
 }
 
 // StartAnalyze calls start_analyze(flt, txn, chn).
@@ -346,7 +346,7 @@ func (fi *filterInst) EndAnalyze(res bool) core.FilterResult {
 
 // HTTPHeaders calls http_headers(flt, txn, http_msg).
 func (fi *filterInst) HTTPHeaders(res bool) core.FilterResult {
-	return fi.callback("http_headers", fi.message(res))
+	return fi.callback("http_headers", fi.message(res, phaseHeaders))
 }
 
 // HTTPPayload calls http_payload(flt, txn, http_msg) with a message whose
@@ -365,7 +365,7 @@ func (fi *filterInst) HTTPPayload(res bool, off, n int) int {
 	fi.ls.Lock()
 	defer fi.ls.Unlock()
 	co, ran := fi.invoke("http_payload", fi.obj, func(co *vm.Co) {
-		httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res, win: w})
+		httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res, win: w, phase: phasePayload})
 	})
 	if co == nil {
 		return off + n
@@ -381,7 +381,7 @@ func (fi *filterInst) HTTPPayload(res bool, off, n int) int {
 
 // HTTPEnd calls http_end(flt, txn, http_msg).
 func (fi *filterInst) HTTPEnd(res bool) core.FilterResult {
-	return fi.callback("http_end", fi.message(res))
+	return fi.callback("http_end", fi.message(res, phaseEnd))
 }
 
 // TCPPayload calls tcp_payload(flt, txn, chn) with a channel whose

@@ -26,6 +26,50 @@ type HTTPMessage struct {
 	// and edit only those bytes of the buffered body (nil: all of it;
 	// its fwd then replaces fwd).
 	win *filterWindow
+	// phase is the filter callback the message was given to; the
+	// phaseAny of other uses allows every method.
+	phase msgPhase
+}
+
+// msgPhase is the filter callback an HTTPMessage belongs to.
+type msgPhase int
+
+const (
+	phaseAny msgPhase = iota
+	phaseHeaders
+	phasePayload
+	phaseEnd
+)
+
+// errTop is HAProxy's lua_error(L) with the arguments on the stack: the
+// error value is the last argument, or the message itself.
+func errTop(c *vm.Call) error {
+	if c.Top() <= 1 {
+		return vm.RawError("HAProxy class HTTPMessage")
+	}
+	return vm.RawError(c.ToString(c.Top()))
+}
+
+// msgHeadOnly wraps a method that changes the head: HAProxy 2.6 raises
+// (errTop) once the message is past its headers (http_payload, http_end).
+func msgHeadOnly(fn func(*HTTPMessage, *vm.Call) (int, error)) func(*HTTPMessage, *vm.Call) (int, error) {
+	return func(hm *HTTPMessage, c *vm.Call) (int, error) {
+		if hm.phase == phasePayload || hm.phase == phaseEnd {
+			return 0, errTop(c)
+		}
+		return fn(hm, c)
+	}
+}
+
+// msgBodyOnly wraps a method on the payload: HAProxy 2.6 raises (errTop)
+// before the message reaches its data (http_headers).
+func msgBodyOnly(fn func(*HTTPMessage, *vm.Call) (int, error)) func(*HTTPMessage, *vm.Call) (int, error) {
+	return func(hm *HTTPMessage, c *vm.Call) (int, error) {
+		if hm.phase == phaseHeaders {
+			return 0, errTop(c)
+		}
+		return fn(hm, c)
+	}
 }
 
 var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
@@ -33,24 +77,24 @@ var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 	Methods: []vm.Method[*HTTPMessage]{
 		{Name: "get_headers", Fn: (*HTTPMessage).luaGetHeaders},
 		{Name: "get_stline", Fn: (*HTTPMessage).luaGetStline},
-		{Name: "add_header", Fn: (*HTTPMessage).luaAddHeader},
-		{Name: "set_header", Fn: (*HTTPMessage).luaSetHeader},
-		{Name: "del_header", Fn: (*HTTPMessage).luaDelHeader},
-		{Name: "rep_header", Fn: msgRepHeader(false)},
-		{Name: "rep_value", Fn: msgRepHeader(true)},
-		{Name: "set_method", Fn: msgReqString(func(m *h1.Message, v string) { m.Method = v })},
-		{Name: "set_path", Fn: msgReqString(core.SetPath)},
-		{Name: "set_query", Fn: msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, v) })},
-		{Name: "set_uri", Fn: msgReqString(func(m *h1.Message, v string) { m.URI = v })},
-		{Name: "set_status", Fn: (*HTTPMessage).luaSetStatus},
-		{Name: "body", Fn: (*HTTPMessage).luaBody},
-		{Name: "set", Fn: (*HTTPMessage).luaSet},
-		{Name: "append", Fn: (*HTTPMessage).luaAppend},
-		{Name: "prepend", Fn: (*HTTPMessage).luaPrepend},
-		{Name: "insert", Fn: (*HTTPMessage).luaInsert},
-		{Name: "remove", Fn: (*HTTPMessage).luaRemove},
-		{Name: "send", Fn: (*HTTPMessage).luaSend},
-		{Name: "forward", Fn: (*HTTPMessage).luaForward},
+		{Name: "add_header", Fn: msgHeadOnly((*HTTPMessage).luaAddHeader)},
+		{Name: "set_header", Fn: msgHeadOnly((*HTTPMessage).luaSetHeader)},
+		{Name: "del_header", Fn: msgHeadOnly((*HTTPMessage).luaDelHeader)},
+		{Name: "rep_header", Fn: msgHeadOnly(msgRepHeader(false))},
+		{Name: "rep_value", Fn: msgHeadOnly(msgRepHeader(true))},
+		{Name: "set_method", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { m.Method = v }))},
+		{Name: "set_path", Fn: msgHeadOnly(msgReqString(core.SetPath))},
+		{Name: "set_query", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, v) }))},
+		{Name: "set_uri", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { m.URI = v }))},
+		{Name: "set_status", Fn: msgHeadOnly((*HTTPMessage).luaSetStatus)},
+		{Name: "body", Fn: msgBodyOnly((*HTTPMessage).luaBody)},
+		{Name: "set", Fn: msgBodyOnly((*HTTPMessage).luaSet)},
+		{Name: "append", Fn: msgBodyOnly((*HTTPMessage).luaAppend)},
+		{Name: "prepend", Fn: msgBodyOnly((*HTTPMessage).luaPrepend)},
+		{Name: "insert", Fn: msgBodyOnly((*HTTPMessage).luaInsert)},
+		{Name: "remove", Fn: msgBodyOnly((*HTTPMessage).luaRemove)},
+		{Name: "send", Fn: msgBodyOnly((*HTTPMessage).luaSend)},
+		{Name: "forward", Fn: msgBodyOnly((*HTTPMessage).luaForward)},
 		{Name: "input", Fn: (*HTTPMessage).luaInput},
 		{Name: "output", Fn: (*HTTPMessage).luaOutput},
 		{Name: "is_full", Fn: (*HTTPMessage).luaIsFull},
@@ -66,16 +110,17 @@ var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 	},
 })
 
-// luaHTTPReq implements txn.http_req: the request's HTTPMessage in HTTP
-// mode, nil in TCP mode.
+// luaHTTPReq implements txn.http_req: the request's HTTPMessage in a
+// filter of an HTTP stream, else nil (HAProxy 2.6 builds it only for
+// filters).
 func (tx *TXN) luaHTTPReq(c *vm.Call) (int, error) { return tx.pushMessage(c, false) }
 
-// luaHTTPRes implements txn.http_res: the response's HTTPMessage in HTTP
-// mode, nil in TCP mode.
+// luaHTTPRes implements txn.http_res: the response's HTTPMessage, as
+// txn.http_req.
 func (tx *TXN) luaHTTPRes(c *vm.Call) (int, error) { return tx.pushMessage(c, true) }
 
 func (tx *TXN) pushMessage(c *vm.Call, res bool) (int, error) {
-	if tx.s.HTTP == nil {
+	if iv := inv(c); tx.s.HTTP == nil || iv == nil || iv.ctx != ctxFilter {
 		c.PushNil()
 		return 1, nil
 	}
@@ -120,7 +165,7 @@ func (hm *HTTPMessage) luaGetStline(c *vm.Call) (int, error) {
 	c.NewTable(0, 3)
 	if hm.res {
 		c.FieldString("version", m.Version)
-		c.FieldInteger("code", int64(m.Status))
+		c.FieldString("code", strconv.Itoa(m.Status)) // HAProxy compat: a string
 		c.FieldString("reason", m.Reason)
 	} else {
 		c.FieldString("method", m.Method)
@@ -207,7 +252,7 @@ func msgRepHeader(perValue bool) func(*HTTPMessage, *vm.Call) (int, error) {
 func msgReqString(set func(*h1.Message, string)) func(*HTTPMessage, *vm.Call) (int, error) {
 	return func(hm *HTTPMessage, c *vm.Call) (int, error) {
 		if hm.res {
-			return 0, c.ArgError(1, "HTTP request message expected")
+			return 0, errTop(c) // HAProxy compat
 		}
 		m, err := hm.msg()
 		if err != nil {
@@ -227,7 +272,7 @@ func msgReqString(set func(*h1.Message, string)) func(*HTTPMessage, *vm.Call) (i
 // on the response. It never yields.
 func (hm *HTTPMessage) luaSetStatus(c *vm.Call) (int, error) {
 	if !hm.res {
-		return 0, c.ArgError(1, "HTTP response message expected")
+		return 0, errTop(c) // HAProxy compat
 	}
 	m, err := hm.msg()
 	if err != nil {
