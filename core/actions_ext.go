@@ -72,6 +72,15 @@ func (s *Stream) SetLogLevel(level int) {
 	extOf(s).logLevel = min(level, LogDebug)
 }
 
+// LogLevel returns the level set-log-level (or a script) gave the
+// stream's log lines, -1 when none was set.
+func (s *Stream) LogLevel() int {
+	if l := extOf(s).logLevel; l >= 0 && l <= LogDebug {
+		return l
+	}
+	return -1
+}
+
 // extOf returns the stream's action state, reset for a new HTTP
 // transaction.
 func extOf(s *Stream) *streamExt {

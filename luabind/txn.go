@@ -184,13 +184,15 @@ func (tx *TXN) luaLog(c *vm.Call) (int, error) {
 	return 0, nil
 }
 
-// luaDeflog implements TXN.deflog(txn, msg): the proxy's default level (info).
+// luaDeflog implements TXN.deflog(txn, msg): the message at the stream's
+// log level. HAProxy 2.6 compat: that is the level txn:set_loglevel or
+// set-log-level gave, else 0 (emerg), the unset value of its stream.
 func (tx *TXN) luaDeflog(c *vm.Call) (int, error) {
 	msg, err := c.String(2)
 	if err != nil {
 		return 0, err
 	}
-	tx.ls.rt.e.Log.Level(core.LogInfo, msg)
+	tx.ls.rt.e.Log.Level(max(tx.s.LogLevel(), core.LogEmerg), msg)
 	return 0, nil
 }
 
