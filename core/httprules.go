@@ -319,7 +319,7 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			m := &tx.Req
 			switch kw {
 			case "set-method":
-				m.Method = v
+				SetMethod(m, v)
 			case "set-uri":
 				m.URI = v
 			case "set-path":
@@ -485,6 +485,15 @@ func replaceHeader(m *h1.Message, name string, re *regexp.Regexp, repl string, p
 		}
 		h.Value = strings.Join(parts, ",")
 	}
+}
+
+// SetMethod replaces the method of a request, keeping the one received
+// in m.RecvMethod.
+func SetMethod(m *h1.Message, method string) {
+	if m.RecvMethod == "" {
+		m.RecvMethod = m.Method
+	}
+	m.Method = method
 }
 
 // SetPath replaces the path of a request URI, keeping its query string.

@@ -276,7 +276,7 @@ func (h *HTTP) luaSetMethod(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m.Method = v
+	core.SetMethod(m, v)
 	c.PushBool(true) // HAProxy compat: the change succeeded
 	return 1, nil
 }

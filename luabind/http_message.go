@@ -82,7 +82,7 @@ var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 		{Name: "del_header", Fn: msgHeadOnly((*HTTPMessage).luaDelHeader)},
 		{Name: "rep_header", Fn: msgHeadOnly(msgRepHeader(false))},
 		{Name: "rep_value", Fn: msgHeadOnly(msgRepHeader(true))},
-		{Name: "set_method", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { m.Method = v }))},
+		{Name: "set_method", Fn: msgHeadOnly(msgReqString(core.SetMethod))},
 		{Name: "set_path", Fn: msgHeadOnly(msgReqString(core.SetPath))},
 		{Name: "set_query", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, v) }))},
 		{Name: "set_uri", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { m.URI = v }))},
