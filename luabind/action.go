@@ -186,9 +186,10 @@ func (a *luaAction) resolve(s *core.Stream) (*LState, vm.Ref) {
 
 // verdictOf maps an action's return value (act.*) to the rule verdict.
 // HAProxy compat: in HTTP rules act.DENY answers as "deny" does (403 to
-// a request, 502 to a response), act.ERROR as an internal error (500),
-// act.DONE ends the rule set as act.STOP does, and act.ABORT in request
-// rules answers 503; in TCP rules all four close the connection.
+// a request; to a response, the error page of its status), act.ERROR as
+// an internal error (500), act.DONE ends the rule set as act.STOP does,
+// and act.ABORT answers 503 to a request and ends the response's rules;
+// in TCP rules all four close the connection.
 func verdictOf(s *core.Stream, co *vm.Co) core.Verdict {
 	if co.NResults() < 1 {
 		return core.Continue
@@ -213,13 +214,19 @@ func verdictOf(s *core.Stream, co *vm.Co) core.Verdict {
 		if v == actDeny {
 			status = 403
 			if s.SampleCtx().Response {
-				status = 502
+				// HAProxy 2.6 compat: nothing sets the status of a deny
+				// in response rules, so the page is the one of the
+				// response's status (200: "Service ready.")
+				status = core.ErrorPageStatus(s.HTTP.Status)
 			}
 		}
 		s.HTTP.Reply = s.Frontend.ErrorReply(status)
 		return core.Done
 	case actAbort:
-		if s.HTTP != nil && !s.SampleCtx().Response {
+		if s.HTTP != nil && s.SampleCtx().Response {
+			return core.Stop // HAProxy compat: the response goes on as is
+		}
+		if s.HTTP != nil {
 			// HAProxy compat: an abort without a response ends the
 			// request's analysis before a backend is chosen; the stream
 			// then finds no server in the frontend: 503.

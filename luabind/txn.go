@@ -3,6 +3,8 @@
 package luabind
 
 import (
+	"strings"
+
 	"luaproxy/core"
 	"luaproxy/luabind/vm"
 	"time"
@@ -168,6 +170,9 @@ func (tx *TXN) luaSetPriv(c *vm.Call) (int, error) {
 
 // luaLog implements TXN.log(txn, loglevel, msg). It never yields.
 func (tx *TXN) luaLog(c *vm.Call) (int, error) {
+	if err := checkArgs(c, 3, "log"); err != nil {
+		return 0, err
+	}
 	level, err := c.Integer(2)
 	if err != nil {
 		return 0, err
@@ -188,6 +193,9 @@ func (tx *TXN) luaLog(c *vm.Call) (int, error) {
 // log level. HAProxy 2.6 compat: that is the level txn:set_loglevel or
 // set-log-level gave, else 0 (emerg), the unset value of its stream.
 func (tx *TXN) luaDeflog(c *vm.Call) (int, error) {
+	if err := checkArgs(c, 2, "deflog"); err != nil {
+		return 0, err
+	}
 	msg, err := c.String(2)
 	if err != nil {
 		return 0, err
@@ -197,7 +205,12 @@ func (tx *TXN) luaDeflog(c *vm.Call) (int, error) {
 }
 
 func txnLevel(level int) func(*TXN, *vm.Call) (int, error) {
+	name := core.LevelNames[level]
+	name = strings.ToUpper(name[:1]) + name[1:] // "Debug", "Info", ... for check_args
 	return func(tx *TXN, c *vm.Call) (int, error) {
+		if err := checkArgs(c, 2, name); err != nil {
+			return 0, err
+		}
 		msg, err := c.String(2)
 		if err != nil {
 			return 0, err
