@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"luaproxy/core"
@@ -207,22 +209,32 @@ func sortedKeys(m map[any]any) []string {
 	return out
 }
 
-// headerValues reads one name's values: a list of strings, or one string.
+// headerValues reads one name's values: a list of strings (numbers are
+// formatted as Lua does). HAProxy compat: anything else, a lone string
+// included, gives no header.
 func headerValues(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case map[any]any:
-		var out []string
-		for i := int64(1); ; i++ {
-			s, ok := v[i].(string)
-			if !ok {
-				return out
-			}
+	l, ok := v.(map[any]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := int64(1); ; i++ {
+		switch s := l[i].(type) {
+		case string:
 			out = append(out, s)
+		case int64:
+			out = append(out, strconv.FormatInt(s, 10))
+		case float64:
+			// lua_tostring's "%.14g"
+			f := strconv.FormatFloat(s, 'g', 14, 64)
+			if !strings.ContainsAny(f, ".eEnN") {
+				f += ".0"
+			}
+			out = append(out, f)
+		default:
+			return out
 		}
 	}
-	return nil
 }
 
 // replyOf converts a Reply table (argument i) into the engine's reply, as

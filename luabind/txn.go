@@ -227,11 +227,11 @@ func txnLevel(level int) func(*TXN, *vm.Call) (int, error) {
 func (tx *TXN) luaDone(c *vm.Call) (int, error) {
 	if c.Type(2) == vm.TypeTable && tx.s.HTTP != nil {
 		if iv := inv(c); iv != nil && iv.ctx == ctxAction {
-			r, err := replyOf(c, 2)
-			if err != nil {
-				return 0, err
+			// HAProxy compat: a reply it cannot build (a bad status)
+			// is no Lua error; the stream ends without a response
+			if r, err := replyOf(c, 2); err == nil {
+				tx.s.HTTP.Reply = r
 			}
-			tx.s.HTTP.Reply = r
 		}
 	}
 	if iv := inv(c); iv != nil && (iv.ctx == ctxFetch || iv.ctx == ctxConverter) {
