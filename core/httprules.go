@@ -321,7 +321,7 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			case "set-method":
 				SetMethod(m, v)
 			case "set-uri":
-				m.URI = v
+				SetURI(m, v)
 			case "set-path":
 				SetPath(m, v)
 			case "set-pathq":
@@ -484,6 +484,23 @@ func replaceHeader(m *h1.Message, name string, re *regexp.Regexp, repl string, p
 			}
 		}
 		h.Value = strings.Join(parts, ",")
+	}
+}
+
+// SetURI replaces the URI of a request. HAProxy compat
+// (http_replace_req_uri): an absolute URI's authority becomes the value
+// of the Host header.
+func SetURI(m *h1.Message, uri string) {
+	m.URI = uri
+	if i := strings.Index(uri, "://"); i > 0 && !strings.ContainsAny(uri[:i], "/?") {
+		auth := uri[i+3:]
+		if j := strings.IndexAny(auth, "/?"); j >= 0 {
+			auth = auth[:j]
+		}
+		if _, ok := m.Get("host"); ok && auth != "" {
+			m.Del("host")
+			m.Add("host", auth)
+		}
 	}
 }
 

@@ -310,7 +310,7 @@ func (h *HTTP) luaSetURI(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m.URI = v
+	core.SetURI(m, v)
 	c.PushBool(true) // HAProxy compat: the change succeeded
 	return 1, nil
 }
@@ -321,11 +321,8 @@ func (h *HTTP) luaSetStatus(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := setStatus(c, m, h.s.HTTP); err != nil {
-		return 0, err
-	}
-	c.PushBool(true)
-	return 1, nil
+	// HAProxy compat: no result
+	return 0, setStatus(c, m, h.s.HTTP)
 }
 
 // setStatus applies (status[, reason]) from arguments 2 and 3 to a

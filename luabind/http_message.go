@@ -85,7 +85,7 @@ var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 		{Name: "set_method", Fn: msgHeadOnly(msgReqString(core.SetMethod))},
 		{Name: "set_path", Fn: msgHeadOnly(msgReqString(core.SetPath))},
 		{Name: "set_query", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, v) }))},
-		{Name: "set_uri", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { m.URI = v }))},
+		{Name: "set_uri", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { core.SetURI(m, v) }))},
 		{Name: "set_status", Fn: msgHeadOnly((*HTTPMessage).luaSetStatus)},
 		{Name: "body", Fn: msgBodyOnly((*HTTPMessage).luaBody)},
 		{Name: "set", Fn: msgBodyOnly((*HTTPMessage).luaSet)},
