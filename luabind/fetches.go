@@ -125,7 +125,15 @@ func fetchMethod(f *sample.Fetch, str bool) func(*TXN, *vm.Call) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		smp, ok := f.Fn(tx.s.SampleCtx(), args)
+		ctx := tx.s.SampleCtx()
+		if ctx.Response && tx.s.HTTP != nil && f.Use.Val()&(sample.FEHRSHdr|sample.BEHRSHdr) == 0 {
+			// HAProxy compat: once the request is forwarded, what is
+			// read from its head or body is gone (a config rule could
+			// not use such a fetch here)
+			pushSample(c, tx.ls.rt, sample.Sample{}, false, str)
+			return 1, nil
+		}
+		smp, ok := f.Fn(ctx, args)
 		pushSample(c, tx.ls.rt, smp, ok, str)
 		return 1, nil
 	}
