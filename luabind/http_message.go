@@ -62,10 +62,10 @@ func msgHeadOnly(fn func(*HTTPMessage, *vm.Call) (int, error)) func(*HTTPMessage
 }
 
 // msgBodyOnly wraps a method on the payload: HAProxy 2.6 raises (errTop)
-// before the message reaches its data (http_headers).
+// outside http_payload (before the data, or once the message is done).
 func msgBodyOnly(fn func(*HTTPMessage, *vm.Call) (int, error)) func(*HTTPMessage, *vm.Call) (int, error) {
 	return func(hm *HTTPMessage, c *vm.Call) (int, error) {
-		if hm.phase == phaseHeaders {
+		if hm.phase == phaseHeaders || hm.phase == phaseEnd {
 			return 0, errTop(c)
 		}
 		return fn(hm, c)
@@ -75,8 +75,8 @@ func msgBodyOnly(fn func(*HTTPMessage, *vm.Call) (int, error)) func(*HTTPMessage
 var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 	Name: "HTTPMessage",
 	Methods: []vm.Method[*HTTPMessage]{
-		{Name: "get_headers", Fn: (*HTTPMessage).luaGetHeaders},
-		{Name: "get_stline", Fn: (*HTTPMessage).luaGetStline},
+		{Name: "get_headers", Fn: msgHeadOnly((*HTTPMessage).luaGetHeaders)},
+		{Name: "get_stline", Fn: msgHeadOnly((*HTTPMessage).luaGetStline)},
 		{Name: "add_header", Fn: msgHeadOnly((*HTTPMessage).luaAddHeader)},
 		{Name: "set_header", Fn: msgHeadOnly((*HTTPMessage).luaSetHeader)},
 		{Name: "del_header", Fn: msgHeadOnly((*HTTPMessage).luaDelHeader)},
@@ -349,6 +349,38 @@ func span(c *vm.Call, i, n int) (int, int, error) {
 	return int(off), int(l), nil
 }
 
+// inputLen is the length of the input as HAProxy counts it: the data,
+// plus one byte for the end-of-trailers block of a complete chunked
+// message in http_payload. Offsets and lengths are counted against it
+// and then clamped to the data.
+func (hm *HTTPMessage) inputLen(m *h1.Message, in []byte) int {
+	if m.Framing == h1.FramingChunked && m.BodyComplete && hm.phase == phasePayload {
+		return len(in) + 1
+	}
+	return len(in)
+}
+
+// clampSpan clamps (off, l) to n bytes of data.
+func clampSpan(off, l, n int) (int, int) {
+	off = min(off, n)
+	return off, min(l, n-off)
+}
+
+// strictSpan is span for the methods that change data (set, remove):
+// HAProxy refuses a length past the end of the input.
+func strictSpan(c *vm.Call, i, n int) (int, int, error) {
+	off, l, err := span(c, i, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !c.IsNoneOrNil(i + 1) {
+		if want, err := c.Integer(i + 1); err == nil && want >= 0 && int64(off)+want > int64(n) {
+			return 0, 0, errors.New("length out of range.")
+		}
+	}
+	return off, l, nil
+}
+
 // luaBody implements HTTPMessage.body(msg[, offset[, length]]): the
 // incoming data, nil when there is none and none may come. It never
 // yields.
@@ -361,9 +393,14 @@ func (hm *HTTPMessage) luaBody(c *vm.Call) (int, error) {
 		c.PushNil()
 		return 1, nil
 	}
-	off, l, err := span(c, 2, len(in))
+	off, l, err := span(c, 2, hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
+	}
+	off, l = clampSpan(off, l, len(in))
+	if l == 0 && m.BodyComplete {
+		c.PushNil() // HAProxy compat: nothing copied is nil
+		return 1, nil
 	}
 	c.PushBytes(in[off : off+l])
 	return 1, nil
@@ -397,10 +434,11 @@ func (hm *HTTPMessage) luaSet(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	off, l, err := span(c, 3, len(in))
+	off, l, err := strictSpan(c, 3, hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
 	}
+	off, l = clampSpan(off, l, len(in))
 	c.PushInteger(int64(hm.splice(m, off, l, s)))
 	return 1, nil
 }
@@ -415,11 +453,11 @@ func (hm *HTTPMessage) insertAt(c *vm.Call, at func(n int) (int, error)) (int, e
 	if err != nil {
 		return 0, err
 	}
-	off, err := at(len(in))
+	off, err := at(hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
 	}
-	c.PushInteger(int64(hm.splice(m, off, 0, s)))
+	c.PushInteger(int64(hm.splice(m, min(off, len(in)), 0, s)))
 	return 1, nil
 }
 
@@ -449,12 +487,13 @@ func (hm *HTTPMessage) luaRemove(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	off, l, err := span(c, 2, len(in))
+	off, l, err := strictSpan(c, 2, hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
 	}
-	hm.splice(m, off, l, nil)
-	c.PushInteger(int64(l))
+	doff, dl := clampSpan(off, l, len(in))
+	hm.splice(m, doff, dl, nil)
+	c.PushInteger(int64(l)) // HAProxy compat: as counted (inputLen)
 	return 1, nil
 }
 
@@ -495,11 +534,11 @@ func (hm *HTTPMessage) luaForward(c *vm.Call) (int, error) {
 
 // luaInput implements HTTPMessage.input(msg). It never yields.
 func (hm *HTTPMessage) luaInput(c *vm.Call) (int, error) {
-	_, in, err := hm.input()
+	m, in, err := hm.input()
 	if err != nil {
 		return 0, err
 	}
-	c.PushInteger(int64(len(in)))
+	c.PushInteger(int64(hm.inputLen(m, in)))
 	return 1, nil
 }
 
