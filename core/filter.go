@@ -486,16 +486,61 @@ func (hc *HTTPConn) Filtered() bool {
 	return fc != nil && len(fc.list) > 0
 }
 
-// ServiceBuffers reports whether an HTTP service must hand its complete
-// response to ServiceResponse rather than write it as it goes: filters,
-// http-response or http-after-response rules apply to it.
-func (hc *HTTPConn) ServiceBuffers() bool {
+// ServiceResponseRules reports whether http-response or
+// http-after-response rules apply to an HTTP service's response: its
+// head must then go through StartServiceResponse (or, complete,
+// ServiceResponse).
+func (hc *HTTPConn) ServiceResponseRules() bool {
 	s := hc.s
-	if hc.Filtered() || s.hasAfterResponse() || len(s.Frontend.HTTPRules[HTTPResponse]) > 0 {
+	if s.hasAfterResponse() || len(s.Frontend.HTTPRules[HTTPResponse]) > 0 {
 		return true
 	}
 	be := s.Backend
 	return be != nil && be != s.Frontend && len(be.HTTPRules[HTTPResponse]) > 0
+}
+
+// StartServiceResponse sends the head of an unfiltered HTTP service's
+// response through the http-response and http-after-response rules, then
+// writes it; the body follows as the service sends it, chunked when
+// chunked is set (no length, an HTTP/1.1 request) or up to the
+// connection's close when closeAfter is. When a rule answered in its
+// place (replied), the answer is sent and logged: the service's body is
+// to be dropped and the connection closed. It may block (Lua rules):
+// call it without holding a Lua state.
+func (hc *HTTPConn) StartServiceResponse(res *h1.Message) (chunked, closeAfter, replied bool) {
+	s := hc.s
+	tx := s.HTTP
+	tx.Res = *res
+	r := &tx.Res
+	r.IsResponse = true
+	tx.Status = r.Status
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
+	_, hasLen := r.Get("content-length")
+	te, hasTE := r.Get("transfer-encoding")
+	switch {
+	case noBody:
+	case hasTE:
+		chunked = strings.EqualFold(te, "chunked")
+	case hasLen:
+	case tx.Req.Version == "HTTP/1.1":
+		// the rules see the framing the answer gets
+		r.Add("transfer-encoding", "chunked")
+		chunked = true
+	default:
+		closeAfter = true
+	}
+	s.captureHeaders(true)
+	if reply, ok := s.runServiceResponseRules(); !ok {
+		tx.closeClient = true
+		if reply != nil {
+			hc.finishLocal(tx, reply)
+		}
+		return false, true, true
+	}
+	s.runAfterResponse(tx)
+	hc.buf = h1.AppendHead(hc.buf[:0], r)
+	_, _ = hc.Write(hc.buf)
+	return chunked, closeAfter, false
 }
 
 // ServiceResponse sends the complete response of an HTTP service through
@@ -504,8 +549,9 @@ func (hc *HTTPConn) ServiceBuffers() bool {
 // filters), the http-response rules, the http-after-response rules. A
 // response without a length is chunked (HTTP/1.1) or ends with the
 // connection (closeAfter); a filtered one with a length gets its new
-// length. It returns false when a filter failed: the client
-// connection is then closed without a response, as HAProxy 2.6 does.
+// length. It returns false when a filter failed (the client connection
+// is then closed without a response, as HAProxy 2.6 does) or a rule
+// answered in the service's place (that answer was sent and logged).
 //
 // HAProxy compat: the request's "req" variables stay and "res" ones may
 // not be set, as no server connection turns the stream to its response.
@@ -532,12 +578,11 @@ func (hc *HTTPConn) ServiceResponse(res *h1.Message) (ok, closeAfter bool) {
 	s.captureHeaders(true)
 	reply, rulesOK := s.runServiceResponseRules()
 	if !rulesOK {
-		if reply == nil {
-			tx.closeClient = true
-			return false, true
-		}
 		tx.closeClient = true
-		return hc.finishLocal(tx, reply), true
+		if reply != nil {
+			hc.finishLocal(tx, reply) // logged there
+		}
+		return false, true
 	}
 	if !tx.filterResponseHeaders() {
 		tx.closeClient = true
