@@ -37,6 +37,8 @@ type streamExt struct {
 	seen    bool // the request was seen by the frontend's rules
 	// reqres holds the "req" and "res" variables.
 	reqres sample.Vars
+	// reqresScope is the scope reqres serves (sample.Ctx.ReqResScope).
+	reqresScope sample.VarScope
 	// fwd is what TCP forwarding moved; fwdDone says it ran.
 	fwd     netio.ForwardStats
 	fwdDone bool
@@ -73,6 +75,15 @@ func (s *Stream) SetLogLevel(level int) {
 	extOf(s).logLevel = min(level, LogDebug)
 }
 
+// LogLevel returns the level set-log-level (or a script) gave the
+// stream's log lines, -1 when none was set.
+func (s *Stream) LogLevel() int {
+	if l := extOf(s).logLevel; l >= 0 && l <= LogDebug {
+		return l
+	}
+	return -1
+}
+
 // extOf returns the stream's action state, reset for a new HTTP
 // transaction.
 func extOf(s *Stream) *streamExt {
@@ -90,6 +101,7 @@ func extOf(s *Stream) *streamExt {
 		x.reqLine, x.reqAt, x.seen = "", time.Time{}, false
 		x.queueAt, x.connAt = time.Time{}, time.Time{}
 		x.reqres.Clear()
+		x.reqresScope = sample.ScopeReq
 	}
 	return x
 }

@@ -497,70 +497,148 @@ func (hc *HTTPConn) ServiceRequest() *h1.Message {
 
 // Filtered reports whether filters are attached to the current
 // transaction: an HTTP service then hands its whole response to
-// FilterServiceResponse instead of writing it.
+// ServiceResponse instead of writing it.
 func (hc *HTTPConn) Filtered() bool {
 	fc := hc.s.HTTP.filters
 	return fc != nil && len(fc.list) > 0
 }
 
-// FilterServiceResponse passes the complete response of an HTTP service
-// through the filters, as a server's response is (start_analyze(res),
+// ServiceResponseRules reports whether http-response or
+// http-after-response rules apply to an HTTP service's response: its
+// head must then go through StartServiceResponse (or, complete,
+// ServiceResponse).
+func (hc *HTTPConn) ServiceResponseRules() bool {
+	s := hc.s
+	if s.hasAfterResponse() || len(s.Frontend.HTTPRules[HTTPResponse]) > 0 {
+		return true
+	}
+	be := s.Backend
+	return be != nil && be != s.Frontend && len(be.HTTPRules[HTTPResponse]) > 0
+}
+
+// StartServiceResponse sends the head of an unfiltered HTTP service's
+// response through the http-response and http-after-response rules, then
+// writes it; the body follows as the service sends it, chunked when
+// chunked is set (no length, an HTTP/1.1 request) or up to the
+// connection's close when closeAfter is. When a rule answered in its
+// place (replied), the answer is sent and logged: the service's body is
+// to be dropped and the connection closed. It may block (Lua rules):
+// call it without holding a Lua state.
+func (hc *HTTPConn) StartServiceResponse(res *h1.Message) (chunked, closeAfter, replied bool) {
+	s := hc.s
+	tx := s.HTTP
+	tx.Res = *res
+	r := &tx.Res
+	r.IsResponse = true
+	tx.Status = r.Status
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
+	_, hasLen := r.Get("content-length")
+	te, hasTE := r.Get("transfer-encoding")
+	switch {
+	case noBody:
+	case hasTE:
+		chunked = strings.EqualFold(te, "chunked")
+	case hasLen:
+	case tx.Req.Version == "HTTP/1.1":
+		// the rules see the framing the answer gets
+		r.Add("transfer-encoding", "chunked")
+		chunked = true
+	default:
+		closeAfter = true
+	}
+	s.captureHeaders(true)
+	if reply, ok := s.runServiceResponseRules(); !ok {
+		tx.closeClient = true
+		if reply != nil {
+			hc.finishLocal(tx, reply)
+		}
+		return false, true, true
+	}
+	s.runAfterResponse(tx)
+	hc.buf = h1.AppendHead(hc.buf[:0], r)
+	_, _ = hc.Write(hc.buf)
+	return chunked, closeAfter, false
+}
+
+// ServiceResponse sends the complete response of an HTTP service through
+// what applies to a server's response: the filters (start_analyze(res),
 // http_headers(res), then http_payload(res) and http_end(res) for data
-// filters), and queues it with its new length, or chunked when the
-// service set none. It returns false when a
-// filter failed: the client connection is then closed without a
-// response, as HAProxy 2.6 does.
-func (hc *HTTPConn) FilterServiceResponse(res *h1.Message) bool {
-	tx := hc.s.HTTP
+// filters), the http-response rules, the http-after-response rules. A
+// response without a length is chunked (HTTP/1.1) or ends with the
+// connection (closeAfter); a filtered one with a length gets its new
+// length. It returns false when a filter failed (the client connection
+// is then closed without a response, as HAProxy 2.6 does) or a rule
+// answered in the service's place (that answer was sent and logged).
+//
+// HAProxy compat: the request's "req" variables stay and "res" ones may
+// not be set, as no server connection turns the stream to its response.
+func (hc *HTTPConn) ServiceResponse(res *h1.Message) (ok, closeAfter bool) {
+	s := hc.s
+	tx := s.HTTP
 	tx.Res = *res
 	r := &tx.Res
 	r.IsResponse = true
 	r.BodyComplete = true
 	r.Framing = h1.FramingLength
 	tx.Status = r.Status
-	if !tx.filterResponseStart() || !tx.filterResponseHeaders() {
+	if !tx.filterResponseStart() {
 		tx.closeClient = true
-		return false
+		return false, true
+	}
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
+	_, hasLen := r.Get("content-length")
+	_, hasTE := r.Get("transfer-encoding")
+	if !noBody && !hasLen && !hasTE && tx.Req.Version == "HTTP/1.1" {
+		// the filters and rules see the framing the answer gets
+		r.Add("transfer-encoding", "chunked")
+	}
+	s.captureHeaders(true)
+	reply, rulesOK := s.runServiceResponseRules()
+	if !rulesOK {
+		tx.closeClient = true
+		if reply != nil {
+			hc.finishLocal(tx, reply) // logged there
+		}
+		return false, true
+	}
+	if !tx.filterResponseHeaders() {
+		tx.closeClient = true
+		return false, true
 	}
 	fc := tx.filters
 	if fc.data(true) {
-		if !fc.payloadAll(true, r, hc.s.Frontend.Timeouts.Client) {
+		if !fc.payloadAll(true, r, s.Frontend.Timeouts.Client) {
 			tx.closeClient = true
-			return false
+			return false, true
 		}
 		fc.callData(true, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(true) })
 	}
-	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304 || tx.Req.Method == "HEAD"
-	_, sized := r.Get("content-length")
+	s.runAfterResponse(tx)
+	_, hasLen = r.Get("content-length")
+	te, hasTE := r.Get("transfer-encoding")
 	chunked := false
 	switch {
 	case noBody:
-	case sized:
-		r.Del("transfer-encoding")
-		r.SetContentLength(int64(len(r.Body)))
-	case r.Version == "HTTP/1.1":
-		// HAProxy compat: the filters keep the service's framing; a
-		// response without a length goes out chunked
-		r.Del("transfer-encoding")
-		r.Add("transfer-encoding", "chunked")
+	case hasTE && strings.EqualFold(te, "chunked"):
 		chunked = true
+	case hasLen:
+		if hc.Filtered() {
+			r.SetContentLength(int64(len(r.Body)))
+		}
 	default:
-		tx.closeClient = true // HTTP/1.0: the close delimits the body
+		closeAfter = true // HTTP/1.0: the close delimits the body
 	}
 	hc.buf = h1.AppendHead(hc.buf[:0], r)
-	if chunked {
-		if len(r.Body) > 0 {
-			hc.buf = h1.AppendChunk(hc.buf, r.Body)
-		}
+	switch {
+	case noBody:
+	case chunked:
+		hc.buf = h1.AppendChunk(hc.buf, r.Body)
 		hc.buf = h1.AppendLastChunk(hc.buf, nil)
-		_, _ = hc.Write(hc.buf)
-		return true
+	default:
+		hc.buf = append(hc.buf, r.Body...)
 	}
 	_, _ = hc.Write(hc.buf)
-	if !noBody {
-		_, _ = hc.Write(r.Body)
-	}
-	return true
+	return true, closeAfter
 }
 
 // errFilterLength fails a content-length body the filters made longer

@@ -46,6 +46,16 @@ func Reason(code int) string {
 	return "Unknown"
 }
 
+// ErrorPageStatus is the status of the error page HAProxy picks for a
+// transaction's status (http_error_message): its own, or 500 when it
+// has no page.
+func ErrorPageStatus(code int) int {
+	if _, ok := errorTexts[code]; ok {
+		return code
+	}
+	return 500
+}
+
 // errorBody is the HTML body of a built-in error page.
 func errorBody(code int) string {
 	text, ok := errorTexts[code]

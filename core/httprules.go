@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 	"luaproxy/netio/h1"
 )
 
@@ -359,9 +360,9 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 			m := &tx.Req
 			switch kw {
 			case "set-method":
-				m.Method = v
+				SetMethod(m, v)
 			case "set-uri":
-				m.URI = v
+				SetURI(m, v)
 			case "set-path":
 				SetPath(m, v)
 			case "set-pathq":
@@ -575,6 +576,32 @@ func replaceHeader(m *h1.Message, name string, re *regexp.Regexp, repl string, p
 	}
 }
 
+// SetURI replaces the URI of a request. HAProxy compat
+// (http_replace_req_uri): an absolute URI's authority becomes the value
+// of the Host header.
+func SetURI(m *h1.Message, uri string) {
+	m.URI = uri
+	if i := strings.Index(uri, "://"); i > 0 && !strings.ContainsAny(uri[:i], "/?") {
+		auth := uri[i+3:]
+		if j := strings.IndexAny(auth, "/?"); j >= 0 {
+			auth = auth[:j]
+		}
+		if _, ok := m.Get("host"); ok && auth != "" {
+			m.Del("host")
+			m.Add("host", auth)
+		}
+	}
+}
+
+// SetMethod replaces the method of a request, keeping the one received
+// in m.RecvMethod.
+func SetMethod(m *h1.Message, method string) {
+	if m.RecvMethod == "" {
+		m.RecvMethod = m.Method
+	}
+	m.Method = method
+}
+
 // SetPath replaces the path of a request URI, keeping its query string.
 func SetPath(m *h1.Message, path string) {
 	q, hasQ := m.Query()
@@ -584,13 +611,17 @@ func SetPath(m *h1.Message, path string) {
 	}
 }
 
-// SetQuery replaces the query string of a request URI ("" removes it).
+// SetQuery replaces the query string of a request URI ("" empties it).
+//
+// HAProxy compat (http_replace_req_query): an empty query keeps the '?'
+// of a URI that has one, and a leading '?' in q is part of the query.
 func SetQuery(m *h1.Message, q string) {
 	p := m.URI
+	hadQ := false
 	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
+		p, hadQ = p[:i], true
 	}
-	if q != "" {
+	if q != "" || hadQ {
 		p += "?" + q
 	}
 	m.URI = p
@@ -964,7 +995,19 @@ func (s *Stream) ruleTerm(rule *httpRule, rs RuleSet) {
 func (s *Stream) runHTTPResponseRules() (*Reply, bool) {
 	x := extOf(s)
 	x.reqres.Clear() // the request's "req" variables end where the response starts
+	x.reqresScope = sample.ScopeRes
 	s.captureHeaders(true)
+	if be := s.Backend; be != nil && be != s.Frontend {
+		if r, ok := s.runHTTPRules(be, HTTPResponse); !ok {
+			return r, false
+		}
+	}
+	return s.runHTTPRules(s.Frontend, HTTPResponse)
+}
+
+// runServiceResponseRules runs the http-response rules on a service's
+// response: as runHTTPResponseRules, without ending the "req" variables.
+func (s *Stream) runServiceResponseRules() (*Reply, bool) {
 	if be := s.Backend; be != nil && be != s.Frontend {
 		if r, ok := s.runHTTPRules(be, HTTPResponse); !ok {
 			return r, false

@@ -33,7 +33,8 @@ type Logger struct {
 	// Quiet drops notices and below (HAProxy's -q), and the scripts'
 	// messages (Level).
 	Quiet bool
-	// Debug lets the scripts' debug-level messages through (HAProxy's -d).
+	// Debug lets scripts' debug-level messages through (HAProxy's -d);
+	// without it Level drops them, as HAProxy does.
 	Debug bool
 	// Now is the clock (tests replace it).
 	Now func() time.Time
@@ -79,6 +80,9 @@ func (l *Logger) Notice(format string, a ...any) {
 func (l *Logger) Level(level int, msg string) {
 	if level < 0 {
 		return // core.silent
+	}
+	if level == LogDebug && !l.Debug {
+		return
 	}
 	if level >= len(LevelNames) {
 		level = LogDebug

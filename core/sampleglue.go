@@ -113,7 +113,8 @@ func (s *Stream) SampleCtx() *sample.Ctx {
 	} else if c.Txn == nil {
 		c.Txn = &sample.Vars{}
 	}
-	c.ReqRes = &extOf(s).reqres
+	x := extOf(s)
+	c.ReqRes, c.ReqResScope = &x.reqres, x.reqresScope
 	c.ReqPayload = s.Req.Input()
 	c.ResPayload = s.Res.Input()
 	return c

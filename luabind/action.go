@@ -162,7 +162,7 @@ func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bo
 		// returning nothing reads it as its own result.
 		return core.Continue, true
 	}
-	return verdictOf(co), false
+	return verdictOf(s, co), false
 }
 
 // actWakeTime implements act:wake_time(milliseconds): the delay before an
@@ -199,7 +199,12 @@ func (a *luaAction) resolve(s *core.Stream) (*LState, vm.Ref) {
 }
 
 // verdictOf maps an action's return value (act.*) to the rule verdict.
-func verdictOf(co *vm.Co) core.Verdict {
+// HAProxy compat: in HTTP rules act.DENY answers as "deny" does (403 to
+// a request; to a response, the error page of its status), act.ERROR as
+// an internal error (500), act.DONE ends the rule set as act.STOP does,
+// and act.ABORT answers 503 to a request and ends the response's rules;
+// in TCP rules all four close the connection.
+func verdictOf(s *core.Stream, co *vm.Co) core.Verdict {
 	if co.NResults() < 1 {
 		return core.Continue
 	}
@@ -211,8 +216,37 @@ func verdictOf(co *vm.Co) core.Verdict {
 	case actStop:
 		return core.Stop
 	case actDone:
+		if s.HTTP != nil {
+			return core.Stop
+		}
 		return core.Done
-	case actDeny, actAbort, actError:
+	case actDeny, actError:
+		if s.HTTP == nil {
+			return core.Reject
+		}
+		status := 500
+		if v == actDeny {
+			status = 403
+			if s.SampleCtx().Response {
+				// HAProxy 2.6 compat: nothing sets the status of a deny
+				// in response rules, so the page is the one of the
+				// response's status (200: "Service ready.")
+				status = core.ErrorPageStatus(s.HTTP.Status)
+			}
+		}
+		s.HTTP.Reply = s.Frontend.ErrorReply(status)
+		return core.Done
+	case actAbort:
+		if s.HTTP != nil && s.SampleCtx().Response {
+			return core.Stop // HAProxy compat: the response goes on as is
+		}
+		if s.HTTP != nil {
+			// HAProxy compat: an abort without a response ends the
+			// request's analysis before a backend is chosen; the stream
+			// then finds no server in the frontend: 503.
+			s.HTTP.Reply = s.Frontend.ErrorReply(503)
+			return core.Done
+		}
 		return core.Reject
 	}
 	return core.Continue

@@ -23,7 +23,7 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 		return false
 	}
 	req := &s.HTTP.Req
-	ap := &AppletHTTP{s: s, hc: hc, status: 200, filtered: hc.Filtered(),
+	ap := &AppletHTTP{s: s, hc: hc, status: 200, filtered: hc.Filtered(), rules: hc.ServiceResponseRules(),
 		// what wait-for-body buffered comes first
 		body:    append([]byte(nil), req.Body...),
 		bodyEOF: req.BodyComplete || req.Framing == h1.FramingNone}
@@ -42,17 +42,41 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 	co.Close()
 	ls.Unlock()
 	if out != vm.OK {
-		if !ap.started && !ap.filtered {
+		switch {
+		case ap.started:
+		case ap.rules:
+			// the error page is the service's answer: the response
+			// rules see it
+			r := s.Frontend.ErrorReply(500)
+			if r.Raw == nil {
+				hs := append(append([]h1.Header(nil), r.Headers...),
+					h1.Header{Name: "content-length", Value: strconv.Itoa(len(r.Body))})
+				res := &h1.Message{Status: 500, Reason: core.Reason(500), Version: "HTTP/1.1", Headers: hs}
+				if _, _, replied := hc.StartServiceResponse(res); replied {
+					return false
+				}
+				hc.Write(r.Body)
+				break
+			}
+			hc.Write(errorPage(s, 500))
+		case !ap.filtered:
+			// HAProxy compat: the 500 keeps the connection
 			return hc.ServiceFailed(500)
-		}
-		if !ap.started {
+		default:
 			hc.Write(errorPage(s, 500))
 		}
 		hc.FinishService(500, true)
 		return false
 	}
 	if !ap.started {
-		ap.startResponse()
+		if ap.rules && !ap.filtered {
+			ap.startWithRules() // the state is not held here
+		} else {
+			ap.startResponse()
+		}
+	}
+	if ap.replied {
+		return false
 	}
 	if ap.filtered {
 		res := &h1.Message{Status: ap.status, Reason: ap.reason, Version: ap.resVersion(),
@@ -60,10 +84,11 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 		if res.Reason == "" {
 			res.Reason = core.Reason(ap.status)
 		}
-		if !hc.FilterServiceResponse(res) {
+		ok, closeAfter := hc.ServiceResponse(res)
+		if !ok {
 			return false
 		}
-		return hc.FinishService(s.HTTP.Status, false)
+		return hc.FinishService(s.HTTP.Status, closeAfter)
 	}
 	if ap.chunked {
 		_, _ = hc.Write([]byte("0\r\n\r\n"))
@@ -94,9 +119,14 @@ type AppletHTTP struct {
 	bodyEOF bool
 
 	// filtered: filters see the response, which is kept in resBody
-	// until the service ends (HTTPConn.FilterServiceResponse).
+	// until the service ends (HTTPConn.ServiceResponse); so is it when
+	// rules apply and the head could not wait for them (no yield).
 	filtered bool
-	resBody  []byte
+	// rules: http-response or http-after-response rules apply to the
+	// head, which waits for them (HTTPConn.StartServiceResponse) in a
+	// yield; replied: a rule answered instead, what is sent is dropped.
+	rules, replied bool
+	resBody        []byte
 }
 
 var appletHTTPClass = declareClass(&vm.Class[*AppletHTTP]{
@@ -199,8 +229,36 @@ func (ap *AppletHTTP) luaStartResponse(c *vm.Call) (int, error) {
 	if ap.started {
 		return 0, errors.New("start_response: the response was already started")
 	}
+	if ap.rules && !ap.filtered && !ap.startYield(c) {
+		return c.Yield(ap.startWithRules, func(*vm.Call) (int, error) { return 0, nil })
+	}
 	ap.startResponse()
 	return 0, nil
+}
+
+// startYield decides how a head that response rules apply to goes out:
+// false means through a yield (startWithRules runs outside the state's
+// lock, as Lua rules need it); true when the call cannot yield, and the
+// whole response is then kept for the rules (filtered).
+func (ap *AppletHTTP) startYield(c *vm.Call) bool {
+	if c.CanYield() {
+		ap.started = true
+		return false
+	}
+	ap.filtered = true
+	return true
+}
+
+// startWithRules sends the head through the response rules and writes
+// it (core.HTTPConn.StartServiceResponse).
+func (ap *AppletHTTP) startWithRules() {
+	ap.started = true
+	reason := ap.reason
+	if reason == "" {
+		reason = core.Reason(ap.status)
+	}
+	res := &h1.Message{Status: ap.status, Reason: reason, Version: ap.resVersion(), Headers: ap.headers}
+	ap.chunked, ap.closeDelimited, ap.replied = ap.hc.StartServiceResponse(res)
 }
 
 // resVersion is the version of the response: HAProxy 2.6 answers an
@@ -255,15 +313,19 @@ func (ap *AppletHTTP) startResponse() {
 }
 
 // luaSend implements AppletHTTP.send(applet, msg): body data (chunked
-// when the response has no length). It starts the response if needed and
-// returns the bytes sent.
+// when the response has no length), once start_response was called; it
+// returns the bytes sent (HAProxy 2.6).
 func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
 	msg, err := c.Bytes(2)
 	if err != nil {
 		return 0, err
 	}
 	if !ap.started {
-		ap.startResponse()
+		// HAProxy compat: no implicit start
+		return 0, errors.New("Lua: 'send' you must call start_response() before sending data.")
+	}
+	if ap.replied {
+		return 0, nil
 	}
 	c.PushInteger(int64(len(msg))) // HAProxy 2.6 compat: the bytes sent
 	if len(msg) == 0 {

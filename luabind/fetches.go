@@ -125,7 +125,15 @@ func fetchMethod(f *sample.Fetch, str bool) func(*TXN, *vm.Call) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		smp, ok := f.Fn(tx.s.SampleCtx(), args)
+		ctx := tx.s.SampleCtx()
+		if ctx.Response && tx.s.HTTP != nil && f.Use.Val()&(sample.FEHRSHdr|sample.BEHRSHdr) == 0 {
+			// HAProxy compat: once the request is forwarded, what is
+			// read from its head or body is gone (a config rule could
+			// not use such a fetch here)
+			pushSample(c, tx.ls.rt, sample.Sample{}, false, str)
+			return 1, nil
+		}
+		smp, ok := f.Fn(ctx, args)
 		pushSample(c, tx.ls.rt, smp, ok, str)
 		return 1, nil
 	}
@@ -299,6 +307,9 @@ func (ac *argCache) forCall(c *vm.Call, from int, kw string, conv bool, spec sam
 			}
 		}
 	}
+	if err := checkArgCount(c, from, kw, spec); err != nil {
+		return nil, err
+	}
 	words, err := luaWords(c, from)
 	if err != nil {
 		return nil, err
@@ -308,6 +319,35 @@ func (ac *argCache) forCall(c *vm.Call, from int, kw string, conv bool, spec sam
 		return nil, fmt.Errorf("'%s': %v", luaKeywordName(kw), err)
 	}
 	return args, nil
+}
+
+// luaMinArgs are the keywords whose HAProxy argument mask asks for more
+// arguments than their configuration form: HAProxy 2.6 declares json's
+// ARG1(1,STR), which its configuration parser lets "json" alone through
+// but hlua_lua2arg_check enforces.
+var luaMinArgs = map[string]int{"json": 1}
+
+// checkArgCount raises what HAProxy's hlua_lua2arg_check does for a
+// keyword call with too many arguments, a mandatory one missing, or a
+// number where the keyword takes a string; the argument numbers count
+// from the object (luaL_argerror then drops self in a method call).
+func checkArgCount(c *vm.Call, from int, kw string, spec sample.ArgSpec) error {
+	n := max(c.Top()-from+1, 0)
+	if m, ok := luaMinArgs[kw]; ok && n < m {
+		return c.ArgError(from+n, "Mandatory argument expected")
+	}
+	if n > len(spec.Types) {
+		return c.ArgError(from+len(spec.Types), "Last argument expected")
+	}
+	if n < spec.Min {
+		return c.ArgError(from+n, "Mandatory argument expected")
+	}
+	for i := range n {
+		if spec.Types[i] == sample.ArgStr && c.Type(from+i) == vm.TypeNumber {
+			return c.ArgError(from+i, "unable to duplicate string arg")
+		}
+	}
+	return nil
 }
 
 // parse returns the arguments of keyword kw for words, from the cache

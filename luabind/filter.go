@@ -330,23 +330,36 @@ func (fi *filterInst) channel(res bool) func(co *vm.Co) {
 	}
 }
 
-func (fi *filterInst) message(res bool) func(co *vm.Co) {
-	return func(co *vm.Co) { httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res}) }
+func (fi *filterInst) message(res bool, phase msgPhase) func(co *vm.Co) {
+	return func(co *vm.Co) { httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res, phase: phase}) }
+}
+
+// direction makes the stream's samples those of the callback's direction
+// (HAProxy's txn dir: txn.http's res_* functions and response fetches
+// work in response callbacks); the returned function restores it.
+func (fi *filterInst) direction(res bool) func() {
+	ctx := fi.s.SampleCtx()
+	prev := ctx.Response
+	ctx.Response = res
+	return func() { ctx.Response = prev }
 }
 
 // StartAnalyze calls start_analyze(flt, txn, chn).
 func (fi *filterInst) StartAnalyze(res bool) core.FilterResult {
+	defer fi.direction(res)()
 	return fi.callback("start_analyze", fi.channel(res))
 }
 
 // EndAnalyze calls end_analyze(flt, txn, chn).
 func (fi *filterInst) EndAnalyze(res bool) core.FilterResult {
+	defer fi.direction(res)()
 	return fi.callback("end_analyze", fi.channel(res))
 }
 
 // HTTPHeaders calls http_headers(flt, txn, http_msg).
 func (fi *filterInst) HTTPHeaders(res bool) core.FilterResult {
-	return fi.callback("http_headers", fi.message(res))
+	defer fi.direction(res)()
+	return fi.callback("http_headers", fi.message(res, phaseHeaders))
 }
 
 // HTTPPayload calls http_payload(flt, txn, http_msg) with a message whose
@@ -361,11 +374,12 @@ func (fi *filterInst) HTTPHeaders(res bool) core.FilterResult {
 // single byte for filter.CONTINUE (1) and then stalls, CONTINUE passes
 // everything.
 func (fi *filterInst) HTTPPayload(res bool, off, n int) int {
+	defer fi.direction(res)()
 	w := &filterWindow{off: off, n: n}
 	fi.ls.Lock()
 	defer fi.ls.Unlock()
 	co, ran := fi.invoke("http_payload", fi.obj, func(co *vm.Co) {
-		httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res, win: w})
+		httpMessageClass.Push(&co.Pusher, &HTTPMessage{s: fi.s, res: res, win: w, phase: phasePayload})
 	})
 	if co == nil {
 		return off + n
@@ -381,7 +395,8 @@ func (fi *filterInst) HTTPPayload(res bool, off, n int) int {
 
 // HTTPEnd calls http_end(flt, txn, http_msg).
 func (fi *filterInst) HTTPEnd(res bool) core.FilterResult {
-	return fi.callback("http_end", fi.message(res))
+	defer fi.direction(res)()
+	return fi.callback("http_end", fi.message(res, phaseEnd))
 }
 
 // TCPPayload calls tcp_payload(flt, txn, chn) with a channel whose
@@ -395,6 +410,7 @@ func (fi *filterInst) HTTPEnd(res bool) core.FilterResult {
 // return, filter.ERROR included, passes the window on as no number does;
 // a missing tcp_payload passes everything on.
 func (fi *filterInst) TCPPayload(res bool, off, n int) int {
+	defer fi.direction(res)()
 	w := &filterWindow{off: off, n: n}
 	ch := fi.s.Req
 	if res {

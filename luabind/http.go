@@ -66,6 +66,15 @@ func (h *HTTP) msg(c *vm.Call, res bool) (*h1.Message, error) {
 	if tx == nil {
 		return nil, fmt.Errorf("HTTP object is not available in TCP mode")
 	}
+	if res != h.s.SampleCtx().Response {
+		// HAProxy compat: a req_* function in a response rule or a res_*
+		// one in a request rule raises the value on top of the stack (the
+		// last argument) as it is
+		if c.Top() <= 1 {
+			return nil, vm.RawError("HAProxy class HTTP")
+		}
+		return nil, vm.RawError(c.ToString(c.Top()))
+	}
 	if res {
 		if tx.Res.Status == 0 {
 			return nil, fmt.Errorf("the HTTP response is not available yet")
@@ -144,7 +153,18 @@ func httpGetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 	}
 }
 
-func (h *HTTP) nameValue(c *vm.Call, res bool) (*h1.Message, string, string, error) {
+// dirName is the "req_"/"res_" prefix of HAProxy's short names.
+func dirName(res bool) string {
+	if res {
+		return "res_"
+	}
+	return "req_"
+}
+
+func (h *HTTP) nameValue(c *vm.Call, res bool, fn string) (*h1.Message, string, string, error) {
+	if err := checkArgs(c, 3, dirName(res)+fn); err != nil {
+		return nil, "", "", err
+	}
 	m, err := h.msg(c, res)
 	if err != nil {
 		return nil, "", "", err
@@ -163,7 +183,7 @@ func (h *HTTP) nameValue(c *vm.Call, res bool) (*h1.Message, string, string, err
 // httpAddHeader implements req_add_header/res_add_header. It never yields.
 func httpAddHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 	return func(h *HTTP, c *vm.Call) (int, error) {
-		m, name, value, err := h.nameValue(c, res)
+		m, name, value, err := h.nameValue(c, res, "add_hdr")
 		if err != nil {
 			return 0, err
 		}
@@ -176,7 +196,7 @@ func httpAddHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 // of that name is removed, then one is added. It never yields.
 func httpSetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 	return func(h *HTTP, c *vm.Call) (int, error) {
-		m, name, value, err := h.nameValue(c, res)
+		m, name, value, err := h.nameValue(c, res, "set_hdr")
 		if err != nil {
 			return 0, err
 		}
@@ -189,6 +209,9 @@ func httpSetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 // httpDelHeader implements req_del_header/res_del_header. It never yields.
 func httpDelHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 	return func(h *HTTP, c *vm.Call) (int, error) {
+		if err := checkArgs(c, 2, dirName(res)+"del_hdr"); err != nil {
+			return 0, err
+		}
 		m, err := h.msg(c, res)
 		if err != nil {
 			return 0, err
@@ -207,7 +230,14 @@ func httpDelHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 // match is replaced by the replacement, with \1..\9 back-references. It
 // never yields.
 func httpRepHeader(res, perValue bool) func(*HTTP, *vm.Call) (int, error) {
+	fn := "rep_hdr"
+	if perValue {
+		fn = "rep_val"
+	}
 	return func(h *HTTP, c *vm.Call) (int, error) {
+		if err := checkArgs(c, 4, dirName(res)+fn); err != nil {
+			return 0, err
+		}
 		m, err := h.msg(c, res)
 		if err != nil {
 			return 0, err
@@ -225,7 +255,7 @@ func httpRepHeader(res, perValue bool) func(*HTTP, *vm.Call) (int, error) {
 			return 0, err
 		}
 		if err := core.ReplaceHeader(m, name, re, repl, perValue); err != nil {
-			return 0, c.ArgError(3, err.Error())
+			return 0, c.ArgError(3, "invalid regex") // HAProxy's words
 		}
 		return 0, nil
 	}
@@ -246,8 +276,9 @@ func (h *HTTP) luaSetMethod(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m.Method = v
-	return 0, nil
+	core.SetMethod(m, v)
+	c.PushBool(true) // HAProxy compat: the change succeeded
+	return 1, nil
 }
 
 // luaSetPath implements HTTP.req_set_path: the query string is kept.
@@ -257,7 +288,8 @@ func (h *HTTP) luaSetPath(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	core.SetPath(m, v)
-	return 0, nil
+	c.PushBool(true) // HAProxy compat: the change succeeded
+	return 1, nil
 }
 
 // luaSetQuery implements HTTP.req_set_query: the query replaces the one
@@ -267,8 +299,9 @@ func (h *HTTP) luaSetQuery(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	core.SetQuery(m, strings.TrimPrefix(v, "?"))
-	return 0, nil
+	core.SetQuery(m, v)
+	c.PushBool(true) // HAProxy compat: the change succeeded
+	return 1, nil
 }
 
 // luaSetURI implements HTTP.req_set_uri.
@@ -277,8 +310,9 @@ func (h *HTTP) luaSetURI(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m.URI = v
-	return 0, nil
+	core.SetURI(m, v)
+	c.PushBool(true) // HAProxy compat: the change succeeded
+	return 1, nil
 }
 
 // luaSetStatus implements HTTP.res_set_status(status[, reason]).
@@ -287,6 +321,7 @@ func (h *HTTP) luaSetStatus(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// HAProxy compat: no result
 	return 0, setStatus(c, m, h.s.HTTP)
 }
 
@@ -298,7 +333,7 @@ func setStatus(c *vm.Call, m *h1.Message, tx *core.HTTPTxn) error {
 	if err != nil {
 		return err
 	}
-	reason := core.Reason(int(code))
+	reason := httpReason(int(code))
 	if !c.IsNoneOrNil(3) {
 		if reason, err = c.String(3); err != nil {
 			return err

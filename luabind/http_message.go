@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"luaproxy/core"
 	"luaproxy/luabind/vm"
@@ -27,31 +26,75 @@ type HTTPMessage struct {
 	// and edit only those bytes of the buffered body (nil: all of it;
 	// its fwd then replaces fwd).
 	win *filterWindow
+	// phase is the filter callback the message was given to; the
+	// phaseAny of other uses allows every method.
+	phase msgPhase
+}
+
+// msgPhase is the filter callback an HTTPMessage belongs to.
+type msgPhase int
+
+const (
+	phaseAny msgPhase = iota
+	phaseHeaders
+	phasePayload
+	phaseEnd
+)
+
+// errTop is HAProxy's lua_error(L) with the arguments on the stack: the
+// error value is the last argument, or the message itself.
+func errTop(c *vm.Call) error {
+	if c.Top() <= 1 {
+		return vm.RawError("HAProxy class HTTPMessage")
+	}
+	return vm.RawError(c.ToString(c.Top()))
+}
+
+// msgHeadOnly wraps a method that changes the head: HAProxy 2.6 raises
+// (errTop) once the message is past its headers (http_payload, http_end).
+func msgHeadOnly(fn func(*HTTPMessage, *vm.Call) (int, error)) func(*HTTPMessage, *vm.Call) (int, error) {
+	return func(hm *HTTPMessage, c *vm.Call) (int, error) {
+		if hm.phase == phasePayload || hm.phase == phaseEnd {
+			return 0, errTop(c)
+		}
+		return fn(hm, c)
+	}
+}
+
+// msgBodyOnly wraps a method on the payload: HAProxy 2.6 raises (errTop)
+// outside http_payload (before the data, or once the message is done).
+func msgBodyOnly(fn func(*HTTPMessage, *vm.Call) (int, error)) func(*HTTPMessage, *vm.Call) (int, error) {
+	return func(hm *HTTPMessage, c *vm.Call) (int, error) {
+		if hm.phase == phaseHeaders || hm.phase == phaseEnd {
+			return 0, errTop(c)
+		}
+		return fn(hm, c)
+	}
 }
 
 var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 	Name: "HTTPMessage",
 	Methods: []vm.Method[*HTTPMessage]{
-		{Name: "get_headers", Fn: (*HTTPMessage).luaGetHeaders},
-		{Name: "get_stline", Fn: (*HTTPMessage).luaGetStline},
-		{Name: "add_header", Fn: (*HTTPMessage).luaAddHeader},
-		{Name: "set_header", Fn: (*HTTPMessage).luaSetHeader},
-		{Name: "del_header", Fn: (*HTTPMessage).luaDelHeader},
-		{Name: "rep_header", Fn: msgRepHeader(false)},
-		{Name: "rep_value", Fn: msgRepHeader(true)},
-		{Name: "set_method", Fn: msgReqString(func(m *h1.Message, v string) { m.Method = v })},
-		{Name: "set_path", Fn: msgReqString(core.SetPath)},
-		{Name: "set_query", Fn: msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, strings.TrimPrefix(v, "?")) })},
-		{Name: "set_uri", Fn: msgReqString(func(m *h1.Message, v string) { m.URI = v })},
-		{Name: "set_status", Fn: (*HTTPMessage).luaSetStatus},
-		{Name: "body", Fn: (*HTTPMessage).luaBody},
-		{Name: "set", Fn: (*HTTPMessage).luaSet},
-		{Name: "append", Fn: (*HTTPMessage).luaAppend},
-		{Name: "prepend", Fn: (*HTTPMessage).luaPrepend},
-		{Name: "insert", Fn: (*HTTPMessage).luaInsert},
-		{Name: "remove", Fn: (*HTTPMessage).luaRemove},
-		{Name: "send", Fn: (*HTTPMessage).luaSend},
-		{Name: "forward", Fn: (*HTTPMessage).luaForward},
+		{Name: "get_headers", Fn: msgHeadOnly((*HTTPMessage).luaGetHeaders)},
+		{Name: "get_stline", Fn: msgHeadOnly((*HTTPMessage).luaGetStline)},
+		{Name: "add_header", Fn: msgHeadOnly((*HTTPMessage).luaAddHeader)},
+		{Name: "set_header", Fn: msgHeadOnly((*HTTPMessage).luaSetHeader)},
+		{Name: "del_header", Fn: msgHeadOnly((*HTTPMessage).luaDelHeader)},
+		{Name: "rep_header", Fn: msgHeadOnly(msgRepHeader(false))},
+		{Name: "rep_value", Fn: msgHeadOnly(msgRepHeader(true))},
+		{Name: "set_method", Fn: msgHeadOnly(msgReqString(core.SetMethod))},
+		{Name: "set_path", Fn: msgHeadOnly(msgReqString(core.SetPath))},
+		{Name: "set_query", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { core.SetQuery(m, v) }))},
+		{Name: "set_uri", Fn: msgHeadOnly(msgReqString(func(m *h1.Message, v string) { core.SetURI(m, v) }))},
+		{Name: "set_status", Fn: msgHeadOnly((*HTTPMessage).luaSetStatus)},
+		{Name: "body", Fn: msgBodyOnly((*HTTPMessage).luaBody)},
+		{Name: "set", Fn: msgBodyOnly((*HTTPMessage).luaSet)},
+		{Name: "append", Fn: msgBodyOnly((*HTTPMessage).luaAppend)},
+		{Name: "prepend", Fn: msgBodyOnly((*HTTPMessage).luaPrepend)},
+		{Name: "insert", Fn: msgBodyOnly((*HTTPMessage).luaInsert)},
+		{Name: "remove", Fn: msgBodyOnly((*HTTPMessage).luaRemove)},
+		{Name: "send", Fn: msgBodyOnly((*HTTPMessage).luaSend)},
+		{Name: "forward", Fn: msgBodyOnly((*HTTPMessage).luaForward)},
 		{Name: "input", Fn: (*HTTPMessage).luaInput},
 		{Name: "output", Fn: (*HTTPMessage).luaOutput},
 		{Name: "is_full", Fn: (*HTTPMessage).luaIsFull},
@@ -67,16 +110,17 @@ var httpMessageClass = declareClass(&vm.Class[*HTTPMessage]{
 	},
 })
 
-// luaHTTPReq implements txn.http_req: the request's HTTPMessage in HTTP
-// mode, nil in TCP mode.
+// luaHTTPReq implements txn.http_req: the request's HTTPMessage in a
+// filter of an HTTP stream, else nil (HAProxy 2.6 builds it only for
+// filters).
 func (tx *TXN) luaHTTPReq(c *vm.Call) (int, error) { return tx.pushMessage(c, false) }
 
-// luaHTTPRes implements txn.http_res: the response's HTTPMessage in HTTP
-// mode, nil in TCP mode.
+// luaHTTPRes implements txn.http_res: the response's HTTPMessage, as
+// txn.http_req.
 func (tx *TXN) luaHTTPRes(c *vm.Call) (int, error) { return tx.pushMessage(c, true) }
 
 func (tx *TXN) pushMessage(c *vm.Call, res bool) (int, error) {
-	if tx.s.HTTP == nil {
+	if iv := inv(c); tx.s.HTTP == nil || iv == nil || iv.ctx != ctxFilter {
 		c.PushNil()
 		return 1, nil
 	}
@@ -121,7 +165,7 @@ func (hm *HTTPMessage) luaGetStline(c *vm.Call) (int, error) {
 	c.NewTable(0, 3)
 	if hm.res {
 		c.FieldString("version", m.Version)
-		c.FieldInteger("code", int64(m.Status))
+		c.FieldString("code", strconv.Itoa(m.Status)) // HAProxy compat: a string
 		c.FieldString("reason", m.Reason)
 	} else {
 		c.FieldString("method", m.Method)
@@ -208,7 +252,7 @@ func msgRepHeader(perValue bool) func(*HTTPMessage, *vm.Call) (int, error) {
 func msgReqString(set func(*h1.Message, string)) func(*HTTPMessage, *vm.Call) (int, error) {
 	return func(hm *HTTPMessage, c *vm.Call) (int, error) {
 		if hm.res {
-			return 0, c.ArgError(1, "HTTP request message expected")
+			return 0, errTop(c) // HAProxy compat
 		}
 		m, err := hm.msg()
 		if err != nil {
@@ -228,7 +272,7 @@ func msgReqString(set func(*h1.Message, string)) func(*HTTPMessage, *vm.Call) (i
 // on the response. It never yields.
 func (hm *HTTPMessage) luaSetStatus(c *vm.Call) (int, error) {
 	if !hm.res {
-		return 0, c.ArgError(1, "HTTP response message expected")
+		return 0, errTop(c) // HAProxy compat
 	}
 	m, err := hm.msg()
 	if err != nil {
@@ -305,6 +349,38 @@ func span(c *vm.Call, i, n int) (int, int, error) {
 	return int(off), int(l), nil
 }
 
+// inputLen is the length of the input as HAProxy counts it: the data,
+// plus one byte for the end-of-trailers block of a complete chunked
+// message in http_payload. Offsets and lengths are counted against it
+// and then clamped to the data.
+func (hm *HTTPMessage) inputLen(m *h1.Message, in []byte) int {
+	if m.Framing == h1.FramingChunked && m.BodyComplete && hm.phase == phasePayload {
+		return len(in) + 1
+	}
+	return len(in)
+}
+
+// clampSpan clamps (off, l) to n bytes of data.
+func clampSpan(off, l, n int) (int, int) {
+	off = min(off, n)
+	return off, min(l, n-off)
+}
+
+// strictSpan is span for the methods that change data (set, remove):
+// HAProxy refuses a length past the end of the input.
+func strictSpan(c *vm.Call, i, n int) (int, int, error) {
+	off, l, err := span(c, i, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !c.IsNoneOrNil(i + 1) {
+		if want, err := c.Integer(i + 1); err == nil && want >= 0 && int64(off)+want > int64(n) {
+			return 0, 0, errors.New("length out of range.")
+		}
+	}
+	return off, l, nil
+}
+
 // luaBody implements HTTPMessage.body(msg[, offset[, length]]): the
 // incoming data, nil when there is none and none may come. It never
 // yields.
@@ -317,9 +393,14 @@ func (hm *HTTPMessage) luaBody(c *vm.Call) (int, error) {
 		c.PushNil()
 		return 1, nil
 	}
-	off, l, err := span(c, 2, len(in))
+	off, l, err := span(c, 2, hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
+	}
+	off, l = clampSpan(off, l, len(in))
+	if l == 0 && m.BodyComplete {
+		c.PushNil() // HAProxy compat: nothing copied is nil
+		return 1, nil
 	}
 	c.PushBytes(in[off : off+l])
 	return 1, nil
@@ -353,10 +434,11 @@ func (hm *HTTPMessage) luaSet(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	off, l, err := span(c, 3, len(in))
+	off, l, err := strictSpan(c, 3, hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
 	}
+	off, l = clampSpan(off, l, len(in))
 	c.PushInteger(int64(hm.splice(m, off, l, s)))
 	return 1, nil
 }
@@ -371,11 +453,11 @@ func (hm *HTTPMessage) insertAt(c *vm.Call, at func(n int) (int, error)) (int, e
 	if err != nil {
 		return 0, err
 	}
-	off, err := at(len(in))
+	off, err := at(hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
 	}
-	c.PushInteger(int64(hm.splice(m, off, 0, s)))
+	c.PushInteger(int64(hm.splice(m, min(off, len(in)), 0, s)))
 	return 1, nil
 }
 
@@ -405,12 +487,13 @@ func (hm *HTTPMessage) luaRemove(c *vm.Call) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	off, l, err := span(c, 2, len(in))
+	off, l, err := strictSpan(c, 2, hm.inputLen(m, in))
 	if err != nil {
 		return 0, err
 	}
-	hm.splice(m, off, l, nil)
-	c.PushInteger(int64(l))
+	doff, dl := clampSpan(off, l, len(in))
+	hm.splice(m, doff, dl, nil)
+	c.PushInteger(int64(l)) // HAProxy compat: as counted (inputLen)
 	return 1, nil
 }
 
@@ -451,11 +534,11 @@ func (hm *HTTPMessage) luaForward(c *vm.Call) (int, error) {
 
 // luaInput implements HTTPMessage.input(msg). It never yields.
 func (hm *HTTPMessage) luaInput(c *vm.Call) (int, error) {
-	_, in, err := hm.input()
+	m, in, err := hm.input()
 	if err != nil {
 		return 0, err
 	}
-	c.PushInteger(int64(len(in)))
+	c.PushInteger(int64(hm.inputLen(m, in)))
 	return 1, nil
 }
 

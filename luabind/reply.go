@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"luaproxy/core"
@@ -21,21 +23,53 @@ import (
 // pairs(reply) also lists them; everything else behaves as HAProxy's.
 const replyMethodsLua = `
 local default_reason = ...
-local function set_status(r, status, reason)
-  if type(status) ~= "number" then
-    error("bad argument #2 to 'set_status' (number expected, got " .. type(status) .. ")", 0)
-  elseif math.type(status) ~= "integer" then
-    error("bad argument #2 to 'set_status' (number has no integer representation)", 0)
+local getinfo = debug.getinfo
+-- argerror raises what luaL_argerror would for the method that called
+-- it: the method's name as the call names it ('?' through pcall), the
+-- self argument not counted in a method call.
+local function argerror(arg, msg)
+  local ar = getinfo(3, "n") or {}
+  if ar.namewhat == "method" then
+    arg = arg - 1
+    if arg == 0 then error(("calling '%s' on bad self"):format(ar.name), 0) end
   end
-  if reason ~= nil and type(reason) ~= "string" then
-    error("bad argument #3 to 'set_status' (string expected, got " .. type(reason) .. ")", 0)
+  error(("bad argument #%d to '%s' (%s)"):format(arg, ar.name or "?", msg), 0)
+end
+local function typename(n, i, v)
+  if i > n then return "no value" end
+  return type(v)
+end
+-- checkinteger, checkstring and optstring follow luaL_checkinteger,
+-- luaL_checkstring and luaL_optstring; n counts the arguments after self.
+local function checkinteger(n, i, v)
+  if math.type(v) == "integer" then return v end
+  local x = math.tointeger(type(v) == "string" and tonumber(v) or v)
+  if x then return x end
+  if type(v) == "number" or (type(v) == "string" and tonumber(v)) then
+    argerror(i, "number has no integer representation")
   end
+  argerror(i, "number expected, got " .. typename(n + 1, i, v))
+end
+local function checkstring(n, i, v)
+  if type(v) == "string" then return v end
+  if type(v) == "number" then return tostring(v) end
+  argerror(i, "string expected, got " .. typename(n + 1, i, v))
+end
+local function optstring(n, i, v)
+  if v == nil then return nil end
+  return checkstring(n, i, v)
+end
+local function set_status(r, ...)
+  local n, status, reason = select("#", ...), ...
+  status = checkinteger(n, 2, status)
+  reason = optstring(n, 3, reason)
   r.status, r.reason = status, reason or default_reason(status)
   return true
 end
-local function add_header(r, name, value)
-  if type(name) ~= "string" then error("bad argument #2 to 'add_header' (string expected, got " .. type(name) .. ")", 0) end
-  if type(value) ~= "string" then error("bad argument #3 to 'add_header' (string expected, got " .. type(value) .. ")", 0) end
+local function add_header(r, ...)
+  local n, name, value = select("#", ...), ...
+  name = checkstring(n, 2, name)
+  value = checkstring(n, 3, value)
   local h = r.headers
   if type(h) ~= "table" then h = {} r.headers = h end
   local l = h[name]
@@ -43,14 +77,15 @@ local function add_header(r, name, value)
   l[#l + 1] = value
   return true
 end
-local function del_header(r, name)
-  if type(name) ~= "string" then error("bad argument #2 to 'del_header' (string expected, got " .. type(name) .. ")", 0) end
+local function del_header(r, ...)
+  local n, name = select("#", ...), ...
+  name = checkstring(n, 2, name)
   if type(r.headers) == "table" then r.headers[name] = nil end
   return true
 end
-local function set_body(r, body)
-  if type(body) ~= "string" then error("bad argument #2 to 'set_body' (string expected, got " .. type(body) .. ")", 0) end
-  r.body = body
+local function set_body(r, ...)
+  local n, body = select("#", ...), ...
+  r.body = checkstring(n, 2, body)
   return true
 end
 return set_status, add_header, del_header, set_body
@@ -118,7 +153,7 @@ func (tx *TXN) luaReply(c *vm.Call) (int, error) {
 	if tx.s.HTTP == nil {
 		return 0, fmt.Errorf("txn object is not an HTTP transaction.")
 	}
-	status, reason, body := int64(200), "", ""
+	status, reason, body, hasBody := int64(200), "", "", false
 	var headers map[any]any
 	if c.Type(2) == vm.TypeTable { // HAProxy compat: anything else is ignored
 		init, _ := c.Value(2).(map[any]any)
@@ -127,11 +162,10 @@ func (tx *TXN) luaReply(c *vm.Call) (int, error) {
 		} else if f, ok := init["status"].(float64); ok {
 			status = int64(f)
 		}
-		if v, ok := init["reason"].(string); ok {
-			reason = v
-		}
+		// HAProxy compat: the table's reason is not read, the status
+		// gives it
 		if v, ok := init["body"].(string); ok {
-			body = v
+			body, hasBody = v, true
 		}
 		headers, _ = init["headers"].(map[any]any)
 	}
@@ -153,7 +187,9 @@ func (tx *TXN) luaReply(c *vm.Call) (int, error) {
 			})
 		}
 	})
-	c.FieldString("body", body)
+	if hasBody { // HAProxy compat: no body field by default
+		c.FieldString("body", body)
+	}
 	if refs, ok := replyFns.Load(tx.ls); ok {
 		for i, r := range refs.([len(replyMethodNames)]vm.Ref) {
 			c.Field(replyMethodNames[i], func() { c.PushRef(r) })
@@ -173,22 +209,32 @@ func sortedKeys(m map[any]any) []string {
 	return out
 }
 
-// headerValues reads one name's values: a list of strings, or one string.
+// headerValues reads one name's values: a list of strings (numbers are
+// formatted as Lua does). HAProxy compat: anything else, a lone string
+// included, gives no header.
 func headerValues(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case map[any]any:
-		var out []string
-		for i := int64(1); ; i++ {
-			s, ok := v[i].(string)
-			if !ok {
-				return out
-			}
+	l, ok := v.(map[any]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := int64(1); ; i++ {
+		switch s := l[i].(type) {
+		case string:
 			out = append(out, s)
+		case int64:
+			out = append(out, strconv.FormatInt(s, 10))
+		case float64:
+			// lua_tostring's "%.14g"
+			f := strconv.FormatFloat(s, 'g', 14, 64)
+			if !strings.ContainsAny(f, ".eEnN") {
+				f += ".0"
+			}
+			out = append(out, f)
+		default:
+			return out
 		}
 	}
-	return nil
 }
 
 // replyOf converts a Reply table (argument i) into the engine's reply, as

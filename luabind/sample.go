@@ -113,7 +113,8 @@ func (ls *LState) finishSample(iv *invocation, co *vm.Co) (luaSample, bool) {
 	case out == vm.OK && iv.hasResult:
 		return iv.result, true // core.done(data)
 	case out == vm.OK:
-		smp := sampleOfResult(co, 1)
+		// HAProxy compat: the value on top of the stack, the last result
+		smp := sampleOfResult(co, max(co.NResults(), 1))
 		return smp, smp.kind != sampleNone
 	case out == vm.YieldNotAllowed && iv.ctx == ctxConverter:
 		sendErr(ls, streamProxy(iv.s), "%s: yield functions like core.tcp() or core.sleep() are not allowed.", sampleWhat(iv))

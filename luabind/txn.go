@@ -3,6 +3,8 @@
 package luabind
 
 import (
+	"strings"
+
 	"luaproxy/core"
 	"luaproxy/luabind/vm"
 	"time"
@@ -168,6 +170,9 @@ func (tx *TXN) luaSetPriv(c *vm.Call) (int, error) {
 
 // luaLog implements TXN.log(txn, loglevel, msg). It never yields.
 func (tx *TXN) luaLog(c *vm.Call) (int, error) {
+	if err := checkArgs(c, 3, "log"); err != nil {
+		return 0, err
+	}
 	level, err := c.Integer(2)
 	if err != nil {
 		return 0, err
@@ -177,24 +182,35 @@ func (tx *TXN) luaLog(c *vm.Call) (int, error) {
 		return 0, err
 	}
 	if level < -1 || level > 7 {
-		return 0, c.ArgError(2, "Invalid loglevel.")
+		// HAProxy compat: hlua_txn_log names argument 1 here
+		return 0, c.ArgError(1, "Invalid loglevel.")
 	}
 	tx.ls.rt.e.Log.Level(int(level), msg)
 	return 0, nil
 }
 
-// luaDeflog implements TXN.deflog(txn, msg): the proxy's default level (info).
+// luaDeflog implements TXN.deflog(txn, msg): the message at the stream's
+// log level. HAProxy 2.6 compat: that is the level txn:set_loglevel or
+// set-log-level gave, else 0 (emerg), the unset value of its stream.
 func (tx *TXN) luaDeflog(c *vm.Call) (int, error) {
+	if err := checkArgs(c, 2, "deflog"); err != nil {
+		return 0, err
+	}
 	msg, err := c.String(2)
 	if err != nil {
 		return 0, err
 	}
-	tx.ls.rt.e.Log.Level(core.LogInfo, msg)
+	tx.ls.rt.e.Log.Level(max(tx.s.LogLevel(), core.LogEmerg), msg)
 	return 0, nil
 }
 
 func txnLevel(level int) func(*TXN, *vm.Call) (int, error) {
+	name := core.LevelNames[level]
+	name = strings.ToUpper(name[:1]) + name[1:] // "Debug", "Info", ... for check_args
 	return func(tx *TXN, c *vm.Call) (int, error) {
+		if err := checkArgs(c, 2, name); err != nil {
+			return 0, err
+		}
 		msg, err := c.String(2)
 		if err != nil {
 			return 0, err
@@ -211,11 +227,11 @@ func txnLevel(level int) func(*TXN, *vm.Call) (int, error) {
 func (tx *TXN) luaDone(c *vm.Call) (int, error) {
 	if c.Type(2) == vm.TypeTable && tx.s.HTTP != nil {
 		if iv := inv(c); iv != nil && iv.ctx == ctxAction {
-			r, err := replyOf(c, 2)
-			if err != nil {
-				return 0, err
+			// HAProxy compat: a reply it cannot build (a bad status)
+			// is no Lua error; the stream ends without a response
+			if r, err := replyOf(c, 2); err == nil {
+				tx.s.HTTP.Reply = r
 			}
-			tx.s.HTTP.Reply = r
 		}
 	}
 	if iv := inv(c); iv != nil && (iv.ctx == ctxFetch || iv.ctx == ctxConverter) {

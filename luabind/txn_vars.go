@@ -4,6 +4,7 @@ package luabind
 
 import (
 	"fmt"
+	"strings"
 
 	"luaproxy/core/sample"
 	"luaproxy/luabind/vm"
@@ -39,9 +40,10 @@ func (tx *TXN) luaGetVar(c *vm.Call) (int, error) {
 
 // luaSetVar implements TXN.set_var(txn, name, value[, ifexist]): true when
 // the variable was set. HAProxy compat: ifexist sets only variables whose
-// name is known, and 2.6 knows every valid name (checked: a never-used
-// "txn.zz" is set), so it changes nothing here. The value converts as
-// hlua_lua2smp (1.5 becomes 0). It never yields.
+// name is known; 2.6 knows every valid name of a stream's scopes (a
+// never-used "txn.zz" is set), but only the proc variables declared or
+// set before. The value converts as hlua_lua2smp (1.5 becomes 0). It
+// never yields.
 func (tx *TXN) luaSetVar(c *vm.Call) (int, error) {
 	if n := c.Top(); n < 3 || n > 4 {
 		return 0, fmt.Errorf("'set_var' needs between 3 and 4 arguments")
@@ -49,6 +51,10 @@ func (tx *TXN) luaSetVar(c *vm.Call) (int, error) {
 	name, err := c.String(2)
 	if err != nil {
 		return 0, err
+	}
+	if rest, ok := strings.CutPrefix(name, "proc."); ok && c.Bool(4) && !sample.ProcVarKnown(rest) {
+		c.PushBool(false)
+		return 1, nil
 	}
 	vn, err := sample.ParseVarName(name)
 	if err != nil {
@@ -86,6 +92,9 @@ func (tx *TXN) luaUnsetVar(c *vm.Call) (int, error) {
 // the stream's log lines, core.emerg (0) to core.debug (7), or
 // core.silent (-1, HAProxy 3.x) to drop them. It never yields.
 func (tx *TXN) luaSetLoglevel(c *vm.Call) (int, error) {
+	if err := checkArgs(c, 2, "set_loglevel"); err != nil {
+		return 0, err
+	}
 	ll, err := c.Integer(2)
 	if err != nil {
 		return 0, err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -32,10 +33,10 @@ import (
 //	                 case's other files, and the first "127.0.0.1:0"
 //	                 bind is the frontend the requests go to
 //	-- <file> --     a file of {dir} (Lua scripts, maps)
-//	-- request[.k] -- an HTTP request sent on a new connection: the
-//	                 head's lines end in "\r\n" on the wire, the body
-//	                 after the empty line is sent as it is but for the
-//	                 section's last "\n"
+//	-- request[.k] -- an HTTP request sent on a new connection, its
+//	                 lines ending in "\r\n" on the wire (chunked bodies
+//	                 included); with a Content-Length, the section's
+//	                 last "\n" ends the body and is not sent
 //	-- response[.k] -- its response: the status line, every header
 //	                 (in any order, names in any case), an empty line,
 //	                 the body (the section's last "\n" is not part of it)
@@ -122,11 +123,11 @@ func loadCase(t *testing.T, path string) *luaCase {
 			key := strings.TrimPrefix(f.Name, "request")
 			tcp := strings.HasPrefix(key, ".tcp")
 			if !tcp {
-				if head, body, ok := strings.Cut(data, "\n\n"); ok && body != "" {
-					data = head + "\n\n" + strings.TrimSuffix(body, "\n")
-				}
 				head, body, _ := strings.Cut(data, "\n\n")
-				data = strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + body
+				if body != "" && regexp.MustCompile(`(?im)^content-length:`).MatchString(head) {
+					body = strings.TrimSuffix(body, "\n")
+				}
+				data = strings.ReplaceAll(head+"\n\n"+body, "\n", "\r\n")
 			}
 			c.steps = append(c.steps, caseStep{key: key, tcp: tcp, request: data})
 		case strings.HasPrefix(f.Name, "response"):

@@ -280,9 +280,11 @@ backend be
 	t.Run("luaproxy", func(t *testing.T) {
 		p := startProxy(t, cfg, files)
 		run(t, p.addr(0), p.log)
-		// HAProxy 2.6.12 has one piece where body() and input() differ
-		if strings.Contains(p.log.String(), "mismatch") {
-			t.Errorf("log:\n%s", p.log)
+		// as in HAProxy 2.6.12, one piece (the end of the chunked
+		// request) has input() one byte past body(): its end-of-trailers
+		// block
+		if n := strings.Count(p.log.String(), "mismatch"); n != 1 {
+			t.Errorf("%d mismatches, want 1; log:\n%s", n, p.log)
 		}
 	})
 	t.Run("haproxy", func(t *testing.T) {

@@ -227,13 +227,13 @@ r.h=string:2
 
 // TestLuaReqReplyFields: a Reply's fields, assignable by the script, and
 // the methods' results; a fetch ending with txn:done(). HAProxy 2.6.12
-// gives the same (its ss2 error names the function '?').
+// gives the same (as luaL_argerror, ss2 names a pcall'd method '?').
 func TestLuaReqReplyFields(t *testing.T) {
 	p := startProxy(t, luaReqCfg, map[string]string{"req.lua": luaReqScript})
 	got := httpGet(t, p.addr(0), "/r")
 	want := "HTTP/1.1 202 Not Found\r\n"
 	body := "ss=boolean:true\nreason=string:Not Found\nah=boolean:true\ndh=boolean:true\nsb=boolean:true\n" +
-		"ss2=string:bad argument #2 to 'set_status' (number expected, got string)\nrs=boolean:true\nll=nil:nil\nmt=boolean:true\n"
+		"ss2=string:bad argument #2 to '?' (number expected, got string)\nrs=boolean:true\nll=nil:nil\nmt=boolean:true\n"
 	if !strings.HasPrefix(got, want) || !strings.Contains(got, "\r\nx-y: z\r\n") || bodyOf(got) != body {
 		t.Errorf("got:\n%s\nwant %q ... x-y: z ... %q\nlog:\n%s", got, want, body, p.log)
 	}

@@ -43,6 +43,11 @@ type Ctx struct {
 	// variables are process-wide (ProcVars). ReqRes serves both "req" and
 	// "res".
 	Sess, Txn, ReqRes, Check *Vars
+	// ReqResScope, when set, is the only one of ScopeReq and ScopeRes
+	// that ReqRes serves: HAProxy's store is "req" until the server
+	// connection is established, then "res"; the other scope reads
+	// nothing and sets nothing. Zero serves both.
+	ReqResScope VarScope
 
 	// Thread is the engine thread running the stream, for "thread".
 	Thread int

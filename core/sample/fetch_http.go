@@ -271,6 +271,11 @@ func init() {
 			// HAProxy compat: once the request is forwarded only the
 			// method's number is kept, so while the response is
 			// processed a method HAProxy does not know reads as nothing.
+			// HAProxy 2.6 compat: a method it knows was parsed once; one
+			// set-method (or a script) gave later is not seen here
+			if r := m.RecvMethod; r != "" && FindMethod(r) != MethOther {
+				return Meth(r), true
+			}
 			if ctx.Response && FindMethod(m.Method) == MethOther {
 				return Sample{}, false
 			}

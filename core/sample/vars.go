@@ -88,6 +88,15 @@ func (v *Vars) Get(name string) (Sample, bool) {
 	return e.smp, true
 }
 
+// ProcVarKnown reports whether the proc variable name ("x" of
+// "proc.x") was declared or set, without declaring it as ParseVarName
+// does.
+func ProcVarKnown(name string) bool {
+	procVars.mu.RLock()
+	defer procVars.mu.RUnlock()
+	return procVars.m[name] != nil
+}
+
 // Set stores s under name, flags cleared.
 func (v *Vars) Set(name string, s Sample) {
 	s.Flags = 0
@@ -215,6 +224,9 @@ func (c *Ctx) Vars(scope VarScope) *Vars {
 	case ScopeTxn:
 		return c.Txn
 	case ScopeReq, ScopeRes:
+		if c.ReqResScope != 0 && scope != c.ReqResScope {
+			return nil
+		}
 		return c.ReqRes
 	case ScopeCheck:
 		return c.Check

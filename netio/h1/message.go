@@ -13,6 +13,10 @@ type Header struct {
 type Message struct {
 	// Request line (IsResponse false).
 	Method, URI string
+	// RecvMethod is the method as received once a rule changed Method
+	// (core.SetMethod), empty before: HAProxy keeps the method it parsed
+	// for its "method" fetch.
+	RecvMethod string
 	// Status line (IsResponse true).
 	Status int
 	Reason string
