@@ -271,16 +271,21 @@ func TestForwardIdleTimeout(t *testing.T) {
 			checkTimeout(t, r, netio.SideServer, start, d)
 		})
 		t.Run("active connection lives", func(t *testing.T) {
+			// A longer timeout than the others: a loaded machine may
+			// stall the writer for a while (the bytes are 12 times
+			// more frequent than the timeout).
+			const d = 300 * time.Millisecond
 			c, pc, ps, s := m.pair(t)
 			res := startForward(m, pc, ps, netio.ForwardOptions{ClientTimeout: d, ServerTimeout: d})
 			go io.Copy(s, s)
 			go io.Copy(io.Discard, c)
-			// A byte every 30 ms, for 5 timeouts.
-			for i := 0; i < 17; i++ {
+			// A byte every 25 ms, for more than 3 timeouts.
+			const n = 40
+			for i := 0; i < n; i++ {
 				if _, err := c.Write([]byte{'.'}); err != nil {
 					t.Fatalf("write %d: %v", i, err)
 				}
-				time.Sleep(30 * time.Millisecond)
+				time.Sleep(25 * time.Millisecond)
 			}
 			start := time.Now()
 			r := wait(t, res)
@@ -290,8 +295,8 @@ func TestForwardIdleTimeout(t *testing.T) {
 			if elapsed := time.Since(start); elapsed > 2*d+200*time.Millisecond {
 				t.Errorf("timed out %v after the last byte; want about %v", elapsed, d)
 			}
-			if r.st.ToServer != 17 || r.st.ToClient != 17 {
-				t.Errorf("stats = %+v; want 17 bytes each way", r.st)
+			if r.st.ToServer != n || r.st.ToClient != n {
+				t.Errorf("stats = %+v; want %d bytes each way", r.st, n)
 			}
 		})
 		t.Run("tunnel replaces both", func(t *testing.T) {
