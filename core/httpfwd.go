@@ -32,6 +32,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		tx.analysed(s)
 		return hc.finishLocal(tx, r)
 	}
+	if s.service == nil && statsMatch(fe, &tx.Req) {
+		tx.analysed(s)
+		return hc.serveStats(tx, fe)
+	}
 	if s.service == nil {
 		be := s.selectBackend()
 		if be == nil {
@@ -51,6 +55,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 			if r, ok := s.runHTTPRules(be, HTTPRequest); !ok {
 				tx.analysed(s)
 				return hc.finishLocal(tx, r)
+			}
+			if s.service == nil && statsMatch(be, &tx.Req) {
+				tx.analysed(s)
+				return hc.serveStats(tx, be)
 			}
 		}
 	}
@@ -97,6 +105,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 			}
 		}
 	}
+	s.compSelectRequest(tx)
 	if r, ok := hc.filterRequest(tx); !ok {
 		return hc.finishLocal(tx, r)
 	}
@@ -427,6 +436,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		_ = sc.Close()
 		return false, failNone
 	}
+	comp := s.compResponse(tx)
 	s.runAfterResponse(tx)
 
 	if res.Framing == h1.FramingTunnel {
@@ -465,7 +475,11 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	} else if err == nil && filtered {
 		err = hc.writeFilteredBody(res)
 	}
-	if err == nil && !bodyless && !tx.streamed(true) {
+	switch {
+	case err != nil || bodyless || tx.streamed(true):
+	case comp != nil:
+		err = hc.copyCompressed(sc, res, comp)
+	default:
 		err = hc.copyBody(sc, res, true)
 	}
 	// The server connection is released before the client can see the

@@ -67,6 +67,15 @@ type Proxy struct {
 	Logs      []*LogTarget
 	logGlobal bool
 	filters   []Filter // "filter" lines, in order
+	// comp is the "compression" settings (nil: none); compShared: they
+	// are the defaults' until a line of the proxy changes them;
+	// compFilter: "filter compression" was declared.
+	comp       *compConfig
+	compShared bool
+	compFilter bool
+	// stats is the "stats" settings of the HTTP statistics page (nil:
+	// none, see stats_http.go).
+	stats *statsConfig
 
 	defaultBE *Proxy
 	engine    *Engine
@@ -90,6 +99,9 @@ type Proxy struct {
 	Conns, BeConns atomic.Int64
 	// Requests counts HTTP requests received (frontend).
 	Requests atomic.Int64
+	// Intercepted counts the requests the proxy answered itself as an
+	// applet (the statistics page), the "intercepted" stat.
+	Intercepted atomic.Int64
 	// Total counts all streams seen.
 	Total atomic.Int64
 }
@@ -171,6 +183,10 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
+		px.comp, px.compShared = d.comp, d.comp != nil
+		if d.stats != nil {
+			px.stats = d.stats.clone()
+		}
 		if d.HTTPCheck != nil {
 			hc := *d.HTTPCheck
 			px.HTTPCheck = &hc
@@ -296,6 +312,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseCaptureKeyword(px, l)
 	case "filter":
 		return e.parseFilter(px, l)
+	case "compression":
+		return parseCompression(px, l)
+	case "stats":
+		return e.parseProxyStats(px, l)
 	case "maxconn":
 		if len(args) != 2 {
 			return l.Errorf("'maxconn' expects an integer argument.")

@@ -188,6 +188,7 @@ func (e *Engine) frontendStats(px *Proxy) statLine {
 	l.set("type", 0)
 	if px.Mode == "http" {
 		l.set("req_tot", px.Requests.Load())
+		l.set("intercepted", px.Intercepted.Load())
 	}
 	l.set("mode", px.Mode)
 	return l
