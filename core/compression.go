@@ -26,7 +26,7 @@ import (
 //   - on the response, after the http-response rules: an algorithm was
 //     chosen, request and response are HTTP/1.1, the method is not HEAD,
 //     the status is 200 to 203, the body has a length (not
-//     close-delimited, not empty by nature), no Content-Encoding, no
+//     close-delimited, not empty by nature nor "Content-Length: 0"), no Content-Encoding, no
 //     "Cache-Control: no-transform", at most one valid ETag, and the
 //     Content-Type is not multipart and starts with one of the "compression
 //     type" entries when there are some (the backend's first), a response
@@ -311,6 +311,9 @@ func (s *Stream) compResponse(tx *HTTPTxn) *compAlgo {
 	}
 	if res.Framing == h1.FramingClose || res.Framing == h1.FramingNone || res.Framing == h1.FramingTunnel {
 		return nil
+	}
+	if res.Framing == h1.FramingLength && res.ContentLength == 0 {
+		return nil // HAProxy compat: "Content-Length: 0" makes the message bodyless
 	}
 	if tx.filters.data(true) {
 		return nil // a Lua data filter owns the body (not done: both)
