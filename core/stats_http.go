@@ -30,7 +30,8 @@ import (
 // "defaults" section's stats apply to every proxy after it.
 //
 // "stats admin if <cond>" allows the page's POST actions (form fields
-// "b", the backend; "s", each server; "action": ready, drain or maint);
+// "b", the backend's name; "s", each server; "action": ready, drain or
+// maint);
 // they are answered with a 303 to "<uri>;st=<code>". The health and
 // agent actions and "shutdown" are not done: they count as not applied
 // ("st=PART" or "st=NONE").
@@ -273,7 +274,7 @@ func (hc *HTTPConn) serveStats(tx *HTTPTxn, px *Proxy) bool {
 	} else {
 		hdrs = append(hdrs, h1.Header{Name: "content-type", Value: "text/html"})
 	}
-	if c.refresh > 0 && !f.noRefresh && !f.csv {
+	if c.refresh > 0 && !f.noRefresh {
 		hdrs = append(hdrs, h1.Header{Name: "refresh", Value: strconv.Itoa(c.refresh)})
 	}
 	var b []byte
@@ -299,7 +300,13 @@ func (hc *HTTPConn) sendStatsResponse(tx *HTTPTxn, status int, reason string, hd
 		Headers: append(res.Headers[:0], hdrs...), ContentLength: -1, Framing: h1.FramingChunked}
 	tx.Status = status
 	s.runAfterResponse(tx)
+	// HAProxy compat: a redirect has an empty body, a HEAD gets no
+	// framing at all, anything else is chunked.
+	bodyless := status == 303 || req.Method == "HEAD"
 	switch {
+	case bodyless && !keep:
+		res.Add("connection", "close")
+	case bodyless:
 	case !keep && req.Version == "HTTP/1.0":
 		res.Add("connection", "close")
 		res.Add("transfer-encoding", "chunked")
@@ -311,7 +318,7 @@ func (hc *HTTPConn) sendStatsResponse(tx *HTTPTxn, status int, reason string, hd
 	}
 	hc.dl.setWrite(s.Frontend.Timeouts.Client)
 	out := h1.AppendHead(hc.buf[:0], res)
-	if req.Method != "HEAD" {
+	if !bodyless {
 		if len(body) > 0 {
 			out = h1.AppendChunk(out, body)
 		}
@@ -509,7 +516,7 @@ func (e *Engine) statsHTML(b *bytes.Buffer, owner *Proxy, f statsFlags) {
 			b.WriteString("Choose the action to perform on the checked servers : <select name=action>" +
 				"<option value=\"\"></option><option value=\"ready\">Set state to READY</option>" +
 				"<option value=\"drain\">Set state to DRAIN</option><option value=\"maint\">Set state to MAINT</option>" +
-				"</select><input type=\"hidden\" name=\"b\" value=\"#" + strconv.Itoa(cur.ID) + "\">" +
+				"</select><input type=\"hidden\" name=\"b\" value=\"" + esc(cur.Name) + "\">" +
 				"&nbsp;<input type=\"submit\" value=\"Apply\">\n")
 		}
 		if f.admin {
@@ -603,7 +610,7 @@ func (hc *HTTPConn) statsPost(tx *HTTPTxn, px *Proxy, f statsFlags) bool {
 	}
 	loc := px.stats.uri + ";st=" + code
 	hdrs := []h1.Header{{Name: "cache-control", Value: "no-cache"}, {Name: "content-type", Value: "text/plain"},
-		{Name: "location", Value: loc}}
+		{Name: "content-length", Value: "0"}, {Name: "location", Value: loc}}
 	return hc.sendStatsResponse(tx, 303, "See Other", hdrs, nil)
 }
 
@@ -624,43 +631,50 @@ func (hc *HTTPConn) statsAction(tx *HTTPTxn) string {
 		return "ERRP"
 	}
 	bname, action := form.Get("b"), form.Get("action")
+	if action == "" {
+		return "NONE"
+	}
 	var be *Proxy
 	for _, p := range s.Engine.Proxies {
-		if p.Cap&CapBE != 0 && (p.Name == bname || "#"+strconv.Itoa(p.ID) == bname) {
+		if p.Cap&CapBE != 0 && p.Name == bname {
 			be = p
 		}
 	}
-	if be == nil || action == "" {
+	if be == nil {
 		return "ERRP"
 	}
-	total, done := 0, 0
+	var apply func(*Server)
+	switch action {
+	case "ready":
+		apply = (*Server).SetReady
+	case "drain":
+		apply = (*Server).SetDrain
+	case "maint":
+		apply = (*Server).SetMaint
+	case "dhlth", "ehlth", "hrunn", "hnolb", "hdown", "dagent", "eagent", "arunn", "adown", "shutdown":
+		return "NONE" // not done
+	default:
+		return "ERRP"
+	}
+	done, bad := 0, 0
 	for _, name := range form["s"] {
-		srv := be.serverByRef(name)
+		srv := be.FindServer(name)
 		if srv == nil {
+			bad++
 			continue
 		}
-		total++
-		switch action {
-		case "ready":
-			srv.SetReady()
-		case "drain":
-			srv.SetDrain()
-		case "maint":
-			srv.SetMaint()
-		default:
-			continue
-		}
+		apply(srv)
 		done++
 	}
 	switch {
-	case total == 0:
-		return "NONE"
-	case done == total:
+	case done == 0 && bad > 0:
+		return "ERRP"
+	case bad > 0:
+		return "PART"
+	case done > 0:
 		return "DONE"
-	case done == 0:
-		return "NONE"
 	}
-	return "PART"
+	return "NONE"
 }
 
 // uptimeString is the process uptime as HAProxy's page shows it.
