@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"luaproxy/core/config"
 	"luaproxy/netio/h1"
@@ -56,6 +57,32 @@ var compAlgos = map[string]*compAlgo{
 	"gzip":        {name: "gzip", uaName: "gzip", pool: &sync.Pool{}},
 	"deflate":     {name: "deflate", uaName: "deflate", pool: &sync.Pool{}},
 	"raw-deflate": {name: "raw-deflate", uaName: "deflate", pool: &sync.Pool{}},
+}
+
+// compCounters are a proxy's compression statistics (comp_in,
+// comp_out, comp_rsp). comp_byp, the bytes of responses not compressed,
+// stays 0: luaproxy does not count response bytes per proxy yet.
+type compCounters struct {
+	in, out, rsp atomic.Int64
+}
+
+func (c *compCounters) fill(l statLine) {
+	l.set("comp_in", c.in.Load())
+	l.set("comp_out", c.out.Load())
+	l.set("comp_rsp", c.rsp.Load())
+}
+
+// countComp adds a compressed response's bytes to the frontend's and
+// the backend's counters.
+func (s *Stream) countComp(in, out int64) {
+	for i, px := range []*Proxy{s.Frontend, s.Backend} {
+		if px == nil || i == 1 && px == s.Frontend {
+			continue
+		}
+		px.compStats.in.Add(in)
+		px.compStats.out.Add(out)
+		px.compStats.rsp.Add(1)
+	}
 }
 
 // compressor is a streaming encoder of one algorithm.
@@ -120,7 +147,8 @@ func parseCompression(px *Proxy, l config.Line) error {
 	switch args[1] {
 	case "algo":
 		if len(args) < 3 {
-			return l.Errorf("parsing [%s:%d] : '%s' expects <algorithm>", l.File, l.Num, args[1])
+			// HAProxy compat: its message repeats the location
+			return l.Errorf("parsing [%s:%d] : 'compression' expects <algorithm>.", l.File, l.Num)
 		}
 		for _, a := range args[2:] {
 			alg, ok := compAlgos[a]
@@ -380,6 +408,7 @@ type chunkWriter struct {
 	w    io.Writer
 	data []byte // gathered, at most chunkMax bytes
 	buf  []byte // scratch for the chunk
+	out  int64  // the bytes written, framing aside
 }
 
 const chunkMax = 16384
@@ -408,6 +437,7 @@ func (c *chunkWriter) flush() error {
 		return nil
 	}
 	c.buf = h1.AppendChunk(c.buf[:0], c.data)
+	c.out += int64(len(c.data))
 	c.data = c.data[:0]
 	_, err := c.w.Write(c.buf)
 	return err
@@ -433,9 +463,21 @@ func (hc *HTTPConn) copyCompressed(sc *srvConn, m *h1.Message, a *compAlgo) erro
 		defer a.put(enc)
 	}
 	buf := hc.bodyBuf
+	var in int64
+	defer func() {
+		switch {
+		case enc == nil:
+			// HAProxy compat: identity counts the response, not its bytes
+			in, cw.out = 0, 0
+		case m.Chunked:
+			in++ // HAProxy compat: a chunked message counts one more byte
+		}
+		hc.s.countComp(in, cw.out)
+	}()
 	for {
 		hc.armBody(sc, true)
 		n, err := r.ReadBody(buf)
+		in += int64(n)
 		if n > 0 {
 			hc.armBody(sc, true)
 			var werr error
@@ -484,10 +526,10 @@ func (hc *HTTPConn) copyCompressed(sc *srvConn, m *h1.Message, a *compAlgo) erro
 // (the compression itself is built in, see above).
 func parseCompressionFilter(px *Proxy, l config.Line) error {
 	if len(l.Args) > 2 {
-		return l.Errorf("'filter compression' : unexpected argument '%s'", l.Args[2])
+		return l.Errorf("'filter compression' : unknown keyword '%s'.", l.Args[2])
 	}
 	if px.compFilter {
-		return l.Errorf("'filter compression' : only one compression filter per proxy")
+		return l.Errorf("'filter' : '%s: Proxy supports only one compression filter", px.Name)
 	}
 	px.compFilter = true
 	return nil

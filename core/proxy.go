@@ -73,6 +73,7 @@ type Proxy struct {
 	comp       *compConfig
 	compShared bool
 	compFilter bool
+	compStats  compCounters
 	// stats is the "stats" settings of the HTTP statistics page (nil:
 	// none, see stats_http.go).
 	stats *statsConfig

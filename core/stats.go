@@ -190,6 +190,7 @@ func (e *Engine) frontendStats(px *Proxy) statLine {
 		l.set("req_tot", px.Requests.Load())
 		l.set("intercepted", px.Intercepted.Load())
 	}
+	px.compStats.fill(l)
 	l.set("mode", px.Mode)
 	return l
 }
@@ -252,6 +253,7 @@ func (e *Engine) backendStats(px *Proxy, st *statsTracker, now time.Time) statLi
 	l.set("sid", 0)
 	l.set("type", 1)
 	l.set("lastsess", -1)
+	px.compStats.fill(l)
 	l.set("mode", px.Mode)
 	l.set("algo", px.Balance.Algo)
 	if px.Balance.Algo == "hdr" {

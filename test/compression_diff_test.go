@@ -169,6 +169,17 @@ func compFetch(t *testing.T, addr, method, uri, version string, hdrs ...string) 
 	return out + fmt.Sprintf("body: %d bytes, %q\n", len(body), first)
 }
 
+// compFetchRaw returns the body of a GET.
+func compFetchRaw(t *testing.T, addr, uri string) string {
+	res, err := http.Get("http://" + addr + uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
 // TestCompressionDiff runs a matrix of requests and responses through
 // HAProxy 2.6's and luaproxy's compression: whether a response is
 // compressed, its headers, and the decoded body must agree.
@@ -216,9 +227,12 @@ defaults comp
 listen l4
     bind "127.0.0.1:${FE_PORT4}"
     server s1 "${ORIGIN}"
+listen stats
+    bind "127.0.0.1:${FE_PORT5}"
+    stats uri /s
 `
 	origin := compOrigin(t)
-	impls := startImplsN(t, cfg, 5, func(string) map[string]string { return map[string]string{"ORIGIN": origin} })
+	impls := startImplsN(t, cfg, 6, func(string) map[string]string { return map[string]string{"ORIGIN": origin} })
 	type tc struct {
 		fe             int
 		method, uri, v string
@@ -261,9 +275,31 @@ listen l4
 			results[im.name] = append(results[im.name], compFetch(t, im.addrs[c.fe], c.method, c.uri, c.v, c.hdrs...))
 		}
 	}
+	// the compression counters: comp_in and comp_rsp (comp_out depends
+	// on the encoder; comp_byp is not counted)
+	for _, im := range impls {
+		csv := compFetchRaw(t, im.addrs[5], "/s;csv")
+		lines := strings.Split(csv, "\n")
+		idx := map[string]int{}
+		for i, f := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
+			idx[f] = i
+		}
+		var rows []string
+		for _, l := range lines[1:] {
+			f := strings.Split(l, ",")
+			if len(f) < 10 || f[0] == "stats" {
+				continue
+			}
+			rows = append(rows, fmt.Sprintf("%s/%s comp_in=%s comp_rsp=%s", f[0], f[1], f[idx["comp_in"]], f[idx["comp_rsp"]]))
+		}
+		results[im.name] = append(results[im.name], strings.Join(rows, "\n"))
+	}
 	hp, ok := results["haproxy"]
 	if !ok {
 		return
+	}
+	if g, w := results["luaproxy"][len(cases)], hp[len(cases)]; g != w {
+		t.Errorf("compression counters differ\n--- luaproxy\n%s\n--- haproxy\n%s", g, w)
 	}
 	for i, c := range cases {
 		if g, w := results["luaproxy"][i], hp[i]; g != w {
