@@ -119,7 +119,9 @@ func (a *compAlgo) put(c compressor) {
 	a.pool.Put(c)
 }
 
-// compConfig is a proxy's "compression" settings.
+// compConfig is a proxy's "compression" settings. A proxy inherits the
+// algorithms and types of its defaults section, not "offload" (as
+// HAProxy 2.6 copies them).
 type compConfig struct {
 	// algos in HAProxy's order: each "compression algo" word goes in
 	// front of the list (comp_append_algo prepends).

@@ -184,7 +184,11 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.Logs = d.Logs
 		px.ErrorFiles = d.ErrorFiles
 		px.logGlobal = d.logGlobal
-		px.comp, px.compShared = d.comp, d.comp != nil
+		if d.comp != nil {
+			// HAProxy compat: the algorithms and types are inherited,
+			// "compression offload" is not
+			px.comp, px.compShared = &compConfig{algos: d.comp.algos, types: d.comp.types}, true
+		}
 		if d.stats != nil {
 			px.stats = d.stats.clone()
 		}

@@ -224,6 +224,7 @@ defaults comp
     timeout server 10s
     timeout connect 5s
     compression algo gzip
+    compression offload
 listen l4
     bind "127.0.0.1:${FE_PORT4}"
     server s1 "${ORIGIN}"
