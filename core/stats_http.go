@@ -130,6 +130,8 @@ func (e *Engine) parseProxyStats(px *Proxy, l config.Line) error {
 			return err
 		}
 		c.admin = append(c.admin, cond)
+	case "http-request":
+		return l.Errorf("'stats http-request' is not supported yet.")
 	case "socket", "bind-process", "timeout", "maxconn":
 		return l.Errorf("'stats %s' is only allowed in 'global' section.", args[1])
 	default:
