@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -181,7 +182,7 @@ func checkCompression(px *Proxy) error {
 	if px.comp == nil || px.compFilter || len(px.filters) == 0 {
 		return nil
 	}
-	return px.Line.Errorf("%s : require an explicit filter declaration to use HTTP compression", px)
+	return fmt.Errorf("config: proxy '%s': require an explicit filter declaration to use HTTP compression", px.Name)
 }
 
 // compAlgos, compTypes and compOffload are the compression settings

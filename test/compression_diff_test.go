@@ -308,3 +308,74 @@ listen stats
 		}
 	}
 }
+
+// TestCompressionStreamsDiff checks that a compressed body is streamed:
+// what the server sent is delivered, compressed, before the server sends
+// the rest (HAProxy and luaproxy both flush the encoder when the
+// server's data runs dry).
+func TestCompressionStreamsDiff(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	release := make(chan struct{}, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				part := strings.Repeat("first part of the body\n", 200)
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(part), part)
+				select {
+				case <-release:
+				case <-time.After(5 * time.Second):
+				}
+				rest := strings.Repeat("the rest\n", 100)
+				fmt.Fprintf(c, "%x\r\n%s\r\n0\r\n\r\n", len(rest), rest)
+			}()
+		}
+	}()
+	const cfg = `
+defaults
+    mode http
+    timeout client 10s
+    timeout server 10s
+    timeout connect 5s
+listen l
+    bind "127.0.0.1:${FE_PORT}"
+    compression algo gzip
+    server s1 "${ORIGIN}"
+`
+	impls := startImpls(t, cfg, func(string) map[string]string { return map[string]string{"ORIGIN": ln.Addr().String()} })
+	for _, im := range impls {
+		c, err := net.Dial("tcp", im.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", im.name, err)
+		}
+		start := time.Now()
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", im.name, err)
+		}
+		line, err := bufio.NewReader(zr).ReadString('\n')
+		if err != nil || line != "first part of the body\n" || time.Since(start) > 3*time.Second {
+			t.Errorf("%s: first line %q, %v, after %v: not streamed", im.name, line, err, time.Since(start))
+		}
+		t.Logf("%s: first line after %v", im.name, time.Since(start))
+		release <- struct{}{}
+		c.Close()
+	}
+}
