@@ -397,7 +397,11 @@ func (e *Engine) statsRows(c *statsConfig, owner *Proxy, f statsFlags, fn func(p
 			}
 			fn(px, statsLegends(c, e.serverStats(s, st, now)), s)
 		}
-		fn(px, statsLegends(c, e.backendStats(px, st, now)), nil)
+		l := statsLegends(c, e.backendStats(px, st, now))
+		if f.up || f.noMaint {
+			px.statusWithCounts(l)
+		}
+		fn(px, l, nil)
 	}
 }
 
@@ -518,6 +522,9 @@ func (e *Engine) statsHTML(b *bytes.Buffer, owner *Proxy, f statsFlags) {
 			b.WriteString("Choose the action to perform on the checked servers : <select name=action>" +
 				"<option value=\"\"></option><option value=\"ready\">Set state to READY</option>" +
 				"<option value=\"drain\">Set state to DRAIN</option><option value=\"maint\">Set state to MAINT</option>" +
+				"<option value=\"dhlth\">Health: disable checks</option><option value=\"ehlth\">Health: enable checks</option>" +
+				"<option value=\"hrunn\">Health: force UP</option><option value=\"hnolb\">Health: force NOLB</option>" +
+				"<option value=\"hdown\">Health: force DOWN</option><option value=\"shutdown\">Kill Sessions</option>" +
 				"</select><input type=\"hidden\" name=\"b\" value=\"" + esc(cur.Name) + "\">" +
 				"&nbsp;<input type=\"submit\" value=\"Apply\">\n")
 		}
@@ -645,38 +652,68 @@ func (hc *HTTPConn) statsAction(tx *HTTPTxn) string {
 	if be == nil {
 		return "ERRP"
 	}
-	var apply func(*Server)
+	// apply runs the action on a server and reports whether it counts
+	// (HAProxy skips the health actions on a server without checks)
+	var apply func(*Server) bool
+	always := func(f func(*Server)) func(*Server) bool {
+		return func(sv *Server) bool { f(sv); return true }
+	}
+	checked := func(sv *Server) bool {
+		sv.mu.Lock()
+		defer sv.mu.Unlock()
+		return sv.Check.Enabled
+	}
 	switch action {
 	case "ready":
-		apply = (*Server).SetReady
+		apply = always((*Server).SetReady)
 	case "drain":
-		apply = (*Server).SetDrain
+		apply = always((*Server).SetDrain)
 	case "maint":
-		apply = (*Server).SetMaint
-	case "dhlth", "ehlth", "hrunn", "hnolb", "hdown", "dagent", "eagent", "arunn", "adown", "shutdown":
-		return "NONE" // not done
+		apply = always((*Server).SetMaint)
+	case "dhlth":
+		apply = func(sv *Server) bool {
+			if !checked(sv) {
+				return false
+			}
+			sv.DisableHealthCheck()
+			return true
+		}
+	case "ehlth":
+		apply = func(sv *Server) bool { return checked(sv) && sv.EnableHealthCheck() == nil }
+	case "hrunn":
+		apply = always(func(sv *Server) { sv.ForceHealth(StateRunning, "STATS_WEB") })
+	case "hnolb":
+		apply = always(func(sv *Server) { sv.ForceHealth(StateStopping, "STATS_WEB") })
+	case "hdown":
+		apply = always(func(sv *Server) { sv.ForceHealth(StateStopped, "STATS_WEB") })
+	case "shutdown":
+		apply = always((*Server).ShutdownSessions)
+	case "dagent", "eagent", "arunn", "adown":
+		return "NONE" // not done: no agent checks
 	default:
 		return "ERRP"
 	}
-	done, bad := 0, 0
+	total, altered := 0, 0
 	for _, name := range form["s"] {
 		srv := be.FindServer(name)
 		if srv == nil {
-			bad++
+			total++
 			continue
 		}
-		apply(srv)
-		done++
+		if apply(srv) {
+			total++
+			altered++
+		}
 	}
 	switch {
-	case done == 0 && bad > 0:
+	case total == 0:
+		return "NONE"
+	case altered == 0:
 		return "ERRP"
-	case bad > 0:
+	case altered < total:
 		return "PART"
-	case done > 0:
-		return "DONE"
 	}
-	return "NONE"
+	return "DONE"
 }
 
 // uptimeString is the process uptime as HAProxy's page shows it.

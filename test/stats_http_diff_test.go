@@ -71,7 +71,7 @@ func statsFetch(t *testing.T, addr, method, uri, version string, hdrs ...string)
 				continue
 			}
 			f := strings.Split(l, ",")
-			out += f[0] + "/" + f[1] + " " + strconv.Itoa(len(f)) + " columns\n"
+			out += f[0] + "/" + f[1] + " " + f[17] + " " + strconv.Itoa(len(f)) + " columns\n"
 		}
 	case ct == "text/html" && res.StatusCode == 200:
 		out += "html page: " + strings.TrimSpace(body[:min(len(body), 60)]) + "\n"
@@ -158,6 +158,14 @@ backend be_st
 		{2, "POST", "/mystats;a4", "HTTP/1.1", postForm("b=be_st&s=s2&action=bogus")},
 		{2, "POST", "/mystats;a5", "HTTP/1.1", postForm("b=be_st&s=s2")},
 		{2, "GET", "/mystats;st=DONE", "HTTP/1.1", nil},
+		{2, "POST", "/mystats;a6", "HTTP/1.1", postForm("b=be_st&s=s2&action=hdown")},
+		{2, "GET", "/mystats;csv;after-hdown", "HTTP/1.1", nil},
+		{2, "POST", "/mystats;a7", "HTTP/1.1", postForm("b=be_st&s=s2&action=hrunn")},
+		{2, "POST", "/mystats;a8", "HTTP/1.1", postForm("b=be_st&s=s2&action=hnolb")},
+		{2, "GET", "/mystats;csv;after-hnolb", "HTTP/1.1", nil},
+		{2, "POST", "/mystats;a9", "HTTP/1.1", postForm("b=be_st&s=s2&action=dhlth")},
+		{2, "POST", "/mystats;a10", "HTTP/1.1", postForm("b=be_st&s=s2&action=shutdown")},
+		{2, "POST", "/mystats;a11", "HTTP/1.1", postForm("b=be_st&s=s2&action=hrunn")},
 		{1, "GET", "/haproxy?stats", "HTTP/1.1", nil},
 		{1, "GET", "/haproxy?stats;csv", "HTTP/1.1", nil},
 		{1, "GET", "/haproxy?statsx;csv;norefresh", "HTTP/1.1", nil},
