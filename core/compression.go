@@ -332,12 +332,17 @@ func h1IsToken(c byte) bool {
 // is, rewrites its head (see the top of the file). It returns the
 // algorithm, nil when the response goes as it came.
 func (s *Stream) compResponse(tx *HTTPTxn) *compAlgo {
+	return s.compHead(tx, &tx.Res, tx.Status)
+}
+
+// compHead is compResponse for the response head res of status.
+func (s *Stream) compHead(tx *HTTPTxn, res *h1.Message, status int) *compAlgo {
 	a := tx.comp
-	req, res := &tx.Req, &tx.Res
+	req := &tx.Req
 	if a == nil || !versionAtLeast11(res.Version) || !versionAtLeast11(req.Version) || req.Method == "HEAD" {
 		return nil
 	}
-	if tx.Status < 200 || tx.Status > 203 {
+	if status < 200 || status > 203 {
 		return nil
 	}
 	if res.Framing == h1.FramingClose || res.Framing == h1.FramingNone || res.Framing == h1.FramingTunnel {
@@ -523,6 +528,90 @@ func (hc *HTTPConn) copyCompressed(sc *srvConn, m *h1.Message, a *compAlgo) erro
 			return errors.Join(errClientRead, err)
 		}
 	}
+}
+
+// ServiceCompression decides whether the response head res an HTTP
+// service (a Lua applet) starts is compressed, as a server's response
+// would be; res.Framing says how the service delimits its body. When it
+// is, res is rewritten (chunked, no Content-Length) and the returned
+// writer takes the body: each Write is compressed and sent at once, and
+// Close ends the body (the last chunk included). It returns nil when the
+// body goes as it is.
+func (hc *HTTPConn) ServiceCompression(res *h1.Message) io.WriteCloser {
+	s := hc.s
+	tx := s.HTTP
+	if tx == nil || tx.comp == nil || tx.filters.data(true) {
+		return nil
+	}
+	a := s.compHead(tx, res, res.Status)
+	if a == nil {
+		return nil
+	}
+	if _, ok := res.Get("Transfer-Encoding"); !ok {
+		res.Add("transfer-encoding", "chunked")
+	}
+	data := chunkPool.Get().(*[]byte)
+	w := &serviceEncoder{hc: hc, a: a, data: data, cw: &chunkWriter{w: hc.bw, data: (*data)[:0]}}
+	if a.pool != nil {
+		w.enc = a.get(w.cw)
+	}
+	return w
+}
+
+// serviceEncoder compresses a service's response body (ServiceCompression).
+type serviceEncoder struct {
+	hc   *HTTPConn
+	a    *compAlgo
+	enc  compressor // nil: identity
+	cw   *chunkWriter
+	data *[]byte // cw's pooled buffer
+	in   int64
+	done bool
+}
+
+func (w *serviceEncoder) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("write after close")
+	}
+	w.in += int64(len(p))
+	if w.enc == nil {
+		if _, err := w.cw.Write(p); err != nil {
+			return 0, err
+		}
+		return len(p), w.cw.flush()
+	}
+	if _, err := w.enc.Write(p); err != nil {
+		return 0, err
+	}
+	if err := w.enc.Flush(); err != nil {
+		return 0, err
+	}
+	return len(p), w.cw.flush()
+}
+
+func (w *serviceEncoder) Close() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	var err error
+	if w.enc != nil {
+		err = w.enc.Close()
+		w.a.put(w.enc)
+	}
+	if err == nil {
+		err = w.cw.flush()
+	}
+	if err == nil {
+		_, err = w.hc.bw.Write(h1.AppendLastChunk(nil, nil))
+	}
+	if w.enc == nil {
+		w.in, w.cw.out = 0, 0
+	}
+	w.hc.s.countComp(w.in, w.cw.out)
+	*w.data = w.cw.data[:0]
+	chunkPool.Put(w.data)
+	return err
 }
 
 // parseCompressionFilter is "filter compression": it only marks the proxy

@@ -76,6 +76,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 				head.Headers = append([]h1.Header(nil), tx.Req.Headers...)
 				tx.svcReq = &head
 			}
+			s.compSelectRequest(tx)
 			if r, ok := hc.filterRequest(tx); !ok {
 				return hc.finishLocal(tx, r)
 			}

@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -377,5 +379,82 @@ listen l
 		t.Logf("%s: first line after %v", im.name, time.Since(start))
 		release <- struct{}{}
 		c.Close()
+	}
+}
+
+// TestCompressionServiceDiff compresses the responses of a Lua HTTP
+// service as HAProxy 2.6 does (the compression filter sees an applet's
+// response like a server's).
+func TestCompressionServiceDiff(t *testing.T) {
+	dir := t.TempDir()
+	lua := `
+core.register_service("svc", "http", function(applet)
+    local q = applet.qs
+    local body = string.rep("service body line, compressible\n", 300)
+    if q:find("ct=") then applet:add_header("content-type", q:match("ct=([^&]*)")) else applet:add_header("content-type", "text/plain") end
+    if q:find("st=") then applet:set_status(tonumber(q:match("st=(%d+)"))) end
+    if q:find("cl") then applet:add_header("content-length", tostring(#body)) end
+    if q:find("etag") then applet:add_header("etag", '"v1"') end
+    applet:start_response()
+    if applet.method ~= "HEAD" then
+        applet:send(body:sub(1, 4000))
+        applet:send(body:sub(4001))
+    end
+end)
+`
+	if err := os.WriteFile(filepath.Join(dir, "svc.lua"), []byte(lua), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `
+global
+    lua-load "` + filepath.Join(dir, "svc.lua") + `"
+defaults
+    mode http
+    timeout client 10s
+    timeout server 10s
+    timeout connect 5s
+frontend fe
+    bind "127.0.0.1:${FE_PORT}"
+    compression algo gzip
+    compression type text/plain
+    http-request use-service lua.svc
+`
+	impls := startImpls(t, cfg, func(string) map[string]string { return nil })
+	gz := []string{"Accept-Encoding: gzip"}
+	// Not compared: a response without Content-Length, which HAProxy
+	// 2.6.12 sends with "transfer-encoding: chunked" three times (checked
+	// below for luaproxy alone), and HEAD, which HAProxy answers with
+	// "transfer-encoding: chunked" and luaproxy's Lua services without.
+	cases := []struct {
+		method, uri, v string
+		hdrs           []string
+	}{
+		{"GET", "/?cl", "HTTP/1.1", gz},
+		{"GET", "/?cl&etag", "HTTP/1.1", gz},
+		{"GET", "/?b", "HTTP/1.1", nil},
+		{"GET", "/?ct=text/html", "HTTP/1.1", gz},
+		{"GET", "/?st=404", "HTTP/1.1", gz},
+		{"GET", "/?st=201&cl", "HTTP/1.1", gz},
+		{"GET", "/?v10", "HTTP/1.0", gz},
+	}
+	want := "HTTP/1.1 200 OK\ncontent-encoding: gzip\ncontent-type: text/plain\nvary: Accept-Encoding\n" +
+		"transfer-encoding: chunked\nbody: 9600 bytes, \"service body line, compressible\"\n"
+	if got := compFetch(t, impls[0].addr, "GET", "/?a", "HTTP/1.1", gz...); got != want {
+		t.Errorf("no content-length: got\n%s", got)
+	}
+	results := map[string][]string{}
+	for _, im := range impls {
+		for _, c := range cases {
+			results[im.name] = append(results[im.name], compFetch(t, im.addr, c.method, c.uri, c.v, c.hdrs...))
+		}
+	}
+	hp, ok := results["haproxy"]
+	if !ok {
+		return
+	}
+	for i, c := range cases {
+		if g, w := results["luaproxy"][i], hp[i]; g != w {
+			t.Errorf("%s %s %s %q: luaproxy and haproxy differ\n--- luaproxy\n%s--- haproxy\n%s", c.method, c.uri, c.v, c.hdrs, g, w)
+		}
 	}
 }
