@@ -467,7 +467,10 @@ func (e *Engine) statsHTML(b *bytes.Buffer, owner *Proxy, f statsFlags) {
 		"-->\n</style></head>\n<body>\n")
 	b.WriteString("<h1><a href=\"http://www.haproxy.org/\" style=\"text-decoration: none;\">HAProxy")
 	if !c.hideVer {
-		fmt.Fprintf(b, " version %s, released %s", esc(Version), esc(ReleaseDate))
+		b.WriteString(" version " + esc(Version))
+		if ReleaseDate != "" {
+			b.WriteString(", released " + esc(ReleaseDate))
+		}
 	}
 	b.WriteString("</a></h1>\n<h2>Statistics Report for pid " + strconv.Itoa(os.Getpid()))
 	if c.showNode {
@@ -592,7 +595,7 @@ func (e *Engine) statsHTML(b *bytes.Buffer, owner *Proxy, f statsFlags) {
 		case "BACKEND":
 			label = "Backend"
 		}
-		b.WriteString("<td class=ac><a name=\"" + esc(px.Name+"/"+name) + "\"></a>" + esc(label) + "</td>")
+		b.WriteString("<td class=ac><a name=\"" + esc(px.Name+"/"+label) + "\"></a>" + esc(label) + "</td>")
 		for _, g := range statsHTMLCols {
 			for _, col := range g.cols {
 				v := l[statIndex[col[1]]]
