@@ -144,7 +144,12 @@ func (e *Engine) parseProxyStats(px *Proxy, l config.Line) error {
 // is loaded.
 func (e *Engine) finishStats(px *Proxy) error {
 	c := px.stats
-	if c == nil {
+	if c == nil || px.Kind == "defaults" {
+		return nil
+	}
+	if px.Mode != "http" {
+		e.Log.Warning("config : 'stats' statement ignored for proxy '%s' as it requires HTTP mode.", px.Name)
+		px.stats = nil
 		return nil
 	}
 	for _, name := range c.scope {
