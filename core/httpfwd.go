@@ -68,6 +68,9 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		return false
 	}
 	if s.service != nil {
+		if s.Backend == nil || s.Backend == fe {
+			fe.Intercepted.Add(1) // HAProxy compat: see serveStats
+		}
 		if hs, ok := s.service.(HTTPService); ok {
 			// the filters see the request a service answers too; HAProxy
 			// compat: the service sees its head as it was before them

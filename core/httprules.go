@@ -234,10 +234,24 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		}, i, nil
 	case "reject":
 		return func(*Stream, *HTTPTxn, bool) (Verdict, *Reply) { return Done, nil }, 1, nil
-	case "return":
-		return e.parseReturn(px, rs, words, l)
-	case "redirect":
-		return e.parseRedirect(px, rs, words, l)
+	case "return", "redirect":
+		parse := e.parseReturn
+		if kw == "redirect" {
+			parse = e.parseRedirect
+		}
+		act, n, err := parse(px, rs, words, l)
+		if err != nil {
+			return nil, 0, err
+		}
+		// HAProxy compat: a return or a redirect counts as intercepted
+		// by the frontend
+		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
+			v, r := act(s, tx, res)
+			if r != nil {
+				s.Frontend.Intercepted.Add(1)
+			}
+			return v, r
+		}, n, nil
 	case "set-header", "add-header":
 		if len(words) != 3 {
 			return nil, 0, l.Errorf("'%s %s' expects exactly 2 arguments.", rs, kw)

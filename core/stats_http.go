@@ -216,7 +216,11 @@ func (hc *HTTPConn) serveStats(tx *HTTPTxn, px *Proxy) bool {
 	// (%Tw and %Tc are 0)
 	now := s.now()
 	x.queueAt, x.connAt = now, now
-	s.Frontend.Intercepted.Add(1)
+	if px == s.Frontend {
+		// HAProxy compat: an applet counts as intercepted when the
+		// frontend's own rules chose it
+		s.Frontend.Intercepted.Add(1)
+	}
 	if s.Backend == nil {
 		s.Backend = px
 	}

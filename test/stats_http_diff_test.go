@@ -213,3 +213,60 @@ backend be_st
 		}
 	}
 }
+
+// TestStatsInterceptedDiff compares the "intercepted" counter: HAProxy
+// counts the requests the frontend answered itself with return,
+// redirect or an applet (the stats page) it chose, not a deny, nor a
+// stats page of a backend.
+func TestStatsInterceptedDiff(t *testing.T) {
+	const cfg = `
+defaults
+    mode http
+    timeout client 10s
+    timeout server 10s
+    timeout connect 5s
+frontend fe
+    bind "127.0.0.1:${FE_PORT}"
+    http-request return status 200 if { path /ret }
+    http-request redirect location /x if { path /redir }
+    http-request deny if { path /deny }
+    use_backend be_st if { path_beg /bst }
+    default_backend be
+backend be
+    server s1 "${ORIGIN}"
+backend be_st
+    stats uri /bst
+listen st
+    bind "127.0.0.1:${FE_PORT1}"
+    stats uri /s
+`
+	origin := echoOrigin(t)
+	impls := startImplsN(t, cfg, 2, func(string) map[string]string { return map[string]string{"ORIGIN": origin} })
+	results := map[string]string{}
+	for _, im := range impls {
+		for _, p := range []string{"/ret", "/redir", "/deny", "/bst", "/other", "/ret"} {
+			statsFetch(t, im.addrs[0], "GET", p, "HTTP/1.1")
+		}
+		res, err := http.Get("http://" + im.addrs[1] + "/s;csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		lines := strings.Split(string(b), "\n")
+		col := -1
+		for i, f := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
+			if f == "intercepted" {
+				col = i
+			}
+		}
+		for _, l := range lines[1:] {
+			if f := strings.Split(l, ","); len(f) > col && f[1] == "FRONTEND" {
+				results[im.name] += f[0] + " intercepted=" + f[col] + "\n"
+			}
+		}
+	}
+	if w, ok := results["haproxy"]; ok && results["luaproxy"] != w {
+		t.Errorf("luaproxy:\n%shaproxy:\n%s", results["luaproxy"], w)
+	}
+}
