@@ -30,11 +30,11 @@ import (
 // "defaults" section's stats apply to every proxy after it.
 //
 // "stats admin if <cond>" allows the page's POST actions (form fields
-// "b", the backend's name; "s", each server; "action": ready, drain or
-// maint);
-// they are answered with a 303 to "<uri>;st=<code>". The health and
-// agent actions and "shutdown" are not done: they count as not applied
-// ("st=PART" or "st=NONE").
+// "b", the backend's name; "s", each server; "action": ready, drain,
+// maint, dhlth, ehlth, hrunn, hnolb, hdown, shutdown); they are answered
+// with a 303 to "<uri>;st=<code>" (DONE, PART, NONE, ERRP, DENY without
+// admin rights). The agent actions are not done (no agent checks):
+// "st=NONE". Not done either: "stats http-request", the JSON output.
 
 // statsDefaultURI is HAProxy's STATS_DEFAULT_URI.
 const statsDefaultURI = "/haproxy?stats"
