@@ -20,8 +20,8 @@ import (
 // path on, query included) starts with the stats URI is answered by the
 // proxy, after the http-request rules of the proxy that has stats
 // enabled (the frontend's, else the backend's once chosen). It counts as
-// intercepted and is logged with "<STATS>" as the server, "LR" as the
-// termination state.
+// intercepted when the frontend's settings chose it, and is logged with
+// "<STATS>" as the server, "LR" as the termination state.
 //
 // Modifiers follow the URI: ";csv" (the "show stat" CSV, text/plain),
 // ";up" (only servers that are up), ";no-maint", ";norefresh" (no
