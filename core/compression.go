@@ -25,7 +25,9 @@ import (
 //     "identity" in the list is taken when nothing else is. A
 //     "Mozilla/4" user agent other than MSIE 6 SP2 or later gets none.
 //     "compression offload" then removes Accept-Encoding.
-//   - on the response, after the http-response rules: an algorithm was
+//   - on the response, as the server sent it (before the http-response
+//     rules, which see neither the decision nor the rewritten head, made
+//     after the http-after-response rules): an algorithm was
 //     chosen, request and response are HTTP/1.1, the method is not HEAD,
 //     the status is 200 to 203, the body has a length (not
 //     close-delimited, not empty by nature nor "Content-Length: 0"), no Content-Encoding, no
@@ -328,15 +330,18 @@ func h1IsToken(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// compResponse decides whether the response is compressed and, when it
-// is, rewrites its head (see the top of the file). It returns the
-// algorithm, nil when the response goes as it came.
+// compResponse decides whether the response is compressed (see the top
+// of the file), on its head as the server sent it: HAProxy decides before
+// the http-response rules, and rewrites the head (compRewrite) after the
+// http-after-response ones, so that no rule sees the change nor changes
+// the decision. It returns the algorithm, nil when the response goes as
+// it came.
 func (s *Stream) compResponse(tx *HTTPTxn) *compAlgo {
-	return s.compHead(tx, &tx.Res, tx.Status)
+	return s.compDecide(tx, &tx.Res, tx.Status)
 }
 
-// compHead is compResponse for the response head res of status.
-func (s *Stream) compHead(tx *HTTPTxn, res *h1.Message, status int) *compAlgo {
+// compDecide is compResponse for the response head res of status.
+func (s *Stream) compDecide(tx *HTTPTxn, res *h1.Message, status int) *compAlgo {
 	a := tx.comp
 	req := &tx.Req
 	if a == nil || !versionAtLeast11(res.Version) || !versionAtLeast11(req.Version) || req.Method == "HEAD" {
@@ -387,6 +392,11 @@ func (s *Stream) compHead(tx *HTTPTxn, res *h1.Message, status int) *compAlgo {
 	} else if len(types) > 0 {
 		return nil
 	}
+	return a
+}
+
+// compRewrite makes res the head of a response compressed with a.
+func compRewrite(res *h1.Message, a *compAlgo) {
 	res.Del("Content-Length")
 	if res.Framing != h1.FramingChunked {
 		res.Add("Transfer-Encoding", "chunked")
@@ -401,7 +411,6 @@ func (s *Stream) compHead(tx *HTTPTxn, res *h1.Message, status int) *compAlgo {
 	if a.name != "identity" {
 		res.Add("Content-Encoding", a.uaName)
 	}
-	return a
 }
 
 // validETag reports an entity-tag HAProxy accepts: "..." or W/"...".
@@ -543,10 +552,11 @@ func (hc *HTTPConn) ServiceCompression(res *h1.Message) io.WriteCloser {
 	if tx == nil || tx.comp == nil || tx.filters.data(true) {
 		return nil
 	}
-	a := s.compHead(tx, res, res.Status)
+	a := s.compDecide(tx, res, res.Status)
 	if a == nil {
 		return nil
 	}
+	compRewrite(res, a)
 	if _, ok := res.Get("Transfer-Encoding"); !ok {
 		res.Add("transfer-encoding", "chunked")
 	}

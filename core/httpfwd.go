@@ -427,6 +427,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		_ = sc.Close()
 		return false, failNone
 	}
+	comp := s.compResponse(tx)
 	if r, ok := s.runHTTPResponseRules(); !ok {
 		_ = sc.Close()
 		if r == nil {
@@ -440,7 +441,6 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		_ = sc.Close()
 		return false, failNone
 	}
-	comp := s.compResponse(tx)
 	s.runAfterResponse(tx)
 
 	if res.Framing == h1.FramingTunnel {
@@ -457,6 +457,12 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	if err != nil {
 		_ = sc.Close()
 		return false, failNone
+	}
+	if filtered {
+		comp = nil // not done: a body Lua data filters rewrite stays as is
+	}
+	if comp != nil {
+		compRewrite(res, comp)
 	}
 	bodyless := res.Framing == h1.FramingNone
 	framed := res.Framing != h1.FramingClose

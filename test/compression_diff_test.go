@@ -458,3 +458,50 @@ frontend fe
 		}
 	}
 }
+
+// TestCompressionRuleOrderDiff checks where the compression decision
+// sits among the response rules: what http-response and
+// http-after-response rules see of it, and whether their edits change
+// it.
+func TestCompressionRuleOrderDiff(t *testing.T) {
+	const cfg = `
+defaults
+    mode http
+    timeout client 10s
+    timeout server 10s
+    timeout connect 5s
+listen l
+    bind "127.0.0.1:${FE_PORT}"
+    compression algo gzip
+    compression type text/plain
+    http-response set-header x-seen-ce "%[res.hdr(content-encoding)]"
+    http-response set-header x-seen-vary "%[res.hdr(vary)]"
+    http-request set-var(txn.p) path
+    http-response set-header cache-control no-transform if { var(txn.p) -m str /nt }
+    http-response set-header content-type text/html if { var(txn.p) -m str /ct }
+    http-response set-header content-type text/plain if { var(txn.p) -m str /ct2 }
+    http-after-response set-header cache-control no-transform if { var(txn.p) -m str /ant }
+    http-after-response set-header content-type text/html if { var(txn.p) -m str /act }
+    http-after-response set-header x-after-ce "%[res.hdr(content-encoding)]"
+    server s1 "${ORIGIN}"
+`
+	origin := compOrigin(t)
+	impls := startImpls(t, cfg, func(string) map[string]string { return map[string]string{"ORIGIN": origin} })
+	gz := []string{"Accept-Encoding: gzip"}
+	paths := []string{"/plain", "/nt", "/ct", "/ct2?ct=text/html", "/ant", "/act"}
+	results := map[string][]string{}
+	for _, im := range impls {
+		for _, p := range paths {
+			results[im.name] = append(results[im.name], compFetch(t, im.addr, "GET", p, "HTTP/1.1", gz...))
+		}
+	}
+	hp, ok := results["haproxy"]
+	if !ok {
+		return
+	}
+	for i, p := range paths {
+		if g, w := results["luaproxy"][i], hp[i]; g != w {
+			t.Errorf("%s: luaproxy and haproxy differ\n--- luaproxy\n%s--- haproxy\n%s", p, g, w)
+		}
+	}
+}
