@@ -505,3 +505,50 @@ listen l
 		}
 	}
 }
+
+// TestCompressionRequestRulesDiff: the request side is decided after
+// the http-request rules, which see Accept-Encoding before "compression
+// offload" removes it and may change it.
+func TestCompressionRequestRulesDiff(t *testing.T) {
+	const cfg = `
+defaults
+    mode http
+    timeout client 10s
+    timeout server 10s
+    timeout connect 5s
+listen l
+    bind "127.0.0.1:${FE_PORT}"
+    compression algo gzip
+    compression offload
+    http-request set-var(txn.ae) req.hdr(accept-encoding)
+    http-request set-header accept-encoding gzip if { path /force }
+    http-request del-header accept-encoding if { path /del }
+    http-response set-header x-rule-ae "%[var(txn.ae)]"
+    server s1 "${ORIGIN}"
+`
+	origin := compOrigin(t)
+	impls := startImpls(t, cfg, func(string) map[string]string { return map[string]string{"ORIGIN": origin} })
+	cases := []struct {
+		path string
+		hdrs []string
+	}{
+		{"/plain", []string{"Accept-Encoding: gzip"}},
+		{"/force", nil},
+		{"/del", []string{"Accept-Encoding: gzip"}},
+	}
+	results := map[string][]string{}
+	for _, im := range impls {
+		for _, c := range cases {
+			results[im.name] = append(results[im.name], compFetch(t, im.addr, "GET", c.path, "HTTP/1.1", c.hdrs...))
+		}
+	}
+	hp, ok := results["haproxy"]
+	if !ok {
+		return
+	}
+	for i, c := range cases {
+		if g, w := results["luaproxy"][i], hp[i]; g != w {
+			t.Errorf("%s: luaproxy and haproxy differ\n--- luaproxy\n%s--- haproxy\n%s", c.path, g, w)
+		}
+	}
+}
