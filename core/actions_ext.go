@@ -55,6 +55,9 @@ type streamExt struct {
 	sc *srvConn
 	// noLog drops the stream's log line (rejected connections).
 	noLog bool
+	// applet names the internal applet that answered the request
+	// ("<STATS>"), logged as the server (%s); "" for none.
+	applet string
 }
 
 type capValue struct {
@@ -98,6 +101,7 @@ func extOf(s *Stream) *streamExt {
 		clear(x.resCaps)
 		x.logLevel = -1
 		x.term = [2]byte{}
+		x.applet = ""
 		x.reqLine, x.reqAt, x.seen = "", time.Time{}, false
 		x.queueAt, x.connAt = time.Time{}, time.Time{}
 		x.reqres.Clear()

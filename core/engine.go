@@ -175,6 +175,8 @@ func (e *Engine) Load(cfg *config.Config) error {
 		e.addErr(e.resolveUseBackends(px))
 		e.addErr(e.resolveSampleRefs(px))
 		e.addErr(checkLogFormatMode(px))
+		e.addErr(checkCompression(px))
+		e.addErr(e.finishStats(px))
 	}
 	e.addErr(e.checkTables())
 	e.setLimits()

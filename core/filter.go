@@ -125,6 +125,9 @@ func (e *Engine) parseFilter(px *Proxy, l config.Line) error {
 		return l.Errorf("'filter' expects a filter name.")
 	}
 	name := l.Args[1]
+	if name == "compression" {
+		return parseCompressionFilter(px, l)
+	}
 	p, ok := lookupFilter(name)
 	if !ok {
 		return l.Errorf("'filter' : unknown filter '%s'.", name)

@@ -34,6 +34,7 @@ type HTTPTxn struct {
 	seq         uint64       // the transaction's number on its connection (the object is reused)
 	filters     *filterChain // the filter instances of this request (filter.go)
 	svcReq      *h1.Message  // the request as a service sees it (ServiceRequest)
+	comp        *compAlgo    // the compression algorithm the request allows (compression.go)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
 	// clientGone: the client closed while a rule waited; the rules run

@@ -32,6 +32,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		tx.analysed(s)
 		return hc.finishLocal(tx, r)
 	}
+	if s.service == nil && statsMatch(fe, &tx.Req) {
+		tx.analysed(s)
+		return hc.serveStats(tx, fe)
+	}
 	if s.service == nil {
 		be := s.selectBackend()
 		if be == nil {
@@ -52,6 +56,10 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 				tx.analysed(s)
 				return hc.finishLocal(tx, r)
 			}
+			if s.service == nil && statsMatch(be, &tx.Req) {
+				tx.analysed(s)
+				return hc.serveStats(tx, be)
+			}
 		}
 	}
 	tx.analysed(s)
@@ -60,6 +68,9 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		return false
 	}
 	if s.service != nil {
+		if s.Backend == nil || s.Backend == fe {
+			fe.Intercepted.Add(1) // HAProxy compat: see serveStats
+		}
 		if hs, ok := s.service.(HTTPService); ok {
 			// the filters see the request a service answers too; HAProxy
 			// compat: the service sees its head as it was before them
@@ -68,6 +79,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 				head.Headers = append([]h1.Header(nil), tx.Req.Headers...)
 				tx.svcReq = &head
 			}
+			s.compSelectRequest(tx)
 			if r, ok := hc.filterRequest(tx); !ok {
 				return hc.finishLocal(tx, r)
 			}
@@ -97,6 +109,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 			}
 		}
 	}
+	s.compSelectRequest(tx)
 	if r, ok := hc.filterRequest(tx); !ok {
 		return hc.finishLocal(tx, r)
 	}
@@ -421,6 +434,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		_ = sc.Close()
 		return false, failNone
 	}
+	comp := s.compResponse(tx)
 	if r, ok := s.runHTTPResponseRules(); !ok {
 		_ = sc.Close()
 		if r == nil {
@@ -452,6 +466,12 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		_ = sc.Close()
 		return false, failNone
 	}
+	if filtered {
+		comp = nil // not done: a body Lua data filters rewrite stays as is
+	}
+	if comp != nil {
+		compRewrite(res, comp)
+	}
 	bodyless := res.Framing == h1.FramingNone
 	framed := res.Framing != h1.FramingClose
 	keepClient := req.KeepAlive() && framed && !fe.Options.HTTPClose && !e.Stopping()
@@ -473,7 +493,11 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	} else if err == nil && filtered {
 		err = hc.writeFilteredBody(res)
 	}
-	if err == nil && !bodyless && !tx.streamed(true) {
+	switch {
+	case err != nil || bodyless || tx.streamed(true):
+	case comp != nil:
+		err = hc.copyCompressed(sc, res, comp)
+	default:
 		err = hc.copyBody(sc, res, true)
 	}
 	// The server connection is released before the client can see the

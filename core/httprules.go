@@ -270,10 +270,29 @@ func (e *Engine) parseHTTPAction(px *Proxy, rs RuleSet, args []string, l config.
 		return e.parseReturn(px, rs, kw, words, l, status)
 	case "reject":
 		return func(*Stream, *HTTPTxn, bool) (Verdict, *Reply) { return Done, nil }, 1, nil
-	case "return":
-		return e.parseReturn(px, rs, kw, words, l, 200)
-	case "redirect":
-		return e.parseRedirect(px, rs, words, l)
+	case "return", "redirect":
+		var (
+			act httpAction
+			n   int
+			err error
+		)
+		if kw == "return" {
+			act, n, err = e.parseReturn(px, rs, kw, words, l, 200)
+		} else {
+			act, n, err = e.parseRedirect(px, rs, words, l)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		// HAProxy compat: a return or a redirect counts as intercepted
+		// by the frontend
+		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
+			v, r := act(s, tx, res)
+			if r != nil {
+				s.Frontend.Intercepted.Add(1)
+			}
+			return v, r
+		}, n, nil
 	case "set-header", "add-header":
 		if len(words) < 3 || words[1] == "" || words[2] == "" {
 			return rerr("expects exactly 2 arguments")

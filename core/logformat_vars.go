@@ -92,6 +92,9 @@ func init() {
 		if s.Server != nil {
 			return s.Server.Name, true
 		}
+		if a := extOf(s).applet; a != "" {
+			return a, true
+		}
 		return "<NOSRV>", true
 	})
 	str("H", func(*Stream) (string, bool) {

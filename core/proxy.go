@@ -68,6 +68,16 @@ type Proxy struct {
 	Logs      []*LogTarget
 	logGlobal bool
 	filters   []Filter // "filter" lines, in order
+	// comp is the "compression" settings (nil: none); compShared: they
+	// are the defaults' until a line of the proxy changes them;
+	// compFilter: "filter compression" was declared.
+	comp       *compConfig
+	compShared bool
+	compFilter bool
+	compStats  compCounters
+	// stats is the "stats" settings of the HTTP statistics page (nil:
+	// none, see stats_http.go).
+	stats *statsConfig
 
 	defaultBE *Proxy
 	engine    *Engine
@@ -98,6 +108,9 @@ type Proxy struct {
 	hsFailed atomic.Int64
 	// Requests counts HTTP requests received (frontend).
 	Requests atomic.Int64
+	// Intercepted counts the requests the proxy answered itself as an
+	// applet (the statistics page), the "intercepted" stat.
+	Intercepted atomic.Int64
 	// Total counts all streams seen.
 	Total atomic.Int64
 }
@@ -189,6 +202,14 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		px.logGlobal = d.logGlobal
 		px.defaultServer = d.defaultServer
 		px.cookie = d.cookie
+		if d.comp != nil {
+			// HAProxy compat: the algorithms and types are inherited,
+			// "compression offload" is not
+			px.comp, px.compShared = &compConfig{algos: d.comp.algos, types: d.comp.types}, true
+		}
+		if d.stats != nil {
+			px.stats = d.stats.clone()
+		}
 		if d.HTTPCheck != nil {
 			hc := *d.HTTPCheck
 			px.HTTPCheck = &hc
@@ -319,6 +340,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseCaptureKeyword(px, l)
 	case "filter":
 		return e.parseFilter(px, l)
+	case "compression":
+		return parseCompression(px, l)
+	case "stats":
+		return e.parseProxyStats(px, l)
 	case "maxconn":
 		if len(args) != 2 {
 			return l.Errorf("'maxconn' expects an integer argument.")

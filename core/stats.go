@@ -141,7 +141,11 @@ func (e *Engine) writeStats(r *CLIRequest, f statFilter) {
 			}
 		}
 		if f.types&statTypeBE != 0 {
-			r.Print(e.backendStats(px, st, now).String())
+			l := e.backendStats(px, st, now)
+			if f.up || f.noMnt {
+				px.statusWithCounts(l)
+			}
+			r.Print(l.String())
 		}
 	}
 }
@@ -188,7 +192,9 @@ func (e *Engine) frontendStats(px *Proxy) statLine {
 	l.set("type", 0)
 	if px.Mode == "http" {
 		l.set("req_tot", px.Requests.Load())
+		l.set("intercepted", px.Intercepted.Load())
 	}
+	px.compStats.fill(l)
 	l.set("mode", px.Mode)
 	return l
 }
@@ -251,6 +257,7 @@ func (e *Engine) backendStats(px *Proxy, st *statsTracker, now time.Time) statLi
 	l.set("sid", 0)
 	l.set("type", 1)
 	l.set("lastsess", -1)
+	px.compStats.fill(l)
 	l.set("mode", px.Mode)
 	l.set("algo", px.Balance.Algo)
 	if px.Balance.Algo == "hdr" {
@@ -260,6 +267,23 @@ func (e *Engine) backendStats(px *Proxy, st *statsTracker, now time.Time) statLi
 		l.set("algo", "random")
 	}
 	return l
+}
+
+// statusWithCounts appends to a backend line's status the servers that
+// are up and the servers, "UP (1/2)", as HAProxy does when down or
+// maintenance servers are hidden.
+func (px *Proxy) statusWithCounts(l statLine) {
+	up, all := 0, 0
+	for _, s := range px.servers() {
+		s.mu.Lock()
+		if s.state != StateStopped && !s.admin.InMaint() {
+			up++
+		}
+		s.mu.Unlock()
+		all++
+	}
+	i := statIndex["status"]
+	l[i] += " (" + strconv.Itoa(up) + "/" + strconv.Itoa(all) + ")"
 }
 
 // firstBackupWeight is the weight of the backup server in use when no

@@ -90,7 +90,9 @@ func (svc *luaService) ServeHTTP(s *core.Stream, hc *core.HTTPConn) bool {
 		}
 		return hc.FinishService(s.HTTP.Status, closeAfter)
 	}
-	if ap.chunked {
+	if ap.enc != nil {
+		_ = ap.enc.Close()
+	} else if ap.chunked {
 		_, _ = hc.Write([]byte("0\r\n\r\n"))
 	}
 	return hc.FinishService(ap.status, ap.closeDelimited)
@@ -127,6 +129,8 @@ type AppletHTTP struct {
 	// yield; replied: a rule answered instead, what is sent is dropped.
 	rules, replied bool
 	resBody        []byte
+	// enc compresses the body ("compression"), nil when it goes as is.
+	enc io.WriteCloser
 }
 
 var appletHTTPClass = declareClass(&vm.Class[*AppletHTTP]{
@@ -279,9 +283,11 @@ func (ap *AppletHTTP) startResponse() {
 	if reason == "" {
 		reason = core.Reason(ap.status)
 	}
+	noBody := ap.status == 204 || ap.status == 304 || ap.status < 200 || ap.req().Method == "HEAD"
+	ap.compress(noBody)
 	var b []byte
 	b = fmt.Appendf(b, "%s %d %s\r\n", ap.resVersion(), ap.status, reason)
-	hasLen := false
+	hasLen := ap.enc != nil
 	for _, h := range ap.headers {
 		if strings.EqualFold(h.Name, "content-length") || strings.EqualFold(h.Name, "transfer-encoding") {
 			hasLen = true
@@ -291,7 +297,6 @@ func (ap *AppletHTTP) startResponse() {
 		b = append(b, h.Value...)
 		b = append(b, "\r\n"...)
 	}
-	noBody := ap.status == 204 || ap.status == 304 || ap.status < 200 || ap.req().Method == "HEAD"
 	if !hasLen && !noBody {
 		if ap.req().Version == "HTTP/1.1" {
 			ap.chunked = true
@@ -310,6 +315,35 @@ func (ap *AppletHTTP) startResponse() {
 	}
 	b = append(b, "\r\n"...)
 	_, _ = ap.hc.Write(b)
+}
+
+// compress applies "compression" to the response being started: when
+// it is compressed, its headers are rewritten and ap.enc set.
+func (ap *AppletHTTP) compress(noBody bool) {
+	res := h1.Message{IsResponse: true, Version: ap.resVersion(), Status: ap.status,
+		Headers: ap.headers, ContentLength: -1}
+	switch {
+	case noBody:
+		res.Framing = h1.FramingNone
+	case ap.req().Version != "HTTP/1.1":
+		res.Framing = h1.FramingClose
+	default:
+		res.Framing = h1.FramingChunked
+	}
+	for _, h := range ap.headers {
+		switch {
+		case strings.EqualFold(h.Name, "transfer-encoding"):
+			return // the script frames its body itself
+		case strings.EqualFold(h.Name, "content-length") && res.Framing != h1.FramingNone:
+			n, err := strconv.ParseInt(strings.TrimSpace(h.Value), 10, 64)
+			if err == nil {
+				res.Framing, res.ContentLength = h1.FramingLength, n
+			}
+		}
+	}
+	if w := ap.hc.ServiceCompression(&res); w != nil {
+		ap.enc, ap.headers = w, res.Headers
+	}
 }
 
 // luaSend implements AppletHTTP.send(applet, msg): body data (chunked
@@ -334,6 +368,10 @@ func (ap *AppletHTTP) luaSend(c *vm.Call) (int, error) {
 	if ap.filtered {
 		ap.resBody = append(ap.resBody, msg...)
 		return 1, nil
+	}
+	if ap.enc != nil {
+		_, _ = ap.enc.Write(msg)
+		return 0, nil
 	}
 	if ap.chunked {
 		hdr := strconv.AppendInt(nil, int64(len(msg)), 16)
