@@ -219,6 +219,17 @@ func (p *parser) finish(b []byte) *Error {
 	if p.mode == modeTrailers {
 		return nil
 	}
+	if p.mode == modeResponse && (p.status == 204 || p.status < 200) && p.flags&(fCL|fTE) != 0 {
+		// HAProxy compat: a response that has no body loses its
+		// Content-Length and Transfer-Encoding lines (checked for 204)
+		p.flags &^= fCL | fTE | fChunkedLast
+		p.cl = 0
+		for i := range p.hdrs {
+			if n := p.hdrs[i].name.of(b); equalFold(n, "content-length") || equalFold(n, "transfer-encoding") {
+				p.hdrs[i].drop = true
+			}
+		}
+	}
 	if !p.validVersion(b) {
 		return p.fail(ErrVersion, "invalid HTTP version", p.versionSpan().off)
 	}

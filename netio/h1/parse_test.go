@@ -188,6 +188,32 @@ func TestParseResponse(t *testing.T) {
 	}
 }
 
+// TestResponseWithoutBodyDropsFraming: HAProxy 2.6.12 forwards a 204
+// without its Content-Length (checked with a server sending
+// "Content-Length: 0"); 1xx answers likewise.
+func TestResponseWithoutBodyDropsFraming(t *testing.T) {
+	for _, in := range []string{
+		"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-A: 1\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n",
+		"HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n",
+	} {
+		r := h1.NewReader(strings.NewReader(in), 0)
+		var m h1.Message
+		if err := r.ReadResponse(&m, h1.Limits{}, "GET"); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m.Headers, hdrs("X-A", "1")) || m.Framing != h1.FramingNone || m.ContentLength != -1 || m.Chunked {
+			t.Errorf("%q: headers %v, framing %v, length %d, chunked %v", in, m.Headers, m.Framing, m.ContentLength, m.Chunked)
+		}
+	}
+	// 304 keeps its Content-Length (the resource's)
+	r := h1.NewReader(strings.NewReader("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"), 0)
+	var m h1.Message
+	if err := r.ReadResponse(&m, h1.Limits{}, "GET"); err != nil || len(m.Headers) != 1 {
+		t.Errorf("304: %v %v", m.Headers, err)
+	}
+}
+
 // Canonical heads (nothing the parser normalizes) come out of AppendHead
 // byte for byte as they went in.
 var canonicalHeads = []string{
