@@ -50,6 +50,9 @@ type HTTPTxn struct {
 	srvStatus int
 	// ck is the cookie persistence state (cookie.go).
 	ck cookieTxn
+	// monitor: the request was for the monitor URI, answered and not
+	// logged (monitor.go).
+	monitor bool
 }
 
 // reset prepares the transaction for the next request of the connection,
@@ -75,8 +78,8 @@ type Reply struct {
 // proxy's errorfile for it.
 func (px *Proxy) ErrorReply(code int) *Reply {
 	if px != nil && px.ErrorFiles != nil {
-		if raw, ok := px.ErrorFiles[code]; ok {
-			return &Reply{Status: code, Raw: raw}
+		if r, ok := px.ErrorFiles[code]; ok {
+			return r.clone()
 		}
 	}
 	return &Reply{Status: code, Headers: []h1.Header{
@@ -275,6 +278,10 @@ func (hc *HTTPConn) sendReply(tx *HTTPTxn, r *Reply) bool {
 		tx.closeClient = true
 	}
 	hc.buf = AppendReply(hc.buf[:0], r, tx.closeClient)
+	if tx.Req.Method == "HEAD" && r.Raw == nil {
+		// HAProxy compat: a reply to HEAD keeps its content-length only
+		hc.buf = hc.buf[:len(hc.buf)-len(r.Body)]
+	}
 	yieldBeforeSend()
 	hc.writeRaw(hc.buf)
 	return !tx.closeClient

@@ -24,6 +24,11 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	if r := s.attachFilters(tx, fe); r.failed() {
 		return hc.filterStartFailed(tx, r)
 	}
+	if r := s.monitorReply(tx); r != nil {
+		s.requestSeen(tx)
+		tx.analysed(s)
+		return hc.finishLocal(tx, r)
+	}
 	if r, ok := hc.bufferRequest(fe); !ok {
 		tx.analysed(s)
 		return hc.finishLocal(tx, r)
