@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cryptHash returns the crypt(3) hash of pw made by "openssl passwd
@@ -199,10 +200,10 @@ backend be
 func TestHTTPErrorsDiff(t *testing.T) {
 	dir := t.TempDir()
 	for code, text := range map[string]string{
-		"503": "HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n<html>custom 503</html>\n",
-		"403": "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\nX-From: e403\r\n\r\ncustom403\n",
-		"404": "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n\r\ncustom404\n",
-		"401": "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nlogin",
+		"503":  "HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n<html>custom 503</html>\n",
+		"403":  "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\nX-From: e403\r\n\r\ncustom403\n",
+		"404":  "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n\r\ncustom404\n",
+		"401":  "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nlogin",
 		"x404": "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n\r\nother404\n",
 	} {
 		writeFile(t, filepath.Join(dir, code+".http"), text)
@@ -287,5 +288,43 @@ func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMonitorNotLogged checks that monitor requests, answered or failed,
+// leave no log line while the other requests do.
+func TestMonitorNotLogged(t *testing.T) {
+	const cfg = `
+global
+    nbthread 1
+defaults
+    mode http
+    timeout client 30s
+    timeout server 30s
+    timeout connect 10s
+frontend fe
+    bind "127.0.0.1:${FE_PORT}"
+    log "${LOGADDR}" local0
+    log-format "ML %HU %ST"
+    monitor-uri /health
+    monitor fail if { req.hdr(x-fail) 1 }
+    http-request return status 200 content-type text/plain string ok
+`
+	sinks := map[string]*syslogSink{}
+	impls := startImpls(t, cfg, func(name string) map[string]string {
+		sinks[name] = newSyslogSink(t, "ML ")
+		return map[string]string{"LOGADDR": sinks[name].addr}
+	})
+	for _, im := range impls {
+		rawRequest(t, im.addr, "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+		rawRequest(t, im.addr, "GET /health HTTP/1.1\r\nHost: t\r\nX-Fail: 1\r\nConnection: close\r\n\r\n")
+		rawRequest(t, im.addr, "GET /other HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+		sinks[im.name].waitKeys("/other")
+		time.Sleep(100 * time.Millisecond) // a late monitor line would show
+		// (haproxy also logs the harness's start probe as <BADREQ>)
+		logs := strings.Join(sinks[im.name].snapshot(), "\n")
+		if !strings.Contains(logs, "ML /other 200") || strings.Contains(logs, "/health") {
+			t.Errorf("%s logged:\n%s", im.name, logs)
+		}
 	}
 }
