@@ -214,3 +214,15 @@ func lowerHeaderNames(raw []byte) []byte {
 	}
 	return out
 }
+
+// ErrorReply returns the error message for code of the stream's backend,
+// else of its frontend, else HAProxy's built-in page (HAProxy's
+// http_error_message; the backend is the frontend until one is chosen).
+func (s *Stream) ErrorReply(code int) *Reply {
+	if be := s.Backend; be != nil && be != s.Frontend {
+		if r, ok := be.ErrorFiles[code]; ok {
+			return r.clone()
+		}
+	}
+	return s.Frontend.ErrorReply(code)
+}

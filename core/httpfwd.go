@@ -231,7 +231,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
 		if err != nil {
-			return hc.finishLocal(tx, fe.ErrorReply(503))
+			return hc.finishLocal(tx, s.ErrorReply(503))
 		}
 		sc := conn.(*srvConn)
 		ok, fail := e.exchange(hc, tx, sc, serverClose)
@@ -244,12 +244,12 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 			return false // the client is gone
 		case fail == failClientBad:
 			extOf(s).setTerm('P', 'D')
-			return hc.finishLocal(tx, fe.ErrorReply(400))
+			return hc.finishLocal(tx, s.ErrorReply(400))
 		case fail == failClientTimeout:
 			extOf(s).setTerm('c', 'D')
-			return hc.finishLocal(tx, fe.ErrorReply(408))
+			return hc.finishLocal(tx, s.ErrorReply(408))
 		case fail == failInternal:
-			return hc.finishLocal(tx, fe.ErrorReply(500))
+			return hc.finishLocal(tx, s.ErrorReply(500))
 		case fail == failReused && (!hasBody || req.BodyComplete):
 			// An idle connection the server had closed: send again on
 			// a new one (nothing reached the client).
@@ -269,7 +269,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		if fail == failTimeout {
 			code = 504
 		}
-		return hc.finishLocal(tx, fe.ErrorReply(code))
+		return hc.finishLocal(tx, s.ErrorReply(code))
 	}
 }
 

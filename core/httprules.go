@@ -836,7 +836,7 @@ func (e *Engine) parseReturn(px *Proxy, rs RuleSet, kw string, w []string, l con
 			return nil, 0, fail("status code '%d' not handled by default with 'default-errorfiles' argument.", r.status)
 		}
 		return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
-			return Done, s.Frontend.ErrorReply(r.status)
+			return Done, s.ErrorReply(r.status)
 		}, i, nil
 	}
 	if r.errorfiles != "" {

@@ -91,10 +91,10 @@ func (s *Stream) monitorReply(tx *HTTPTxn) *Reply {
 	extOf(s).setTerm('L', 'R')
 	for _, c := range m.fails {
 		if c.ok(s) {
-			return s.Frontend.ErrorReply(503)
+			return s.ErrorReply(503)
 		}
 	}
-	return s.Frontend.ErrorReply(200)
+	return s.ErrorReply(200)
 }
 
 // requestPath returns the path of a request URI, its query string

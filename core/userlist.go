@@ -220,7 +220,7 @@ func parseAuth(px *Proxy, rs RuleSet, w []string, l config.Line) (httpAction, in
 	}
 	challenge := h1.Header{Name: "www-authenticate", Value: `Basic realm="` + realm + `"`}
 	return func(s *Stream, tx *HTTPTxn, res bool) (Verdict, *Reply) {
-		r := s.Frontend.ErrorReply(401)
+		r := s.ErrorReply(401)
 		r.Headers = append(r.Headers, challenge)
 		if r.Raw != nil {
 			r.Raw = rawAddHeader(r.Raw, challenge)

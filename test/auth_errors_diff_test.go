@@ -251,10 +251,21 @@ frontend fe3
     http-error status 503 content-type text/plain file "${DIR}/404.http"
     http-request deny deny_status 404 if { path /d404 }
     default_backend be_down
+frontend fe4
+    bind "127.0.0.1:${FE_PORT3}"
+    http-request deny if { path /fdeny }
+    default_backend be_err
 backend be_down
     server s1 127.0.0.1:1 disabled
+backend be_err
+    errorfile 403 "${DIR}/403.http"
+    errorfile 503 "${DIR}/503.http"
+    errorfile 401 "${DIR}/401.http"
+    http-request deny if { path /bdeny }
+    http-request auth if { path /bauth }
+    server s1 127.0.0.1:1 disabled
 `
-	impls := startImplsN(t, cfg, 3, func(string) map[string]string {
+	impls := startImplsN(t, cfg, 4, func(string) map[string]string {
 		return map[string]string{"DIR": dir}
 	})
 	cases := []struct {
@@ -277,6 +288,10 @@ backend be_down
 		{"no server all imported", "/x", 1},
 		{"errorfiles after errorfile", "/d404", 2},
 		{"http-error file", "/x", 2},
+		{"frontend deny, backend errorfile", "/fdeny", 3},
+		{"backend deny, backend errorfile", "/bdeny", 3},
+		{"backend auth, backend errorfile", "/bauth", 3},
+		{"no server, backend errorfile", "/x", 3},
 	}
 	diffCases(t, impls, func(im *impl, i int) string {
 		c := cases[i]
