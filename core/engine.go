@@ -131,6 +131,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 			px.engine = e
 			for _, l := range sec.Lines {
 				e.addErr(e.parseProxyLine(px, l))
+				e.addErr(e.resolveUserlists(px, l))
 			}
 			if sec.Kind == "defaults" {
 				bySection[sec] = px

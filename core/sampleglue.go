@@ -81,18 +81,6 @@ func (e *Engine) resolveSampleRefs(px *Proxy) error {
 					return nil
 				}
 			}
-		case sample.ArgUserlist:
-			if ul := e.userlists[a.Str]; ul != nil {
-				a.Ref = ul
-				return nil
-			}
-			// HAProxy names the line of the keyword; luaproxy the proxy's
-			kind := "sample fetch keyword"
-			if a.Conv {
-				kind = "conversion keyword"
-			}
-			return fmt.Errorf("parsing [%s:%d]: unable to find userlist '%s' referenced in arg %d of %s '%s' in %s.",
-				px.Line.File, px.Line.Num, a.Str, a.Pos, kind, a.Keyword, pxType(px))
 		default:
 			return nil
 		}

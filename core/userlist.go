@@ -12,6 +12,7 @@ import (
 	_ "github.com/GehirnInc/crypt/sha512_crypt" // "$6$"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 	"luaproxy/netio/h1"
 )
 
@@ -205,6 +206,32 @@ func (e *Engine) parseUserlist(sec *config.Section) {
 		}
 	}
 	e.userlists[ul.Name] = ul
+}
+
+// resolveUserlists resolves the userlist arguments of fetches on line l
+// (userlist sections are all read before proxies), reporting a missing
+// one as HAProxy does: as an ACL keyword's in a condition or "acl" line,
+// else as a sample fetch's in the keyword's expression.
+func (e *Engine) resolveUserlists(px *Proxy, l config.Line) error {
+	return px.scope.ResolveType(sample.ArgUserlist, func(a *sample.Arg) error {
+		if ul := e.userlists[a.Str]; ul != nil {
+			a.Ref = ul
+			return nil
+		}
+		where := "sample fetch keyword '" + a.Keyword + "' in " + l.Args[0] + " expression"
+		inCond := l.Args[0] == "acl"
+		for i, w := range l.Args {
+			if (w == "if" || w == "unless") && i > 0 {
+				for _, c := range l.Args[i+1:] {
+					inCond = inCond || strings.Contains(c, a.Keyword+"(")
+				}
+			}
+		}
+		if inCond {
+			where = "ACL keyword '" + a.Keyword + "'"
+		}
+		return l.TightErrorf("unable to find userlist '%s' referenced in arg %d of %s in proxy '%s'.", a.Str, a.Pos, where, px.Name)
+	})
 }
 
 // parseAuth parses "http-request auth [realm <realm>]": the request is

@@ -71,8 +71,10 @@ func TestUserlistConfigErrors(t *testing.T) {
 		{cfg: "frontend f\n    http-error status 503 string x\n", err: "parsing [t.cfg:4] : http-error : a content type must be defined when non-empty payload is configured"},
 		{cfg: "frontend f\n    http-request return status 503 errorfiles nosuch\n", err: "Proxy 'f': unknown http-errors section 'nosuch' referenced by an http reply ."},
 		{cfg: "http-errors e\nfrontend f\n    http-request return status 500 errorfiles e\n", warn: "Proxy 'f': status '500' referenced by an http reply not declared in http-errors section 'e'."},
-		// luaproxy names the proxy's line, HAProxy the ACL's
-		{cfg: "frontend f\n    acl a http_auth(nosuch)\n    http-request deny if a\n", err: "unable to find userlist 'nosuch' referenced in arg 1 of sample fetch keyword 'http_auth' in frontend 'f'."},
+		{cfg: "frontend f\n    acl a http_auth(nosuch)\n    http-request deny if a\n", err: "parsing [t.cfg:4]: unable to find userlist 'nosuch' referenced in arg 1 of ACL keyword 'http_auth' in proxy 'f'."},
+		{cfg: "frontend f\n    http-request deny if { http_auth(nosuch) }\n", err: "parsing [t.cfg:4]: unable to find userlist 'nosuch' referenced in arg 1 of ACL keyword 'http_auth' in proxy 'f'."},
+		{cfg: "frontend f\n    http-request set-header x %[http_auth(nosuch)]\n", err: "parsing [t.cfg:4]: unable to find userlist 'nosuch' referenced in arg 1 of sample fetch keyword 'http_auth' in http-request expression in proxy 'f'."},
+		{cfg: "userlist L\nbackend f\n    acl a http_auth(L)\n    acl b http_auth(M)\n", err: "parsing [t.cfg:6]: unable to find userlist 'M' referenced in arg 1 of ACL keyword 'http_auth' in proxy 'f'."},
 	}
 	for _, c := range cases {
 		errs, warns, _ := loadMessages(t, c.cfg)
