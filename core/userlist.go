@@ -10,6 +10,7 @@ import (
 	_ "github.com/GehirnInc/crypt/md5_crypt"    // "$1$"
 	_ "github.com/GehirnInc/crypt/sha256_crypt" // "$5$"
 	_ "github.com/GehirnInc/crypt/sha512_crypt" // "$6$"
+	"golang.org/x/crypto/bcrypt"
 
 	"luaproxy/core/config"
 	"luaproxy/core/sample"
@@ -70,11 +71,15 @@ func (ul *Userlist) InGroup(user, group string) bool {
 }
 
 // CheckPassword tells whether pass is the user's password. Hashes are
-// verified as glibc's crypt(3) does for MD5 ("$1$"), SHA-256 ("$5$") and
-// SHA-512 ("$6$"); any other hash matches no password.
+// verified as crypt(3) does for MD5 ("$1$"), SHA-256 ("$5$"), SHA-512
+// ("$6$") and bcrypt ("$2b$", "$2a$", "$2y$"); any other hash (DES,
+// yescrypt) matches no password.
 func (u *User) CheckPassword(pass string) bool {
 	if u.Insecure {
 		return subtle.ConstantTimeCompare([]byte(u.Password), []byte(pass)) == 1
+	}
+	if isBcrypt(u.Password) {
+		return bcrypt.CompareHashAndPassword([]byte(u.Password), []byte(pass)) == nil
 	}
 	c, ok := hashCrypt(u.Password)
 	if !ok {
@@ -94,6 +99,12 @@ func hashCrypt(hash string) (crypt.Crypt, bool) {
 		return crypt.SHA512, true
 	}
 	return 0, false
+}
+
+// isBcrypt tells a bcrypt hash ("$2a$", "$2b$", "$2y$"), which libxcrypt's
+// crypt(3) checks too.
+func isBcrypt(hash string) bool {
+	return len(hash) > 4 && hash[:2] == "$2" && strings.ContainsRune("aby", rune(hash[2])) && hash[3] == '$'
 }
 
 // parseUserlist parses a "userlist" section. HAProxy compat: a second
@@ -173,8 +184,8 @@ func (e *Engine) parseUserlist(sec *config.Section) {
 				continue
 			}
 			if !u.Insecure && u.Password != "" {
-				if _, ok := hashCrypt(u.Password); !ok {
-					e.warn(l.Warnf("luaproxy cannot check the password hash of user '%s' in userlist '%s' (only MD5 '$1$', SHA-256 '$5$' and SHA-512 '$6$' crypt hashes are supported): it will never match.", u.Name, ul.Name))
+				if _, ok := hashCrypt(u.Password); !ok && !isBcrypt(u.Password) {
+					e.warn(l.Warnf("luaproxy cannot check the password hash of user '%s' in userlist '%s' (only MD5 '$1$', SHA-256 '$5$', SHA-512 '$6$' and bcrypt '$2b$' crypt hashes are supported): it will never match.", u.Name, ul.Name))
 				}
 			}
 			for _, g := range groups {

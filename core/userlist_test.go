@@ -102,6 +102,7 @@ func TestUserlist(t *testing.T) {
     user dave insecure-password pw
     user erin
     user frank password $6$rounds=1000$salt$
+    user gina password $2b$04$7pbOGkv9obsnUUzdoW0eYOPVZ.dpLuBxgf3brPe2plUFPBD7GdntO
 `)
 	if errs != "" {
 		t.Fatal(errs)
@@ -118,6 +119,7 @@ func TestUserlist(t *testing.T) {
 		{"bob", "secret5", true}, {"bob", "", false},
 		{"carol", "secret6", true}, {"carol", "secret6 ", false},
 		{"dave", "pw", true}, {"dave", "pW", false},
+		{"gina", "pwb", true}, {"gina", "pwB", false},
 		{"erin", "", false}, {"frank", "x", false}, {"zed", "", false},
 	}
 	for _, c := range checks {

@@ -46,6 +46,7 @@ userlist L
     user carol password "${H6}"
     user dave insecure-password pw groups ops,none
     user erin password '$2y$05$notsupportedbyeither'
+    user gina password '$2b$04$7pbOGkv9obsnUUzdoW0eYOPVZ.dpLuBxgf3brPe2plUFPBD7GdntO'
 frontend fe
     bind "127.0.0.1:${FE_PORT}"
     acl ok http_auth(L)
@@ -87,6 +88,8 @@ backend be
 		{"wrong insecure", "/a", basic("dave:PW")},
 		{"unknown user", "/a", basic("zed:pw")},
 		{"unsupported hash", "/a", basic("erin:x")},
+		{"bcrypt", "/a", basic("gina:pwb")},
+		{"wrong bcrypt", "/a", basic("gina:pwc")},
 		{"empty password", "/a", basic("alice:")},
 		{"no colon", "/a", basic("alice")},
 		{"bad base64", "/a", "Authorization: Basic !!!\r\n"},
