@@ -226,3 +226,25 @@ func (s *Stream) ErrorReply(code int) *Reply {
 	}
 	return s.Frontend.ErrorReply(code)
 }
+
+// parseErrorLoc parses "errorloc|errorloc302|errorloc303 <code> <url>":
+// the message for code is a redirect (302, 303 for errorloc303) to url,
+// spelled as HAProxy writes it.
+func parseErrorLoc(px *Proxy, l config.Line) error {
+	args := l.EffectiveArgs()
+	kw := args[0]
+	if len(args) < 3 {
+		return l.Errorf("%s : expects <status_code> and <url> as arguments.", kw)
+	}
+	code, err := strconv.Atoi(args[1])
+	if _, known := errorTexts[code]; err != nil || !known {
+		return l.Errorf("%s : status code '%s' not handled.", kw, args[1])
+	}
+	status := 302
+	if kw == "errorloc303" {
+		status = 303
+	}
+	raw := "HTTP/1.1 " + strconv.Itoa(status) + " " + Reason(status) + "\r\ncache-control: no-cache\r\ncontent-length: 0\r\nlocation: " + args[2] + "\r\n\r\n"
+	px.setErrorMessage(code, &Reply{Status: status, Raw: []byte(raw)})
+	return nil
+}

@@ -274,6 +274,8 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return parseErrorFile(px, l)
 	case "errorfiles":
 		return e.parseErrorFiles(px, l)
+	case "errorloc", "errorloc302", "errorloc303":
+		return parseErrorLoc(px, l)
 	case "http-error":
 		return e.parseHTTPError(px, l)
 	case "monitor-uri":

@@ -63,6 +63,8 @@ func TestUserlistConfigErrors(t *testing.T) {
 		{cfg: "http-errors e\n    foo\n", err: "parsing [t.cfg:4] : unknown keyword 'foo' in 'http-errors' section"},
 		{cfg: "http-errors e\nhttp-errors e\n", err: "parsing [t.cfg:4]: http-errors section 'e' already exists (declared at t.cfg:3)."},
 		{cfg: "http-errors e\n    errorfile 503 " + f503 + "\nfrontend f\n    errorfiles e 404\n", warn: "config: proxy 'f' : status '404' not declared in http-errors section 'e' (at t.cfg:6)."},
+		{cfg: "frontend f\n    errorloc 403\n", err: "parsing [t.cfg:4] : errorloc : expects <status_code> and <url> as arguments."},
+		{cfg: "frontend f\n    errorloc303 999 /x\n", err: "parsing [t.cfg:4] : errorloc303 : status code '999' not handled."},
 		{cfg: "frontend f\n    http-error\n", err: "parsing [t.cfg:4] : http-error : expects at least a <status> as arguments.\n"},
 		{cfg: "frontend f\n    http-error status\n", err: "parsing [t.cfg:4] : http-error : 'status' expects <status_code> as argument"},
 		{cfg: "frontend f\n    http-error status 999\n", err: "parsing [t.cfg:4] : http-error : Unexpected status code '999'"},

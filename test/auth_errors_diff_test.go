@@ -256,11 +256,15 @@ frontend fe3
     default_backend be_down
 frontend fe4
     bind "127.0.0.1:${FE_PORT3}"
+    errorloc 403 http://example.com/denied
+    errorloc303 404 /gone
     http-request deny if { path /fdeny }
+    http-request deny deny_status 404 if { path /f404 }
     default_backend be_err
 backend be_down
     server s1 127.0.0.1:1 disabled
 backend be_err
+    errorloc302 400 /bad
     errorfile 403 "${DIR}/403.http"
     errorfile 503 "${DIR}/503.http"
     errorfile 401 "${DIR}/401.http"
@@ -295,6 +299,7 @@ backend be_err
 		{"backend deny, backend errorfile", "/bdeny", 3},
 		{"backend auth, backend errorfile", "/bauth", 3},
 		{"no server, backend errorfile", "/x", 3},
+		{"errorloc303", "/f404", 3},
 	}
 	diffCases(t, impls, func(im *impl, i int) string {
 		c := cases[i]
