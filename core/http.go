@@ -72,13 +72,23 @@ type Reply struct {
 	Body    []byte
 	// Raw, when set, is the whole response as bytes (errorfile).
 	Raw []byte
+	// spec, in a proxy's error messages, is an http-error reply with
+	// log-format parts, rendered for each stream (httperrors.go).
+	spec *replySpec
 }
 
 // ErrorReply returns HAProxy's built-in error page for code, or the
 // proxy's errorfile for it.
-func (px *Proxy) ErrorReply(code int) *Reply {
+func (px *Proxy) ErrorReply(code int) *Reply { return px.errorReply(nil, code) }
+
+// errorReply is ErrorReply for stream s, which renders the log-format
+// parts of an http-error message (nil: they render empty).
+func (px *Proxy) errorReply(s *Stream, code int) *Reply {
 	if px != nil && px.ErrorFiles != nil {
 		if r, ok := px.ErrorFiles[code]; ok {
+			if r.spec != nil {
+				return r.spec.render(s)
+			}
 			return r.clone()
 		}
 	}

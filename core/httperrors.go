@@ -125,10 +125,9 @@ func (e *Engine) parseErrorFiles(px *Proxy, l config.Line) error {
 }
 
 // parseHTTPError parses "http-error status <code> [content-type <type>]
-// [string <str> | file <file> | errorfile <file> | errorfiles <name>]
-// [hdr <name> <value>]...": the proxy's message for the status. Log-format
-// payloads (lf-string, lf-file) and headers are not supported: messages
-// are built once, at load.
+// [string <str> | lf-string <fmt> | file <file> | lf-file <file> |
+// errorfile <file> | errorfiles <name>] [hdr <name> <fmt>]...": the
+// proxy's message for the status, rendered for each stream.
 func (e *Engine) parseHTTPError(px *Proxy, l config.Line) error {
 	args := l.EffectiveArgs()
 	if len(args) < 2 || args[1] != "status" {
@@ -136,11 +135,7 @@ func (e *Engine) parseHTTPError(px *Proxy, l config.Line) error {
 	}
 	fail := func(format string, a ...any) error { return l.Errorf("http-error : "+format, a...) }
 	fmtOf := func(v string) (Format, error) {
-		f, err := e.parseRuleFormat(px, HTTPRequest, "http-error", v, l)
-		if _, static := f.(literal); err == nil && !static {
-			return nil, fail("log-format arguments are not supported by luaproxy")
-		}
-		return f, err
+		return e.parseRuleFormat(px, HTTPRequest, "http-error", v, l)
 	}
 	warn := func(format string, a ...any) { e.warn(l.Warnf(format, a...)) }
 	r, i, err := e.parseReplyArgs(args, 0, false, fail, fmtOf, warn)
@@ -149,10 +144,6 @@ func (e *Engine) parseHTTPError(px *Proxy, l config.Line) error {
 	}
 	if i < len(args) {
 		return fail("unknown keyword '%s'.", args[i])
-	}
-	switch r.payload {
-	case "lf-string", "lf-file":
-		return fail("'%s' is not supported by luaproxy", r.payload)
 	}
 	if _, known := errorTexts[r.status]; !known {
 		return l.Errorf("http-error: status code '%d' not handled.", r.status)
@@ -163,7 +154,7 @@ func (e *Engine) parseHTTPError(px *Proxy, l config.Line) error {
 			return err
 		}
 	} else {
-		rep = r.render(nil)
+		rep = &Reply{Status: r.status, spec: r}
 	}
 	px.setErrorMessage(r.status, rep)
 	return nil
@@ -220,11 +211,11 @@ func lowerHeaderNames(raw []byte) []byte {
 // http_error_message; the backend is the frontend until one is chosen).
 func (s *Stream) ErrorReply(code int) *Reply {
 	if be := s.Backend; be != nil && be != s.Frontend {
-		if r, ok := be.ErrorFiles[code]; ok {
-			return r.clone()
+		if _, ok := be.ErrorFiles[code]; ok {
+			return be.errorReply(s, code)
 		}
 	}
-	return s.Frontend.ErrorReply(code)
+	return s.Frontend.errorReply(s, code)
 }
 
 // parseErrorLoc parses "errorloc|errorloc302|errorloc303 <code> <url>":

@@ -41,7 +41,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		be := s.selectBackend()
 		if be == nil {
 			tx.analysed(s)
-			return hc.finishLocal(tx, fe.ErrorReply(503))
+			return hc.finishLocal(tx, s.ErrorReply(503))
 		}
 		s.Backend = be
 		countBackend(be)
@@ -89,7 +89,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	}
 	be := s.Backend
 	if be.Cap&CapBE == 0 {
-		return hc.finishLocal(tx, fe.ErrorReply(503))
+		return hc.finishLocal(tx, s.ErrorReply(503))
 	}
 	if fe.Options.ForwardFor || be.Options.ForwardFor {
 		o := be.Options

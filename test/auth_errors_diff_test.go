@@ -258,6 +258,8 @@ frontend fe4
     bind "127.0.0.1:${FE_PORT3}"
     errorloc 403 http://example.com/denied
     errorloc303 404 /gone
+    http-error status 410 content-type text/plain lf-string "gone %[path] %[req.hdr(x-a)]" hdr x-m "%[method]"
+    http-request deny deny_status 410 if { path_beg /g410 }
     http-request deny if { path /fdeny }
     http-request deny deny_status 404 if { path /f404 }
     default_backend be_err
@@ -300,6 +302,7 @@ backend be_err
 		{"backend auth, backend errorfile", "/bauth", 3},
 		{"no server, backend errorfile", "/x", 3},
 		{"errorloc303", "/f404", 3},
+		{"http-error lf-string", "/g410/x?q=1", 3},
 	}
 	diffCases(t, impls, func(im *impl, i int) string {
 		c := cases[i]
