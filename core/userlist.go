@@ -107,6 +107,14 @@ func isBcrypt(hash string) bool {
 	return len(hash) > 4 && hash[:2] == "$2" && strings.ContainsRune("aby", rune(hash[2])) && hash[3] == '$'
 }
 
+// tightWarn is Warnf for the warnings HAProxy prints without a space
+// before the colon ("parsing [f:1]: msg").
+func tightWarn(l config.Line, format string, a ...any) *config.Error {
+	w := l.Warnf(format, a...)
+	w.Tight = true
+	return w
+}
+
 // parseUserlist parses a "userlist" section. HAProxy compat: a second
 // section of the same name is ignored with a warning; group and user
 // names are checked once the section is read (checkUserlist).
@@ -116,7 +124,7 @@ func (e *Engine) parseUserlist(sec *config.Section) {
 		return
 	}
 	if e.userlists[sec.Name] != nil {
-		e.warn(sec.Head.Warnf("ignoring duplicated userlist '%s'.", sec.Name))
+		e.warn(tightWarn(sec.Head, "ignoring duplicated userlist '%s'.", sec.Name))
 		return
 	}
 	ul := &Userlist{Name: sec.Name, Line: sec.Head, users: map[string]*User{}, groups: map[string]bool{}}
@@ -134,7 +142,7 @@ func (e *Engine) parseUserlist(sec *config.Section) {
 				continue
 			}
 			if ul.groups[args[1]] {
-				e.warn(l.Warnf("ignoring duplicated group '%s' in userlist '%s'.", args[1], ul.Name))
+				e.warn(tightWarn(l, "ignoring duplicated group '%s' in userlist '%s'.", args[1], ul.Name))
 				continue
 			}
 			var users []string
@@ -155,7 +163,7 @@ func (e *Engine) parseUserlist(sec *config.Section) {
 				continue
 			}
 			if ul.users[args[1]] != nil {
-				e.warn(l.Warnf("ignoring duplicated user '%s' in userlist '%s'.", args[1], ul.Name))
+				e.warn(tightWarn(l, "ignoring duplicated user '%s' in userlist '%s'.", args[1], ul.Name))
 				continue
 			}
 			u := &User{Name: args[1], Groups: map[string]bool{}, line: l}
