@@ -3,10 +3,12 @@ module luaproxy
 go 1.26.0
 
 require (
+	github.com/GehirnInc/crypt v0.0.0-20230320061759-8cc1b52080c5
 	github.com/aarzilli/golua v0.0.0-20250217091409-248753f411c4
 	github.com/dlclark/regexp2 v1.12.0
 	github.com/google/gopacket v1.1.19
 	github.com/zeebo/xxh3 v1.1.0
+	golang.org/x/crypto v0.41.0
 	golang.org/x/sys v0.49.0
 	golang.org/x/tools v0.36.0
 	gonum.org/v1/plot v0.17.0

@@ -77,7 +77,7 @@ func (hc *HTTPConn) waitForBody(d time.Duration, atLeast int64) Verdict {
 		return Continue
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
 		extOf(s).setTerm('c', 'R')
-		tx.Reply = s.Frontend.ErrorReply(408)
+		tx.Reply = s.ErrorReply(408)
 		tx.closeClient = true
 		return Done
 	}

@@ -65,7 +65,7 @@ var unsupportedActions = map[string]bool{}
 
 func init() {
 	for _, kw := range strings.Fields(`wait-for-handshake ot-group set-nice send-spoe-group
-		do-resolve(*) cache-use cache-store add-acl(*) auth del-acl(*) del-map(*) disable-l7-retry
+		do-resolve(*) cache-use cache-store add-acl(*) del-acl(*) del-map(*) disable-l7-retry
 		early-hint normalize-uri set-map(*) strict-mode set-timeout set-mark set-tos silent-drop
 		set-priority-class set-priority-offset expect-proxy expect-netscaler-cip switch-mode`) {
 		unsupportedActions[kw] = true

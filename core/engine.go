@@ -57,7 +57,11 @@ type Engine struct {
 	lastDefaults *Proxy
 	// tables are the stick tables, by name.
 	tables engineTables
-	done   chan struct{} // closed by Stop
+	// userlists are the "userlist" sections, by name (userlist.go);
+	// httpErrors the "http-errors" sections (httperrors.go).
+	userlists  map[string]*Userlist
+	httpErrors map[string]*httpErrorsSection
+	done       chan struct{} // closed by Stop
 
 	nextThread atomic.Uint64
 	errs       []error
@@ -90,6 +94,8 @@ func New(log *Logger) *Engine {
 		backends:   map[string]*Proxy{},
 		Ext:        map[string]any{},
 		httpConns:  map[*HTTPConn]struct{}{},
+		userlists:  map[string]*Userlist{},
+		httpErrors: map[string]*httpErrorsSection{},
 		pid:        os.Getpid(),
 		done:       make(chan struct{}),
 	}
@@ -110,8 +116,18 @@ func (e *Engine) Load(cfg *config.Config) error {
 		e.warn(w)
 	}
 	bySection := map[*config.Section]*Proxy{} // defaults sections, built
+	// the sections proxies refer to by name come first, wherever they are
 	for _, sec := range cfg.Sections {
 		switch sec.Kind {
+		case "userlist":
+			e.parseUserlist(sec)
+		case "http-errors":
+			e.parseHTTPErrors(sec)
+		}
+	}
+	for _, sec := range cfg.Sections {
+		switch sec.Kind {
+		case "userlist", "http-errors":
 		case "global":
 			for _, l := range sec.Lines {
 				e.addErr(e.parseGlobal(l))
@@ -122,6 +138,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 			px.engine = e
 			for _, l := range sec.Lines {
 				e.addErr(e.parseProxyLine(px, l))
+				e.addErr(e.resolveUserlists(px, l))
 			}
 			if sec.Kind == "defaults" {
 				bySection[sec] = px

@@ -272,7 +272,7 @@ func (hc *HTTPConn) filterStartFailed(tx *HTTPTxn, r FilterResult) bool {
 		hc.s.AbortWait()
 		return false
 	}
-	return hc.finishLocal(tx, hc.s.Frontend.ErrorReply(400))
+	return hc.finishLocal(tx, hc.s.ErrorReply(400))
 }
 
 // endFilters ends the analysis of both channels (end_analyze(req), then
@@ -317,7 +317,7 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 	bad := func() (*Reply, bool) {
 		extOf(s).setTerm('P', 'H')
 		tx.closeClient = true
-		return s.Frontend.ErrorReply(400), false
+		return s.ErrorReply(400), false
 	}
 	switch fc.call(WakeOnRequest, func(fi FilterInstance) FilterResult { return fi.HTTPHeaders(false) }) {
 	case FilterError:
@@ -362,10 +362,10 @@ func (hc *HTTPConn) filterRequest(tx *HTTPTxn) (*Reply, bool) {
 		tx.closeClient = true
 		if toServer {
 			extOf(s).setTerm('s', 'D')
-			return s.Frontend.ErrorReply(504), false
+			return s.ErrorReply(504), false
 		}
 		extOf(s).setTerm('c', 'D')
-		return s.Frontend.ErrorReply(408), false
+		return s.ErrorReply(408), false
 	}
 	if fc.callData(false, func(fi FilterInstance) FilterResult { return fi.HTTPEnd(false) }) == FilterError {
 		return bad()

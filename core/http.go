@@ -51,6 +51,9 @@ type HTTPTxn struct {
 	srvStatus int
 	// ck is the cookie persistence state (cookie.go).
 	ck cookieTxn
+	// monitor: the request was for the monitor URI, answered and not
+	// logged (monitor.go).
+	monitor bool
 }
 
 // reset prepares the transaction for the next request of the connection,
@@ -70,14 +73,24 @@ type Reply struct {
 	Body    []byte
 	// Raw, when set, is the whole response as bytes (errorfile).
 	Raw []byte
+	// spec, in a proxy's error messages, is an http-error reply with
+	// log-format parts, rendered for each stream (httperrors.go).
+	spec *replySpec
 }
 
 // ErrorReply returns HAProxy's built-in error page for code, or the
 // proxy's errorfile for it.
-func (px *Proxy) ErrorReply(code int) *Reply {
+func (px *Proxy) ErrorReply(code int) *Reply { return px.errorReply(nil, code) }
+
+// errorReply is ErrorReply for stream s, which renders the log-format
+// parts of an http-error message (nil: they render empty).
+func (px *Proxy) errorReply(s *Stream, code int) *Reply {
 	if px != nil && px.ErrorFiles != nil {
-		if raw, ok := px.ErrorFiles[code]; ok {
-			return &Reply{Status: code, Raw: raw}
+		if r, ok := px.ErrorFiles[code]; ok {
+			if r.spec != nil {
+				return r.spec.render(s)
+			}
+			return r.clone()
 		}
 	}
 	return &Reply{Status: code, Headers: []h1.Header{
@@ -280,6 +293,10 @@ func (hc *HTTPConn) sendReply(tx *HTTPTxn, r *Reply) bool {
 		tx.closeClient = true
 	}
 	hc.buf = AppendReply(hc.buf[:0], r, tx.closeClient)
+	if tx.Req.Method == "HEAD" && r.Raw == nil {
+		// HAProxy compat: a reply to HEAD keeps its content-length only
+		hc.buf = hc.buf[:len(hc.buf)-len(r.Body)]
+	}
 	yieldBeforeSend()
 	hc.writeRaw(hc.buf)
 	return !tx.closeClient

@@ -24,6 +24,11 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	if r := s.attachFilters(tx, fe); r.failed() {
 		return hc.filterStartFailed(tx, r)
 	}
+	if r := s.monitorReply(tx); r != nil {
+		s.requestSeen(tx)
+		tx.analysed(s)
+		return hc.finishLocal(tx, r)
+	}
 	if r, ok := hc.bufferRequest(fe); !ok {
 		tx.analysed(s)
 		return hc.finishLocal(tx, r)
@@ -40,7 +45,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 		be := s.selectBackend()
 		if be == nil {
 			tx.analysed(s)
-			return hc.finishLocal(tx, fe.ErrorReply(503))
+			return hc.finishLocal(tx, s.ErrorReply(503))
 		}
 		s.Backend = be
 		countBackend(be)
@@ -96,7 +101,7 @@ func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	}
 	be := s.Backend
 	if be.Cap&CapBE == 0 {
-		return hc.finishLocal(tx, fe.ErrorReply(503))
+		return hc.finishLocal(tx, s.ErrorReply(503))
 	}
 	if fe.Options.ForwardFor || be.Options.ForwardFor {
 		o := be.Options
@@ -239,7 +244,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	for retries := 0; ; {
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
 		if err != nil {
-			return hc.finishLocal(tx, fe.ErrorReply(503))
+			return hc.finishLocal(tx, s.ErrorReply(503))
 		}
 		sc := conn.(*srvConn)
 		ok, fail := e.exchange(hc, tx, sc, serverClose)
@@ -252,12 +257,12 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 			return false // the client is gone
 		case fail == failClientBad:
 			extOf(s).setTerm('P', 'D')
-			return hc.finishLocal(tx, fe.ErrorReply(400))
+			return hc.finishLocal(tx, s.ErrorReply(400))
 		case fail == failClientTimeout:
 			extOf(s).setTerm('c', 'D')
-			return hc.finishLocal(tx, fe.ErrorReply(408))
+			return hc.finishLocal(tx, s.ErrorReply(408))
 		case fail == failInternal:
-			return hc.finishLocal(tx, fe.ErrorReply(500))
+			return hc.finishLocal(tx, s.ErrorReply(500))
 		case fail == failReused && (!hasBody || req.BodyComplete):
 			// An idle connection the server had closed: send again on
 			// a new one (nothing reached the client).
@@ -277,7 +282,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		if fail == failTimeout {
 			code = 504
 		}
-		return hc.finishLocal(tx, fe.ErrorReply(code))
+		return hc.finishLocal(tx, s.ErrorReply(code))
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // in the format of its log-format or options (see logformat.go).
 func (s *Stream) logHTTP(tx *HTTPTxn) {
 	fe := s.Frontend
-	if len(fe.Logs) == 0 {
+	if len(fe.Logs) == 0 || tx.monitor {
 		return
 	}
 	lf := s.Engine.logFormatOf(fe)

@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,8 +44,10 @@ type Proxy struct {
 	Rules           map[RuleSet][]*Rule
 	HTTPRules       map[RuleSet][]*httpRule
 	UseBackends     []*UseBackend
-	// ErrorFiles are the "errorfile <code> <file>" responses, raw.
-	ErrorFiles map[int][]byte
+	// ErrorFiles are the proxy's error messages by status, from
+	// "errorfile", "errorfiles" and "http-error" (httperrors.go); the
+	// map is replaced, never changed, when a keyword sets one.
+	ErrorFiles map[int]*Reply
 	Line       config.Line
 
 	Balance   Balance
@@ -98,7 +99,9 @@ type Proxy struct {
 	// server lines, the defaults section's first (server.go).
 	defaultServer []config.Line
 	// cookie is the "cookie" persistence setting, nil without (cookie.go).
-	cookie   *cookieConf
+	cookie *cookieConf
+	// monitor is the "monitor-uri" setting, nil without (monitor.go).
+	monitor  *monitorConf
 	queue    []*waiter
 	dequeued int64 // streams served from queue so far (qMu)
 	// Conns counts the streams currently attached as a frontend (fe_conn);
@@ -210,6 +213,7 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		if d.stats != nil {
 			px.stats = d.stats.clone()
 		}
+		px.monitor = d.monitor
 		if d.HTTPCheck != nil {
 			hc := *d.HTTPCheck
 			px.HTTPCheck = &hc
@@ -297,6 +301,16 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return e.parseACL(px, l)
 	case "errorfile":
 		return parseErrorFile(px, l)
+	case "errorfiles":
+		return e.parseErrorFiles(px, l)
+	case "errorloc", "errorloc302", "errorloc303":
+		return parseErrorLoc(px, l)
+	case "http-error":
+		return e.parseHTTPError(px, l)
+	case "monitor-uri":
+		return e.parseMonitorURI(px, l)
+	case "monitor":
+		return e.parseMonitor(px, l)
 	case "balance":
 		if !isDefaults && px.Cap&CapBE == 0 {
 			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", kw, px.Kind, px.Name))
@@ -513,29 +527,6 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 	default:
 		return l.Errorf("unknown option '%s'.", name)
 	}
-	return nil
-}
-
-// parseErrorFile parses "errorfile <code> <file>": the file is a whole
-// HTTP response, sent as it is.
-func parseErrorFile(px *Proxy, l config.Line) error {
-	if len(l.Args) != 3 {
-		return l.Errorf("'errorfile' expects <code> and <file> as arguments.")
-	}
-	code, err := strconv.Atoi(l.Args[1])
-	if _, known := errorTexts[code]; err != nil || !known || code < 200 {
-		return l.Errorf("'errorfile' : status code '%s' not handled.", l.Args[1])
-	}
-	b, err := os.ReadFile(l.Args[2])
-	if err != nil {
-		return l.Errorf("error opening file '%s'.", l.Args[2])
-	}
-	m := make(map[int][]byte, len(px.ErrorFiles)+1)
-	for k, v := range px.ErrorFiles {
-		m[k] = v
-	}
-	m[code] = b
-	px.ErrorFiles = m
 	return nil
 }
 

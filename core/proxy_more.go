@@ -8,7 +8,7 @@ import (
 )
 
 // Proxy keywords common in existing configurations that have a small,
-// self-contained effect: the legacy "redirect" rules, "errorloc",
+// self-contained effect: the legacy "redirect" rules,
 // "http-send-name-header", "server-template", and the informational
 // "description", "fullconn" and "id".
 
@@ -51,20 +51,6 @@ func (e *Engine) parseMoreProxyKeyword(px *Proxy, l config.Line) (bool, error) {
 		r.line = l
 		px.HTTPRules[HTTPRequest] = rules
 		m.redirects = append(m.redirects, r)
-	case "errorloc", "errorloc302", "errorloc303":
-		if len(args) != 3 {
-			return true, l.Errorf("%s : expects <status_code> and <url> as arguments.", kw)
-		}
-		code, err := strconv.Atoi(args[1])
-		if _, known := errorTexts[code]; err != nil || !known || code < 200 {
-			return true, l.Errorf("%s : status code '%s' not handled.", kw, args[1])
-		}
-		status := "302 Found"
-		if kw == "errorloc303" {
-			status = "303 See Other"
-		}
-		raw := "HTTP/1.1 " + status + "\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: " + args[2] + "\r\n\r\n"
-		setErrorFile(px, code, []byte(raw))
 	case "http-send-name-header":
 		if !isDefaults && px.Cap&CapBE == 0 {
 			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", kw, px.Kind, px.Name))
@@ -104,16 +90,6 @@ func (e *Engine) parseMoreProxyKeyword(px *Proxy, l config.Line) (bool, error) {
 		return false, nil
 	}
 	return true, nil
-}
-
-// setErrorFile makes raw the proxy's reply for code, as "errorfile" does.
-func setErrorFile(px *Proxy, code int, raw []byte) {
-	m := make(map[int][]byte, len(px.ErrorFiles)+1)
-	for k, v := range px.ErrorFiles {
-		m[k] = v
-	}
-	m[code] = raw
-	px.ErrorFiles = m
 }
 
 // parseServerTemplate handles "server-template <prefix> <num | range>

@@ -808,12 +808,11 @@ func authFetches() []*Fetch {
 			if !ok {
 				return Sample{}, false
 			}
+			// HAProxy 2.6 compat: get_http_auth knows Basic and Bearer only
 			scheme, _, _ := strings.Cut(trimLWS(v), " ")
 			switch strings.ToLower(scheme) {
 			case "basic":
 				return Str("Basic"), true
-			case "digest":
-				return Str("Digest"), true
 			case "bearer":
 				return Str("Bearer"), true
 			}

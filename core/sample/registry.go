@@ -328,6 +328,31 @@ func (sc *Scope) Resolve(fn func(a *Arg) error) error {
 	return nil
 }
 
+// ResolveType is Resolve for the pending arguments of type t alone; the
+// others stay pending.
+func (sc *Scope) ResolveType(t ArgType, fn func(a *Arg) error) error {
+	if sc == nil {
+		return nil
+	}
+	sc.mu.Lock()
+	var list, rest []*Arg
+	for _, a := range sc.pending {
+		if a.Type == t {
+			list = append(list, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	sc.pending = rest
+	sc.mu.Unlock()
+	for _, a := range list {
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ResolveError returns HAProxy's error for an argument whose object does
 // not exist.
 func ResolveError(a *Arg) error {
