@@ -155,6 +155,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 	}
 	for _, px := range e.Proxies {
 		e.addErr(e.resolveUseBackends(px))
+		e.addErr(px.resolveUseServers())
 		e.addErr(e.resolveSampleRefs(px))
 		e.addErr(checkLogFormatMode(px))
 	}

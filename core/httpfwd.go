@@ -198,9 +198,10 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		req.Add("Connection", "close")
 	}
 	in := &lbInput{src: s.SampleCtx().Src.Addr(), req: req, strm: s, prefer: s.lastPrivateServer(be)}
-	// A valid persistence cookie wins over stick matches (HAProxy: the
-	// sticking rules do not match once a server is assigned).
-	in.stick = s.stickRules(be)
+	// A valid persistence cookie wins over use-server rules, which win
+	// over stick matches (HAProxy: the sticking rules do not match once a
+	// server is assigned; process_server_rules runs after the cookie).
+	in.stick = s.directServer(be)
 	if srv := s.cookieRequest(be, tx); srv != nil {
 		in.stick = srv
 	}
