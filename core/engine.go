@@ -142,6 +142,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 			e.addErr(px.finishServers())
 			e.checkBalance(px)
 			e.checkCookie(px)
+			e.checkTCPCheck(px)
 		}
 		if px.DefaultBackend == "" {
 			continue

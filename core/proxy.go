@@ -423,6 +423,10 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 	case "allbackups":
 		o.AllBackups = on
 	case "tcp-check":
+		if on && px.Kind != "defaults" && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'tcp-check' ignored because %s '%s' has no backend capability.", px.Kind, px.Name))
+			return nil
+		}
 		o.TCPChk = on
 		if on {
 			o.HTTPChk = false

@@ -88,16 +88,25 @@ func parseHexString(s string) ([]byte, error) {
 		}
 	}
 	if len(s)%2 != 0 {
-		return nil, errors.New("unexpected end of string, an even number of hex digits is expected")
+		return nil, errors.New("an even number of hex digit is expected")
 	}
 	return hex.DecodeString(s)
 }
 
-var checkStatusNames = map[string]bool{"L7OK": true, "L7OKC": true, "L6OK": true, "L4OK": true,
-	"L7RSP": true, "L7STS": true, "L6RSP": true, "L4CON": true, "L7TOUT": true, "L6TOUT": true, "L4TOUT": true}
+// checkStatusNames are the statuses an expect's ok-status, error-status
+// and tout-status accept, as HAProxy lists them.
+var checkStatusNames = map[string]string{
+	"ok-status":    "'L4OK', 'L6OK', 'L7OK' or 'L7OKC'",
+	"error-status": "'L4CON', 'L6RSP', 'L7RSP' or 'L7STS'",
+	"tout-status":  "'L4TOUT', 'L6TOUT' or 'L7TOUT'",
+}
 
 // parseTCPCheckLine parses "tcp-check <action> ...".
 func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
+	if px.Kind != "defaults" && px.Cap&CapBE == 0 {
+		e.warn(l.Warnf("'tcp-check' ignored because %s '%s' has no backend capability.", px.Kind, px.Name))
+		return nil
+	}
 	args := l.Args[1:]
 	act := ""
 	if len(args) > 0 {
@@ -115,7 +124,7 @@ func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
 			switch args[i] {
 			case "port":
 				if i+1 >= len(args) {
-					return l.Errorf("'tcp-check connect' : '%s' expects a port number or a sample expression as argument.", args[i])
+					return l.Errorf("'tcp-check connect' : '%s' expects a port number or a sample expression as argument..", args[i])
 				}
 				n, err := strconv.Atoi(args[i+1])
 				if err != nil || n < 1 || n > 65535 {
@@ -125,7 +134,7 @@ func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
 				i++
 			case "addr":
 				if i+1 >= len(args) {
-					return l.Errorf("'tcp-check connect' : '%s' expects <ipv4|ipv6> as argument.", args[i])
+					return l.Errorf("'tcp-check connect' : '%s' expects <ipv4|ipv6> as argument..", args[i])
 				}
 				host := args[i+1]
 				if h, p, err := net.SplitHostPort(host); err == nil {
@@ -135,13 +144,13 @@ func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
 					}
 				}
 				if _, err := netip.ParseAddr(host); err != nil {
-					return l.Errorf("'tcp-check connect' : '%s' is not a valid address", args[i+1])
+					return l.Errorf("'tcp-check connect' : 'addr' : invalid address: '%s' in '%s'\n..", args[i+1], args[i+1])
 				}
 				r.Addr = host
 				i++
 			case "comment":
 				if i+1 >= len(args) {
-					return l.Errorf("'tcp-check connect' : '%s' expects a string as argument.", args[i])
+					return l.Errorf("'tcp-check connect' : '%s' expects a string as argument..", args[i])
 				}
 				r.Comment = args[i+1]
 				i++
@@ -151,14 +160,14 @@ func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
 			case "ssl", "sni", "alpn", "via-socks4":
 				return l.Errorf("'tcp-check connect' : '%s' is not supported yet", args[i])
 			default:
-				return l.Errorf("'tcp-check connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got '%s' as argument.", args[i])
+				return l.Errorf("'tcp-check connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got '%s' as argument..", args[i])
 			}
 		}
 		tcpCheckRules(px).add(r)
 	case "send", "send-binary", "send-lf", "send-binary-lf":
 		r := &TCPCheckRule{Action: tcpchkSend}
 		if len(args) < 2 || args[1] == "" {
-			kind := map[string]string{"send": "string", "send-binary": "binary", "send-lf": "log-format string", "send-binary-lf": "log-format binary"}[act]
+			kind := map[string]string{"send": "string", "send-binary": "binary string", "send-lf": "string", "send-binary-lf": "string"}[act]
 			return l.Errorf("'tcp-check %s' : '%s' expects a %s as argument.", act, kind, act)
 		}
 		switch act {
@@ -167,7 +176,7 @@ func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
 		case "send-binary":
 			b, err := parseHexString(args[1])
 			if err != nil {
-				return l.Errorf("'tcp-check send-binary' : '%s' invalid binary string (%v).\n", args[1], err)
+				return l.Errorf("'tcp-check send-binary' : '%s' invalid binary string (%v).\n.", args[1], err)
 			}
 			r.Data = b
 		default:
@@ -183,7 +192,7 @@ func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
 				i++
 				continue
 			}
-			return l.Errorf("'tcp-check %s' : expects 'comment' but got '%s' as argument.", act, args[i])
+			return l.Errorf("'tcp-check %s' : expects 'comment' but got '%s' as argument..", act, args[i])
 		}
 		tcpCheckRules(px).add(r)
 	case "expect":
@@ -226,15 +235,15 @@ func (e *Engine) parseTCPCheckExpect(px *Proxy, l config.Line, a []string) (*TCP
 		case "!":
 			r.Inverse = true
 		case "min-recv":
-			if err := need(); err != nil {
-				return nil, err
+			if i+1 >= len(a) {
+				return nil, l.Errorf("'tcp-check expect' : '%s' expects a integer as argument.", w)
 			}
 			n, _ := strconv.Atoi(a[i+1]) // HAProxy: atoi
 			r.MinRecv = n
 			i++
 		case "string", "rstring", "binary", "rbinary", "string-lf", "binary-lf":
 			if r.Kind != "" {
-				return nil, l.Errorf("'tcp-check expect' : only on pattern expected")
+				return nil, l.Errorf("'tcp-check expect' : only on pattern expected.")
 			}
 			if err := need(); err != nil {
 				return nil, err
@@ -247,7 +256,7 @@ func (e *Engine) parseTCPCheckExpect(px *Proxy, l config.Line, a []string) (*TCP
 			case "binary":
 				b, err := parseHexString(p)
 				if err != nil {
-					return nil, l.Errorf("'tcp-check expect' : '%s' invalid binary string (%v).\n", p, err)
+					return nil, l.Errorf("'tcp-check expect' : '%s' invalid binary string (%v).\n.", p, err)
 				}
 				r.Pattern = b
 			case "rstring", "rbinary":
@@ -265,14 +274,14 @@ func (e *Engine) parseTCPCheckExpect(px *Proxy, l config.Line, a []string) (*TCP
 			}
 			i++
 		case "comment":
-			if err := need(); err != nil {
-				return nil, err
+			if i+1 >= len(a) {
+				return nil, l.Errorf("'tcp-check expect' : '%s' expects a string as argument.", w)
 			}
 			r.Comment = a[i+1]
 			i++
 		case "on-success", "on-error":
-			if err := need(); err != nil {
-				return nil, err
+			if i+1 >= len(a) {
+				return nil, l.Errorf("'tcp-check expect' : '%s' expects a string as argument.", w)
 			}
 			f, err := fmtArg(i + 1)
 			if err != nil {
@@ -289,8 +298,8 @@ func (e *Engine) parseTCPCheckExpect(px *Proxy, l config.Line, a []string) (*TCP
 				return nil, l.Errorf("'tcp-check expect' : '%s' expects a string as argument.", w)
 			}
 			st := a[i+1]
-			if !checkStatusNames[st] {
-				return nil, l.Errorf("'tcp-check expect' : '%s' only supports 'L4OK', 'L6OK', 'L7OK' or 'L7OKC' status but got '%s' as argument.", w, st)
+			if allowed := checkStatusNames[w]; !strings.Contains(allowed, "'"+st+"'") {
+				return nil, l.Errorf("'tcp-check expect' : '%s' only supports %s status (got '%s')..", w, allowed, st)
 			}
 			if st == "L7OKC" {
 				st = "L7OK"
@@ -319,6 +328,16 @@ func (e *Engine) parseTCPCheckExpect(px *Proxy, l config.Line, a []string) (*TCP
 		return nil, l.Errorf("'tcp-check expect' : expects at least a matching pattern as arguments.")
 	}
 	return r, nil
+}
+
+// checkTCPCheck warns, as HAProxy does, about tcp-check rules that will
+// not run.
+func (e *Engine) checkTCPCheck(px *Proxy) {
+	tc := px.TCPCheck
+	if tc == nil || tc.inherited || tc.Proto != "" || px.Options.TCPChk || len(tc.Rules) == 0 {
+		return
+	}
+	e.warn(&config.Error{Warning: true, Msg: fmt.Sprintf("%s '%s' uses tcp-check rules without 'option tcp-check', so the rules are ignored.", px.Kind, px.Name)})
 }
 
 // parseRedisCheck builds "option redis-check" as HAProxy does: a PING and

@@ -22,8 +22,8 @@ func (e *Engine) parseUseServer(px *Proxy, l config.Line) error {
 		return l.Errorf("'%s' not allowed in 'defaults' section.", args[0])
 	}
 	if px.Cap&CapBE == 0 {
+		// HAProxy warns, keeps the rule, and fails to find its server.
 		e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", args[0], px.Kind, px.Name))
-		return nil
 	}
 	if len(args) < 2 || args[1] == "" {
 		return l.Errorf("'%s' expects a server name.", args[0])
