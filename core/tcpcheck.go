@@ -425,10 +425,11 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 			for head > 0 && rules[head-1].Action == tcpchkExpect {
 				head--
 			}
+			waiting := r // the rule reported on a timeout or an error
 			for {
 				if mustRead {
 					var stop bool
-					lastRead, stop = run.recv(r)
+					lastRead, stop = run.recv(waiting)
 					if stop {
 						return run.res
 					}
@@ -442,6 +443,7 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 					break
 				}
 				mustRead = true
+				waiting = r
 				i, r = head, rules[head]
 			}
 		}
@@ -505,7 +507,7 @@ func (run *tcpCheckRun) stepText(r *TCPCheckRule) string {
 		case "string":
 			t += fmt.Sprintf(" (expect string '%s')", r.Pattern)
 		case "binary":
-			t += fmt.Sprintf(" (expect binary '%X')", r.Pattern)
+			t += fmt.Sprintf(" (expect binary '%s')", r.Pattern) // raw, as HAProxy prints it
 		case "rstring":
 			t += " (expect regex)"
 		case "rbinary":

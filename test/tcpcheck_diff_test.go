@@ -1,0 +1,286 @@
+//go:build lua53
+
+package test
+
+import (
+	"io"
+	"net"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkOrigin is a scripted TCP server for health checks. Each
+// connection reads one request, then per mode: "good" answers "+PONG"
+// and waits for the checker to close, "goodclose" answers "+PONG" and
+// closes, "wrong" answers "-ERR nope" and closes, "close" closes without
+// answering, "hang" never answers, "flip" answers like "wrong" until
+// flipAt, then like "good". The request is read before closing, so that
+// the close is a FIN, never a reset.
+func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				buf := make([]byte, 512)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				m := mode
+				if m == "flip" {
+					m = "wrong"
+					if time.Now().After(flipAt) {
+						m = "good"
+					}
+				}
+				switch m {
+				case "good":
+					_, _ = io.WriteString(c, "+PONG\r\n")
+				case "goodclose":
+					_, _ = io.WriteString(c, "+PONG\r\n")
+					return
+				case "wrong":
+					_, _ = io.WriteString(c, "-ERR nope\r\n")
+					return
+				case "close":
+					return
+				}
+				_, _ = io.Copy(io.Discard, c) // until the checker closes
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+var checkDurationRE = regexp.MustCompile(`check duration: \d+ms`)
+
+// TestTCPCheckDiff runs tcp-check and redis-check health checks against
+// scripted servers under luaproxy and haproxy 2.6: the servers going DOWN
+// (and back UP) and the reasons logged must be the same, word for word.
+func TestTCPCheckDiff(t *testing.T) {
+	const cfg = `
+global
+    log "${LOGADDR}" local0
+defaults
+    mode tcp
+    log global
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+    timeout check 300ms
+    default-server inter 150 fall 1 rise 1
+listen fe
+    bind "127.0.0.1:${FE_PORT}"
+    server s "${O_good}"
+backend b1
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    server wrong "${O_wrong}" check
+backend b2
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    server close "${O_close}" check
+backend b3
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    server hang "${O_hang}" check
+backend b4
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    server refused "${O_refused}" check
+backend b5
+    option tcp-check
+    tcp-check comment "ping step"
+    tcp-check send PING\r\n
+    tcp-check expect rstring ^\+PONG comment "pong expected"
+    server wrong "${O_wrong}" check
+backend b6
+    option tcp-check
+    tcp-check send PING\r\n comment "the ping"
+    tcp-check expect rstring ^\+PONG comment "pong expected"
+    server close "${O_close}" check
+backend b7
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect rstring ^\+PONG comment "pong expected"
+    server hang "${O_hang}" check
+backend b8
+    option redis-check
+    server wrong "${O_wrong}" check
+backend b9
+    option redis-check
+    server close "${O_close}" check
+backend b10
+    option redis-check
+    server hang "${O_hang}" check
+backend b11
+    option redis-check
+    server flip "${O_flip}" check
+backend b12
+    option tcp-check
+    tcp-check send-binary 50494e470d0a
+    tcp-check expect binary 2b504f4e47
+    server flip "${O_flip}" check
+backend b13
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect ! string PONG
+    server good "${O_good}" check
+backend b14
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect ! string PONG
+    tcp-check expect binary 2b504f4e48 error-status L7STS
+    server wrong "${O_wrong}" check
+backend b15
+    option tcp-check
+    tcp-check connect port "${GOOD_PORT}"
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    tcp-check expect ! string ERR
+    server redirected "${O_refused}" check
+backend b16
+    option tcp-check
+    tcp-check connect
+    tcp-check send PING\r\n
+    tcp-check expect min-recv 20 string +PONG
+    server good "${O_good}" check
+backend b17
+    option tcp-check
+    tcp-check connect port "${REFUSED_PORT}" comment "side port"
+    server good "${O_good}" check
+backend b18
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG on-error "bad answer" tout-status L4TOUT
+    server wrong "${O_wrong}" check
+backend b19
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG on-error "bad answer" tout-status L4TOUT
+    server hang "${O_hang}" check
+backend b20
+    option tcp-check
+    server refused "${O_refused}" check
+`
+	flipAt := time.Now().Add(2500 * time.Millisecond)
+	origins := map[string]string{
+		"O_good":      checkOrigin(t, "good", flipAt),
+		"O_goodclose": checkOrigin(t, "goodclose", flipAt),
+		"O_wrong":     checkOrigin(t, "wrong", flipAt),
+		"O_close":     checkOrigin(t, "close", flipAt),
+		"O_hang":      checkOrigin(t, "hang", flipAt),
+		"O_flip":      checkOrigin(t, "flip", flipAt),
+		"O_refused":   closedAddr(t),
+	}
+	_, origins["GOOD_PORT"], _ = net.SplitHostPort(origins["O_goodclose"])
+	_, origins["REFUSED_PORT"], _ = net.SplitHostPort(origins["O_refused"])
+	sinks := map[string]*syslogSink{}
+	impls := startImpls(t, cfg, func(name string) map[string]string {
+		sinks[name] = newSyslogSink(t, "Server ")
+		env := map[string]string{"LOGADDR": sinks[name].addr}
+		for k, v := range origins {
+			env[k] = v
+		}
+		return env
+	})
+	// Every line expected of luaproxy; haproxy must print the same set.
+	want := []string{
+		`Server b1/wrong is DOWN, reason: Layer7 invalid response, info: "TCPCHK did not match content '+PONG' at step 2"`,
+		`Server b2/close is DOWN, reason: Layer7 invalid response, info: "TCPCHK got an empty response at step 2"`,
+		`Server b3/hang is DOWN, reason: Layer7 timeout, info: " at step 2 of tcp-check (expect string '+PONG')"`,
+		`Server b4/refused is DOWN, reason: Layer4 connection problem, info: "Connection refused at initial connection step of tcp-check"`,
+		`Server b5/wrong is DOWN, reason: Layer7 invalid response, info: "TCPCHK did not match content (regex) at step 3 comment: pong expected"`,
+		`Server b6/close is DOWN, reason: Layer7 invalid response, info: "TCPCHK got an empty response at step 2 comment: 'pong expected'"`,
+		`Server b7/hang is DOWN, reason: Layer7 timeout, info: " at step 2 of tcp-check (expect regex) comment: 'pong expected'"`,
+		`Server b8/wrong is DOWN, reason: Layer7 wrong status, code: 0, info: "-ERR nope"`,
+		`Server b9/close is DOWN, reason: Layer7 wrong status, code: 0, info: "TCPCHK got an empty response at step 2"`,
+		`Server b10/hang is DOWN, reason: Layer7 timeout`,
+		`Server b11/flip is DOWN, reason: Layer7 wrong status, code: 0, info: "-ERR nope"`,
+		`Server b11/flip is UP, reason: Layer7 check passed, code: 0, info: "Redis server is ok"`,
+		`Server b12/flip is DOWN, reason: Layer7 invalid response, info: "TCPCHK did not match content (binary) at step 2"`,
+		`Server b12/flip is UP, reason: Layer7 check passed, code: 0, info: "(tcp-check)"`,
+		`Server b13/good is DOWN, reason: Layer7 invalid response, info: "TCPCHK matched unwanted content 'PONG' at step 2"`,
+		`Server b14/wrong is DOWN, reason: Layer7 wrong status, code: 0, info: "TCPCHK did not match content (binary) at step 3"`,
+		`Server b16/good is DOWN, reason: Layer7 timeout, info: " at step 3 of tcp-check (expect string '+PONG')"`,
+		`Server b17/good is DOWN, reason: Layer4 connection problem, info: "Connection refused at step 1 of tcp-check (connect port ` + origins["REFUSED_PORT"] + `) comment: 'side port'"`,
+		`Server b18/wrong is DOWN, reason: Layer7 invalid response, info: "bad answer"`,
+		`Server b19/hang is DOWN, reason: Layer4 timeout, info: " at step 2 of tcp-check (expect string '+PONG')"`,
+		`Server b20/refused is DOWN, reason: Layer4 connection problem, info: "Connection refused at initial connection step of tcp-check"`,
+	}
+	norm := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			l = checkDurationRE.ReplaceAllString(l, "check duration: Nms")
+			// the counts after the reason depend on nothing here (one
+			// server per backend), keep the reason only
+			if i := strings.Index(l, ", check duration"); i >= 0 {
+				l = l[:i]
+			} else if i := strings.Index(l, ". "); i >= 0 {
+				l = l[:i]
+			}
+			out = append(out, l)
+		}
+		sort.Strings(out)
+		return out
+	}
+	results := map[string][]string{}
+	for _, im := range impls {
+		s := sinks[im.name]
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			got := norm(s.snapshot())
+			n := 0
+			for _, w := range want {
+				for _, g := range got {
+					if g == w {
+						n++
+						break
+					}
+				}
+			}
+			if n == len(want) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(700 * time.Millisecond) // anything unexpected
+		results[im.name] = norm(s.snapshot())
+	}
+	sort.Strings(want)
+	lp := strings.Join(results["luaproxy"], "\n")
+	if lp != strings.Join(want, "\n") {
+		t.Errorf("luaproxy logged:\n%s\nwant:\n%s", lp, strings.Join(want, "\n"))
+	}
+	if hp, ok := results["haproxy"]; ok && strings.Join(hp, "\n") != lp {
+		t.Errorf("haproxy logged:\n%s\nluaproxy:\n%s", strings.Join(hp, "\n"), lp)
+	}
+}
