@@ -90,7 +90,7 @@ func (s *Stream) useServerRules(be *Proxy) *Server {
 // directServer is the server a stream goes to without load balancing in
 // TCP mode: a use-server rule's, else a stick match's (stick rules still
 // run, to remember their store keys). HTTP puts a persistence cookie's
-// before both.
+// between the two.
 func (s *Stream) directServer(be *Proxy) *Server {
 	stick := s.stickRules(be)
 	if srv := s.useServerRules(be); srv != nil {
