@@ -439,6 +439,11 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 			o.TCPChk, o.HTTPChk = true, false
 			parseRedisCheck(px)
 		}
+	case "smtpchk":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			parseSMTPChk(px, rest)
+		}
 	case "httpchk":
 		o.HTTPChk = on
 		if on {

@@ -50,6 +50,9 @@ type TCPCheckRule struct {
 	MinRecv                       int
 	OKStatus, ErrStatus, ToutStat string
 	OnSuccess, OnError            Format
+	// CodeOf is the "status-code" of a protocol check's expect: the
+	// check code read from the response (nil: 0).
+	CodeOf func(resp []byte) int
 }
 
 // TCPCheck is a backend's "option tcp-check" (or a protocol check built
@@ -347,15 +350,71 @@ func parseRedisCheck(px *Proxy) {
 	tc.add(&TCPCheckRule{Action: tcpchkSend, Data: []byte("*1\r\n$4\r\nPING\r\n")})
 	tc.add(&TCPCheckRule{Action: tcpchkExpect, Kind: "string", Pattern: []byte("+PONG\r\n"), MinRecv: -1,
 		OKStatus: "L7OK", ErrStatus: "L7STS", ToutStat: "L7TOUT",
-		OnSuccess: literal("Redis server is ok"), OnError: firstLineFormat{}})
+		OnSuccess: literal("Redis server is ok"), OnError: respLine{}})
 	px.TCPCheck = tc
 }
 
-// firstLineFormat is "%[res.payload(0,0),cut_crlf]" over a check's
-// response (set on the format's render by runTCPCheck).
-type firstLineFormat struct{}
+// parseSMTPChk builds "option smtpchk [EHLO|HELO <domain>]" as HAProxy
+// 2.6 does: the banner, the greeting, then QUIT, each reply's code being
+// the check's code and its text the check's information.
+func parseSMTPChk(px *Proxy, args []string) {
+	cmd := "HELO localhost"
+	if len(args) >= 2 && (args[0] == "EHLO" || args[0] == "HELO") {
+		cmd = args[0] + " " + args[1]
+	}
+	code := func(b []byte) int {
+		if len(b) < 3 {
+			return 0
+		}
+		n, _ := strconv.Atoi(string(b[:3]))
+		return n
+	}
+	exp := func(re string, minRecv int, errSt string, onErr, onOK Format, codeOf func([]byte) int) *TCPCheckRule {
+		return &TCPCheckRule{Action: tcpchkExpect, Kind: "rstring", Re: regexp.MustCompile(re), MinRecv: minRecv,
+			OKStatus: "L7OK", ErrStatus: errSt, ToutStat: "L7TOUT", OnError: onErr, OnSuccess: onOK, CodeOf: codeOf}
+	}
+	text := respLine{off: 4, ltrim: true}
+	tc := &TCPCheck{Proto: "smtp"}
+	tc.add(&TCPCheckRule{Action: tcpchkConnect})
+	tc.add(exp(`^[0-9]{3}[ \r]`, 4, "L7RSP", respLine{}, nil, nil))
+	tc.add(exp(`^2[0-9]{2}[ \r]`, 4, "L7STS", text, nil, code))
+	tc.add(&TCPCheckRule{Action: tcpchkSend, Data: []byte(cmd + "\r\n")})
+	tc.add(exp(`^(2[0-9]{2}-[^\r]*\r\n)*2[0-9]{2}[ \r]`, -1, "L7STS", text, text, code))
+	tc.add(&TCPCheckRule{Action: tcpchkSend, Data: []byte("QUIT\r\n")})
+	tc.add(exp(`^2[0-9]{2}[- \r]`, 4, "L7STS", text, text, code))
+	px.TCPCheck = tc
+}
 
-func (firstLineFormat) Render(*Stream) string { return "" }
+// respLine is "%[res.payload(off,0),ltrim(' '),cut_crlf]" over a check's
+// response: its first line from off, the protocol checks' information.
+type respLine struct {
+	off   int
+	ltrim bool
+}
+
+func (respLine) Render(*Stream) string { return "" }
+
+func (f respLine) of(resp []byte) string {
+	if f.off > len(resp) {
+		return ""
+	}
+	s := string(resp[f.off:])
+	if f.ltrim {
+		s = strings.TrimLeft(s, " ")
+	}
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// render renders an on-success or on-error format for response resp.
+func renderCheckFormat(f Format, resp []byte) string {
+	if rl, ok := f.(respLine); ok {
+		return rl.of(resp)
+	}
+	return f.Render(nil)
+}
 
 // tcpCheckRun is the state of one tcp-check run.
 type tcpCheckRun struct {
@@ -455,7 +514,10 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 	case last.Action == tcpchkExpect:
 		msg := "(tcp-check)"
 		if last.OnSuccess != nil {
-			msg = last.OnSuccess.Render(nil)
+			msg = renderCheckFormat(last.OnSuccess, run.buf)
+		}
+		if last.CodeOf != nil {
+			run.res.Code = last.CodeOf(run.buf)
 		}
 		return run.done(last.OKStatus, msg)
 	case last.Action == tcpchkConnect:
@@ -639,14 +701,7 @@ func (run *tcpCheckRun) expect(r *TCPCheckRule, lastRead bool) (wait, fail bool)
 	var msg string
 	switch {
 	case r.OnError != nil:
-		if _, ok := r.OnError.(firstLineFormat); ok {
-			msg = string(data)
-			if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
-				msg = msg[:i]
-			}
-		} else {
-			msg = r.OnError.Render(nil)
-		}
+		msg = renderCheckFormat(r.OnError, data)
 	case run.tc.Proto != "":
 	default:
 		if match {
@@ -672,6 +727,9 @@ func (run *tcpCheckRun) expect(r *TCPCheckRule, lastRead bool) (wait, fail bool)
 	}
 	if r.Comment != "" {
 		msg += " comment: " + r.Comment
+	}
+	if r.CodeOf != nil {
+		run.res.Code = r.CodeOf(data)
 	}
 	run.done(r.ErrStatus, msg)
 	return false, true

@@ -18,7 +18,9 @@ import (
 // closes, "wrong" answers "-ERR nope" and closes, "close" closes without
 // answering, "hang" never answers, "flip" answers like "wrong" until
 // flipAt, then like "good". The request is read before closing, so that
-// the close is a FIN, never a reset.
+// the close is a FIN, never a reset. "smtpflip" is an SMTP server that
+// refuses with a 554 banner until flipAt, then greets, answers the
+// HELO and the QUIT.
 func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,6 +38,25 @@ func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 				defer c.Close()
 				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 				buf := make([]byte, 512)
+				if mode == "smtpflip" {
+					if time.Now().Before(flipAt) {
+						_, _ = io.WriteString(c, "554 go away\r\n")
+						return
+					}
+					for _, reply := range []string{"220 mx.example ESMTP\r\n", "250 mx.example\r\n", "221 bye\r\n"} {
+						if _, err := io.WriteString(c, reply); err != nil {
+							return
+						}
+						if reply[0] == '2' && reply[1] == '2' && reply[2] == '1' {
+							break
+						}
+						if _, err := c.Read(buf); err != nil {
+							return
+						}
+					}
+					_, _ = io.Copy(io.Discard, c)
+					return
+				}
 				if _, err := c.Read(buf); err != nil {
 					return
 				}
@@ -187,6 +208,12 @@ backend b19
     tcp-check send PING\r\n
     tcp-check expect string +PONG on-error "bad answer" tout-status L4TOUT
     server hang "${O_hang}" check
+backend b21
+    option smtpchk EHLO checker.example
+    server flip "${O_smtpflip}" check
+backend b22
+    option smtpchk
+    server wrong "${O_wrong}" check
 backend b20
     option tcp-check
     server refused "${O_refused}" check
@@ -199,6 +226,7 @@ backend b20
 		"O_close":     checkOrigin(t, "close", flipAt),
 		"O_hang":      checkOrigin(t, "hang", flipAt),
 		"O_flip":      checkOrigin(t, "flip", flipAt),
+		"O_smtpflip":  checkOrigin(t, "smtpflip", flipAt),
 		"O_refused":   closedAddr(t),
 	}
 	_, origins["GOOD_PORT"], _ = net.SplitHostPort(origins["O_goodclose"])
@@ -234,6 +262,9 @@ backend b20
 		`Server b17/good is DOWN, reason: Layer4 connection problem, info: "Connection refused at step 1 of tcp-check (connect port ` + origins["REFUSED_PORT"] + `) comment: 'side port'"`,
 		`Server b18/wrong is DOWN, reason: Layer7 invalid response, info: "bad answer"`,
 		`Server b19/hang is DOWN, reason: Layer4 timeout, info: " at step 2 of tcp-check (expect string '+PONG')"`,
+		`Server b21/flip is DOWN, reason: Layer7 wrong status, code: 554, info: "go away"`,
+		`Server b21/flip is UP, reason: Layer7 check passed, code: 221, info: "bye"`,
+		`Server b22/wrong is DOWN, reason: Layer7 timeout`, // waits for a banner,
 		`Server b20/refused is DOWN, reason: Layer4 connection problem, info: "Connection refused at initial connection step of tcp-check"`,
 	}
 	norm := func(lines []string) []string {
