@@ -321,7 +321,14 @@ func (e *Engine) runCheck(s *Server) *CheckResult {
 		res.Info = sysErrText(err)
 		return done("L4CON")
 	}
-	defer conn.Close()
+	defer closeCheckConn(conn, false)
+	if v := s.checkProxyVersion(); v != 0 {
+		_ = conn.SetDeadline(start.Add(connTO + readTO))
+		if _, err := conn.Write(checkProxyHeader(conn, v)); err != nil {
+			res.Info = sysErrText(err)
+			return done("SOCKERR")
+		}
+	}
 	hc := px.HTTPCheck
 	if hc == nil || !px.Options.HTTPChk {
 		return done("L4OK")

@@ -35,6 +35,11 @@ type TCPCheckRule struct {
 	Port      int
 	Addr      string
 	SendProxy bool
+	// Default is "default": the server's check settings (its PROXY
+	// header) apply.
+	Default bool
+	// Linger is "linger": close cleanly rather than with a reset.
+	Linger bool
 
 	// send: Data, or Fmt rendered at check time (send-lf)
 	Data []byte
@@ -159,7 +164,10 @@ func (e *Engine) parseTCPCheckLine(px *Proxy, l config.Line) error {
 				i++
 			case "send-proxy":
 				r.SendProxy = true
-			case "default", "linger":
+			case "default":
+				r.Default = true
+			case "linger":
+				r.Linger = true
 			case "ssl", "sni", "alpn", "via-socks4":
 				return l.Errorf("'tcp-check connect' : '%s' is not supported yet", args[i])
 			default:
@@ -423,6 +431,7 @@ type tcpCheckRun struct {
 	tc     *TCPCheck
 	res    *CheckResult
 	conn   net.Conn
+	linger bool // the connect rule's "linger"
 	buf    []byte
 	start  time.Time
 	dl     time.Time // the check's deadline
@@ -436,7 +445,7 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 	run.dl = start.Add(connTO + readTO)
 	defer func() {
 		if run.conn != nil {
-			run.conn.Close()
+			closeCheckConn(run.conn, run.linger)
 		}
 	}()
 	rules := tc.Rules
@@ -602,9 +611,10 @@ func (run *tcpCheckRun) connErr(err error, r *TCPCheckRule, status string) *Chec
 // connect opens the check connection (r nil: the implicit first connect).
 func (run *tcpCheckRun) connect(r *TCPCheckRule) bool {
 	if run.conn != nil {
-		run.conn.Close()
+		closeCheckConn(run.conn, run.linger)
 		run.conn = nil
 	}
+	run.linger = r != nil && r.Linger
 	network, addr := run.s.checkTarget()
 	if r != nil && network != "unix" {
 		host, port, _ := net.SplitHostPort(addr)
@@ -628,13 +638,54 @@ func (run *tcpCheckRun) connect(r *TCPCheckRule) bool {
 	}
 	run.conn = c
 	run.buf = run.buf[:0]
-	if r != nil && r.SendProxy {
-		if _, err := c.Write(netio.AppendProxyV1(nil, netip.AddrPort{}, netip.AddrPort{})); err != nil {
+	v := 0
+	switch {
+	case r == nil || r.Default:
+		v = run.s.checkProxyVersion()
+	case r.SendProxy:
+		v = max(run.s.SendProxy, 1)
+	}
+	if v != 0 {
+		if _, err := c.Write(checkProxyHeader(c, v)); err != nil {
 			run.connErr(err, r, "SOCKERR")
 			return false
 		}
 	}
 	return true
+}
+
+// closeCheckConn closes a check connection as HAProxy does: with a
+// reset (no TIME_WAIT left on the proxy), unless linger asks for a clean
+// close.
+func closeCheckConn(c net.Conn, linger bool) {
+	if tc, ok := c.(*net.TCPConn); ok && !linger {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// checkProxyVersion is the PROXY protocol version a check connection
+// starts with (0: none): the server's send-proxy unless the check goes
+// to another "port" or "addr", or check-send-proxy's.
+func (s *Server) checkProxyVersion() int {
+	_, chkAddr, chkPort := s.checkSettings()
+	switch {
+	case s.Check.SendProxy:
+		return max(s.SendProxy, 1)
+	case chkAddr == "" && chkPort == 0:
+		return s.SendProxy
+	}
+	return 0
+}
+
+// checkProxyHeader is the PROXY header of a check connection, as HAProxy
+// sends it: version 1 with the connection's own addresses, version 2 a
+// LOCAL command.
+func checkProxyHeader(c net.Conn, v int) []byte {
+	if v == 2 {
+		return netio.AppendProxyV2(nil, netip.AddrPort{}, netip.AddrPort{})
+	}
+	return netio.AppendProxyV1(nil, addrPortOf(c.LocalAddr()), addrPortOf(c.RemoteAddr()))
 }
 
 // recv reads what the server sends for expect rule r: lastRead is true

@@ -3,11 +3,13 @@
 package test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -313,5 +315,134 @@ backend b20
 	}
 	if hp, ok := results["haproxy"]; ok && strings.Join(hp, "\n") != lp {
 		t.Errorf("haproxy logged:\n%s\nluaproxy:\n%s", strings.Join(hp, "\n"), lp)
+	}
+}
+
+// captureOrigin records what each connection sends first (within a
+// short wait), distinct values only.
+type captureOrigin struct {
+	addr string
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func newCaptureOrigin(t *testing.T) *captureOrigin {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	o := &captureOrigin{addr: ln.Addr().String(), seen: map[string]bool{}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var got []byte
+				buf := make([]byte, 256)
+				_ = c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+				for {
+					n, err := c.Read(buf)
+					got = append(got, buf[:n]...)
+					if err != nil {
+						break
+					}
+				}
+				// the PROXY header and what follows, briefly
+				s := proxyPortsRE.ReplaceAllString(string(got), "$1 P P")
+				head := 0
+				switch {
+				case strings.HasPrefix(s, "PROXY "):
+					head = strings.Index(s, "\r\n") + 2
+				case strings.HasPrefix(s, "\r\n\r\n\x00\r\nQUIT\n"):
+					head = 16
+				}
+				s = s[:min(len(s), head+5)]
+				o.mu.Lock()
+				o.seen[s] = true
+				o.mu.Unlock()
+			}()
+		}
+	}()
+	return o
+}
+
+var proxyPortsRE = regexp.MustCompile(`(PROXY TCP4 127\.0\.0\.1 127\.0\.0\.1) \d+ \d+`)
+
+func (o *captureOrigin) values() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var v []string
+	for k := range o.seen {
+		v = append(v, fmt.Sprintf("%q", k))
+	}
+	sort.Strings(v)
+	return strings.Join(v, " ")
+}
+
+// TestCheckProxyHeaderDiff compares the PROXY header health checks start
+// with: the server's send-proxy (v1 with the check connection's
+// addresses, v2 a LOCAL command) unless the check port is another,
+// check-send-proxy, and tcp-check connect send-proxy. (Plain connect
+// checks close with a reset before the capture may accept them: they
+// send something here.)
+func TestCheckProxyHeaderDiff(t *testing.T) {
+	const cfg = `
+defaults
+    mode tcp
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+    default-server inter 200
+listen fe
+    bind "127.0.0.1:${FE_PORT}"
+    server s 127.0.0.1:1
+backend v1
+    server s "${C_v1}" send-proxy check
+backend v2
+    server s "${C_v2}" send-proxy-v2 check
+backend tcpchk
+    option tcp-check
+    tcp-check connect send-proxy
+    tcp-check send hello
+    server s "${C_tcpchk}" check
+backend chksp
+    server s "${C_chksp}" check-send-proxy check
+backend port
+    option httpchk
+    server s 127.0.0.1:1 send-proxy check port "${C_port_port}"
+`
+	names := []string{"v1", "v2", "tcpchk", "chksp", "port"}
+	caps := map[string]map[string]*captureOrigin{}
+	impls := startImpls(t, cfg, func(impl string) map[string]string {
+		caps[impl] = map[string]*captureOrigin{}
+		env := map[string]string{}
+		for _, n := range names {
+			o := newCaptureOrigin(t)
+			caps[impl][n] = o
+			env["C_"+n] = o.addr
+			_, env["C_"+n+"_port"], _ = net.SplitHostPort(o.addr)
+		}
+		return env
+	})
+	time.Sleep(1200 * time.Millisecond)
+	want := map[string]string{
+		"v1":     `"PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\n"`,
+		"v2":     `"\r\n\r\n\x00\r\nQUIT\n \x00\x00\x00"`,
+		"tcpchk": `"PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\nhello"`,
+		"chksp":  `"PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\n"`,
+		"port":   `"OPTIO"`,
+	}
+	for _, im := range impls {
+		got := map[string]string{}
+		for _, n := range names {
+			got[n] = caps[im.name][n].values()
+		}
+		if diffTable(got) != diffTable(want) {
+			t.Errorf("%s:\n%s\nwant:\n%s", im.name, diffTable(got), diffTable(want))
+		}
 	}
 }
