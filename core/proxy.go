@@ -439,6 +439,11 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 			o.TCPChk, o.HTTPChk = true, false
 			parseRedisCheck(px)
 		}
+	case "pgsql-check":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			return parsePgSQLCheck(px, l, rest)
+		}
 	case "smtpchk":
 		if on {
 			o.TCPChk, o.HTTPChk = true, false

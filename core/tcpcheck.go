@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -393,11 +394,43 @@ func parseSMTPChk(px *Proxy, args []string) {
 	px.TCPCheck = tc
 }
 
+// parsePgSQLCheck builds "option pgsql-check user <name>" as HAProxy 2.6
+// does: a startup message, then an Authentication request expected (ok,
+// or a password, MD5, SCM, GSS, SSPI or SASL request: the server is
+// alive; checked against haproxy 2.6.12); an ErrorResponse's severity is
+// the check's information.
+func parsePgSQLCheck(px *Proxy, l config.Line, args []string) error {
+	if len(args) < 2 || args[0] == "" || args[1] == "" {
+		return l.Errorf("'%s %s' expects 'user <username>' as argument.", l.Args[0], l.Args[1])
+	}
+	if args[0] != "user" {
+		return l.Errorf("'%s %s' only supports optional values: 'user'.", l.Args[0], l.Args[1])
+	}
+	user := args[1]
+	req := binary.BigEndian.AppendUint32(nil, uint32(15+len(user)))
+	req = append(req, 0, 3, 0, 0)
+	req = append(req, "user\x00"...)
+	req = append(append(req, user...), 0, 0)
+	tc := &TCPCheck{Proto: "pgsql"}
+	tc.add(&TCPCheckRule{Action: tcpchkConnect, Default: true})
+	tc.add(&TCPCheckRule{Action: tcpchkSend, Data: req})
+	tc.add(&TCPCheckRule{Action: tcpchkExpect, Kind: "rstring", Re: regexp.MustCompile(`^E`), Inverse: true, MinRecv: 5,
+		OKStatus: "L7OK", ErrStatus: "L7RSP", ToutStat: "L7TOUT", OnError: respLine{off: 6, cstring: true}})
+	tc.add(&TCPCheckRule{Action: tcpchkExpect, Kind: "rbinary", Re: regexp.MustCompile(`^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)`), MinRecv: 9,
+		OKStatus: "L7OK", ErrStatus: "L7STS", ToutStat: "L7TOUT",
+		OnSuccess: literal("PostgreSQL server is ok"), OnError: literal("PostgreSQL unknown error")})
+	px.TCPCheck = tc
+	return nil
+}
+
 // respLine is "%[res.payload(off,0),ltrim(' '),cut_crlf]" over a check's
 // response: its first line from off, the protocol checks' information.
 type respLine struct {
 	off   int
 	ltrim bool
+	// cstring is "%[res.payload(off,0)]" alone: the check's information
+	// ends at a NUL byte (HAProxy copies it as a C string).
+	cstring bool
 }
 
 func (respLine) Render(*Stream) string { return "" }
@@ -407,6 +440,10 @@ func (f respLine) of(resp []byte) string {
 		return ""
 	}
 	s := string(resp[f.off:])
+	if f.cstring {
+		s, _, _ = strings.Cut(s, "\x00")
+		return s
+	}
 	if f.ltrim {
 		s = strings.TrimLeft(s, " ")
 	}

@@ -22,7 +22,9 @@ import (
 // flipAt, then like "good". The request is read before closing, so that
 // the close is a FIN, never a reset. "smtpflip" is an SMTP server that
 // refuses with a 554 banner until flipAt, then greets, answers the
-// HELO and the QUIT.
+// HELO and the QUIT. "pgflip" is a PostgreSQL server that refuses the
+// startup message until flipAt, then accepts it; "pgpass" answers with
+// an authentication request HAProxy does not take for a live server.
 func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -60,6 +62,19 @@ func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 					return
 				}
 				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				switch mode {
+				case "pgflip", "pgpass":
+					reply := "R\x00\x00\x00\x08\x00\x00\x00\x00" // AuthenticationOk
+					if mode == "pgpass" {
+						reply = "R\x00\x00\x00\x08\x00\x00\x00\x08" // GSS continue: unexpected
+					} else if time.Now().Before(flipAt) {
+						_, _ = io.WriteString(c, "E\x00\x00\x00\x2cSFATAL\x00VFATAL\x00C28000\x00Mrole \"x\" does not exist\x00\x00")
+						return
+					}
+					_, _ = io.WriteString(c, reply)
+					_, _ = io.Copy(io.Discard, c)
 					return
 				}
 				m := mode
@@ -216,6 +231,12 @@ backend b21
 backend b22
     option smtpchk
     server wrong "${O_wrong}" check
+backend b23
+    option pgsql-check user checker
+    server flip "${O_pgflip}" check
+backend b24
+    option pgsql-check user checker
+    server pass "${O_pgpass}" check
 backend b20
     option tcp-check
     server refused "${O_refused}" check
@@ -228,6 +249,8 @@ backend b20
 		"O_close":     checkOrigin(t, "close", flipAt),
 		"O_hang":      checkOrigin(t, "hang", flipAt),
 		"O_flip":      checkOrigin(t, "flip", flipAt),
+		"O_pgflip":    checkOrigin(t, "pgflip", flipAt),
+		"O_pgpass":    checkOrigin(t, "pgpass", flipAt),
 		"O_smtpflip":  checkOrigin(t, "smtpflip", flipAt),
 		"O_refused":   closedAddr(t),
 	}
@@ -267,6 +290,9 @@ backend b20
 		`Server b21/flip is DOWN, reason: Layer7 wrong status, code: 554, info: "go away"`,
 		`Server b21/flip is UP, reason: Layer7 check passed, code: 221, info: "bye"`,
 		`Server b22/wrong is DOWN, reason: Layer7 timeout`, // waits for a banner,
+		`Server b23/flip is DOWN, reason: Layer7 invalid response, info: "FATAL"`,
+		`Server b23/flip is UP, reason: Layer7 check passed, code: 0, info: "PostgreSQL server is ok"`,
+		`Server b24/pass is DOWN, reason: Layer7 wrong status, code: 0, info: "PostgreSQL unknown error"`,
 		`Server b20/refused is DOWN, reason: Layer4 connection problem, info: "Connection refused at initial connection step of tcp-check"`,
 	}
 	norm := func(lines []string) []string {
