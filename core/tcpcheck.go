@@ -59,6 +59,12 @@ type TCPCheckRule struct {
 	// CodeOf is the "status-code" of a protocol check's expect: the
 	// check code read from the response (nil: 0).
 	CodeOf func(resp []byte) int
+	// Custom replaces the pattern match of a protocol check's expect
+	// (HAProxy's expect.custom, for mysql-check).
+	Custom func(run *tcpCheckRun, r *TCPCheckRule, lastRead bool) (wait, fail bool)
+	// KeepInput keeps what was read before a send (mysql-check reads its
+	// reply after the handshake in the same buffer).
+	KeepInput bool
 }
 
 // TCPCheck is a backend's "option tcp-check" (or a protocol check built
@@ -423,6 +429,92 @@ func parsePgSQLCheck(px *Proxy, l config.Line, args []string) error {
 	return nil
 }
 
+// parseMySQLCheck builds "option mysql-check [user <name> [post-41|pre-41]]"
+// as HAProxy 2.6 does: the server's handshake expected, then, with a
+// user, an authentication without password and a COM_QUIT, and the
+// server's OK expected. An error packet's code and message are the
+// check's code and information.
+func parseMySQLCheck(px *Proxy, l config.Line, args []string) error {
+	tc := &TCPCheck{Proto: "mysql"}
+	tc.add(&TCPCheckRule{Action: tcpchkConnect, Default: true})
+	handshake := &TCPCheckRule{Action: tcpchkExpect, Kind: "custom", MinRecv: -1, OKStatus: "L7OK", ErrStatus: "L7RSP", ToutStat: "L7TOUT",
+		Custom: func(run *tcpCheckRun, r *TCPCheckRule, lastRead bool) (bool, bool) {
+			return run.mysqlPacket(r, 0, lastRead)
+		}}
+	tc.add(handshake)
+	if len(args) > 0 && args[0] != "" {
+		if args[0] != "user" {
+			return l.Errorf("'%s %s' only supports optional values: 'user' (got '%s').", l.Args[0], l.Args[1], args[0])
+		}
+		if len(args) < 2 || args[1] == "" {
+			return l.Errorf("'%s %s %s' expects <username> as argument.", l.Args[0], l.Args[1], args[0])
+		}
+		user := args[1]
+		pre41 := false
+		if len(args) > 2 && args[2] != "" {
+			if args[2] != "post-41" && args[2] != "pre-41" {
+				return l.Errorf("keyword '%s' only supports 'post-41' and 'pre-41' (got '%s').", args[0], args[2])
+			}
+			pre41 = args[2] == "pre-41"
+		}
+		var body []byte
+		if pre41 {
+			body = append([]byte{0x00, 0x80, 0x00, 0x00, 0x01}, user...)
+		} else {
+			body = append([]byte{0x00, 0x82, 0x00, 0x00, 0x00, 0x80, 0x00, 0x01, 0x21}, make([]byte, 23)...)
+			body = append(body, user...)
+		}
+		body = append(body, 0x00, 0x00)                                  // the user's end, no password
+		n := len(body)                                                   // userlen+7 (pre-41) or +34
+		req := []byte{byte(n), byte(n >> 8), byte(n >> 16), 1}           // length, sequence 1
+		req = append(append(req, body...), 0x01, 0x00, 0x00, 0x00, 0x01) // COM_QUIT
+		tc.add(&TCPCheckRule{Action: tcpchkSend, Data: req, KeepInput: true})
+		tc.add(&TCPCheckRule{Action: tcpchkExpect, Kind: "custom", MinRecv: -1, OKStatus: "L7OK", ErrStatus: "L7RSP", ToutStat: "L7TOUT",
+			Custom: func(run *tcpCheckRun, r *TCPCheckRule, lastRead bool) (bool, bool) {
+				return run.mysqlPacket(r, 4+mysqlLen(run.buf, 0), lastRead)
+			}})
+	}
+	px.TCPCheck = tc
+	return nil
+}
+
+// mysqlLen is the length of the MySQL packet at off (0 if truncated).
+func mysqlLen(b []byte, off int) int {
+	if len(b) < off+3 {
+		return 0
+	}
+	return int(b[off]) | int(b[off+1])<<8 | int(b[off+2])<<16
+}
+
+// mysqlPacket judges the MySQL packet at off, HAProxy's
+// tcpcheck_mysql_expect_packet.
+func (run *tcpCheckRun) mysqlPacket(r *TCPCheckRule, off int, lastRead bool) (wait, fail bool) {
+	b := run.buf
+	if len(b) < off+4 || len(b) < off+mysqlLen(b, off)+4 {
+		if !lastRead {
+			return true, false
+		}
+		run.done("L7RSP", "") // invalid length or truncated response
+		return false, true
+	}
+	if b[off+4] == 0xff { // an error packet
+		if len(b) >= off+7 {
+			run.res.Code = int(b[off+5]) | int(b[off+6])<<8
+		}
+		msg := string(b[min(off+7, len(b)):])
+		msg, _, _ = strings.Cut(msg, "\x00")
+		run.done("L7STS", msg)
+		return false, true
+	}
+	if r.Index != len(run.tc.Rules)-1 {
+		return false, false
+	}
+	// HAProxy means to report the server version here; 2.6.12 logs no
+	// information on success.
+	run.done(r.OKStatus, "")
+	return false, true // the last rule: the check passed
+}
+
 // respLine is "%[res.payload(off,0),ltrim(' '),cut_crlf]" over a check's
 // response: its first line from off, the protocol checks' information.
 type respLine struct {
@@ -516,7 +608,9 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 					data, _ = parseHexString(string(data))
 				}
 			}
-			run.buf = run.buf[:0]
+			if !r.KeepInput {
+				run.buf = run.buf[:0]
+			}
 			_ = run.conn.SetWriteDeadline(run.dl)
 			if _, err := run.conn.Write(data); err != nil {
 				return run.connErr(err, r, "SOCKERR")
@@ -540,7 +634,11 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 					}
 					mustRead = false
 				}
-				wait, fail := run.expect(r, lastRead)
+				expect := run.expect
+				if r.Custom != nil {
+					expect = func(r *TCPCheckRule, lastRead bool) (bool, bool) { return r.Custom(run, r, lastRead) }
+				}
+				wait, fail := expect(r, lastRead)
 				if fail {
 					return run.res
 				}
@@ -691,11 +789,12 @@ func (run *tcpCheckRun) connect(r *TCPCheckRule) bool {
 	return true
 }
 
-// closeCheckConn closes a check connection as HAProxy does: with a
-// reset (no TIME_WAIT left on the proxy), unless linger asks for a clean
-// close.
+// closeCheckConn closes a check connection as HAProxy does: a shutdown
+// then a reset (no TIME_WAIT left on the proxy), unless linger asks for a
+// clean close.
 func closeCheckConn(c net.Conn, linger bool) {
 	if tc, ok := c.(*net.TCPConn); ok && !linger {
+		_ = tc.CloseWrite()
 		_ = tc.SetLinger(0)
 	}
 	_ = c.Close()

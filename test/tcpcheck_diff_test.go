@@ -25,6 +25,9 @@ import (
 // HELO and the QUIT. "pgflip" is a PostgreSQL server that refuses the
 // startup message until flipAt, then accepts it; "pgpass" answers with
 // an authentication request HAProxy does not take for a live server.
+// "myflip" is a MySQL server that refuses with an error packet until
+// flipAt, then greets and accepts the check's user; "myerr" always
+// refuses.
 func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -42,6 +45,19 @@ func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 				defer c.Close()
 				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 				buf := make([]byte, 512)
+				if mode == "myflip" || mode == "myerr" {
+					if mode == "myerr" || time.Now().Before(flipAt) {
+						_, _ = io.WriteString(c, myPacket(0, "\xff\x6a\x04#HY000Host is blocked"))
+						return
+					}
+					_, _ = io.WriteString(c, myPacket(0, "\x0a5.7.42-log\x00\x01\x00\x00\x00abcdefgh\x00\xff\xf7\x21\x02\x00\xff\x81\x15"+strings.Repeat("\x00", 10)+"ijklmnopqrst\x00mysql_native_password\x00"))
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					_, _ = io.WriteString(c, myPacket(2, "\x00\x00\x00\x02\x00\x00\x00"))
+					_, _ = io.Copy(io.Discard, c)
+					return
+				}
 				if mode == "smtpflip" {
 					if time.Now().Before(flipAt) {
 						_, _ = io.WriteString(c, "554 go away\r\n")
@@ -101,6 +117,12 @@ func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// myPacket frames a MySQL packet.
+func myPacket(seq byte, payload string) string {
+	n := len(payload)
+	return string([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}) + payload
 }
 
 // closedAddr returns a loopback address nothing listens on.
@@ -237,6 +259,15 @@ backend b23
 backend b24
     option pgsql-check user checker
     server pass "${O_pgpass}" check
+backend b25
+    option mysql-check user checker
+    server flip "${O_myflip}" check
+backend b26
+    option mysql-check
+    server flip "${O_myflip}" check
+backend b27
+    option mysql-check user checker pre-41
+    server err "${O_myerr}" check
 backend b20
     option tcp-check
     server refused "${O_refused}" check
@@ -249,6 +280,8 @@ backend b20
 		"O_close":     checkOrigin(t, "close", flipAt),
 		"O_hang":      checkOrigin(t, "hang", flipAt),
 		"O_flip":      checkOrigin(t, "flip", flipAt),
+		"O_myflip":    checkOrigin(t, "myflip", flipAt),
+		"O_myerr":     checkOrigin(t, "myerr", flipAt),
 		"O_pgflip":    checkOrigin(t, "pgflip", flipAt),
 		"O_pgpass":    checkOrigin(t, "pgpass", flipAt),
 		"O_smtpflip":  checkOrigin(t, "smtpflip", flipAt),
@@ -293,6 +326,11 @@ backend b20
 		`Server b23/flip is DOWN, reason: Layer7 invalid response, info: "FATAL"`,
 		`Server b23/flip is UP, reason: Layer7 check passed, code: 0, info: "PostgreSQL server is ok"`,
 		`Server b24/pass is DOWN, reason: Layer7 wrong status, code: 0, info: "PostgreSQL unknown error"`,
+		`Server b25/flip is DOWN, reason: Layer7 wrong status, code: 1130, info: "#HY000Host is blocked"`,
+		`Server b25/flip is UP, reason: Layer7 check passed, code: 0`,
+		`Server b26/flip is DOWN, reason: Layer7 wrong status, code: 1130, info: "#HY000Host is blocked"`,
+		`Server b26/flip is UP, reason: Layer7 check passed, code: 0`,
+		`Server b27/err is DOWN, reason: Layer7 wrong status, code: 1130, info: "#HY000Host is blocked"`,
 		`Server b20/refused is DOWN, reason: Layer4 connection problem, info: "Connection refused at initial connection step of tcp-check"`,
 	}
 	norm := func(lines []string) []string {
