@@ -444,6 +444,16 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 			o.TCPChk, o.HTTPChk = true, false
 			return parsePgSQLCheck(px, l, rest)
 		}
+	case "mysql-check":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			return parseMySQLCheck(px, l, rest)
+		}
+	case "ldap-check":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			parseLDAPCheck(px)
+		}
 	case "smtpchk":
 		if on {
 			o.TCPChk, o.HTTPChk = true, false

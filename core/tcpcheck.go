@@ -478,6 +478,60 @@ func parseMySQLCheck(px *Proxy, l config.Line, args []string) error {
 	return nil
 }
 
+// parseLDAPCheck builds "option ldap-check" as HAProxy 2.6 does: an
+// anonymous LDAPv3 bind, and its bindResponse's resultCode as the check's
+// code (0: success).
+func parseLDAPCheck(px *Proxy) {
+	tc := &TCPCheck{Proto: "ldap"}
+	tc.add(&TCPCheckRule{Action: tcpchkConnect, Default: true})
+	tc.add(&TCPCheckRule{Action: tcpchkSend, Data: []byte("\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00")})
+	tc.add(&TCPCheckRule{Action: tcpchkExpect, Kind: "rbinary", Re: regexp.MustCompile(`^30`), MinRecv: 14,
+		OKStatus: "L7OK", ErrStatus: "L7RSP", ToutStat: "L7TOUT", OnError: literal("Not LDAPv3 protocol")})
+	tc.add(&TCPCheckRule{Action: tcpchkExpect, Kind: "custom", MinRecv: -1, OKStatus: "L7OK", ErrStatus: "L7RSP", ToutStat: "L7TOUT",
+		Custom: func(run *tcpCheckRun, r *TCPCheckRule, lastRead bool) (bool, bool) { return run.ldapBindResponse(r) }})
+	px.TCPCheck = tc
+}
+
+// ldapBindResponse judges an LDAP bindResponse, HAProxy's
+// tcpcheck_ldap_expect_bindrsp (the previous rule made sure 14 bytes
+// are there).
+func (run *tcpCheckRun) ldapBindResponse(r *TCPCheckRule) (wait, fail bool) {
+	b := run.buf
+	at := func(i int) byte {
+		if i < len(b) {
+			return b[i]
+		}
+		return 0
+	}
+	notLDAP := func() (bool, bool) {
+		run.done("L7RSP", "Not LDAPv3 protocol")
+		return false, true
+	}
+	n := 0 // the length of the LDAPMessage's length
+	if at(1)&0x80 != 0 {
+		n = int(at(1) & 0x7f)
+	}
+	// messageID 1, then a bindResponse
+	if at(2+n) != 0x02 || at(3+n) != 0x01 || at(4+n) != 0x01 || at(5+n) != 0x61 {
+		return notLDAP()
+	}
+	if at(n+6)&0x80 != 0 {
+		n += int(at(n+6) & 0x7f)
+	}
+	if at(7+n) != 0x0a || at(8+n) != 0x01 { // the resultCode's ENUMERATED
+		return notLDAP()
+	}
+	run.res.Code = int(at(9 + n))
+	if run.res.Code != 0 {
+		run.done("L7STS", "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9")
+		return false, true
+	}
+	// HAProxy sets "Success" here, then its end of the rules replaces the
+	// information: 2.6.12 logs none.
+	run.done(r.OKStatus, "")
+	return false, true
+}
+
 // mysqlLen is the length of the MySQL packet at off (0 if truncated).
 func mysqlLen(b []byte, off int) int {
 	if len(b) < off+3 {

@@ -27,7 +27,8 @@ import (
 // an authentication request HAProxy does not take for a live server.
 // "myflip" is a MySQL server that refuses with an error packet until
 // flipAt, then greets and accepts the check's user; "myerr" always
-// refuses.
+// refuses. "ldapflip" answers an LDAP bind with invalidCredentials until
+// flipAt, then with success.
 func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,6 +82,14 @@ func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 					return
 				}
 				switch mode {
+				case "ldapflip":
+					code := "\x00"
+					if time.Now().Before(flipAt) {
+						code = "\x31" // invalidCredentials
+					}
+					_, _ = io.WriteString(c, "\x30\x0c\x02\x01\x01\x61\x07\x0a\x01"+code+"\x04\x00\x04\x00")
+					_, _ = io.Copy(io.Discard, c)
+					return
 				case "pgflip", "pgpass":
 					reply := "R\x00\x00\x00\x08\x00\x00\x00\x00" // AuthenticationOk
 					if mode == "pgpass" {
@@ -268,6 +277,12 @@ backend b26
 backend b27
     option mysql-check user checker pre-41
     server err "${O_myerr}" check
+backend b28
+    option ldap-check
+    server flip "${O_ldapflip}" check
+backend b29
+    option ldap-check
+    server wrong "${O_wrong}" check
 backend b20
     option tcp-check
     server refused "${O_refused}" check
@@ -280,6 +295,7 @@ backend b20
 		"O_close":     checkOrigin(t, "close", flipAt),
 		"O_hang":      checkOrigin(t, "hang", flipAt),
 		"O_flip":      checkOrigin(t, "flip", flipAt),
+		"O_ldapflip":  checkOrigin(t, "ldapflip", flipAt),
 		"O_myflip":    checkOrigin(t, "myflip", flipAt),
 		"O_myerr":     checkOrigin(t, "myerr", flipAt),
 		"O_pgflip":    checkOrigin(t, "pgflip", flipAt),
@@ -331,6 +347,9 @@ backend b20
 		`Server b26/flip is DOWN, reason: Layer7 wrong status, code: 1130, info: "#HY000Host is blocked"`,
 		`Server b26/flip is UP, reason: Layer7 check passed, code: 0`,
 		`Server b27/err is DOWN, reason: Layer7 wrong status, code: 1130, info: "#HY000Host is blocked"`,
+		`Server b28/flip is DOWN, reason: Layer7 wrong status, code: 49, info: "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9"`,
+		`Server b28/flip is UP, reason: Layer7 check passed, code: 0`,
+		`Server b29/wrong is DOWN, reason: Layer7 invalid response, info: "Not LDAPv3 protocol"`,
 		`Server b20/refused is DOWN, reason: Layer4 connection problem, info: "Connection refused at initial connection step of tcp-check"`,
 	}
 	norm := func(lines []string) []string {
