@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strings"
 
 	"luaproxy/core/config"
 )
@@ -12,6 +13,9 @@ type UseServer struct {
 	condRule
 	Name string
 	srv  *Server // bound by resolveUseServers
+	// dyn is the name's log-format ("use-server %[req.hdr(x)] ..."),
+	// rendered per stream; nil for a static name.
+	dyn Format
 }
 
 // parseUseServer parses "use-server <server> if|unless <cond>"; the
@@ -41,7 +45,13 @@ func (e *Engine) parseUseServer(px *Proxy, l config.Line) error {
 	if err != nil {
 		return err
 	}
-	px.UseServers = append(px.UseServers, &UseServer{condRule: c, Name: args[1]})
+	u := &UseServer{condRule: c, Name: args[1]}
+	if strings.Contains(args[1], "%[") {
+		if u.dyn, err = ParseFormat(e, px, args[1], l); err != nil {
+			return err
+		}
+	}
+	px.UseServers = append(px.UseServers, u)
 	return nil
 }
 
@@ -49,6 +59,9 @@ func (e *Engine) parseUseServer(px *Proxy, l config.Line) error {
 // section's servers are known.
 func (px *Proxy) resolveUseServers() error {
 	for _, u := range px.UseServers {
+		if u.dyn != nil {
+			continue
+		}
 		for _, s := range px.Servers {
 			if s.Name == u.Name {
 				u.srv = s
@@ -77,14 +90,28 @@ func proxyTypeStr(px *Proxy) string {
 // process_server_rules; nil lets load balancing choose.
 func (s *Stream) useServerRules(be *Proxy) *Server {
 	for _, u := range be.UseServers {
-		if u.srv == nil || !u.ok(s) {
+		if !u.ok(s) {
 			continue
 		}
-		if u.srv.IsUp() || be.Options.Persist {
-			return u.srv
+		srv := u.srv
+		if u.dyn != nil {
+			// HAProxy compat: a name naming no server ends the rules.
+			if srv = be.serverNamed(u.dyn.Render(s)); srv == nil {
+				return nil
+			}
+		}
+		if srv.IsUp() || be.Options.Persist {
+			return srv
 		}
 	}
 	return nil
+}
+
+// serverNamed returns the server of px named name, nil if none.
+func (px *Proxy) serverNamed(name string) *Server {
+	px.srvMu.RLock()
+	defer px.srvMu.RUnlock()
+	return px.findServerLocked(name)
 }
 
 // directServer is the server a stream goes to without load balancing in

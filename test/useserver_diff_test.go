@@ -63,6 +63,14 @@ backend plain
     server s1 "${O_s1}"
     server s2 "${O_s2}"
     server s3 "${O_s3}" disabled
+backend dyn
+    mode http
+    balance first
+    use-server %[req.hdr(x-dyn)] if { req.hdr(x-dyn) -m found }
+    use-server s2 if { req.hdr(x-dyn) -m found }
+    server s1 "${O_s1}"
+    server s2 "${O_s2}"
+    server s3 "${O_s3}" disabled
 backend persist
     mode http
     balance first
@@ -110,6 +118,9 @@ backend tcp
 		{"plain s2", []string{"x-be: plain", "x-srv: s2"}, "/"},
 		{"plain s3 down falls to s2", []string{"x-be: plain", "x-srv: s3"}, "/"},
 		{"plain other", []string{"x-be: plain", "x-srv: zz"}, "/x"},
+		{"dyn s2", []string{"x-be: dyn", "x-dyn: s2"}, "/"},
+		{"dyn unknown ends the rules", []string{"x-be: dyn", "x-dyn: nope"}, "/"},
+		{"dyn down goes on", []string{"x-be: dyn", "x-dyn: s3"}, "/"},
 		{"persist s3 down used", []string{"x-be: persist", "x-srv: s3"}, "/"},
 		{"use-server wins over cookie", []string{"x-be: ck", "x-srv: s2", "Cookie: SRV=a"}, "/"},
 		{"use-server without cookie", []string{"x-be: ck", "x-srv: s2"}, "/"},
@@ -144,6 +155,9 @@ backend tcp
 		"plain s3 down falls to s2":   "200 s2",
 		"plain other":                 "200 s1",
 		"persist s3 down used":        "200 s3",
+		"dyn s2":                      "200 s2",
+		"dyn unknown ends the rules":  "200 s1",
+		"dyn down goes on":            "200 s2",
 		"use-server wins over cookie": "200 s2",
 		"use-server without cookie":   "200 s2",
 		"stick learns s1":             "200 s1",
