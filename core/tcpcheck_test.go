@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/hex"
 	"io"
 	"strings"
 	"testing"
@@ -77,6 +78,43 @@ backend http
 	} {
 		if got := steps(name); got != want {
 			t.Errorf("%s: rules %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestProtoCheckPackets checks the requests of the protocol checks byte
+// for byte against what haproxy 2.6.12 was seen sending.
+func TestProtoCheckPackets(t *testing.T) {
+	e, err := loadConfig(t, checkDefaults+`backend pg
+    option pgsql-check user bob
+    server s1 127.0.0.1:1 check
+backend my41
+    option mysql-check user bob
+    server s1 127.0.0.1:1 check
+backend my40
+    option mysql-check user bob pre-41
+    server s1 127.0.0.1:1 check
+backend redis
+    option redis-check
+    server s1 127.0.0.1:1 check
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"pg":    "00000012000300007573657200626f620000",
+		"my41":  "250000010082000000800001210000000000000000000000000000000000000000000000626f6200000100000001",
+		"my40":  "0a0000010080000001626f6200000100000001",
+		"redis": hex.EncodeToString([]byte("*1\r\n$4\r\nPING\r\n")),
+	} {
+		var got string
+		for _, r := range e.Backend(name).TCPCheck.Rules {
+			if r.Action == tcpchkSend {
+				got = hex.EncodeToString(r.Data)
+			}
+		}
+		if got != want {
+			t.Errorf("%s sends %s, want %s", name, got, want)
 		}
 	}
 }
