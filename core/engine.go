@@ -143,6 +143,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 			e.checkBalance(px)
 			e.checkCookie(px)
 			e.checkTCPCheck(px)
+			e.addErr(px.checkServerPorts())
 		}
 		if px.DefaultBackend == "" {
 			continue

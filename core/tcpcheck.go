@@ -725,3 +725,34 @@ func (run *tcpCheckRun) expect(r *TCPCheckRule, lastRead bool) (wait, fail bool)
 	run.done(r.ErrStatus, msg)
 	return false, true
 }
+
+// checkServerPorts reports a checked server with no port to check, as
+// HAProxy's init_srv_check does: a server without a service port needs a
+// check port, or a ruleset starting with a "tcp-check connect" that has
+// one (and every connect rule must have one).
+func (px *Proxy) checkServerPorts() error {
+	var rules []*TCPCheckRule
+	hasRules := px.Options.HTTPChk
+	if px.Options.TCPChk && px.TCPCheck != nil {
+		rules = px.TCPCheck.Rules
+		hasRules = len(rules) > 0
+	}
+	for _, s := range px.Servers {
+		if !s.Check.Enabled || !s.PortFromClient || s.Check.Port != 0 || s.Addr.Net == "unix" {
+			continue
+		}
+		where := fmt.Sprintf("config: %s '%s': server '%s' has neither service port nor check port", proxyTypeStr(px), px.Name, s.Name)
+		if !hasRules {
+			return errors.New(where + ".")
+		}
+		if r := firstStep(rules); r == nil || r.Action != tcpchkConnect || r.Port == 0 {
+			return errors.New(where + " nor tcp_check rule 'connect' with port information.")
+		}
+		for _, r := range rules {
+			if r.Action == tcpchkConnect && r.Port == 0 {
+				return errors.New(where + ", and a tcp_check rule 'connect' with no port information.")
+			}
+		}
+	}
+	return nil
+}

@@ -118,3 +118,25 @@ backend redis
 		}
 	}
 }
+
+// TestCheckPortless checks haproxy -c's errors for a checked server
+// without a port.
+func TestCheckPortless(t *testing.T) {
+	const head = "config: backend 'b': server 's1' has neither service port nor check port"
+	for opts, want := range map[string]string{
+		"":                   head + ".",
+		"option tcp-check":   head + ".",
+		"option httpchk":     head + " nor tcp_check rule 'connect' with port information.",
+		"option redis-check": head + " nor tcp_check rule 'connect' with port information.",
+		"option tcp-check\n    tcp-check connect port 80\n    tcp-check connect": head + ", and a tcp_check rule 'connect' with no port information.",
+		"option tcp-check\n    tcp-check connect port 80":                        "",
+	} {
+		_, err := loadConfig(t, checkDefaults+"backend b\n    "+opts+"\n    server s1 127.0.0.1 check\n    server s2 127.0.0.1\n")
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", opts, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got %v, want %q", opts, err, want)
+		}
+	}
+}
