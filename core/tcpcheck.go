@@ -79,6 +79,11 @@ type TCPCheck struct {
 }
 
 func (tc *TCPCheck) add(r *TCPCheckRule) {
+	// A "tcp-check comment" is the comment of the rule after it, unless
+	// that one has its own (it still counts as a step).
+	if n := len(tc.Rules); n > 0 && tc.Rules[n-1].Action == tcpchkComment && r.Action != tcpchkComment && r.Comment == "" {
+		r.Comment = tc.Rules[n-1].Comment
+	}
 	r.Index = len(tc.Rules)
 	tc.Rules = append(tc.Rules, r)
 }

@@ -283,6 +283,23 @@ backend b28
 backend b29
     option ldap-check
     server wrong "${O_wrong}" check
+backend b30
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check comment "check pong"
+    tcp-check expect string +PONG
+    server wrong "${O_wrong}" check
+backend b31
+    option tcp-check
+    tcp-check comment "check pong"
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    server close "${O_close}" check
+backend b32
+    option tcp-check
+    tcp-check comment "the connect"
+    tcp-check connect port "${REFUSED_PORT}"
+    server good "${O_good}" check
 backend b20
     option tcp-check
     server refused "${O_refused}" check
@@ -350,6 +367,9 @@ backend b20
 		`Server b28/flip is DOWN, reason: Layer7 wrong status, code: 49, info: "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9"`,
 		`Server b28/flip is UP, reason: Layer7 check passed, code: 0`,
 		`Server b29/wrong is DOWN, reason: Layer7 invalid response, info: "Not LDAPv3 protocol"`,
+		`Server b30/wrong is DOWN, reason: Layer7 invalid response, info: "TCPCHK did not match content '+PONG' at step 3 comment: check pong"`,
+		`Server b31/close is DOWN, reason: Layer7 invalid response, info: "TCPCHK got an empty response at step 3"`,
+		`Server b32/good is DOWN, reason: Layer4 connection problem, info: "Connection refused at step 2 of tcp-check (connect port ` + origins["REFUSED_PORT"] + `) comment: 'the connect'"`,
 		`Server b20/refused is DOWN, reason: Layer4 connection problem, info: "Connection refused at initial connection step of tcp-check"`,
 	}
 	norm := func(lines []string) []string {
