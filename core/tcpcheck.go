@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"luaproxy/core/config"
+	"luaproxy/core/sample"
 	"luaproxy/netio"
 )
 
@@ -362,6 +363,17 @@ func (e *Engine) checkTCPCheck(px *Proxy) {
 	e.warn(&config.Error{Warning: true, Msg: fmt.Sprintf("%s '%s' uses tcp-check rules without 'option tcp-check', so the rules are ignored.", px.Kind, px.Name)})
 }
 
+// sampleCtx is the sample context of the check's formats: no stream,
+// the response read so far as res.payload, the check connection's
+// addresses as the server side's.
+func (run *tcpCheckRun) sampleCtx() *sample.Ctx {
+	ctx := &sample.Ctx{ResPayload: run.buf, Response: true, Final: true}
+	if run.conn != nil {
+		ctx.BackSrc, ctx.BackDst = addrPortOf(run.conn.LocalAddr()), addrPortOf(run.conn.RemoteAddr())
+	}
+	return ctx
+}
+
 // tcpCheckRun is the state of one tcp-check run.
 type tcpCheckRun struct {
 	e      *Engine
@@ -412,7 +424,7 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 		case tcpchkSend:
 			data := r.Data
 			if r.Fmt != nil {
-				data = []byte(r.Fmt.Render(nil))
+				data = []byte(renderIn(r.Fmt, run.sampleCtx()))
 				if r.Kind == "send-binary-lf" {
 					data, _ = parseHexString(string(data))
 				}
@@ -467,7 +479,7 @@ func (e *Engine) runTCPCheck(s *Server, tc *TCPCheck, start time.Time, connTO, r
 	case last.Action == tcpchkExpect:
 		msg := "(tcp-check)"
 		if last.OnSuccess != nil {
-			msg = renderCheckFormat(last.OnSuccess, run.buf)
+			msg = run.renderCheckFormat(last.OnSuccess)
 		}
 		if last.CodeOf != nil {
 			run.res.Code = last.CodeOf(run.buf)
@@ -683,9 +695,9 @@ func (run *tcpCheckRun) expect(r *TCPCheckRule, lastRead bool) (wait, fail bool)
 	case "rbinary":
 		match = r.Re.MatchString(fmt.Sprintf("%X", data))
 	case "string-lf":
-		match = strings.Contains(string(data), r.PatFmt.Render(nil))
+		match = strings.Contains(string(data), renderIn(r.PatFmt, run.sampleCtx()))
 	case "binary-lf":
-		p, err := parseHexString(r.PatFmt.Render(nil))
+		p, err := parseHexString(renderIn(r.PatFmt, run.sampleCtx()))
 		match = err == nil && strings.Contains(string(data), string(p))
 	}
 	if !match && !lastRead && r.MinRecv == -1 {
@@ -697,7 +709,7 @@ func (run *tcpCheckRun) expect(r *TCPCheckRule, lastRead bool) (wait, fail bool)
 	var msg string
 	switch {
 	case r.OnError != nil:
-		msg = renderCheckFormat(r.OnError, data)
+		msg = run.renderCheckFormat(r.OnError)
 	case run.tc.Proto != "":
 	default:
 		if match {

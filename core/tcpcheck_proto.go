@@ -254,10 +254,11 @@ func (f respLine) of(resp []byte) string {
 	return s
 }
 
-// render renders an on-success or on-error format for response resp.
-func renderCheckFormat(f Format, resp []byte) string {
+// renderCheckFormat renders an on-success or on-error format for run's
+// response.
+func (run *tcpCheckRun) renderCheckFormat(f Format) string {
 	if rl, ok := f.(respLine); ok {
-		return rl.of(resp)
+		return rl.of(run.buf)
 	}
-	return f.Render(nil)
+	return renderIn(f, run.sampleCtx())
 }

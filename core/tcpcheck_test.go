@@ -3,8 +3,10 @@ package core
 import (
 	"encoding/hex"
 	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 func loadConfig(t *testing.T, cfg string) (*Engine, error) {
@@ -138,5 +140,46 @@ func TestCheckPortless(t *testing.T) {
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%q: got %v, want %q", opts, err, want)
 		}
+	}
+}
+
+// TestTCPCheckFormats runs log-format rules (send-lf, expect string-lf,
+// on-success) in a check, which has no stream: no fetch may crash, and
+// res.payload sees the response.
+func TestTCPCheckFormats(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b := make([]byte, 256)
+		n, _ := c.Read(b)
+		got <- string(b[:n])
+		_, _ = c.Write([]byte("+PONG from db1\r\n"))
+		_, _ = c.Read(b)
+	}()
+	e, err := loadConfig(t, checkDefaults+`backend b
+    option tcp-check
+    tcp-check send-lf "PING %[src] %[req.hdr(host)] %[var(txn.x)] %[str(x),upper]\r\n"
+    tcp-check expect string-lf "%[str(+PONG)]" on-success "%[res.payload(6,0),word(2,' '),cut_crlf] is up"
+    server s1 `+ln.Addr().String()+` check
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.Backend("b").Servers[0]
+	res := e.runTCPCheck(s, e.Backend("b").TCPCheck, time.Now(), time.Second, time.Second)
+	if req := <-got; req != "PING    X\r\n" {
+		t.Errorf("sent %q", req)
+	}
+	if !res.Passed || res.Info != "db1 is up" {
+		t.Errorf("result %+v", res)
 	}
 }
