@@ -24,7 +24,10 @@ type CheckResult struct {
 	// Code is the HTTP status of a layer-7 check (0 otherwise).
 	Code int
 	// Info is the extra information (the system error, the HTTP reason).
-	Info     string
+	Info string
+	// ShowInfo reports Info even for a passed check (tcp-check's
+	// "(tcp-check)"); a failed check always reports it.
+	ShowInfo bool
 	Duration time.Duration
 	// Passed reports a successful check.
 	Passed bool
@@ -34,16 +37,17 @@ type CheckResult struct {
 }
 
 var checkDescs = map[string]string{
-	"L4OK":   "Layer4 check passed",
-	"L4CON":  "Layer4 connection problem",
-	"L4TOUT": "Layer4 timeout",
-	"L6OK":   "Layer6 check passed",
-	"L6TOUT": "Layer6 timeout",
-	"L6RSP":  "Layer6 invalid response",
-	"L7OK":   "Layer7 check passed",
-	"L7STS":  "Layer7 wrong status",
-	"L7RSP":  "Layer7 invalid response",
-	"L7TOUT": "Layer7 timeout",
+	"L4OK":    "Layer4 check passed",
+	"L4CON":   "Layer4 connection problem",
+	"L4TOUT":  "Layer4 timeout",
+	"L7OK":    "Layer7 check passed",
+	"L7STS":   "Layer7 wrong status",
+	"L7RSP":   "Layer7 invalid response",
+	"L7TOUT":  "Layer7 timeout",
+	"L6OK":    "Layer6 check passed",
+	"L6TOUT":  "Layer6 timeout",
+	"L6RSP":   "Layer6 invalid response",
+	"SOCKERR": "Socket error",
 }
 
 // Desc returns the long description ("Layer4 connection problem").
@@ -53,10 +57,12 @@ func (r *CheckResult) Desc() string { return checkDescs[r.Status] }
 func (r *CheckResult) describe() string {
 	var b strings.Builder
 	b.WriteString(r.Desc())
-	if r.Code != 0 {
+	// HAProxy prints the code of every status from L7OK on (L7OK,
+	// L7STS), 0 for a tcp-check.
+	if r.Code != 0 || r.Status == "L7OK" || r.Status == "L7STS" {
 		fmt.Fprintf(&b, ", code: %d", r.Code)
 	}
-	if r.Info != "" && !r.Passed {
+	if r.Info != "" && (!r.Passed || r.ShowInfo) {
 		fmt.Fprintf(&b, ", info: %q", r.Info)
 	}
 	fmt.Fprintf(&b, ", check duration: %dms", r.Duration.Milliseconds())
@@ -292,6 +298,13 @@ func (e *Engine) runCheck(s *Server) *CheckResult {
 	if readTO == 0 {
 		readTO = inter
 	}
+	if px.Options.TCPChk {
+		tc := px.TCPCheck
+		if tc == nil {
+			tc = &TCPCheck{}
+		}
+		return e.runTCPCheck(s, tc, start, connTO, readTO)
+	}
 	network, addr := s.checkTarget()
 	res := &CheckResult{}
 	done := func(status string) *CheckResult {
@@ -309,7 +322,14 @@ func (e *Engine) runCheck(s *Server) *CheckResult {
 		res.Info = sysErrText(err)
 		return done("L4CON")
 	}
-	defer conn.Close()
+	defer closeCheckConn(conn, false)
+	if v := s.checkProxyVersion(); v != 0 {
+		_ = conn.SetDeadline(start.Add(connTO + readTO))
+		if _, err := conn.Write(checkProxyHeader(conn, v)); err != nil {
+			res.Info = sysErrText(err)
+			return done("SOCKERR")
+		}
+	}
 	hc := px.HTTPCheck
 	httpChk := hc != nil && px.Options.HTTPChk
 	if s.checkTLS != nil {

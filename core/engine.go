@@ -177,6 +177,8 @@ func (e *Engine) Load(cfg *config.Config) error {
 			e.addErr(px.finishServers())
 			e.checkBalance(px)
 			e.checkCookie(px)
+			e.checkTCPCheck(px)
+			e.addErr(px.checkServerPorts())
 		}
 		if px.DefaultBackend == "" {
 			continue
@@ -190,6 +192,7 @@ func (e *Engine) Load(cfg *config.Config) error {
 	}
 	for _, px := range e.Proxies {
 		e.addErr(e.resolveUseBackends(px))
+		e.addErr(px.resolveUseServers())
 		e.addErr(e.resolveSampleRefs(px))
 		e.addErr(checkLogFormatMode(px))
 		e.addErr(checkCompression(px))

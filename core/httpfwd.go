@@ -216,10 +216,16 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		req.Add("Connection", "close")
 	}
 	in := &lbInput{src: s.SampleCtx().Src.Addr(), req: req, strm: s, prefer: s.lastPrivateServer(be)}
-	// A valid persistence cookie wins over stick matches (HAProxy: the
-	// sticking rules do not match once a server is assigned).
+	// A use-server rule wins over a valid persistence cookie, which wins
+	// over stick matches (HAProxy: process_server_rules assigns the
+	// server first; neither the cookie nor the sticking rules reassign
+	// it). The cookie is still parsed, for its log flags and indirect
+	// mode.
 	in.stick = s.stickRules(be)
 	if srv := s.cookieRequest(be, tx); srv != nil {
+		in.stick = srv
+	}
+	if srv := s.useServerRules(be); srv != nil {
 		in.stick = srv
 	}
 	if in.stick == nil && be.Balance.needsPostBody(req) {

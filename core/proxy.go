@@ -53,6 +53,10 @@ type Proxy struct {
 	Balance   Balance
 	Options   Options
 	HTTPCheck *HTTPCheck
+	// TCPCheck holds the "tcp-check" rules (nil: none).
+	TCPCheck *TCPCheck
+	// UseServers are the "use-server" rules, in order.
+	UseServers []*UseServer
 	// Retries is "retries" (default 3): connection attempts after the first.
 	Retries int
 	// RetryOn is the "retry-on" set (Retry* flags), conn-failure by default.
@@ -141,6 +145,9 @@ type Options struct {
 	Redispatch int
 	AllBackups bool
 	HTTPChk    bool
+	// TCPChk is "option tcp-check" (or a protocol check built from
+	// tcp-check rules, like "option redis-check"): Proxy.TCPCheck runs.
+	TCPChk bool
 	// ForwardFor is "option forwardfor"; ForwardForHdr its header name.
 	ForwardFor       bool
 	ForwardForHdr    string
@@ -217,6 +224,11 @@ func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 		if d.HTTPCheck != nil {
 			hc := *d.HTTPCheck
 			px.HTTPCheck = &hc
+		}
+		if d.TCPCheck != nil {
+			tc := *d.TCPCheck
+			tc.inherited = true
+			px.TCPCheck = &tc
 		}
 	}
 	return px
@@ -342,6 +354,10 @@ func (e *Engine) parseProxyLine(px *Proxy, l config.Line) error {
 		return e.parseOption(px, l)
 	case "http-check":
 		return parseHTTPCheckLine(px, l)
+	case "tcp-check":
+		return e.parseTCPCheckLine(px, l)
+	case "use-server":
+		return e.parseUseServer(px, l)
 	case "log":
 		return e.parseProxyLog(px, l)
 	case "log-format":
@@ -454,9 +470,47 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		}
 	case "allbackups":
 		o.AllBackups = on
+	case "tcp-check":
+		if on && px.Kind != "defaults" && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'tcp-check' ignored because %s '%s' has no backend capability.", px.Kind, px.Name))
+			return nil
+		}
+		o.TCPChk = on
+		if on {
+			o.HTTPChk = false
+			if px.TCPCheck != nil && px.TCPCheck.Proto != "" {
+				px.TCPCheck = nil
+			}
+		}
+	case "redis-check":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			parseRedisCheck(px)
+		}
+	case "pgsql-check":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			return parsePgSQLCheck(px, l, rest)
+		}
+	case "mysql-check":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			return parseMySQLCheck(px, l, rest)
+		}
+	case "ldap-check":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			parseLDAPCheck(px)
+		}
+	case "smtpchk":
+		if on {
+			o.TCPChk, o.HTTPChk = true, false
+			parseSMTPChk(px, rest)
+		}
 	case "httpchk":
 		o.HTTPChk = on
 		if on {
+			o.TCPChk = false
 			return parseHTTPChk(px, l, rest)
 		}
 	case "forwardfor":

@@ -21,6 +21,15 @@ func (f smpFormat) Render(s *Stream) string {
 	return string(f.f.Render(s.SampleCtx(), nil))
 }
 
+// renderIn renders f in ctx, a context without a stream (a health
+// check's); formats without sample expressions render as themselves.
+func renderIn(f Format, ctx *sample.Ctx) string {
+	if sf, ok := f.(smpFormat); ok {
+		return sf.f.RenderString(ctx)
+	}
+	return f.Render(nil)
+}
+
 // scopeOf returns the proxy's sample parsing scope (its pending object
 // references are resolved after the whole configuration is read).
 func (e *Engine) scopeOf(px *Proxy) *sample.Scope {

@@ -117,6 +117,9 @@ type CheckConfig struct {
 	Fall      int           // default 3
 	Port      int           // "port": 0 = the server's port
 	Addr      string        // "addr": "" = the server's address
+	// SendProxy is "check-send-proxy": checks start with a PROXY header
+	// even with "port" or "addr", or without the server's send-proxy.
+	SendProxy bool
 }
 
 // State returns the operational state.
@@ -319,6 +322,10 @@ func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quie
 			srv.SendProxy = 2
 		case "no-send-proxy", "no-send-proxy-v2":
 			srv.SendProxy = 0
+		case "check-send-proxy":
+			srv.Check.SendProxy = true
+		case "no-check-send-proxy":
+			srv.Check.SendProxy = false
 		case "stick":
 			srv.NonStick = false
 		case "cookie":
@@ -392,9 +399,8 @@ func srvLineErr(l config.Line, format string, a ...any) error {
 var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
 	"maxqueue": true, "resolvers": true, "init-addr": true, "agent-port": true,
-	"agent-inter":      true,
-	"check-send-proxy": false, "agent-check": false,
-	"tfo": false, "no-check-send-proxy": false,
+	"agent-inter": true,
+	"agent-check": false, "tfo": false,
 	"no-agent-check": false, "no-tfo": false,
 }
 

@@ -241,7 +241,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	countBackend(be)
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
-	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), strm: s, stick: s.stickRules(be)})
+	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), strm: s, stick: s.directServer(be)})
 	if err != nil {
 		return // HAProxy compat: TCP mode with no server closes the connection
 	}
