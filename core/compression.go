@@ -539,6 +539,14 @@ func (hc *HTTPConn) copyCompressed(sc *srvConn, m *h1.Message, a *compAlgo) erro
 	}
 }
 
+// MayCompress reports whether the current response may be compressed
+// (the request chose an algorithm): without, ServiceCompression need not
+// be asked.
+func (hc *HTTPConn) MayCompress() bool {
+	tx := hc.s.HTTP
+	return tx != nil && tx.comp != nil
+}
+
 // ServiceCompression decides whether the response head res an HTTP
 // service (a Lua applet) starts is compressed, as a server's response
 // would be; res.Framing says how the service delimits its body. When it

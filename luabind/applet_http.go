@@ -320,6 +320,9 @@ func (ap *AppletHTTP) startResponse() {
 // compress applies "compression" to the response being started: when
 // it is compressed, its headers are rewritten and ap.enc set.
 func (ap *AppletHTTP) compress(noBody bool) {
+	if !ap.hc.MayCompress() {
+		return // the common case: no compression configured or accepted
+	}
 	res := h1.Message{IsResponse: true, Version: ap.resVersion(), Status: ap.status,
 		Headers: ap.headers, ContentLength: -1}
 	switch {
