@@ -5,7 +5,6 @@ package luabind
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -285,8 +284,13 @@ func (ap *AppletHTTP) startResponse() {
 	}
 	noBody := ap.status == 204 || ap.status == 304 || ap.status < 200 || ap.req().Method == "HEAD"
 	ap.compress(noBody)
-	var b []byte
-	b = fmt.Appendf(b, "%s %d %s\r\n", ap.resVersion(), ap.status, reason)
+	b := make([]byte, 0, 256) // one allocation for a usual head
+	b = append(b, ap.resVersion()...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(ap.status), 10)
+	b = append(b, ' ')
+	b = append(b, reason...)
+	b = append(b, "\r\n"...)
 	hasLen := ap.enc != nil
 	for _, h := range ap.headers {
 		if strings.EqualFold(h.Name, "content-length") || strings.EqualFold(h.Name, "transfer-encoding") {
