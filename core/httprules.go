@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"regexp/syntax"
 	"strings"
 
 	"luaproxy/core/config"
@@ -498,32 +497,10 @@ func defaultErrorStatus(status int) bool {
 }
 
 // regexError is HAProxy's (PCRE's) message for a regex that does not
-// compile: "regex '<re>' is invalid (error=<why>, erroffset=<n>)". Go's
-// reasons are translated for the common mistakes.
+// compile: "regex '<re>' is invalid (error=<why>, erroffset=<n>)", worded
+// by sample.PCREMessage like the other regex errors.
 func regexError(re string, err error) string {
-	why, off := err.Error(), len(re)
-	var se *syntax.Error
-	if errors.As(err, &se) {
-		why = string(se.Code)
-		switch se.Code {
-		case syntax.ErrTrailingBackslash:
-			why = "\\ at end of pattern"
-		case syntax.ErrMissingParen:
-			why = "missing closing parenthesis"
-		case syntax.ErrUnexpectedParen:
-			why, off = "unmatched closing parenthesis", strings.IndexByte(re, ')')
-		case syntax.ErrMissingBracket:
-			why = "missing terminating ] for character class"
-		case syntax.ErrMissingRepeatArgument:
-			why, off = "quantifier does not follow a repeatable item", max(strings.Index(re, se.Expr), 0)
-		case syntax.ErrInvalidRepeatSize:
-			why = "numbers out of order in {} quantifier"
-			if i := strings.Index(re, se.Expr); i >= 0 {
-				off = i + len(se.Expr) - 1
-			}
-		}
-	}
-	return fmt.Sprintf("regex '%s' is invalid (error=%s, erroffset=%d)", re, why, off)
+	return fmt.Sprintf("regex '%s' is invalid (error=%s)", re, sample.PCREMessage([]byte(re), err))
 }
 
 // runHTTPRules runs px's rules of set rs for the request; ok=false means

@@ -2,7 +2,9 @@ package sample
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -28,7 +30,13 @@ func PCREReason(err error) string {
 	if i := strings.LastIndex(msg, " in `"); i >= 0 {
 		msg = msg[:i]
 	}
+	var se *syntax.Error // Go's regexp (core's rules), not regexp2
+	if errors.As(err, &se) {
+		msg = string(se.Code)
+	}
 	for from, to := range map[string]string{
+		"missing closing ]":                       "missing terminating ] for character class",
+		"trailing backslash at end of expression": "\\ at end of pattern",
 		"missing closing )":                       "missing closing parenthesis",
 		"unexpected )":                            "unmatched closing parenthesis",
 		"unterminated [] set":                     "missing terminating ] for character class",
