@@ -51,6 +51,9 @@ import (
 // review the diff before committing it.
 var updateCases = flag.Bool("cases.update", false, "rewrite the Lua API cases' responses with HAProxy's")
 
+// contentLengthLine finds a Content-Length in a case's request head.
+var contentLengthLine = regexp.MustCompile(`(?im)^content-length:`)
+
 func TestLuaAPICases(t *testing.T) {
 	paths, err := filepath.Glob("testdata/luaapi/*.txtar")
 	if err != nil || len(paths) == 0 {
@@ -124,7 +127,7 @@ func loadCase(t *testing.T, path string) *luaCase {
 			tcp := strings.HasPrefix(key, ".tcp")
 			if !tcp {
 				head, body, _ := strings.Cut(data, "\n\n")
-				if body != "" && regexp.MustCompile(`(?im)^content-length:`).MatchString(head) {
+				if body != "" && contentLengthLine.MatchString(head) {
 					body = strings.TrimSuffix(body, "\n")
 				}
 				data = strings.ReplaceAll(head+"\n\n"+body, "\n", "\r\n")
