@@ -147,7 +147,7 @@ type HTTPConn struct {
 
 // newHTTPConn returns the HTTP side of stream s's client connection.
 func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
-	pc := netio.PollConn(s.Client, false)
+	pc := netio.PollConn(s.Client, netio.WaitKnownEmpty)
 	return &HTTPConn{s: s, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
 		dl: deadlines{conn: s.Client}}
 }

@@ -269,7 +269,7 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc := netio.PollConn(c, true)
+	pc := netio.PollConn(c, netio.WaitReply)
 	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
 		dl: deadlines{conn: c}, private: mode == ReuseNever}
 	if !sc.private {

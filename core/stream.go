@@ -99,7 +99,7 @@ func (s *Stream) ioSlot(c net.Conn) *ioConn {
 		slot = &s.ioConns[1]
 	}
 	if slot.raw != c {
-		*slot = ioConn{raw: c, io: netio.PollConn(c, false), dl: deadlines{conn: c}}
+		*slot = ioConn{raw: c, io: netio.PollConn(c, netio.WaitOnEmpty), dl: deadlines{conn: c}}
 	}
 	return slot
 }

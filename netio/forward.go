@@ -212,7 +212,7 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 	_, tcp2 := s.(*net.TCPConn)
 	f.splice = tcp1 && tcp2 && !opts.NoSplice
 	if !f.splice {
-		f.io = [2]net.Conn{PollConn(c, false), PollConn(s, false)}
+		f.io = [2]net.Conn{PollConn(c, WaitOnEmpty), PollConn(s, WaitOnEmpty)}
 	} else {
 		f.io = f.conns
 	}

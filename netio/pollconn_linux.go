@@ -48,11 +48,17 @@ var eagainReads atomic.Int64
 // pollConn is a connection read and written as PollConn says.
 type pollConn struct {
 	net.Conn
-	rc  syscall.RawConn
-	ctx uintptr // the runtime's pollDesc
-	// replyWait is PollConn's reply argument; short says the last read
-	// emptied the socket of data, wrote that a write came after it.
-	replyWait, short, wrote bool
+	rc   syscall.RawConn
+	ctx  uintptr // the runtime's pollDesc
+	wait Wait
+	// For WaitReply: short says the last read emptied the socket of data,
+	// wrote that a write came after it.
+	short, wrote bool
+	// For WaitKnownEmpty: inq says TCP_INQ is on (reads go through
+	// recvmsg and learn what the socket still holds), empty that the
+	// last read left nothing, not even an end of stream.
+	inq, empty bool
+	msg        inqMsg
 	// The calls in progress, for readFn and writeFn (closures made once,
 	// so that a call allocates nothing). A read and a write may run at
 	// the same time, from two goroutines.
@@ -68,7 +74,7 @@ type ioCall struct {
 	err error
 }
 
-func newPollConn(c net.Conn, reply bool) *pollConn {
+func newPollConn(c net.Conn, wait Wait) *pollConn {
 	var nfd unsafe.Pointer // *net.netFD, whose first field is its poll.FD
 	switch c := c.(type) {
 	case *net.TCPConn:
@@ -91,7 +97,7 @@ func newPollConn(c net.Conn, reply bool) *pollConn {
 	if rc.Control(func(fd uintptr) { valid = int(fd) == pfd.sysfd && pfd.runtimeCtx != 0 }) != nil || !valid {
 		return nil
 	}
-	pc := &pollConn{Conn: c, rc: rc, ctx: pfd.runtimeCtx, replyWait: reply}
+	pc := &pollConn{Conn: c, rc: rc, ctx: pfd.runtimeCtx, wait: wait}
 	pc.readFn, pc.writeFn = pc.read, pc.write
 	return pc
 }
@@ -116,9 +122,13 @@ func (c *pollConn) Read(p []byte) (int, error) {
 
 func (c *pollConn) read(fd uintptr) {
 	wait := false
-	if c.replyWait {
+	switch c.wait {
+	case WaitReply:
 		wait = c.short && c.wrote
 		c.wrote = false
+	case WaitKnownEmpty:
+		wait = c.empty
+		c.empty = false
 	}
 	for {
 		if wait {
@@ -128,12 +138,25 @@ func (c *pollConn) read(fd uintptr) {
 			}
 			wait = false
 		}
-		n, err := rawIO(syscall.SYS_RECVFROM, fd, c.r.p, 0)
+		var n int
+		var err error
+		left := -1
+		if c.inq {
+			n, left, err = c.msg.recv(fd, c.r.p)
+		} else {
+			n, err = rawIO(syscall.SYS_RECVFROM, fd, c.r.p, 0)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
 			eagainReads.Add(1)
+			if c.wait == WaitKnownEmpty && !c.inq {
+				// a connection that waits once waits again: from now on
+				// its reads say what they leave (one setsockopt, the
+				// price of the EAGAIN read it saves next time)
+				c.inq = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpINQ, 1) == nil
+			}
 			wait = true
 			continue
 		case err != nil:
@@ -143,9 +166,45 @@ func (c *pollConn) read(fd uintptr) {
 		default:
 			c.r.n, c.r.err = n, nil
 			c.short = n < len(c.r.p)
+			c.empty = left == 0
 		}
 		return
 	}
+}
+
+// tcpINQ is TCP_INQ (Linux 4.18), also the type of its control message
+// (TCP_CM_INQ): with it on, recvmsg(2) says how many bytes the socket
+// still holds after the read, and at least 1 once an end of stream came.
+const tcpINQ = 36
+
+// inqMsg is the recvmsg(2) header of a connection's reads, made once.
+type inqMsg struct {
+	hdr  syscall.Msghdr
+	iov  syscall.Iovec
+	ctrl [4]uint64 // room for one cmsghdr and its int, aligned
+}
+
+// recv reads into p; left is what the socket still holds (-1: unknown).
+func (m *inqMsg) recv(fd uintptr, p []byte) (n, left int, err error) {
+	m.iov.Base = unsafe.SliceData(p)
+	m.iov.SetLen(len(p))
+	m.hdr.Iov, m.hdr.Iovlen = &m.iov, 1
+	m.hdr.Control = (*byte)(unsafe.Pointer(&m.ctrl[0]))
+	m.hdr.SetControllen(int(unsafe.Sizeof(m.ctrl)))
+	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&m.hdr)), 0, 0, 0, 0)
+	m.iov.Base = nil // p is not kept
+	if e != 0 {
+		return 0, -1, e
+	}
+	left = -1
+	const hlen = int(unsafe.Sizeof(syscall.Cmsghdr{}))
+	if int(m.hdr.Controllen) >= hlen+4 {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&m.ctrl[0]))
+		if h.Level == syscall.IPPROTO_TCP && h.Type == tcpINQ {
+			left = int(*(*int32)(unsafe.Add(unsafe.Pointer(&m.ctrl[0]), hlen)))
+		}
+	}
+	return int(r), left, nil
 }
 
 // Write writes p: what the socket takes at once with a plain send(2),
@@ -162,7 +221,7 @@ func (c *pollConn) Write(p []byte) (int, error) {
 	}
 	n, err := c.w.n, c.w.err
 	c.w = ioCall{}
-	if c.replyWait {
+	if c.wait == WaitReply {
 		c.wrote = true
 	}
 	if err == nil && n < len(p) {

@@ -5,4 +5,4 @@ package netio
 import "net"
 
 // newPollConn has no faster path on this platform.
-func newPollConn(net.Conn, bool) net.Conn { return nil }
+func newPollConn(net.Conn, Wait) net.Conn { return nil }

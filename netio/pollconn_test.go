@@ -18,7 +18,7 @@ import (
 // socket empty, and the reply is not missed.
 func TestPollConnReplyWait(t *testing.T) {
 	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	r := netio.PollConn(server, true)
+	r := netio.PollConn(server, netio.WaitReply)
 	if r == server {
 		t.Fatal("a TCP connection was not wrapped")
 	}
@@ -53,30 +53,106 @@ func TestPollConnReplyWait(t *testing.T) {
 	}
 }
 
+// TestPollConnKnownEmpty checks the wait on a known empty socket, as a
+// keep-alive client connection is read: once a read has found the socket
+// empty, the reads that follow a request the kernel said was the last
+// data wait for the poller first (no EAGAIN read), and still see at once
+// what came with that data: more requests (pipelining) or the client's
+// close, even when both came in one packet train before the read.
+func TestPollConnKnownEmpty(t *testing.T) {
+	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+	r := netio.PollConn(server, netio.WaitKnownEmpty)
+	buf := make([]byte, 64)
+	read := func(want string) {
+		t.Helper()
+		_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got := ""
+		for len(got) < len(want) {
+			n, err := r.Read(buf)
+			if err != nil {
+				t.Fatalf("read: %q %v, want %q", got, err, want)
+			}
+			got += string(buf[:n])
+		}
+		if got != want {
+			t.Fatalf("read %q, want %q", got, want)
+		}
+	}
+	go func() { // a client sending its next request when answered
+		time.Sleep(20 * time.Millisecond) // the first read finds nothing
+		_, _ = client.Write([]byte("q"))
+		b := make([]byte, 64)
+		for {
+			n, err := client.Read(b)
+			if err != nil {
+				return
+			}
+			if _, err := client.Write(b[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	read("q")
+	before := netio.EAGAINReads()
+	for i := 0; i < 50; i++ {
+		msg := string(rune('a' + i%26))
+		if _, err := r.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		read(msg)
+	}
+	if got := netio.EAGAINReads() - before; got > 5 {
+		t.Errorf("%d requests of 50 were read on an empty socket first, want (almost) none", got)
+	}
+
+	// Pipelined requests: a read that leaves data is followed by a read
+	// that does not wait (it would never be woken).
+	client2, server2 := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+	r = netio.PollConn(server2, netio.WaitKnownEmpty)
+	buf = make([]byte, 4)
+	time.AfterFunc(20*time.Millisecond, func() { _, _ = client2.Write([]byte("12345678")) })
+	read("1234")
+	read("5678")
+
+	// The close that came with the last data (the wait is armed: the
+	// previous read was short and left the socket empty).
+	buf = make([]byte, 64)
+	_, _ = client2.Write([]byte("x"))
+	read("x")
+	_, _ = client2.Write([]byte("last"))
+	_ = client2.Close()
+	time.Sleep(50 * time.Millisecond) // data and close before the read
+	read("last")
+	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := r.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("after the last data: %d %v, want EOF at once", n, err)
+	}
+}
+
 // TestPollConnEndWithData checks that an end of stream that comes with
 // the last data is seen at once, with and without the reply wait, when
 // no write came in between (the TCP forwarding case: a server answers
 // and closes).
 func TestPollConnEndWithData(t *testing.T) {
-	for _, reply := range []bool{false, true} {
+	for _, wait := range []netio.Wait{netio.WaitOnEmpty, netio.WaitReply, netio.WaitKnownEmpty} {
 		client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-		r := netio.PollConn(server, reply)
+		r := netio.PollConn(server, wait)
 		_, _ = client.Write([]byte("back"))
 		_ = client.Close()
 		time.Sleep(20 * time.Millisecond) // both arrive before the reads
 		_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
 		buf := make([]byte, 64)
 		if n, err := r.Read(buf); err != nil || string(buf[:n]) != "back" {
-			t.Fatalf("reply=%v: read %q %v", reply, buf[:n], err)
+			t.Fatalf("wait=%v: read %q %v", wait, buf[:n], err)
 		}
 		if n, err := r.Read(buf); n != 0 || err != io.EOF {
-			t.Fatalf("reply=%v: after the data: %d %v, want EOF", reply, n, err)
+			t.Fatalf("wait=%v: after the data: %d %v, want EOF", wait, n, err)
 		}
 	}
 
 	// Data arriving after a short read is read too.
 	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	r := netio.PollConn(server, false)
+	r := netio.PollConn(server, netio.WaitOnEmpty)
 	buf := make([]byte, 64)
 	_, _ = client.Write([]byte("x"))
 	if n, err := r.Read(buf); err != nil || string(buf[:n]) != "x" {
@@ -93,7 +169,7 @@ func TestPollConnEndWithData(t *testing.T) {
 // from another goroutine (net.ErrClosed).
 func TestPollConnDeadlineAndClose(t *testing.T) {
 	_, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	r := netio.PollConn(server, false)
+	r := netio.PollConn(server, netio.WaitKnownEmpty)
 	buf := make([]byte, 8)
 	_ = r.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
 	_, err := r.Read(buf)
@@ -125,7 +201,7 @@ func TestPollConnOthersUnwrapped(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if netio.PollConn(a, true) != a {
+	if netio.PollConn(a, netio.WaitReply) != a {
 		t.Fatal("a net.Pipe was wrapped")
 	}
 }
@@ -135,7 +211,7 @@ func TestPollConnOthersUnwrapped(t *testing.T) {
 // never reads ends at the write deadline.
 func TestPollConnWrite(t *testing.T) {
 	client, server := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
-	w := netio.PollConn(server, false)
+	w := netio.PollConn(server, netio.WaitOnEmpty)
 	big := make([]byte, 8<<20)
 	for i := range big {
 		big[i] = byte(i)
