@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -43,6 +44,9 @@ type Co struct {
 	err     *Error
 	// collect asks Close for a full GC cycle (CollectOnClose).
 	collect bool
+	// results says the stack is as the last Resume left it: c.nres and
+	// c.res1 describe it (NResults and ResultInteger(1) without a call).
+	results bool
 }
 
 func (st *State) coByID(id int64) *Co {
@@ -84,6 +88,7 @@ func (st *State) NewCo(o CoOptions) (*Co, error) {
 	co.Pusher = Pusher{st: st, co: co}
 	co.opstart = st.vm.opslen
 	co.started = false
+	co.results = false
 	co.err = nil
 	return co, nil
 }
@@ -94,6 +99,7 @@ func (co *Co) Load(code []byte, name string) error {
 	if len(code) == 0 {
 		code = []byte{'\n'}
 	}
+	co.results = false
 	cname := C.CString(name)
 	defer freeC(cname)
 	st := C.lrt_load(co.st.vm, co.c.L, (*C.char)(unsafePtr(&code[0])), C.size_t(len(code)), cname)
@@ -112,19 +118,19 @@ func (co *Co) Resume() Outcome {
 	st := co.st
 	vm := st.vm
 	nargs := co.n
-	if vm.opslen > co.opstart {
-		if C.lrt_push_ops(vm, co.c.L, co.opstart) != C.LUA_OK {
-			co.err = &Error{Outcome: Failed, Message: C.GoStringN(vm.out, C.int(vm.outlen))}
-			return Failed
-		}
-	}
-	co.n = 0
 	if !co.started {
 		co.started = true
-		nargs = int(C.lua_gettop(co.c.L)) - 1
+		nargs = -1 // the values above the function
 	}
-	r := C.lrt_resume(vm, co.c, C.int(nargs))
+	co.n = 0
+	co.results = false
+	r := C.lrt_run(vm, co.c, co.opstart, C.int(nargs))
+	if r == C.LRT_ERR_PUSH {
+		co.err = &Error{Outcome: Failed, Message: C.GoStringN(vm.out, C.int(vm.outlen))}
+		return Failed
+	}
 	co.opstart = vm.opslen
+	co.results = r == C.LUA_OK || r == C.LUA_YIELD
 	switch r {
 	case C.LUA_OK:
 		return OK
@@ -197,23 +203,69 @@ func (co *Co) SetBudget(d time.Duration) { co.c.budget_ns = C.int64_t(d) }
 
 // NResults returns the number of values on the coroutine's stack (its
 // results after OK, its yielded values after Yield).
-func (co *Co) NResults() int { return int(C.lua_gettop(co.c.L)) }
+func (co *Co) NResults() int {
+	if co.results {
+		return int(co.c.nres)
+	}
+	return int(C.lua_gettop(co.c.L))
+}
+
+// top says whether result i is the last one and the cache of the last
+// Resume describes it.
+func (co *Co) top(i int) bool { return co.results && i == int(co.c.nres) && i > 0 }
 
 // ResultType returns the type of result i (1-based).
-func (co *Co) ResultType(i int) Type { return stack{co.c.L}.typ(i) }
+func (co *Co) ResultType(i int) Type {
+	if co.top(i) {
+		return Type(co.c.top_type)
+	}
+	return stack{co.c.L}.typ(i)
+}
 
 // ResultString returns result i as a string (numbers formatted); ok is false
 // for other types.
-func (co *Co) ResultString(i int) (string, bool) { return stack{co.c.L}.str(i) }
+func (co *Co) ResultString(i int) (string, bool) {
+	if co.top(i) {
+		switch Type(co.c.top_type) {
+		case TypeString:
+			return C.GoStringN(co.c.top_str, C.int(co.c.top_len)), true
+		case TypeNumber:
+			if co.c.top_subint != 0 {
+				return strconv.FormatInt(int64(co.c.top_int), 10), true
+			}
+			return FormatNumber(float64(co.c.top_num)), true
+		}
+		return "", false
+	}
+	return stack{co.c.L}.str(i)
+}
 
 // ResultInteger returns result i as an integer.
-func (co *Co) ResultInteger(i int) (int64, bool) { return stack{co.c.L}.integer(i) }
+func (co *Co) ResultInteger(i int) (int64, bool) {
+	switch {
+	case i == 1 && co.results:
+		return int64(co.c.res1), co.c.res1_ok != 0
+	case co.top(i):
+		return int64(co.c.top_int), co.c.top_isint != 0
+	}
+	return stack{co.c.L}.integer(i)
+}
 
 // ResultNumber returns result i as a float.
-func (co *Co) ResultNumber(i int) (float64, bool) { return stack{co.c.L}.number(i) }
+func (co *Co) ResultNumber(i int) (float64, bool) {
+	if co.top(i) {
+		return float64(co.c.top_num), co.c.top_isnum != 0
+	}
+	return stack{co.c.L}.number(i)
+}
 
 // ResultBool returns the truth of result i.
-func (co *Co) ResultBool(i int) bool { return stack{co.c.L}.boolean(i) }
+func (co *Co) ResultBool(i int) bool {
+	if co.top(i) {
+		return co.c.top_bool != 0
+	}
+	return stack{co.c.L}.boolean(i)
+}
 
 // ResultValue converts result i to a Go value.
 func (co *Co) ResultValue(i int) any { return stack{co.c.L}.value(i, 8) }
@@ -246,6 +298,7 @@ func ResultObject[T any](co *Co, i int, cl *Class[T]) (T, bool) {
 
 // RefResult anchors result i in the registry.
 func (co *Co) RefResult(i int) Ref {
+	co.results = false
 	r := C.lrt_ref(co.st.vm, co.c.L, C.int(i))
 	if r < 0 {
 		return NoRef
@@ -265,6 +318,7 @@ func (co *Co) Close() {
 		st.objs.release(h)
 	}
 	co.handles = co.handles[:0]
+	co.results = false
 	co.cont = nil
 	co.wait = nil
 	co.Data = nil

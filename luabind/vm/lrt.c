@@ -707,6 +707,32 @@ int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs) {
 	return st;
 }
 
+int lrt_run(lrt_vm *vm, lrt_co *c, size_t opstart, int nargs) {
+	if (vm->opslen > opstart && lrt_push_ops(vm, c->L, opstart) != LUA_OK)
+		return LRT_ERR_PUSH;
+	if (nargs < 0)
+		nargs = lua_gettop(c->L) - 1;
+	int st = lrt_resume(vm, c, nargs);
+	lua_State *L = c->L;
+	int n = c->nres = lua_gettop(L);
+	c->res1_ok = 0;
+	c->res1 = 0;
+	c->top_type = LUA_TNONE;
+	if (n < 1 || (st != LUA_OK && st != LUA_YIELD))
+		return st;
+	c->res1 = (int64_t)lua_tointegerx(L, 1, &c->res1_ok);
+	c->top_type = lua_type(L, n);
+	c->top_int = (int64_t)lua_tointegerx(L, n, &c->top_isint);
+	c->top_num = (double)lua_tonumberx(L, n, &c->top_isnum);
+	c->top_subint = lua_isinteger(L, n);
+	c->top_bool = lua_toboolean(L, n);
+	c->top_str = NULL;
+	c->top_len = 0;
+	if (c->top_type == LUA_TSTRING) /* never on a number: it would become a string */
+		c->top_str = lua_tolstring(L, n, &c->top_len);
+	return st;
+}
+
 int lrt_load(lrt_vm *vm, lua_State *to, const char *buf, size_t len, const char *name) {
 	vm->lenient++;
 	int st = luaL_loadbufferx(to, buf, len, name, "bt");

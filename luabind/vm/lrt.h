@@ -71,6 +71,23 @@ typedef struct lrt_co {
 	int64_t burst_ns;  /* per-resume budget, 0 = none */
 	int64_t used_ns;   /* Lua time consumed so far */
 	int64_t start_ns;  /* monotonic time of the current resume */
+	/* after lrt_run: the values on the stack, and the first one as an
+	 * integer (res1_ok = 0 when it is none), read by Go without a call */
+	int nres;
+	int res1_ok;
+	int64_t res1;
+	/* and the last one (a fetch's value): its type, and its value as
+	 * lua_tointegerx, lua_tonumberx (top_isint, top_isnum), lua_tolstring
+	 * (strings only) and lua_toboolean give it */
+	int top_type;
+	int top_isint;
+	int top_isnum;
+	int top_subint; /* lua_isinteger: a number of the integer subtype */
+	int top_bool;
+	int64_t top_int;
+	double top_num;
+	const char *top_str;
+	size_t top_len;
 } lrt_co;
 
 typedef struct lrt_vm {
@@ -103,6 +120,12 @@ void lrt_co_free(lrt_vm *vm, lrt_co *c);   /* unref the thread and free the bloc
 int lrt_co_reset(lrt_co *c);               /* 1 if the thread can be reused */
 int lrt_push_ops(lrt_vm *vm, lua_State *to, size_t opstart); /* protected, returns LUA_OK or error */
 int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs);
+/* lrt_run pushes the ops queued since opstart onto c's thread, then resumes
+ * it with nargs arguments (-1: all values above the function, a first
+ * start), and notes its results (nres, res1). One call from Go per resume.
+ * LRT_ERR_PUSH: pushing the ops failed, the message in vm->out. */
+#define LRT_ERR_PUSH 100
+int lrt_run(lrt_vm *vm, lrt_co *c, size_t opstart, int nargs);
 int lrt_load(lrt_vm *vm, lua_State *to, const char *buf, size_t len, const char *name);
 int lrt_describe_error(lrt_vm *vm, lua_State *co, int traceback); /* -> vm->out */
 int lrt_hlua_traceback(lrt_vm *vm, lua_State *co);            /* -> vm->out */
