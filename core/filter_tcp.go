@@ -144,6 +144,7 @@ var errFilterAbort = errors.New("filter error")
 // before the connection existed).
 func (s *Stream) forwardFiltered(fc *filterChain, prefix []byte, cto, sto time.Duration) (toServer, toClient int64, err error) {
 	s.forgetDeadlines() // the sides set theirs directly
+	s.shareClient()
 	req := newTCPSide(s.Req, s.Client, s.ServerConn, cto)
 	res := newTCPSide(s.Res, s.ServerConn, s.Client, sto)
 	defer req.stop()
@@ -278,6 +279,7 @@ type reqPump struct {
 func (s *Stream) pumpFiltered() (stop func() int64) {
 	p := &reqPump{s: s, ask: make(chan int), got: make(chan tcpRead, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
+	s.shareClient()
 	c := s.Client
 	go func() {
 		defer close(p.done)

@@ -147,6 +147,7 @@ type HTTPConn struct {
 
 // newHTTPConn returns the HTTP side of stream s's client connection.
 func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
+	s.shareClient() // the request channel's reads, if any, came first
 	pc := netio.PollConn(s.Client, netio.WaitKnownEmpty)
 	return &HTTPConn{s: s, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
 		dl: deadlines{conn: s.Client}}
@@ -352,6 +353,7 @@ func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
 	hc.dl.set(0)
 	_ = sc.SetDeadline(time.Time{})
 	be := s.Backend
+	s.shareClient()
 	_, _ = netio.Forward(s.Client, sc, netio.ForwardOptions{
 		ClientPrefix:  takeBuffered(hc.br),
 		ServerPrefix:  srvBuf,

@@ -355,6 +355,7 @@ func (s *Stream) pumpRequest() (stop func() int64) {
 	}
 	first := append(s.Req.out, s.Req.in...)
 	s.Req.out, s.Req.in = nil, s.Req.in[:0]
+	s.shareClient()
 	c, sc := s.Client, s.ServerConn
 	var sent int64
 	done := make(chan struct{})

@@ -73,6 +73,9 @@ type Stream struct {
 	// ioConns are the connections the channels read and write, wrapped
 	// by netio.PollConn, with their deadlines (see connIO).
 	ioConns [2]ioConn
+	// clientShared: the client is not read by the request channel alone
+	// (shareClient).
+	clientShared bool
 }
 
 // ioConn is a connection as the channels use it (Stream.connIO).
@@ -94,14 +97,28 @@ func (s *Stream) connIO(c net.Conn) net.Conn {
 
 // ioSlot returns c's entry in ioConns, made on first use.
 func (s *Stream) ioSlot(c net.Conn) *ioConn {
-	slot := &s.ioConns[0]
+	slot, wait := &s.ioConns[0], netio.WaitKnownEmpty
 	if c != s.Client {
-		slot = &s.ioConns[1]
+		slot, wait = &s.ioConns[1], netio.WaitOnEmpty
 	}
 	if slot.raw != c {
-		*slot = ioConn{raw: c, io: netio.PollConn(c, netio.WaitOnEmpty), dl: deadlines{conn: c}}
+		if s.clientShared && wait == netio.WaitKnownEmpty {
+			wait = netio.WaitOnEmpty
+		}
+		*slot = ioConn{raw: c, io: netio.PollConn(c, wait), dl: deadlines{conn: c}}
 	}
 	return slot
+}
+
+// shareClient is called where something other than the request channel
+// starts reading the client connection (the HTTP layer, the forwarding,
+// the filters' pumps): the channel's reads then stop trusting that their
+// last read left the socket empty (netio.WaitKnownEmpty).
+func (s *Stream) shareClient() {
+	s.clientShared = true
+	if slot := &s.ioConns[0]; slot.raw != nil {
+		netio.SetWait(slot.io, netio.WaitOnEmpty)
+	}
 }
 
 // forgetDeadlines is called where a connection's deadlines are set
@@ -277,6 +294,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 		}
 	}
 	s.fx.task.wait() // the rest is the kernel's and netio's
+	s.shareClient()
 	x.fwd, _ = netio.Forward(c, sc, netio.ForwardOptions{
 		ClientPrefix:  prefix,
 		ClientTimeout: fe.Timeouts.Client,

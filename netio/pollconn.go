@@ -55,3 +55,12 @@ func PollConn(c net.Conn, wait Wait) net.Conn {
 	}
 	return c
 }
+
+// SetWait changes the wait of c, a connection PollConn returned: for
+// WaitKnownEmpty's wrapper when something else starts reading its
+// connection. Not while c's Read runs.
+func SetWait(c net.Conn, wait Wait) {
+	if pc, ok := c.(*pollConn); ok {
+		pc.setWait(wait)
+	}
+}

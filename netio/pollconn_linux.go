@@ -102,6 +102,10 @@ func newPollConn(c net.Conn, wait Wait) *pollConn {
 	return pc
 }
 
+func (c *pollConn) setWait(wait Wait) {
+	c.wait, c.empty, c.short, c.wrote = wait, false, false, false
+}
+
 // Read reads like net.Conn's Read, waiting for the poller first when the
 // previous read emptied the socket.
 func (c *pollConn) Read(p []byte) (int, error) {

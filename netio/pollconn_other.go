@@ -5,4 +5,9 @@ package netio
 import "net"
 
 // newPollConn has no faster path on this platform.
-func newPollConn(net.Conn, Wait) net.Conn { return nil }
+func newPollConn(net.Conn, Wait) *pollConn { return nil }
+
+// pollConn is not made on this platform.
+type pollConn struct{ net.Conn }
+
+func (*pollConn) setWait(Wait) {}
