@@ -212,7 +212,7 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 	_, tcp2 := s.(*net.TCPConn)
 	f.splice = tcp1 && tcp2 && !opts.NoSplice
 	if !f.splice {
-		f.io = [2]net.Conn{PollConn(c, WaitOnEmpty), PollConn(s, WaitOnEmpty)}
+		f.io = [2]net.Conn{PollConn(c, WaitKnownEmpty), PollConn(s, WaitKnownEmpty)}
 	} else {
 		f.io = f.conns
 	}
