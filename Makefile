@@ -37,7 +37,7 @@ CORE_PKGS := ./luabind/... ./core/... ./netio/...
 SETUP_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build cmodules run test race lint bench bench-full clean
+.PHONY: help setup build cmodules run test asan race lint bench bench-full clean
 
 # Fails listing the files gofmt would change (nothing excluded).
 define fmt-check
@@ -76,11 +76,15 @@ cmodules/%.so: cmodules/%.c | setup
 run: setup build cmodules ## Run scripts/hello_world.conf from scripts/ (listens on 127.0.0.1:10001)
 	cd scripts && ../bin/luaproxy -f hello_world.conf
 
-test: setup cmodules ## C modules' Lua tests, go vet, gofmt check, go test ./... (TESTFLAGS adds flags)
+test: setup cmodules ## C modules' Lua tests, go vet, gofmt check, go test ./..., the Lua boundary under ASan
 	$(LUA) cmodules/test.lua
 	$(GO) vet ./...
 	$(fmt-check)
 	$(GO) test -count=1 -timeout 20m $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory asan
+
+asan: setup ## the Lua boundary's tests (C runtime, allocator, Lua) under AddressSanitizer and LeakSanitizer
+	$(GO) test -asan -count=1 -timeout 10m ./luabind/vm/
 
 race: setup cmodules ## go test -race on the Lua boundary, engine and integration tests
 	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(CORE_PKGS) ./test/...

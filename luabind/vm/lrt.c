@@ -48,12 +48,85 @@ int64_t lrt_mono_ns(void) {
 
 /* ---- allocator ---- */
 
+/* Lua's objects are mostly small and short-lived (a request's TXN
+ * object, its views, strings), freed in bursts by the collector's sweep:
+ * more than glibc's per-thread cache holds, so most of them went through
+ * malloc's slow path (a twentieth of a Lua action's instructions). Blocks of
+ * up to LRT_SMALL_MAX bytes are rounded to a class and kept on the state's
+ * free list of that class when freed; Lua always tells a block's size
+ * (osize), so a block never needs a header. The memory cap counts the
+ * sizes Lua asked for, as before; the cache is bounded by LRT_CACHE_MAX. */
+
+static inline int small_class(size_t size) {
+	return (int)((size + LRT_SMALL_STEP - 1) / LRT_SMALL_STEP) - 1;
+}
+
+static void *small_get(lrt_vm *vm, size_t size) {
+	int k = small_class(size);
+	void *p = vm->freelist[k];
+	if (p) {
+		vm->freelist[k] = *(void **)p;
+		vm->cached -= (size_t)(k + 1) * LRT_SMALL_STEP;
+		return p;
+	}
+	return malloc((size_t)(k + 1) * LRT_SMALL_STEP);
+}
+
+static void small_put(lrt_vm *vm, void *p, size_t size) {
+	int k = small_class(size);
+	size_t csize = (size_t)(k + 1) * LRT_SMALL_STEP;
+	if (vm->cached + csize > LRT_CACHE_MAX) {
+		free(p);
+		return;
+	}
+	*(void **)p = vm->freelist[k];
+	vm->freelist[k] = p;
+	vm->cached += csize;
+}
+
+/* block_free and block_new take and give blocks of Lua's sizes. */
+static void block_free(lrt_vm *vm, void *p, size_t size) {
+	if (size <= LRT_SMALL_MAX)
+		small_put(vm, p, size);
+	else
+		free(p);
+}
+
+static void *block_new(lrt_vm *vm, size_t size) {
+	return size <= LRT_SMALL_MAX ? small_get(vm, size) : malloc(size);
+}
+
+static void *block_resize(lrt_vm *vm, void *p, size_t osize, size_t nsize) {
+	if (osize > LRT_SMALL_MAX && nsize > LRT_SMALL_MAX)
+		return realloc(p, nsize);
+	if (osize <= LRT_SMALL_MAX && nsize <= LRT_SMALL_MAX && small_class(osize) == small_class(nsize))
+		return p;
+	void *np = block_new(vm, nsize);
+	if (np == NULL)
+		return NULL;
+	memcpy(np, p, osize < nsize ? osize : nsize);
+	block_free(vm, p, osize);
+	return np;
+}
+
+static void lrt_free_cache(lrt_vm *vm) {
+	for (int k = 0; k < LRT_SMALL_CLASSES; k++) {
+		while (vm->freelist[k]) {
+			void *p = vm->freelist[k];
+			vm->freelist[k] = *(void **)p;
+			free(p);
+		}
+	}
+	vm->cached = 0;
+}
+
 static void *lrt_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 	lrt_vm *vm = (lrt_vm *)ud;
 	if (ptr == NULL)
 		osize = 0; /* osize is a type tag when ptr is NULL */
 	if (nsize == 0) {
-		free(ptr);
+		if (ptr)
+			block_free(vm, ptr, osize);
 		vm->used -= osize;
 		return NULL;
 	}
@@ -61,7 +134,7 @@ static void *lrt_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 		vm->refused++;
 		return NULL; /* Lua runs an emergency GC and retries, then raises LUA_ERRMEM */
 	}
-	void *np = realloc(ptr, nsize);
+	void *np = ptr ? block_resize(vm, ptr, osize, nsize) : block_new(vm, nsize);
 	if (np == NULL)
 		return NULL;
 	vm->used = vm->used - osize + nsize;
@@ -100,6 +173,7 @@ lrt_vm *lrt_new(int64_t id) {
 void lrt_close(lrt_vm *vm) {
 	vm->lenient++;
 	lua_close(vm->L);
+	lrt_free_cache(vm);
 	free(vm->ops);
 	free(vm->out);
 	free(vm);

@@ -90,6 +90,13 @@ typedef struct lrt_co {
 	size_t top_len;
 } lrt_co;
 
+/* The allocator keeps freed blocks of up to LRT_SMALL_MAX bytes, in classes
+ * of LRT_SMALL_STEP bytes, up to LRT_CACHE_MAX bytes in all per state. */
+#define LRT_SMALL_STEP 16
+#define LRT_SMALL_MAX 256
+#define LRT_SMALL_CLASSES (LRT_SMALL_MAX / LRT_SMALL_STEP)
+#define LRT_CACHE_MAX (1 << 20)
+
 typedef struct lrt_vm {
 	lua_State *L;      /* main thread */
 	int64_t id;        /* Go-side State id */
@@ -108,6 +115,9 @@ typedef struct lrt_vm {
 	/* scratch output of protected helpers (tracebacks, tostring) */
 	char *out;
 	size_t outlen;
+	/* freed small blocks, by size class (see lrt_alloc), and their bytes */
+	void *freelist[LRT_SMALL_CLASSES];
+	size_t cached;
 } lrt_vm;
 
 lrt_vm *lrt_new(int64_t id);

@@ -219,3 +219,44 @@ func TestResultOpsAfterErrors(t *testing.T) {
 		return select("#", tsmid(v)), tsmid(v)`)
 	wantResults(t, res, int64(2), "first", "second:nested failed")
 }
+
+// TestSmallBlockCache checks the allocator's cache of small blocks: the
+// memory Lua counts comes back to where it was once the garbage is
+// collected, the cache stays within its bound, and blocks that change
+// class when resized (a table growing, a string buffer) keep their data.
+func TestSmallBlockCache(t *testing.T) {
+	st := newTestState(t, Options{})
+	const code = `
+		local keep = {}
+		for i = 1, 20000 do
+			local t = {i, tostring(i), x = i}
+			if i % 100 == 0 then keep[#keep + 1] = t end
+		end
+		local grow = {}
+		for i = 1, 300 do grow[i] = i * 3 end
+		for i = 1, 300 do assert(grow[i] == i * 3) end
+		for _, t in ipairs(keep) do assert(t[2] == tostring(t[1]) and t.x == t[1]) end
+		return #keep`
+	var used [2]int64
+	for i := range used {
+		co, out := run(t, st, CoOptions{}, code)
+		if out != OK {
+			t.Fatalf("run: %v %v", out, co.Err())
+		}
+		wantResults(t, results(st, co), int64(200))
+		closeCo(st, co)
+		st.Lock()
+		st.GC()
+		used[i] = st.MemUsed()
+		st.Unlock()
+	}
+	// the first run's leftovers (a pooled coroutine's stack) stay
+	if used[1] > used[0]+1024 {
+		t.Errorf("Lua counts %d bytes after the second run, %d after the first", used[1], used[0])
+	}
+	st.Lock()
+	defer st.Unlock()
+	if c := int64(st.vm.cached); c == 0 || c > smallCacheMax {
+		t.Errorf("%d bytes cached, want some and at most %d", c, smallCacheMax)
+	}
+}

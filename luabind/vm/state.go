@@ -132,6 +132,12 @@ func (st *State) Close() {
 	}
 	C.lrt_close(st.vm)
 	st.vm = nil
+	// the pooled coroutines' blocks (their threads went with the state)
+	for _, co := range st.pool {
+		C.free(unsafe.Pointer(co.c))
+		co.c = nil
+	}
+	st.pool = nil
 	stateMu.Lock()
 	defer stateMu.Unlock()
 	cur := *stateTab.Load()
@@ -159,6 +165,9 @@ func (st *State) SetForcedYield(n int) {
 
 // MemUsed returns the bytes currently allocated by Lua.
 func (st *State) MemUsed() int64 { return int64(st.vm.used) }
+
+// smallCacheMax bounds the allocator's cache of freed small blocks.
+const smallCacheMax = C.LRT_CACHE_MAX
 
 // MemPeak returns the highest MemUsed seen.
 func (st *State) MemPeak() int64 { return int64(st.vm.peak) }
