@@ -30,9 +30,10 @@ type streamExt struct {
 	logLevel int
 	// term is the termination state (%ts): cause and phase, 0 = '-'.
 	term [2]byte
-	// reqLine is the request line as received ("GET / HTTP/1.1"), for
-	// %r and friends; reqAt when the request rules started.
-	reqLine string
+	// reqLine is the request line as received (method, URI, version),
+	// for %r and friends, kept in parts (the strings the parser made: no
+	// copy per request); reqAt when the request rules started.
+	reqLine [3]string
 	reqAt   time.Time
 	seen    bool // the request was seen by the frontend's rules
 	// reqres holds the "req" and "res" variables.
@@ -102,7 +103,7 @@ func extOf(s *Stream) *streamExt {
 		x.logLevel = -1
 		x.term = [2]byte{}
 		x.applet = ""
-		x.reqLine, x.reqAt, x.seen = "", time.Time{}, false
+		x.reqLine, x.reqAt, x.seen = [3]string{}, time.Time{}, false
 		x.queueAt, x.connAt = time.Time{}, time.Time{}
 		x.reqres.Clear()
 		x.reqresScope = sample.ScopeReq

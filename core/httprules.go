@@ -554,7 +554,7 @@ func (s *Stream) requestSeen(tx *HTTPTxn) {
 		return
 	}
 	x.seen, x.reqAt = true, s.now()
-	x.reqLine = tx.Req.Method + " " + tx.Req.URI + " " + tx.Req.Version
+	x.reqLine = [3]string{tx.Req.Method, tx.Req.URI, tx.Req.Version}
 	s.captureHeaders(false)
 }
 

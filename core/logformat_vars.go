@@ -256,22 +256,21 @@ func init() {
 	caps("hsl", true, true)
 	// the request line, as received
 	str("r", func(s *Stream) (string, bool) {
-		if x := extOf(s); x.reqLine != "" {
-			return x.reqLine, true
+		if l := extOf(s).reqLine; l[0] != "" {
+			return l[0] + " " + l[1] + " " + l[2], true
 		}
 		return "<BADREQ>", true
 	})
 	part := func(name string, fn func(method, uri, ver string) (string, bool)) {
 		str(name, func(s *Stream) (string, bool) {
-			line := extOf(s).reqLine
-			if line == "" && name != "HQ" {
-				return "<BADREQ>", true // HAProxy compat: no valid request
-			}
-			f := strings.SplitN(line, " ", 3)
-			if len(f) != 3 {
+			l := extOf(s).reqLine
+			if l[0] == "" {
+				if name != "HQ" {
+					return "<BADREQ>", true // HAProxy compat: no valid request
+				}
 				return "", false
 			}
-			return fn(f[0], f[1], f[2])
+			return fn(l[0], l[1], l[2])
 		})
 	}
 	part("HM", func(m, _, _ string) (string, bool) { return m, true })
