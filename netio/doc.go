@@ -16,8 +16,9 @@
 //     server", "timeout tunnel"), through a buffer or with splice(2) between
 //     TCP sockets.
 //   - [PollConn]: reads and writes as HAProxy makes them (recvfrom/sendto,
-//     no syscall bookkeeping in the runtime, and for request/response
-//     exchanges no EAGAIN read before each reply).
+//     no syscall bookkeeping in the runtime), and no read that finds the
+//     socket empty where it can be known in advance ([Wait]: before a
+//     server's reply, or when TCP_INQ said the last read left nothing).
 //   - [SetTOS], [GetTOS], [SetMark], [GetMark]: per-connection socket options
 //     behind "set-tos" and "set-mark".
 //   - [Buffer]: a bounded byte buffer for one direction of a stream
