@@ -174,6 +174,10 @@ type Options struct {
 	// PreferLastServer is "option prefer-last-server": an HTTP request
 	// goes to the server of a connection its session holds, when usable.
 	PreferLastServer bool
+	// LogHealthChecks is "option log-health-checks": every change of a
+	// server's check status or health counter is logged (reportCheck),
+	// and the UP/DOWN lines then go without the check's reason.
+	LogHealthChecks bool
 	// Splice is "option splice-auto|splice-request|splice-response":
 	// forwarded TCP data goes through splice(2) (HAProxy's default is a
 	// buffer copy, faster for small exchanges).
@@ -573,8 +577,10 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.SrvTCPKA = on
 	case "nolinger":
 		o.NoLinger = on
-	case "abortonclose", "accept-invalid-http-request",
-		"accept-invalid-http-response", "checkcache", "idle-close-on-response", "logasap", "log-health-checks":
+	case "log-health-checks":
+		o.LogHealthChecks = on
+	case "abortonclose", "logasap", "accept-invalid-http-request",
+		"accept-invalid-http-response", "checkcache", "idle-close-on-response":
 		if on {
 			e.warn(l.Warnf("'option %s' is not supported yet and is ignored", name))
 		}
