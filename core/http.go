@@ -54,6 +54,9 @@ type HTTPTxn struct {
 	// monitor: the request was for the monitor URI, answered and not
 	// logged (monitor.go).
 	monitor bool
+	// logged: the transaction was logged early ("option logasap"), the
+	// line is not sent again at its end.
+	logged bool
 }
 
 // reset prepares the transaction for the next request of the connection,

@@ -461,6 +461,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		return false, failNone
 	}
 	s.runAfterResponse(tx)
+	s.logASAP(tx, sc)
 
 	if res.Framing == h1.FramingTunnel {
 		hc.buf = h1.AppendHead(hc.buf[:0], res)

@@ -178,6 +178,10 @@ type Options struct {
 	// server's check status or health counter is logged (reportCheck),
 	// and the UP/DOWN lines then go without the check's reason.
 	LogHealthChecks bool
+	// LogASAP is "option logasap": an HTTP transaction is logged as soon
+	// as the response headers were received and processed (logASAP);
+	// %B, %Ta, %Tt and %Tu of the frontend's lines are then marked "+".
+	LogASAP bool
 	// Splice is "option splice-auto|splice-request|splice-response":
 	// forwarded TCP data goes through splice(2) (HAProxy's default is a
 	// buffer copy, faster for small exchanges).
@@ -579,7 +583,9 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.NoLinger = on
 	case "log-health-checks":
 		o.LogHealthChecks = on
-	case "abortonclose", "logasap", "accept-invalid-http-request",
+	case "logasap":
+		o.LogASAP = on
+	case "abortonclose", "accept-invalid-http-request",
 		"accept-invalid-http-response", "checkcache", "idle-close-on-response":
 		if on {
 			e.warn(l.Warnf("'option %s' is not supported yet and is ignored", name))
