@@ -543,7 +543,7 @@ func termState(s *Stream) [2]byte {
 // bytesOut is %B: the bytes sent to the client.
 func bytesOut(s *Stream) int64 {
 	if tx := s.HTTP; tx != nil {
-		return msgBytes(&tx.Res)
+		return msgBytes(&tx.Res) + tx.resExtra
 	}
 	return extOf(s).fwd.ToClient
 }

@@ -182,6 +182,11 @@ type Options struct {
 	// as the response headers were received and processed (logASAP);
 	// %B, %Ta, %Tt and %Tu of the frontend's lines are then marked "+".
 	LogASAP bool
+	// AbortOnClose is "option abortonclose": with it on the frontend and
+	// the backend, an HTTP request whose client shut its side is aborted
+	// while it waits in the queue (CQ) or for the server's response head
+	// (400, CH) (abortonclose.go).
+	AbortOnClose bool
 	// Splice is "option splice-auto|splice-request|splice-response":
 	// forwarded TCP data goes through splice(2) (HAProxy's default is a
 	// buffer copy, faster for small exchanges).
@@ -581,11 +586,25 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.SrvTCPKA = on
 	case "nolinger":
 		o.NoLinger = on
-	case "log-health-checks":
-		o.LogHealthChecks = on
+	case "log-health-checks", "abortonclose":
+		if px.Kind != "defaults" && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", name, px.Kind, px.Name))
+			return nil
+		}
+		if name == "abortonclose" {
+			// a frontend has it only from its defaults section
+			// (watchClientClose)
+			o.AbortOnClose = on
+		} else {
+			o.LogHealthChecks = on
+		}
 	case "logasap":
+		if px.Kind != "defaults" && px.Cap&CapFE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no frontend capability.", name, px.Kind, px.Name))
+			return nil
+		}
 		o.LogASAP = on
-	case "abortonclose", "accept-invalid-http-request",
+	case "accept-invalid-http-request",
 		"accept-invalid-http-response", "checkcache", "idle-close-on-response":
 		if on {
 			e.warn(l.Warnf("'option %s' is not supported yet and is ignored", name))

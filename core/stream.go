@@ -316,11 +316,17 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 		if srv == nil {
 			var err error
 			srv, err = be.acquireServer(in, exclude, &s.fx.queuePos)
-			if err == errQueueTimeout {
+			switch err {
+			case errQueueTimeout:
 				// HAProxy ends the queue wait (%Tw) on its timeout.
 				x := extOf(s)
 				x.queueAt = s.now()
 				x.setTerm('s', 'Q')
+			case errClientAbort:
+				// or when the client left ("option abortonclose")
+				x := extOf(s)
+				x.queueAt = s.now()
+				x.setTerm('C', 'Q')
 			}
 			if err != nil {
 				return nil, err
