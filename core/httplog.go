@@ -44,6 +44,24 @@ func (s *Stream) logASAP(tx *HTTPTxn, sc *srvConn) {
 	tx.logged = s.sendFormatted(lf, ls)
 }
 
+// logTCPASAP sends the line of a TCP stream whose server connection was
+// just established, for "option logasap", as HAProxy's sess_establish
+// does: the total time is the connect's, nothing was counted yet (%B and
+// %U 0), the stream counts on its backend and server. The line is not
+// sent again when the stream ends.
+func (s *Stream) logTCPASAP() {
+	fe := s.Frontend
+	if !fe.Options.LogASAP || len(fe.Logs) == 0 || fe.Mode == "http" {
+		return
+	}
+	lf := s.Engine.logFormatOf(fe)
+	if lf == nil {
+		return
+	}
+	x := extOf(s)
+	x.loggedASAP = s.sendFormatted(lf, &logState{now: x.connAt, asap: true})
+}
+
 // logTCP sends the frontend's log line for a finished TCP stream (option
 // tcplog or a log-format); "option dontlognull" drops streams that got
 // no data from the client.
@@ -53,7 +71,7 @@ func (s *Stream) logTCP() {
 		return
 	}
 	x := extOf(s)
-	if x.noLog || fe.Options.DontLogNull && x.fwd.ToServer == 0 && x.term[0] == 0 {
+	if x.noLog || x.loggedASAP || fe.Options.DontLogNull && x.fwd.ToServer == 0 && x.term[0] == 0 {
 		return
 	}
 	lf := s.Engine.logFormatOf(fe)

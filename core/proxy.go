@@ -179,7 +179,8 @@ type Options struct {
 	// and the UP/DOWN lines then go without the check's reason.
 	LogHealthChecks bool
 	// LogASAP is "option logasap": an HTTP transaction is logged as soon
-	// as the response headers were received and processed (logASAP);
+	// as the response headers were received and processed (logASAP), a
+	// TCP stream once its server connection is established (logTCPASAP);
 	// %B, %Ta, %Tt and %Tu of the frontend's lines are then marked "+".
 	LogASAP bool
 	// AbortOnClose is "option abortonclose": with it on the frontend and

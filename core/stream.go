@@ -248,6 +248,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	s.ServerConn = sc
 	s.stickStore(be)
 	defer s.Server.release()
+	s.logTCPASAP()
 	x := extOf(s)
 	if fc := s.filters; fc != nil {
 		fc.resStarted = true

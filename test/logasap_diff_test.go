@@ -80,7 +80,9 @@ func heldBodyOrigin(t *testing.T, release chan struct{}) string {
 // it), %Tt the time to the headers, %U 0; %B, %Ta, %Tt and %Tu are
 // marked "+" in every line of the frontend, a local answer's too. The
 // "/slow" body is held back until its line came, so the line cannot wait
-// for the end. luaproxy and HAProxy 2.6 must send the same lines.
+// for the end. In TCP mode the line comes once the server connection is
+// established, with nothing counted yet. luaproxy and HAProxy 2.6 must
+// send the same lines.
 func TestLogASAPDiff(t *testing.T) {
 	cfg := `
 defaults
@@ -100,21 +102,30 @@ frontend fe2
    bind "127.0.0.1:${FE_PORT1}"
    option httplog
    default_backend be
+frontend tcp
+   mode tcp
+   bind "127.0.0.1:${FE_PORT2}"
+   log-format "LT %ft %b/%s B=%B U=%U Tt=%Tt Td=%Td ts=%ts bc=%bc sc=%sc"
+   default_backend tbe
 backend be
    server s1 "${ORIGIN}"
+backend tbe
+   mode tcp
+   server s1 "${TCPORIGIN}"
 `
 	sinks := map[string]*syslogSink{}
 	releases := map[string]chan struct{}{}
-	impls := startImplsN(t, cfg, 2, func(impl string) map[string]string {
+	impls := startImplsN(t, cfg, 3, func(impl string) map[string]string {
 		sinks[impl] = newSyslogSink(t, "]: ")
 		releases[impl] = make(chan struct{})
-		return map[string]string{"LOGADDR": sinks[impl].addr, "ORIGIN": heldBodyOrigin(t, releases[impl])}
+		tcpOrigin, _ := echoLineOrigin(t)
+		return map[string]string{"LOGADDR": sinks[impl].addr, "ORIGIN": heldBodyOrigin(t, releases[impl]), "TCPORIGIN": tcpOrigin}
 	})
 	lf := regexp.MustCompile(`(T[tau])=(\+?)-?\d+`)
 	httplog := regexp.MustCompile(`127\.0\.0\.1:\d+ \[[^\]]*\] (.*?) -?\d+/-?\d+/-?\d+/-?\d+/(\+?)-?\d+ (.*)`)
 	normalize := func(l string) string {
 		l = strings.TrimPrefix(l, "]: ")
-		if strings.HasPrefix(l, "LF ") {
+		if strings.HasPrefix(l, "LF ") || strings.HasPrefix(l, "LT ") {
 			return lf.ReplaceAllString(l, "$1=${2}N")
 		}
 		return httplog.ReplaceAllString(l, "[date] $1 TR/Tw/Tc/Tr/${2}Ta $3")
@@ -163,6 +174,15 @@ backend be
 		}
 		exchange(t, im.addrs[1], "GET /y HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, 10*time.Second)
 		waitLine(im, "[date] fe2 ")
+		// in TCP mode the line comes once the server connection is
+		// established, while the connection goes on
+		tc := dialLine(t, im.addrs[2])
+		tc.send("hello")
+		if l := tc.line(t); l != "hello" {
+			t.Errorf("%s: tcp echo %q", im.name, l)
+		}
+		waitLine(im, "LT ")
+		tc.c.Close()
 		time.Sleep(300 * time.Millisecond) // no second line may come
 		got[im.name] = strings.Join(lines(im), "\n")
 	}
@@ -172,6 +192,7 @@ backend be
 		"LF /chunk B=+92 U=0 Tt=+N Ta=+N Tu=+N Td=0 ST=200 ts=---- bc=1 sc=1",
 		"LF /local B=+76 U=43 Tt=+N Ta=+N Tu=+N Td=-1 ST=200 ts=LR-- bc=0 sc=0",
 		`[date] fe2 be/s1 TR/Tw/Tc/Tr/+Ta 200 +1060 - - ---- 1/1/1/1/0 0/0 "GET /y HTTP/1.1"`,
+		"LT tcp tbe/s1 B=+0 U=0 Tt=+N Td=0 ts=-- bc=1 sc=1",
 	}, "\n")
 	for name, g := range got {
 		if g != want {
