@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -9,7 +10,8 @@ import (
 )
 
 // errClientAbort ends a queue wait whose client closed its side ("option
-// abortonclose").
+// abortonclose"; in TCP mode also without it when the client sent
+// nothing).
 var errClientAbort = errors.New("client aborted")
 
 // closeWatch watches a client connection for its end of stream without
@@ -96,15 +98,6 @@ func (s *Stream) watchClientClose() *closeWatch {
 	return w
 }
 
-// closedCh returns the channel closed at the client's end of stream (nil
-// for a nil watch: never).
-func (w *closeWatch) closedCh() <-chan struct{} {
-	if w == nil {
-		return nil
-	}
-	return w.closed
-}
-
 // isClosed reports whether the client's side ended.
 func (w *closeWatch) isClosed() bool {
 	if w == nil {
@@ -136,6 +129,65 @@ func (w *closeWatch) stop(dl *deadlines) {
 	<-w.done
 	dl.rd = 0
 	_ = w.c.SetReadDeadline(time.Time{})
+}
+
+// queueWatch is an HTTP stream's lbInput.onQueue: its client's end of
+// stream ends the queue wait, with "option abortonclose".
+func (hc *HTTPConn) queueWatch() (<-chan struct{}, func()) {
+	w := hc.s.watchClientClose()
+	if w == nil {
+		return nil, func() {}
+	}
+	return w.closed, func() { w.stop(&hc.dl) }
+}
+
+// tcpQueueWatch is a TCP stream's lbInput.onQueue. HAProxy compat
+// (back_may_abort_req): a client that shuts its side while the stream is
+// queued ends it (CQ) when nothing came from it, or with "option
+// abortonclose" on the backend whatever came. Meanwhile what the client
+// sends is read into the request channel, forwarded once connected.
+func (s *Stream) tcpQueueWatch() (<-chan struct{}, func()) {
+	abort := make(chan struct{})
+	done := make(chan struct{})
+	if dl := s.connDeadlines(s.Client); dl != nil {
+		// no read deadline: Fill then never sets one, which would
+		// undo the one stop sets
+		dl.setRead(0)
+	}
+	var mu sync.Mutex
+	halted := false
+	go func() {
+		defer close(done)
+		for {
+			err := s.Req.Fill(time.Time{})
+			mu.Lock()
+			stop := halted
+			mu.Unlock()
+			switch {
+			case stop:
+				return
+			case err == io.EOF:
+				if s.Backend.Options.AbortOnClose || len(s.Req.in) == 0 && len(s.Req.out) == 0 {
+					close(abort)
+				}
+				return
+			case err != nil:
+				return // a full buffer, a broken connection: the wait goes on
+			}
+		}
+	}()
+	return abort, func() {
+		mu.Lock()
+		halted = true
+		mu.Unlock()
+		c := s.Client
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+		<-done
+		if dl := s.connDeadlines(c); dl != nil {
+			dl.rd = 0
+		}
+		_ = c.SetReadDeadline(time.Time{})
+	}
 }
 
 // abortServerConn closes a server connection with a reset, as HAProxy

@@ -84,9 +84,11 @@ type lbInput struct {
 	// prefer is a server to use when it is usable and has a free slot
 	// (the session holds a private connection to it).
 	prefer *Server
-	// abort, when closed, ends a wait in the queue with errClientAbort
-	// ("option abortonclose"; nil: never).
-	abort <-chan struct{}
+	// onQueue, when set, is called when the stream enters the queue: the
+	// channel it returns ends the wait with errClientAbort when closed
+	// (the client left, abortonclose.go), stop is called when the wait
+	// ends.
+	onQueue func() (abort <-chan struct{}, stop func())
 }
 
 // Errors of server selection, answered 503 in HTTP.
@@ -640,8 +642,10 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*
 			timeout = t.C
 		}
 		var abort <-chan struct{}
-		if in != nil {
-			abort = in.abort
+		if in != nil && in.onQueue != nil {
+			var stop func()
+			abort, stop = in.onQueue()
+			defer stop()
 		}
 		select {
 		case <-abort:

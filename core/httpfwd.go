@@ -252,10 +252,8 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		// is queued ends it (CQ); a connect is let finish (HAProxy's to
 		// a loopback server is done before it looks), the response wait
 		// looks again (exchange).
-		w := s.watchClientClose()
-		in.abort = w.closedCh()
+		in.onQueue = hc.queueWatch
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
-		w.stop(&hc.dl)
 		if err == errClientAbort {
 			// HAProxy compat: no response, the connection closes
 			s.logHTTP(tx)

@@ -186,7 +186,8 @@ type Options struct {
 	// AbortOnClose is "option abortonclose": with it on the frontend and
 	// the backend, an HTTP request whose client shut its side is aborted
 	// while it waits in the queue (CQ) or for the server's response head
-	// (400, CH) (abortonclose.go).
+	// (400, CH); with it on the backend, a queued TCP stream is aborted
+	// even though its client sent data (abortonclose.go).
 	AbortOnClose bool
 	// Splice is "option splice-auto|splice-request|splice-response":
 	// forwarded TCP data goes through splice(2) (HAProxy's default is a

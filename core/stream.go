@@ -241,7 +241,12 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	countBackend(be)
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
-	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), strm: s, stick: s.directServer(be)})
+	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), strm: s, stick: s.directServer(be), onQueue: s.tcpQueueWatch})
+	if err == errClientAbort {
+		// what came is counted as received (%U)
+		x := extOf(s)
+		x.fwd.ToServer = int64(len(s.Req.out) + len(s.Req.in))
+	}
 	if err != nil {
 		return // HAProxy compat: TCP mode with no server closes the connection
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -271,6 +272,122 @@ LF /queued -1 0 CQ-- N/-1/-1
 LF /slow 400 206 CH-- N/N/-1
 LF /slow2 400 206 CH-- N/N/-1
 origin got: /hold /slow2 /plain /plain2
+`
+	for name, g := range got {
+		if g != want {
+			t.Errorf("%s:\n%s\nwant:\n%s", name, g, want)
+		}
+	}
+	if h, ok := got["haproxy"]; ok && h != got["luaproxy"] {
+		t.Errorf("luaproxy and haproxy differ:\n--- luaproxy\n%s--- haproxy\n%s", got["luaproxy"], h)
+	}
+}
+
+// TestAbortOnCloseTCPDiff: in TCP mode HAProxy 2.6 aborts a queued
+// stream whose client shut its side (CQ, the server never sees it) when
+// the client sent nothing, and, with "option abortonclose" on the
+// backend alone, whatever it sent; without the option, what it sent is
+// forwarded once a slot frees. The servers are at maxconn 1, held by
+// another connection meanwhile.
+func TestAbortOnCloseTCPDiff(t *testing.T) {
+	cfg := `
+defaults
+   mode tcp
+   timeout client 20s
+   timeout server 20s
+   timeout connect 5s
+   timeout queue 20s
+   log "${LOGADDR}" local0
+   log-format "LT %ft %b %ts %Tc B=%B U=%U"
+frontend probe
+   # haproxy's readiness probe (startHAProxy) comes here, unlogged
+   bind "127.0.0.1:${FE_PORT}"
+   tcp-request connection reject
+   default_backend keep
+frontend abort
+   bind "127.0.0.1:${FE_PORT1}"
+   default_backend abort
+frontend keep
+   bind "127.0.0.1:${FE_PORT2}"
+   default_backend keep
+backend abort
+   option abortonclose
+   server s1 "${ORIGIN}" maxconn 1
+backend keep
+   server s1 "${ORIGIN}" maxconn 1
+`
+	sinks := map[string]*syslogSink{}
+	counts := map[string]func() int64{}
+	impls := startImplsN(t, cfg, 3, func(impl string) map[string]string {
+		sinks[impl] = newSyslogSink(t, "LT ")
+		o, n := echoLineOrigin(t)
+		counts[impl] = n.Load
+		return map[string]string{"LOGADDR": sinks[impl].addr, "ORIGIN": o}
+	})
+	// queued connects while a held connection has the server's slot,
+	// sends data, shuts its side after 300 ms, then the held connection
+	// ends; it returns what the queued one got
+	queued := func(addr, data string) string {
+		held := dialLine(t, addr)
+		held.send("hold")
+		if l := held.line(t); l != "hold" {
+			t.Fatalf("held connection got %q", l)
+		}
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if data != "" {
+			_, _ = io.WriteString(c, data)
+		}
+		time.Sleep(300 * time.Millisecond)
+		_ = c.(*net.TCPConn).CloseWrite()
+		time.Sleep(100 * time.Millisecond)
+		held.c.Close()
+		b, _ := io.ReadAll(c)
+		return strings.TrimSpace(string(b))
+	}
+	got := map[string]string{}
+	for _, im := range impls {
+		var b strings.Builder
+		b.WriteString("abort, empty: " + queued(im.addrs[1], "") + "\n")
+		b.WriteString("abort, data: " + queued(im.addrs[1], "hello\n") + "\n")
+		b.WriteString("keep, empty: " + queued(im.addrs[2], "") + "\n")
+		b.WriteString("keep, data: " + queued(im.addrs[2], "hello\n") + "\n")
+		deadline := time.Now().Add(30 * time.Second)
+		var lines []string
+		for {
+			lines = sinks[im.name].snapshot()
+			if len(lines) >= 8 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // nothing more may come
+		lines = sinks[im.name].snapshot()
+		sort.Strings(lines)
+		for _, l := range lines {
+			b.WriteString(regexp.MustCompile(` \d+ B=`).ReplaceAllString(l, " N B=") + "\n")
+		}
+		// the held connections and the one served
+		b.WriteString("server connections: " + strconv.FormatInt(counts[im.name](), 10) + "\n")
+		got[im.name] = b.String()
+	}
+	want := `abort, empty: 
+abort, data: 
+keep, empty: 
+keep, data: hello
+LT abort abort -- N B=5 U=5
+LT abort abort -- N B=5 U=5
+LT abort abort CQ -1 B=0 U=0
+LT abort abort CQ -1 B=0 U=6
+LT keep keep -- N B=5 U=5
+LT keep keep -- N B=5 U=5
+LT keep keep -- N B=6 U=6
+LT keep keep CQ -1 B=0 U=0
+server connections: 5
 `
 	for name, g := range got {
 		if g != want {
