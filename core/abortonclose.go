@@ -208,6 +208,8 @@ type responseAbort struct {
 	sc   *srvConn
 	quit chan struct{}
 	done chan struct{}
+	// stopped is only used by the stream's goroutine.
+	stopped bool
 }
 
 // watchResponseAbort starts the watch for exchange (nil without "option
@@ -217,13 +219,14 @@ func (s *Stream) watchResponseAbort(hc *HTTPConn, sc *srvConn) *responseAbort {
 	if w == nil {
 		return nil
 	}
-	a := &responseAbort{w: w, hc: hc, sc: sc, quit: make(chan struct{}), done: make(chan struct{})}
+	quit, done := make(chan struct{}), make(chan struct{})
+	a := &responseAbort{w: w, hc: hc, sc: sc, quit: quit, done: done}
 	go func() {
-		defer close(a.done)
+		defer close(done)
 		select {
 		case <-w.closed:
 			_ = sc.Conn.SetReadDeadline(time.Unix(1, 0))
-		case <-a.quit:
+		case <-quit:
 		}
 	}()
 	return a
@@ -236,11 +239,11 @@ func (a *responseAbort) aborted() bool { return a != nil && a.w.isClosed() }
 // longer aborts); the server connection's read deadline is made whole
 // again.
 func (a *responseAbort) stop() {
-	if a == nil || a.quit == nil {
+	if a == nil || a.stopped {
 		return
 	}
+	a.stopped = true
 	close(a.quit)
-	a.quit = nil
 	<-a.done
 	a.w.stop(&a.hc.dl)
 	if a.w.isClosed() {

@@ -366,10 +366,13 @@ backend keep
 			time.Sleep(20 * time.Millisecond)
 		}
 		time.Sleep(100 * time.Millisecond) // nothing more may come
-		lines = sinks[im.name].snapshot()
+		lines = nil
+		for _, l := range sinks[im.name].snapshot() {
+			lines = append(lines, regexp.MustCompile(` \d+ B=`).ReplaceAllString(l, " N B="))
+		}
 		sort.Strings(lines)
 		for _, l := range lines {
-			b.WriteString(regexp.MustCompile(` \d+ B=`).ReplaceAllString(l, " N B=") + "\n")
+			b.WriteString(l + "\n")
 		}
 		// the held connections and the one served
 		b.WriteString("server connections: " + strconv.FormatInt(counts[im.name](), 10) + "\n")
