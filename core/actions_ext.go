@@ -56,6 +56,9 @@ type streamExt struct {
 	sc *srvConn
 	// noLog drops the stream's log line (rejected connections).
 	noLog bool
+	// loggedASAP: the TCP stream's line was sent when its server
+	// connection was established ("option logasap").
+	loggedASAP bool
 	// applet names the internal applet that answered the request
 	// ("<STATS>"), logged as the server (%s); "" for none.
 	applet string

@@ -100,16 +100,29 @@ func TestActionConfigErrors(t *testing.T) {
 // them say so at load time (they used to pass silently), "no option"
 // and the options its I/O model makes moot do not.
 func TestUnappliedOptionsWarn(t *testing.T) {
-	for _, opt := range []string{"abortonclose", "logasap", "log-health-checks", "checkcache", "accept-invalid-http-request"} {
+	for _, opt := range []string{"checkcache", "accept-invalid-http-request", "accept-invalid-http-response", "idle-close-on-response"} {
 		_, log := loadEngine(t, "defaults\n    mode http\n    option "+opt+"\n")
 		want := "parsing [t.cfg:3] : 'option " + opt + "' is not supported yet and is ignored"
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("option %s: want %q, got:\n%s", opt, want, log.String())
 		}
 	}
-	for _, line := range []string{"no option abortonclose", "option http-no-delay", "option tcp-smart-accept", "option tcpka", "option nolinger"} {
+	for _, line := range []string{"no option abortonclose", "option log-health-checks", "option logasap", "option abortonclose", "option http-no-delay", "option tcp-smart-accept", "option tcpka", "option nolinger"} {
 		if _, log := loadEngine(t, "defaults\n    mode http\n    "+line+"\n"); strings.Contains(log.String(), "WARNING") {
 			t.Errorf("%s: unexpected warning:\n%s", line, log.String())
+		}
+	}
+	// HAProxy compat: each is ignored, with a warning, where it does not
+	// apply (abortonclose reaches a frontend only from its defaults)
+	for _, c := range []struct{ section, line, want string }{
+		{"frontend fe", "option abortonclose", "'abortonclose' ignored because frontend 'fe' has no backend capability."},
+		{"frontend fe", "no option abortonclose", "'abortonclose' ignored because frontend 'fe' has no backend capability."},
+		{"frontend fe", "option log-health-checks", "'log-health-checks' ignored because frontend 'fe' has no backend capability."},
+		{"backend be", "option logasap", "'logasap' ignored because backend 'be' has no frontend capability."},
+	} {
+		_, log := loadEngine(t, "defaults\n    mode http\n"+c.section+"\n    "+c.line+"\n")
+		if want := "parsing [t.cfg:4] : " + c.want; !strings.Contains(log.String(), want) {
+			t.Errorf("%s in %s: want %q, got:\n%s", c.line, c.section, want, log.String())
 		}
 	}
 }

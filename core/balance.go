@@ -84,6 +84,11 @@ type lbInput struct {
 	// prefer is a server to use when it is usable and has a free slot
 	// (the session holds a private connection to it).
 	prefer *Server
+	// onQueue, when set, is called when the stream enters the queue: the
+	// channel it returns ends the wait with errClientAbort when closed
+	// (the client left, abortonclose.go), stop is called when the wait
+	// ends.
+	onQueue func() (abort <-chan struct{}, stop func())
 }
 
 // Errors of server selection, answered 503 in HTTP.
@@ -636,21 +641,26 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*
 			defer t.Stop()
 			timeout = t.C
 		}
+		var abort <-chan struct{}
+		if in != nil && in.onQueue != nil {
+			var stop func()
+			abort, stop = in.onQueue()
+			defer stop()
+		}
 		select {
+		case <-abort:
+			if !px.unqueue(w) {
+				// handed a slot while leaving: give it back
+				(<-w.ch).release()
+			}
+			return nil, errClientAbort
 		case srv := <-w.ch:
 			if queuePos != nil {
 				*queuePos += w.pos
 			}
 			return srv, nil
 		case <-timeout:
-			px.qMu.Lock()
-			for i, x := range px.queue {
-				if x == w {
-					px.queue = append(px.queue[:i], px.queue[i+1:]...)
-					break
-				}
-			}
-			px.qMu.Unlock()
+			px.unqueue(w)
 			select {
 			case srv := <-w.ch: // handed a slot while timing out
 				if queuePos != nil {
@@ -662,6 +672,20 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*
 			return nil, errQueueTimeout
 		}
 	}
+}
+
+// unqueue takes w out of the backend's queue; false when it was no
+// longer there (it was handed a slot).
+func (px *Proxy) unqueue(w *waiter) bool {
+	px.qMu.Lock()
+	defer px.qMu.Unlock()
+	for i, x := range px.queue {
+		if x == w {
+			px.queue = append(px.queue[:i], px.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // preferred returns the input's preferred server when it belongs to px

@@ -250,6 +250,7 @@ func (e *Engine) reportCheck(s *Server, res *CheckResult) {
 	rise, fall := s.Check.Rise, s.Check.Fall
 	prev := s.lastChk
 	up := s.state != StateStopped
+	oldHealth := s.health
 	change := 0
 	if res.Passed {
 		if s.health < rise+fall-1 {
@@ -273,7 +274,11 @@ func (e *Engine) reportCheck(s *Server, res *CheckResult) {
 	}
 	res.Health, res.Rise, res.Fall = s.health, rise, fall
 	s.lastChk = res
+	drain := s.weight == 0
 	s.mu.Unlock()
+	if s.Proxy.Options.LogHealthChecks && (prev == nil || prev.Status != res.Status || s.health != oldHealth) {
+		e.logCheck(s, res, drain)
+	}
 	if prev == nil || prev.Status != res.Status || prev.Health != res.Health {
 		ev := s.event(EventServerCheck)
 		ev.Check = res
@@ -282,6 +287,31 @@ func (e *Engine) reportCheck(s *Server, res *CheckResult) {
 	if change != 0 {
 		e.setRunning(s, change > 0, "HEALTH", res)
 	}
+}
+
+// logCheck logs a check whose status or health changed, for "option
+// log-health-checks", in HAProxy's words ("Health check for server be/s1
+// failed, reason: ..., status: 2/3 UP.").
+func (e *Engine) logCheck(s *Server, res *CheckResult, drain bool) {
+	verdict := "failed"
+	if res.Passed {
+		verdict = "succeeded"
+	}
+	kind := ""
+	if s.Backup {
+		kind = "backup "
+	}
+	h, of, st := res.Health, res.Rise, "DOWN"
+	if res.Health >= res.Rise {
+		h, of, st = res.Health-res.Rise+1, res.Fall, "UP"
+		if drain {
+			st = "DRAIN"
+		}
+	}
+	msg := fmt.Sprintf("Health check for %sserver %s %s, reason: %s, status: %d/%d %s.",
+		kind, s, verdict, res.describe(), h, of, st)
+	e.Log.Warning("%s", msg)
+	s.Proxy.SendLog(e, LogNotice, msg)
 }
 
 // runCheck performs one check: a TCP connect, then the HTTP exchange of

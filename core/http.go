@@ -54,6 +54,12 @@ type HTTPTxn struct {
 	// monitor: the request was for the monitor URI, answered and not
 	// logged (monitor.go).
 	monitor bool
+	// logged: the transaction was logged early ("option logasap"), the
+	// line is not sent again at its end.
+	logged bool
+	// resExtra is added to the response's size in the logs (%B): HAProxy
+	// counts headers it holds and never sends (abortClient).
+	resExtra int64
 }
 
 // reset prepares the transaction for the next request of the connection,

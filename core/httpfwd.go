@@ -248,7 +248,17 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	}
 	var exclude *Server
 	for retries := 0; ; {
+		// "option abortonclose": a client that leaves while the request
+		// is queued ends it (CQ); a connect is let finish (HAProxy's to
+		// a loopback server is done before it looks), the response wait
+		// looks again (exchange).
+		in.onQueue = hc.queueWatch
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
+		if err == errClientAbort {
+			// HAProxy compat: no response, the connection closes
+			s.logHTTP(tx)
+			return false
+		}
 		if err != nil {
 			return hc.finishLocal(tx, s.ErrorReply(503))
 		}
@@ -261,6 +271,8 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 			return ok
 		case fail == failDone:
 			return false // the client is gone
+		case fail == failClientAbort:
+			return hc.abortClient(tx)
 		case fail == failClientBad:
 			extOf(s).setTerm('P', 'D')
 			return hc.finishLocal(tx, s.ErrorReply(400))
@@ -307,6 +319,7 @@ const (
 	failClientBad                  // the request body was malformed: 400, no retry
 	failClientTimeout              // the request body did not come in time: 408, no retry
 	failInternal                   // the proxy could not send what the filters made: 500, no retry
+	failClientAbort                // the client closed before the response head ("option abortonclose"): 400, no retry
 )
 
 // Retry-on conditions ("retry-on" keywords).
@@ -408,10 +421,22 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	}
 	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
 	res := &tx.Res
+	abort := s.watchResponseAbort(hc, sc)
 	for {
+		if abort.aborted() {
+			abort.stop()
+			abortServerConn(sc)
+			return false, failClientAbort
+		}
 		sc.dl.setRead(be.Timeouts.Server)
 		s.taskBlock(func() { err = sc.br.ReadResponse(res, lim, req.Method) })
+		if err != nil && abort.aborted() {
+			abort.stop()
+			abortServerConn(sc)
+			return false, failClientAbort
+		}
 		if err != nil {
+			abort.stop()
 			_ = sc.Close()
 			var ne net.Error
 			var he *h1.Error
@@ -432,6 +457,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		}
 		break
 	}
+	abort.stop()
 	tx.Status = res.Status
 	tx.srvStatus = res.Status
 	tx.srvTime = s.now().Sub(tx.start)
@@ -461,6 +487,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		return false, failNone
 	}
 	s.runAfterResponse(tx)
+	s.logASAP(tx, sc)
 
 	if res.Framing == h1.FramingTunnel {
 		hc.buf = h1.AppendHead(hc.buf[:0], res)

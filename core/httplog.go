@@ -10,7 +10,7 @@ import (
 // in the format of its log-format or options (see logformat.go).
 func (s *Stream) logHTTP(tx *HTTPTxn) {
 	fe := s.Frontend
-	if len(fe.Logs) == 0 || tx.monitor {
+	if len(fe.Logs) == 0 || tx.monitor || tx.logged {
 		return
 	}
 	lf := s.Engine.logFormatOf(fe)
@@ -20,7 +20,46 @@ func (s *Stream) logHTTP(tx *HTTPTxn) {
 			netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port()), fe.Name))
 		return
 	}
-	s.sendFormatted(lf)
+	s.sendFormatted(lf, nil)
+}
+
+// logASAP sends the line of an HTTP transaction whose response headers
+// came from the server and were processed, for "option logasap", as
+// HAProxy's http_process_res_common does: the total time is that of the
+// response headers, the bytes sent are what the response holds so far
+// (its head and the body bytes received with it), the request's are not
+// counted yet. sc is the server connection, whose buffer has those body
+// bytes. The line is not sent again when the transaction ends.
+func (s *Stream) logASAP(tx *HTTPTxn, sc *srvConn) {
+	fe := s.Frontend
+	if !fe.Options.LogASAP || len(fe.Logs) == 0 || tx.monitor {
+		return
+	}
+	lf := s.Engine.logFormatOf(fe)
+	if lf == nil {
+		return // the legacy "Connect from" line has no byte count
+	}
+	out := headBytes(&tx.Res) - connTokenBytes(&tx.Res) + bufferedBody(&tx.Res, sc.br)
+	ls := &logState{now: tx.start.Add(tx.srvTime), asap: true, bytesOut: out}
+	tx.logged = s.sendFormatted(lf, ls)
+}
+
+// logTCPASAP sends the line of a TCP stream whose server connection was
+// just established, for "option logasap", as HAProxy's sess_establish
+// does: the total time is the connect's, nothing was counted yet (%B and
+// %U 0), the stream counts on its backend and server. The line is not
+// sent again when the stream ends.
+func (s *Stream) logTCPASAP() {
+	fe := s.Frontend
+	if !fe.Options.LogASAP || len(fe.Logs) == 0 || fe.Mode == "http" {
+		return
+	}
+	lf := s.Engine.logFormatOf(fe)
+	if lf == nil {
+		return
+	}
+	x := extOf(s)
+	x.loggedASAP = s.sendFormatted(lf, &logState{now: x.connAt, asap: true})
 }
 
 // logTCP sends the frontend's log line for a finished TCP stream (option
@@ -32,30 +71,35 @@ func (s *Stream) logTCP() {
 		return
 	}
 	x := extOf(s)
-	if x.noLog || fe.Options.DontLogNull && x.fwd.ToServer == 0 && x.term[0] == 0 {
+	if x.noLog || x.loggedASAP || fe.Options.DontLogNull && x.fwd.ToServer == 0 && x.term[0] == 0 {
 		return
 	}
 	lf := s.Engine.logFormatOf(fe)
 	if lf == nil {
 		return // the legacy "Connect from" line is not sent in TCP mode yet
 	}
-	s.sendFormatted(lf)
+	s.sendFormatted(lf, nil)
 }
 
 // sendFormatted renders lf for the stream and sends it at the stream's
-// log level.
-func (s *Stream) sendFormatted(lf *logFormat) {
+// log level; ls is the state of an early line (nil: the stream's end). It
+// reports whether a line was sent.
+func (s *Stream) sendFormatted(lf *logFormat, ls *logState) bool {
 	x := extOf(s)
 	if x.logLevel == logSilent {
-		return
+		return false
 	}
 	o := &s.Frontend.Options
 	failed := s.logError()
 	if !failed && o.DontLogNormal {
-		return
+		return false
 	}
 	px := pxExtOf(s.Frontend)
-	x.log = &logState{now: time.Now(), count: px.logCount.Add(1)}
+	if ls == nil {
+		ls = &logState{now: time.Now()}
+	}
+	ls.count = px.logCount.Add(1)
+	x.log = ls
 	line := lf.render(s.SampleCtx(), nil)
 	x.log = nil
 	level := LogInfo
@@ -66,6 +110,7 @@ func (s *Stream) sendFormatted(lf *logFormat) {
 		level = LogErr
 	}
 	s.sendLogLine(level, string(line))
+	return true
 }
 
 // logError reports whether the stream counts as an error for "option

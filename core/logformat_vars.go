@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"os"
@@ -22,6 +23,11 @@ import (
 type logState struct {
 	now   time.Time
 	count int64
+	// asap marks an "option logasap" line, sent when the response
+	// headers came: bytesOut is then %B, %U is 0 and the stream is still
+	// counted on its backend and server.
+	asap     bool
+	bytesOut int64
 }
 
 func init() {
@@ -46,6 +52,17 @@ func init() {
 	}
 	num := func(name string, fn func(s *Stream, ls *logState) int64) {
 		reg(name, func(s *Stream, ls *logState, dst []byte, o sample.FormatOpts) []byte {
+			return strconv.AppendInt(dst, fn(s, ls), 10)
+		})
+	}
+	// partial is num for the values "option logasap" marks with a '+'
+	// (HAProxy: the frontend does not wait for LW_BYTES), in every line
+	// of the frontend: they may not be final.
+	partial := func(name string, fn func(s *Stream, ls *logState) int64) {
+		reg(name, func(s *Stream, ls *logState, dst []byte, o sample.FormatOpts) []byte {
+			if s.Frontend.Options.LogASAP {
+				dst = append(dst, '+')
+			}
 			return strconv.AppendInt(dst, fn(s, ls), 10)
 		})
 	}
@@ -151,7 +168,11 @@ func init() {
 	// timers
 	for _, t := range []string{"Th", "Ti", "TR", "Tq", "Tw", "Tc", "Tr", "Ta", "Tt", "Td", "Tu"} {
 		t := t
-		num(t, func(s *Stream, ls *logState) int64 { return timer(s, ls, t) })
+		f := num
+		if t == "Ta" || t == "Tt" || t == "Tu" {
+			f = partial
+		}
+		f(t, func(s *Stream, ls *logState) int64 { return timer(s, ls, t) })
 	}
 	// status, sizes, state
 	reg("ST", func(s *Stream, _ *logState, dst []byte, o sample.FormatOpts) []byte {
@@ -165,8 +186,18 @@ func init() {
 		}
 		return strconv.AppendInt(dst, int64(s.HTTP.Status), 10)
 	})
-	num("B", func(s *Stream, _ *logState) int64 { return bytesOut(s) })
-	num("U", func(s *Stream, _ *logState) int64 { return bytesIn(s) })
+	partial("B", func(s *Stream, ls *logState) int64 {
+		if ls.asap {
+			return ls.bytesOut
+		}
+		return bytesOut(s)
+	})
+	num("U", func(s *Stream, ls *logState) int64 {
+		if ls.asap {
+			return 0 // HAProxy compat: bytes_in is only updated at the end
+		}
+		return bytesIn(s)
+	})
 	reg("ts", func(s *Stream, _ *logState, dst []byte, _ sample.FormatOpts) []byte {
 		t := termState(s)
 		return append(dst, t[0], t[1])
@@ -186,19 +217,22 @@ func init() {
 		return n
 	})
 	num("fc", func(s *Stream, _ *logState) int64 { return s.Frontend.Conns.Load() })
-	num("bc", func(s *Stream, _ *logState) int64 {
+	num("bc", func(s *Stream, ls *logState) int64 {
 		if s.Backend == nil {
 			return 0
 		}
 		n := s.Backend.BeConns.Load()
-		if countsOnBackend(s) {
+		if countsOnBackend(s) && !ls.asap {
 			n-- // HAProxy logs once the stream left the backend
 		}
 		return max(n, 0)
 	})
-	num("sc", func(s *Stream, _ *logState) int64 {
+	num("sc", func(s *Stream, ls *logState) int64 {
 		if s.Server == nil {
 			return 0
+		}
+		if ls.asap {
+			return s.Server.Conns.Load()
 		}
 		return max(s.Server.Conns.Load()-1, 0)
 	})
@@ -508,7 +542,7 @@ func termState(s *Stream) [2]byte {
 // bytesOut is %B: the bytes sent to the client.
 func bytesOut(s *Stream) int64 {
 	if tx := s.HTTP; tx != nil {
-		return msgBytes(&tx.Res)
+		return msgBytes(&tx.Res) + tx.resExtra
 	}
 	return extOf(s).fwd.ToClient
 }
@@ -531,6 +565,16 @@ func msgBytes(m *h1.Message) int64 {
 	if m.Status == 0 && m.Method == "" {
 		return 0
 	}
+	n := headBytes(m)
+	if m.ContentLength > 0 {
+		n += m.ContentLength
+	}
+	return n
+}
+
+// headBytes is the HTX size of a message's head (msgBytes without the
+// body).
+func headBytes(m *h1.Message) int64 {
 	const slHead, eoh = 20, 1
 	n := slHead + eoh + len(m.Version)
 	if m.IsResponse {
@@ -550,8 +594,74 @@ func msgBytes(m *h1.Message) int64 {
 	if m.ContentLength >= 0 && !hasCL && m.IsResponse && m.Framing != h1.FramingChunked {
 		n += len("content-length") + len(strconv.FormatInt(m.ContentLength, 10))
 	}
-	if m.ContentLength > 0 {
-		n += int(m.ContentLength)
+	return int64(n)
+}
+
+// connTokenBytes is what stripConnTokens takes from m's head: HAProxy's
+// H1 parser drops the "close" and "keep-alive" tokens of a Connection
+// header, and the header when nothing else is left.
+func connTokenBytes(m *h1.Message) int64 {
+	var n int
+	for _, h := range m.Headers {
+		if !strings.EqualFold(h.Name, "connection") {
+			continue
+		}
+		var kept []string
+		for _, t := range strings.Split(h.Value, ",") {
+			t = strings.TrimSpace(t)
+			if t != "" && !strings.EqualFold(t, "close") && !strings.EqualFold(t, "keep-alive") {
+				kept = append(kept, t)
+			}
+		}
+		n += len(h.Name) + len(h.Value)
+		if len(kept) > 0 {
+			n -= len(h.Name) + len(strings.Join(kept, ", "))
+		}
 	}
 	return int64(n)
+}
+
+// bufferedBody is the size in HTX of the body bytes of m already read
+// into br, after its head: the data of a Content-Length or close-framed
+// body, the chunks' data of a chunked one.
+func bufferedBody(m *h1.Message, br *h1.Reader) int64 {
+	b := br.Peek()
+	switch m.Framing {
+	case h1.FramingLength:
+		return min(int64(len(b)), max(m.ContentLength, 0))
+	case h1.FramingClose:
+		return int64(len(b))
+	case h1.FramingChunked:
+		var n int64
+		for len(b) > 0 {
+			eol := bytes.IndexByte(b, '\n')
+			if eol < 0 {
+				break
+			}
+			size, ok := int64(0), false
+			for _, c := range b[:eol] {
+				v := strings.IndexByte("0123456789abcdef", c|0x20)
+				if v < 0 || size > 1<<40 {
+					break
+				}
+				size, ok = size*16+int64(v), true
+			}
+			if !ok || size == 0 {
+				break
+			}
+			b = b[eol+1:]
+			if int64(len(b)) < size {
+				return n + int64(len(b))
+			}
+			n += size
+			b = b[size:]
+			if len(b) >= 2 && b[0] == '\r' && b[1] == '\n' {
+				b = b[2:]
+			} else if len(b) >= 1 && b[0] == '\n' {
+				b = b[1:]
+			}
+		}
+		return n
+	}
+	return 0
 }

@@ -174,6 +174,21 @@ type Options struct {
 	// PreferLastServer is "option prefer-last-server": an HTTP request
 	// goes to the server of a connection its session holds, when usable.
 	PreferLastServer bool
+	// LogHealthChecks is "option log-health-checks": every change of a
+	// server's check status or health counter is logged (reportCheck),
+	// and the UP/DOWN lines then go without the check's reason.
+	LogHealthChecks bool
+	// LogASAP is "option logasap": an HTTP transaction is logged as soon
+	// as the response headers were received and processed (logASAP), a
+	// TCP stream once its server connection is established (logTCPASAP);
+	// %B, %Ta, %Tt and %Tu of the frontend's lines are then marked "+".
+	LogASAP bool
+	// AbortOnClose is "option abortonclose": with it on the frontend and
+	// the backend, an HTTP request whose client shut its side is aborted
+	// while it waits in the queue (CQ) or for the server's response head
+	// (400, CH); with it on the backend, a queued TCP stream is aborted
+	// even though its client sent data (abortonclose.go).
+	AbortOnClose bool
 	// Splice is "option splice-auto|splice-request|splice-response":
 	// forwarded TCP data goes through splice(2) (HAProxy's default is a
 	// buffer copy, faster for small exchanges).
@@ -573,8 +588,26 @@ func (e *Engine) parseOption(px *Proxy, l config.Line) error {
 		o.SrvTCPKA = on
 	case "nolinger":
 		o.NoLinger = on
-	case "abortonclose", "accept-invalid-http-request",
-		"accept-invalid-http-response", "checkcache", "idle-close-on-response", "logasap", "log-health-checks":
+	case "log-health-checks", "abortonclose":
+		if px.Kind != "defaults" && px.Cap&CapBE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no backend capability.", name, px.Kind, px.Name))
+			return nil
+		}
+		if name == "abortonclose" {
+			// a frontend has it only from its defaults section
+			// (watchClientClose)
+			o.AbortOnClose = on
+		} else {
+			o.LogHealthChecks = on
+		}
+	case "logasap":
+		if px.Kind != "defaults" && px.Cap&CapFE == 0 {
+			e.warn(l.Warnf("'%s' ignored because %s '%s' has no frontend capability.", name, px.Kind, px.Name))
+			return nil
+		}
+		o.LogASAP = on
+	case "accept-invalid-http-request",
+		"accept-invalid-http-response", "checkcache", "idle-close-on-response":
 		if on {
 			e.warn(l.Warnf("'option %s' is not supported yet and is ignored", name))
 		}

@@ -521,7 +521,9 @@ func (e *Engine) setRunning(s *Server, up bool, cause string, chk *CheckResult) 
 	if !maint {
 		active, backup := px.countUp()
 		reason := ""
-		if chk != nil {
+		// HAProxy compat: with "option log-health-checks" the check's
+		// reason was on its own line (reportCheck), not repeated here.
+		if chk != nil && !px.Options.LogHealthChecks {
 			reason = ", reason: " + chk.describe()
 		}
 		queued := px.queueLen()

@@ -258,13 +258,19 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	countBackend(be)
 	be.BeConns.Add(1)
 	defer be.BeConns.Add(-1)
-	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), strm: s, stick: s.directServer(be)})
+	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), strm: s, stick: s.directServer(be), onQueue: s.tcpQueueWatch})
+	if err == errClientAbort {
+		// what came is counted as received (%U)
+		x := extOf(s)
+		x.fwd.ToServer = int64(len(s.Req.out) + len(s.Req.in))
+	}
 	if err != nil {
 		return // HAProxy compat: TCP mode with no server closes the connection
 	}
 	s.ServerConn = sc
 	s.stickStore(be)
 	defer s.Server.release()
+	s.logTCPASAP()
 	x := extOf(s)
 	if fc := s.filters; fc != nil {
 		fc.resStarted = true
@@ -334,11 +340,17 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 		if srv == nil {
 			var err error
 			srv, err = be.acquireServer(in, exclude, &s.fx.queuePos)
-			if err == errQueueTimeout {
+			switch err {
+			case errQueueTimeout:
 				// HAProxy ends the queue wait (%Tw) on its timeout.
 				x := extOf(s)
 				x.queueAt = s.now()
 				x.setTerm('s', 'Q')
+			case errClientAbort:
+				// or when the client left ("option abortonclose")
+				x := extOf(s)
+				x.queueAt = s.now()
+				x.setTerm('C', 'Q')
 			}
 			if err != nil {
 				return nil, err
