@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"luaproxy/netio"
 )
 
 // errClientAbort ends a queue wait whose client closed its side ("option
@@ -138,7 +140,10 @@ func (hc *HTTPConn) queueWatch() (<-chan struct{}, func()) {
 	if w == nil {
 		return nil, func() {}
 	}
-	return w.closed, func() { w.stop(&hc.dl) }
+	return w.closed, func() {
+		w.stop(&hc.dl)
+		netio.Forget(hc.pc) // the watch waited on the socket
+	}
 }
 
 // tcpQueueWatch is a TCP stream's lbInput.onQueue. HAProxy compat
@@ -246,6 +251,7 @@ func (a *responseAbort) stop() {
 	close(a.quit)
 	<-a.done
 	a.w.stop(&a.hc.dl)
+	netio.Forget(a.hc.pc) // the watch waited on the socket
 	if a.w.isClosed() {
 		a.sc.dl.rd = 0
 		_ = a.sc.Conn.SetReadDeadline(time.Time{})

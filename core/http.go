@@ -140,6 +140,7 @@ func AppendReply(dst []byte, r *Reply, close bool) []byte {
 // HTTPConn is the client side of an HTTP stream.
 type HTTPConn struct {
 	s   *Stream
+	pc  net.Conn // the client connection as br reads it (netio.PollConn)
 	br  *h1.Reader
 	bw  *bufio.Writer
 	buf []byte // scratch for heads and replies
@@ -155,7 +156,7 @@ type HTTPConn struct {
 func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
 	s.shareClient() // the request channel's reads, if any, came first
 	pc := netio.PollConn(s.Client, netio.WaitKnownEmpty)
-	return &HTTPConn{s: s, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
+	return &HTTPConn{s: s, pc: pc, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
 		dl: deadlines{conn: s.Client}}
 }
 

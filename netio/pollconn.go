@@ -64,3 +64,13 @@ func SetWait(c net.Conn, wait Wait) {
 		pc.setWait(wait)
 	}
 }
+
+// Forget makes the next read of c, a connection PollConn returned, try
+// the socket first: something else read or waited on the connection
+// since c's last read (a poller's report may have gone to it). Not while
+// c's Read runs.
+func Forget(c net.Conn) {
+	if pc, ok := c.(*pollConn); ok {
+		pc.setWait(pc.wait)
+	}
+}

@@ -8,6 +8,9 @@ import "net"
 func newPollConn(net.Conn, Wait) *pollConn { return nil }
 
 // pollConn is not made on this platform.
-type pollConn struct{ net.Conn }
+type pollConn struct {
+	net.Conn
+	wait Wait
+}
 
 func (*pollConn) setWait(Wait) {}

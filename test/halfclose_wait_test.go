@@ -114,3 +114,53 @@ func drainHTTPResponse(t *testing.T, br *bufio.Reader) {
 		t.Fatalf("body: %v", err)
 	}
 }
+
+// TestAbortOnCloseWatchThenPipelined: with "option abortonclose", a
+// watch waits on the client socket while the request is at the server;
+// a next request arriving meanwhile wakes the watch, not the HTTP reader.
+// The reader must not then wait for the poller (its last read left the
+// socket empty): the next request is served at once, not at "timeout
+// http-keep-alive".
+func TestAbortOnCloseWatchThenPipelined(t *testing.T) {
+	o := newHoldOrigin(t)
+	p := startProxy(t, `
+defaults
+   mode http
+   option abortonclose
+   timeout client 30s
+   timeout server 30s
+   timeout connect 5s
+   timeout http-keep-alive 30s
+frontend fe
+   bind 127.0.0.1:0
+   default_backend be
+backend be
+   server s1 `+o.addr+`
+`, nil)
+	c, err := net.DialTimeout("tcp", p.addr(0), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	time.Sleep(30 * time.Millisecond) // the proxy's first read finds nothing
+	if _, err := io.WriteString(c, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	o.waitPath(t, "/plain") // answered 200 ms later, the watch meanwhile
+	if _, err := io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	br := bufio.NewReader(c)
+	for i, path := range []string{"/plain", "/next"} {
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+			t.Fatalf("response %d (%s): %q %v after %v", i+1, path, line, err, time.Since(start))
+		}
+		drainHTTPResponse(t, br)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the pipelined request was answered after %v", d)
+	}
+}
