@@ -37,7 +37,7 @@ CORE_PKGS := ./luabind/... ./core/... ./netio/...
 SETUP_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build cmodules run test asan race lint bench bench-full clean
+.PHONY: help setup build cmodules run test asan race pgo lint bench bench-full clean
 
 # Fails listing the files gofmt would change (nothing excluded).
 define fmt-check
@@ -102,6 +102,10 @@ lint: setup ## go vet, gofmt check, and staticcheck if installed
 bench: SETUP_ARGS := bench
 bench: setup build cmodules ## Benchmark suite, quick set (< 10 min): report in bench-results/report.md
 	$(call bench-recipe,-quick)
+
+pgo: SETUP_ARGS := bench
+pgo: setup build cmodules ## Regenerate cmd/luaproxy/default.pgo, the profile go build optimizes luaproxy with
+	$(GO) run ./test/bench -pgo cmd/luaproxy/default.pgo -duration 8s
 
 bench-full: SETUP_ARGS := bench
 bench-full: setup build cmodules ## Benchmark suite, everything (100k/300k backends, longer runs)

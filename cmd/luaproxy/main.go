@@ -177,7 +177,7 @@ func main() {
 				fmt.Println("Configuration file is valid")
 				return
 			}
-			os.Exit(run(e, log, o))
+			os.Exit(profiled(log, func() int { return run(e, log, o) }))
 		}
 	}
 	reportConfigErrors(log, err, o.files)

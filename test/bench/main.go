@@ -82,16 +82,31 @@ func main() {
 	flag.StringVar(&opt.luaproxy, "luaproxy", "", "luaproxy binary (default bin/luaproxy)")
 	flag.StringVar(&opt.haproxy, "haproxy", "haproxy", "haproxy binary; skipped with a message when not found")
 	flag.StringVar(&opt.gotestFlags, "gotest-flags", "", "extra go test flags for the Go micro-benchmarks (e.g. '-count=6 -benchtime=2s')")
+	rounds := flag.Int("rounds", 0, "interleaved rounds per scenario variant, overriding the set's (more rounds: a steadier median ratio on a noisy host)")
+	duration := flag.Duration("duration", 0, "length of each round, overriding the set's")
+	pgo := flag.String("pgo", "", "instead of the comparison, write the CPU profile of luaproxy under the main scenarios to this file (make pgo)")
 	flag.Parse()
 	if opt.quick && opt.full {
 		fatal(errors.New("-quick and -full exclude each other"))
 	}
 	opt.setDefaults()
+	if *rounds > 0 {
+		opt.rounds = *rounds
+	}
+	if *duration > 0 {
+		opt.duration = *duration
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := newSuite(opt)
 	if err != nil {
 		fatal(err)
+	}
+	if *pgo != "" {
+		if err := s.runPGO(ctx, *pgo); err != nil {
+			fatal(err)
+		}
+		return
 	}
 	failed := s.run(ctx)
 	if err := s.writeOutputs(); err != nil {
