@@ -631,6 +631,14 @@ func (hc *HTTPConn) copyBody(sc *srvConn, m *h1.Message, res bool) error {
 	defer func() { hc.buf = out[:0] }()
 	for {
 		hc.armBody(sc, res)
+		if w.Buffered() > 0 && r.Buffered() == 0 && !r.BodyDone() {
+			// Nothing of the body is here yet: what is ready (the head)
+			// leaves first, as HAProxy forwards a head without waiting
+			// for the body (an event stream, a slow server or client).
+			if werr := w.Flush(); werr != nil {
+				return werr
+			}
+		}
 		n, err := r.ReadBody(buf)
 		if n > 0 {
 			hc.armBody(sc, res)
