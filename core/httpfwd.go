@@ -281,6 +281,15 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 			return hc.finishLocal(tx, s.ErrorReply(408))
 		case fail == failInternal:
 			return hc.finishLocal(tx, s.ErrorReply(500))
+		case (fail == failReused || fail == failSend || fail == failEmpty) && !tx.First:
+			// HAProxy 2.6 compat (http_wait_for_response, TX_NOT_FIRST):
+			// a server that closes without answering a keep-alive
+			// connection's next request has the client connection closed
+			// with no response and no log line. The client retries, as
+			// after any keep-alive connection closed under it; the proxy
+			// never sends a request that may have been processed twice.
+			extOf(s).noLog = true
+			return false
 		case fail == failReused && (!hasBody || req.BodyComplete):
 			// An idle connection the server had closed: send again on
 			// a new one (nothing reached the client).
@@ -295,7 +304,13 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 			tx.Res.Reset()
 			continue
 		}
-		tx.closeClient = true
+		// HAProxy 2.6 compat: after a 502 (an invalid response, or none
+		// to a connection's first request) or a 504 the client connection
+		// serves its next request, unless the request body was not read
+		// whole.
+		if hasBody && !req.BodyComplete && !hc.br.BodyDone() {
+			tx.closeClient = true
+		}
 		code := 502
 		if fail == failTimeout {
 			code = 504
