@@ -653,6 +653,9 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*
 				// handed a slot while leaving: give it back
 				(<-w.ch).release()
 			}
+			if queuePos != nil {
+				*queuePos += w.pos
+			}
 			return nil, errClientAbort
 		case srv := <-w.ch:
 			if queuePos != nil {
@@ -660,7 +663,9 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*
 			}
 			return srv, nil
 		case <-timeout:
-			px.unqueue(w)
+			if px.unqueue(w) && queuePos != nil {
+				*queuePos += w.pos
+			}
 			select {
 			case srv := <-w.ch: // handed a slot while timing out
 				if queuePos != nil {
@@ -675,13 +680,15 @@ func (px *Proxy) acquireServer(in *lbInput, exclude *Server, queuePos *int64) (*
 }
 
 // unqueue takes w out of the backend's queue; false when it was no
-// longer there (it was handed a slot).
+// longer there (it was handed a slot). A stream leaving the queue also
+// counts its position, as HAProxy's __pendconn_unlink_prx does.
 func (px *Proxy) unqueue(w *waiter) bool {
 	px.qMu.Lock()
 	defer px.qMu.Unlock()
 	for i, x := range px.queue {
 		if x == w {
 			px.queue = append(px.queue[:i], px.queue[i+1:]...)
+			w.pos = px.dequeued - w.mark + 1
 			return true
 		}
 	}
@@ -736,7 +743,10 @@ func (px *Proxy) dequeue() {
 		}
 		w := px.queue[0]
 		px.queue = px.queue[1:]
-		w.pos = px.dequeued - w.mark
+		// HAProxy compat (pendconn_add, __pendconn_unlink_prx): the
+		// streams dequeued before it, plus one: the first in line
+		// reports 1
+		w.pos = px.dequeued - w.mark + 1
 		px.dequeued++
 		w.ch <- srv
 	}

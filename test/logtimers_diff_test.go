@@ -52,7 +52,7 @@ defaults
     log "${LOGADDR}" local0
 frontend fe
     bind "127.0.0.1:${FE_PORT}"
-    log-format "LOG %HP %ST %ts ` + timersFmt + `"
+    log-format "LOG %HP %ST %ts ` + timersFmt + ` bq=%bq"
     http-request return status 200 content-type text/plain string ok if { path /local }
     http-request deny if { path /deny }
     use_backend be_refused if { path_beg /refused }
@@ -182,12 +182,12 @@ backend be_timeout
 	}
 	lp := results["luaproxy"]
 	for _, want := range []string{
-		"LOG /ok 200 -- Th=N Ti=N TR=N Tq=N Tw=N Tc=N Tr=N Td=N Ta=N Tt=N Tu=N",
-		"LOG /local 200 LR Th=N Ti=N TR=N Tq=N Tw=-1 Tc=-1 Tr=-1 Td=-1 Ta=N Tt=N Tu=N",
-		"LOG /refused 503 SC Th=N Ti=N TR=N Tq=N Tw=N Tc=-1 Tr=-1 Td=-1 Ta=N Tt=N Tu=N",
-		"LOG /queue/wait 200 -- Th=N Ti=N TR=N Tq=N Tw=N Tc=N Tr=N Td=N Ta=N Tt=N Tu=N",
-		"LOG /qt/wait 503 sQ Th=N Ti=N TR=N Tq=N Tw=N Tc=-1 Tr=-1 Td=-1 Ta=N Tt=N Tu=N",
-		"LOG /timeout/slow 504 sH Th=N Ti=N TR=N Tq=N Tw=N Tc=N Tr=-1 Td=-1 Ta=N Tt=N Tu=N",
+		"LOG /ok 200 -- Th=N Ti=N TR=N Tq=N Tw=N Tc=N Tr=N Td=N Ta=N Tt=N Tu=N bq=0",
+		"LOG /local 200 LR Th=N Ti=N TR=N Tq=N Tw=-1 Tc=-1 Tr=-1 Td=-1 Ta=N Tt=N Tu=N bq=0",
+		"LOG /refused 503 SC Th=N Ti=N TR=N Tq=N Tw=N Tc=-1 Tr=-1 Td=-1 Ta=N Tt=N Tu=N bq=0",
+		"LOG /queue/wait 200 -- Th=N Ti=N TR=N Tq=N Tw=N Tc=N Tr=N Td=N Ta=N Tt=N Tu=N bq=1",
+		"LOG /qt/wait 503 sQ Th=N Ti=N TR=N Tq=N Tw=N Tc=-1 Tr=-1 Td=-1 Ta=N Tt=N Tu=N bq=1",
+		"LOG /timeout/slow 504 sH Th=N Ti=N TR=N Tq=N Tw=N Tc=N Tr=-1 Td=-1 Ta=N Tt=N Tu=N bq=0",
 	} {
 		if got := lp[strings.Fields(want)[1]]; got != want {
 			t.Errorf("luaproxy logged\n  %s\nwant\n  %s", got, want)
