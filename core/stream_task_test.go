@@ -197,9 +197,10 @@ backend be
 	}
 }
 
-// TestBackendQueuePosition checks bc_be_queue and %bq: the streams
-// served from the backend's queue while a stream waited in it (0 for the
-// head of the queue, 1 for the one behind it, 0 without queueing).
+// TestBackendQueuePosition checks bc_be_queue and %bq: as HAProxy counts
+// it, the streams served from the backend's queue while a stream waited
+// in it, plus one (1 for the head of the queue, 2 for the one behind it,
+// 0 without queueing).
 func TestBackendQueuePosition(t *testing.T) {
 	release := make(chan struct{}, 3)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -238,7 +239,7 @@ backend be
 	for range results {
 		release <- struct{}{}
 	}
-	for i, want := range []string{"x-q: 0 0", "x-q: 0 0", "x-q: 1 0"} {
+	for i, want := range []string{"x-q: 0 0", "x-q: 1 0", "x-q: 2 0"} {
 		if got := <-results[i]; !strings.Contains(strings.ToLower(got), want) {
 			t.Errorf("request %d: want %q in\n%s", i, want, got)
 		}
