@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"luaproxy/core/config"
@@ -207,7 +208,9 @@ func TestBackendQueuePosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var arrived atomic.Int32
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
 		<-release
 		_, _ = io.WriteString(w, "ok")
 	})}
@@ -232,7 +235,12 @@ backend be
 	for i := range results {
 		results[i] = make(chan string, 1)
 		go func(ch chan string) { ch <- get(t, addr, "/") }(results[i])
-		// each request waits behind the previous one before the next starts
+		// the first holds the server's only slot, each next one waits
+		// behind the previous one before the next starts
+		if i == 0 {
+			waitFor(t, "the first request at the server", func() bool { return arrived.Load() == 1 })
+			continue
+		}
 		want := i
 		waitFor(t, "the queue to grow", func() bool { return be.queueLen() == want })
 	}
