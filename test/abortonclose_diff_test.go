@@ -30,63 +30,48 @@ type holdOrigin struct {
 
 func newHoldOrigin(t *testing.T) *holdOrigin {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	o := &holdOrigin{addr: ln.Addr().String(), release: make(chan struct{})}
-	go func() {
+	o := &holdOrigin{release: make(chan struct{})}
+	o.addr = serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
 		for {
-			c, err := ln.Accept()
+			l, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-				br := bufio.NewReader(c)
-				line, err := br.ReadString('\n')
-				if err != nil {
+			if l == "\r\n" {
+				break
+			}
+		}
+		path := strings.Fields(line + " x")[1]
+		o.mu.Lock()
+		o.paths = append(o.paths, path)
+		o.mu.Unlock()
+		switch {
+		case strings.Contains(path, "/hold"):
+			select {
+			case <-o.release:
+			case <-time.After(30 * time.Second):
+			}
+		case strings.Contains(path, "/slow"):
+			// until the proxy resets the connection (a FIN
+			// only half-closes it)
+			var b [1]byte
+			for {
+				if _, err := c.Read(b[:]); err == io.EOF {
+					time.Sleep(10 * time.Millisecond)
+				} else if err != nil {
 					return
 				}
-				for {
-					l, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if l == "\r\n" {
-						break
-					}
-				}
-				path := strings.Fields(line + " x")[1]
-				o.mu.Lock()
-				o.paths = append(o.paths, path)
-				o.mu.Unlock()
-				switch {
-				case strings.Contains(path, "/hold"):
-					select {
-					case <-o.release:
-					case <-time.After(30 * time.Second):
-					}
-				case strings.Contains(path, "/slow"):
-					// until the proxy resets the connection (a FIN
-					// only half-closes it)
-					var b [1]byte
-					for {
-						if _, err := c.Read(b[:]); err == io.EOF {
-							time.Sleep(10 * time.Millisecond)
-						} else if err != nil {
-							return
-						}
-					}
-				case strings.Contains(path, "/plain"):
-					time.Sleep(200 * time.Millisecond)
-				}
-				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-			}()
+			}
+		case strings.Contains(path, "/plain"):
+			time.Sleep(200 * time.Millisecond)
 		}
-	}()
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+	})
 	return o
 }
 

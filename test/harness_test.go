@@ -126,3 +126,30 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// serveConns listens on a loopback port for the test's duration and runs
+// serve on each connection in its own goroutine (the connection closed
+// after it, with a 60 s deadline set before): the accept loop of the
+// tests' small origins. It returns the address.
+func serveConns(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+				serve(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}

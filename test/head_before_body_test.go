@@ -16,40 +16,26 @@ import (
 // the body later (an event stream, a slow computation) has the client
 // see the head at once, with a Content-Length body and a chunked one.
 func TestHeadBeforeBody(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	release := make(chan struct{})
-	go func() {
+	origin := serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		line, _ := br.ReadString('\n')
 		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+			l, err := br.ReadString('\n')
+			if err != nil || l == "\r\n" {
+				break
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				line, _ := br.ReadString('\n')
-				for {
-					l, err := br.ReadString('\n')
-					if err != nil || l == "\r\n" {
-						break
-					}
-				}
-				if strings.Contains(line, "/chunked") {
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-					<-release
-					io.WriteString(c, "5\r\nlater\r\n0\r\n\r\n")
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
-				<-release
-				io.WriteString(c, "later")
-			}()
 		}
-	}()
+		if strings.Contains(line, "/chunked") {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+			<-release
+			io.WriteString(c, "5\r\nlater\r\n0\r\n\r\n")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+		<-release
+		io.WriteString(c, "later")
+	})
 	p := startProxy(t, `
 defaults
    mode http
@@ -60,7 +46,7 @@ frontend fe
    bind 127.0.0.1:0
    default_backend be
 backend be
-   server s1 `+ln.Addr().String()+`
+   server s1 `+origin+`
 `, nil)
 	defer close(release)
 	for _, path := range []string{"/length", "/chunked"} {

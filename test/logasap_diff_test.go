@@ -19,58 +19,42 @@ import (
 // body in one write.
 func heldBodyOrigin(t *testing.T, release chan struct{}) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
 		for {
-			c, err := ln.Accept()
+			l, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-				br := bufio.NewReader(c)
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				for {
-					l, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if l == "\r\n" {
-						break
-					}
-				}
-				body := strings.Repeat("x", 1000)
-				head := "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nX-Foo: bar\r\nConnection: close\r\n\r\n"
-				switch {
-				case strings.Contains(line, "/slow"):
-					_, _ = io.WriteString(c, head)
-					select {
-					case <-release:
-					case <-time.After(30 * time.Second):
-					}
-					_, _ = io.WriteString(c, body)
-				case strings.Contains(line, "/chunk"):
-					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Foo: bar\r\n\r\n10\r\n0123456789abcdef\r\n")
-					time.Sleep(100 * time.Millisecond)
-					_, _ = io.WriteString(c, "0\r\n\r\n")
-				default:
-					_, _ = io.WriteString(c, head+body)
-				}
-				// the proxy closes first: the server is still counted
-				// when the line is built
-				_, _ = io.Copy(io.Discard, br)
-			}()
+			if l == "\r\n" {
+				break
+			}
 		}
-	}()
-	return ln.Addr().String()
+		body := strings.Repeat("x", 1000)
+		head := "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nX-Foo: bar\r\nConnection: close\r\n\r\n"
+		switch {
+		case strings.Contains(line, "/slow"):
+			_, _ = io.WriteString(c, head)
+			select {
+			case <-release:
+			case <-time.After(30 * time.Second):
+			}
+			_, _ = io.WriteString(c, body)
+		case strings.Contains(line, "/chunk"):
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Foo: bar\r\n\r\n10\r\n0123456789abcdef\r\n")
+			time.Sleep(100 * time.Millisecond)
+			_, _ = io.WriteString(c, "0\r\n\r\n")
+		default:
+			_, _ = io.WriteString(c, head+body)
+		}
+		// the proxy closes first: the server is still counted
+		// when the line is built
+		_, _ = io.Copy(io.Discard, br)
+	})
 }
 
 // TestLogASAPDiff: with "option logasap" an HTTP transaction is logged

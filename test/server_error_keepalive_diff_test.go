@@ -18,42 +18,26 @@ import (
 // the proxy gives up), anything else with a 200.
 func badOrigin(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					switch req.URL.Path {
-					case "/junk":
-						io.WriteString(c, "garbage\r\n\r\n")
-						return
-					case "/empty":
-						return
-					case "/mute":
-						_, _ = io.Copy(io.Discard, br)
-						return
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
+			switch req.URL.Path {
+			case "/junk":
+				io.WriteString(c, "garbage\r\n\r\n")
+				return
+			case "/empty":
+				return
+			case "/mute":
+				_, _ = io.Copy(io.Discard, br)
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestServerErrorKeepAliveDiff: what becomes of the client connection
