@@ -178,7 +178,7 @@ func (s *Stream) beginTxn(tx *HTTPTxn) {
 // endTxn is called when a request was answered: its bytes are added to
 // the stream's totals and to the tracked stick-table entries.
 func (s *Stream) endTxn(tx *HTTPTxn) {
-	in, out := msgBytes(&tx.Req), msgBytes(&tx.Res)
+	in, out := inBytes(&tx.Req, tx.reqHeadIn), inBytes(&tx.Res, tx.resHeadIn)
 	s.fx.in += in
 	s.fx.out += out
 	s.countBytes(in, out)

@@ -37,6 +37,10 @@ type HTTPTxn struct {
 	comp        *compAlgo    // the compression algorithm the request allows (compression.go)
 	reqBodyDone bool         // the request body was read from the client
 	closeClient bool         // the client connection ends after this response
+	// reqHeadIn and resHeadIn are the HTX sizes of the request's and the
+	// server response's heads as received, before any rule (%U, %B; 0
+	// until received)
+	reqHeadIn, resHeadIn int64
 	// clientGone: the client closed while a rule waited; the rules run
 	// on in HAProxy's final mode, then the stream ends (AbortAfterRules).
 	clientGone bool
@@ -204,6 +208,7 @@ func (e *Engine) serveHTTP(s *Stream) {
 			return
 		}
 		tx.headAt = s.now() // taskBlock's wake-up
+		tx.reqHeadIn = headBytes(&tx.Req)
 		fe.Requests.Add(1)
 		if !e.handleRequest(hc, tx) || tx.closeClient || e.Stopping() {
 			return

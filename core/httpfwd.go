@@ -160,6 +160,7 @@ func (hc *HTTPConn) finishLocal(tx *HTTPTxn, r *Reply) bool {
 			r = pr
 		}
 	}
+	tx.resHeadIn = 0 // the reply is counted, not a response it replaces
 	if r.Raw == nil {
 		// After-response rules see the reply as the response.
 		res := &tx.Res
@@ -475,6 +476,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	abort.stop()
 	tx.Status = res.Status
 	tx.srvStatus = res.Status
+	tx.resHeadIn = headBytes(res)
 	tx.srvTime = s.now().Sub(tx.start)
 	s.countResponse(res.Status)
 	s.stickStore(be)

@@ -542,7 +542,7 @@ func termState(s *Stream) [2]byte {
 // bytesOut is %B: the bytes sent to the client.
 func bytesOut(s *Stream) int64 {
 	if tx := s.HTTP; tx != nil {
-		return msgBytes(&tx.Res) + tx.resExtra
+		return inBytes(&tx.Res, tx.resHeadIn) + tx.resExtra
 	}
 	return extOf(s).fwd.ToClient
 }
@@ -550,7 +550,7 @@ func bytesOut(s *Stream) int64 {
 // bytesIn is %U: the bytes received from the client.
 func bytesIn(s *Stream) int64 {
 	if tx := s.HTTP; tx != nil {
-		return msgBytes(&tx.Req)
+		return inBytes(&tx.Req, tx.reqHeadIn)
 	}
 	return extOf(s).fwd.ToServer
 }
@@ -570,6 +570,21 @@ func msgBytes(m *h1.Message) int64 {
 		n += m.ContentLength
 	}
 	return n
+}
+
+// inBytes is msgBytes of m as it was received: HAProxy counts a message
+// as it enters its channel (req.total, res.total), before the rules
+// rewrite its head and before its H1 mux adds a connection header. head
+// is the HTX size of the head as received (headBytes then), 0 for a
+// message made here (a local reply), counted as it is.
+func inBytes(m *h1.Message, head int64) int64 {
+	if head == 0 {
+		return msgBytes(m)
+	}
+	if m.ContentLength > 0 {
+		head += m.ContentLength
+	}
+	return head
 }
 
 // headBytes is the HTX size of a message's head (msgBytes without the
