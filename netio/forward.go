@@ -212,7 +212,11 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 	_, tcp2 := s.(*net.TCPConn)
 	f.splice = tcp1 && tcp2 && !opts.NoSplice
 	if !f.splice {
-		f.io = [2]net.Conn{PollConn(c, WaitKnownEmpty), PollConn(s, WaitKnownEmpty)}
+		// Each direction reads again as soon as it forwarded, before the
+		// other direction writes to its connection: a read could not
+		// wait first safely (WaitKnownEmpty waits only after a write that
+		// proved the connection was not reset), so reads try first.
+		f.io = [2]net.Conn{PollConn(c, WaitOnEmpty), PollConn(s, WaitOnEmpty)}
 	} else {
 		f.io = f.conns
 	}

@@ -21,13 +21,16 @@ const (
 	// answers a request.
 	WaitReply
 	// WaitKnownEmpty waits first when the kernel said the last read left
-	// nothing behind: neither data nor an end of stream (TCP_INQ, turned
-	// on when a read first finds the socket empty). Anything arriving
-	// later wakes the poller, so nothing is missed, and a close that came
-	// with the last data is seen at once. The wrapper must be the only
-	// reader of its connection: a read by anything else leaves it
-	// believing the socket empty when it may not be. For a client
-	// connection read by one HTTP parser.
+	// nothing behind, neither data nor an end of stream (TCP_INQ, turned
+	// on when a read first finds the socket empty), and a write through
+	// the wrapper succeeded since (TCP_INQ does not tell a reset that
+	// came with the data; the write would have failed). Anything
+	// arriving later wakes the poller, so nothing is missed, and a close
+	// or a reset that came with the last data is seen at once. The
+	// wrapper must be the only reader of its connection: a read by
+	// anything else leaves it believing the socket empty when it may not
+	// be. For a client connection answered between its reads: an HTTP
+	// client, a TCP service's.
 	WaitKnownEmpty
 )
 

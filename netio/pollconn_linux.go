@@ -56,9 +56,14 @@ type pollConn struct {
 	short, wrote bool
 	// For WaitKnownEmpty: inq says TCP_INQ is on (reads go through
 	// recvmsg and learn what the socket still holds), empty that the
-	// last read left nothing, not even an end of stream.
-	inq, empty bool
-	msg        inqMsg
+	// last read left nothing, not even an end of stream, and rmark the
+	// writes started by then (writes and writeOK count the writes
+	// started and the last one that succeeded: a write may run on
+	// another goroutine).
+	inq, empty      bool
+	rmark           uint64
+	writes, writeOK atomic.Uint64
+	msg             inqMsg
 	// The calls in progress, for readFn and writeFn (closures made once,
 	// so that a call allocates nothing). A read and a write may run at
 	// the same time, from two goroutines.
@@ -131,7 +136,11 @@ func (c *pollConn) read(fd uintptr) {
 		wait = c.short && c.wrote
 		c.wrote = false
 	case WaitKnownEmpty:
-		wait = c.empty
+		// TCP_INQ reports a FIN left behind, not a reset: a reset that
+		// came with the last data shows only as the failure of the
+		// next write. Waiting first is safe once a write that started
+		// after that read succeeded.
+		wait = c.empty && c.writeOK.Load() > c.rmark
 		c.empty = false
 	}
 	for {
@@ -170,7 +179,9 @@ func (c *pollConn) read(fd uintptr) {
 		default:
 			c.r.n, c.r.err = n, nil
 			c.short = n < len(c.r.p)
-			c.empty = left == 0
+			if c.empty = left == 0; c.empty {
+				c.rmark = c.writes.Load()
+			}
 		}
 		return
 	}
@@ -219,6 +230,7 @@ func (c *pollConn) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	c.w.p = p
+	seq := c.writes.Add(1)
 	if err := c.rc.Control(c.writeFn); err != nil {
 		c.w.p = nil
 		return 0, err
@@ -232,6 +244,9 @@ func (c *pollConn) Write(p []byte) (int, error) {
 		var m int
 		m, err = c.Conn.Write(p[n:])
 		n += m
+	}
+	if err == nil {
+		c.writeOK.Store(seq)
 	}
 	return n, err
 }

@@ -115,10 +115,18 @@ func TestPollConnKnownEmpty(t *testing.T) {
 	read("5678")
 
 	// The close that came with the last data (the wait is armed: the
-	// previous read was short and left the socket empty).
+	// previous read was short and left the socket empty, a write
+	// followed it).
 	buf = make([]byte, 64)
 	_, _ = client2.Write([]byte("x"))
 	read("x")
+	if _, err := r.Write([]byte("ack")); err != nil {
+		t.Fatal(err)
+	}
+	// read before the close: a close with unread data resets
+	if _, err := io.ReadFull(client2, make([]byte, 3)); err != nil {
+		t.Fatal(err)
+	}
 	_, _ = client2.Write([]byte("last"))
 	_ = client2.Close()
 	time.Sleep(50 * time.Millisecond) // data and close before the read
@@ -126,6 +134,24 @@ func TestPollConnKnownEmpty(t *testing.T) {
 	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := r.Read(buf); n != 0 || err != io.EOF {
 		t.Fatalf("after the last data: %d %v, want EOF at once", n, err)
+	}
+
+	// A reset that came with the last data: TCP_INQ does not tell it,
+	// the next write fails, and the read after it must not wait.
+	client3, server3 := tcpPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+	r = netio.PollConn(server3, netio.WaitKnownEmpty)
+	time.AfterFunc(20*time.Millisecond, func() { _, _ = client3.Write([]byte("y")) })
+	read("y") // found the socket empty first: TCP_INQ on
+	_, _ = client3.Write([]byte("z"))
+	_ = client3.(*net.TCPConn).SetLinger(0)
+	_ = client3.Close()
+	time.Sleep(50 * time.Millisecond) // data and reset before the read
+	read("z")
+	_, _ = r.Write([]byte("ack")) // fails: the connection was reset
+	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := r.Read(buf); err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("after a reset: %v after %v, want an error at once", err, time.Since(start))
 	}
 }
 
