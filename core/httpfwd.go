@@ -696,13 +696,7 @@ func stripConnTokens(m *h1.Message) {
 		if !strings.EqualFold(h.Name, "connection") {
 			continue
 		}
-		var kept []string
-		for _, t := range strings.Split(h.Value, ",") {
-			t = strings.TrimSpace(t)
-			if t != "" && !strings.EqualFold(t, "close") && !strings.EqualFold(t, "keep-alive") {
-				kept = append(kept, t)
-			}
-		}
+		kept := keptConnTokens(h.Value)
 		if len(kept) == 0 {
 			m.Headers = append(m.Headers[:i], m.Headers[i+1:]...)
 			i--
@@ -710,6 +704,19 @@ func stripConnTokens(m *h1.Message) {
 		}
 		h.Value = strings.Join(kept, ", ")
 	}
+}
+
+// keptConnTokens returns the tokens of a Connection header value that a
+// hop forwards: all but "close" and "keep-alive" (stripConnTokens).
+func keptConnTokens(v string) []string {
+	var kept []string
+	for _, t := range strings.Split(v, ",") {
+		t = strings.TrimSpace(t)
+		if t != "" && !strings.EqualFold(t, "close") && !strings.EqualFold(t, "keep-alive") {
+			kept = append(kept, t)
+		}
+	}
+	return kept
 }
 
 // versionAtLeast11 reports whether an "HTTP/x.y" version is 1.1 or above.

@@ -621,13 +621,7 @@ func connTokenBytes(m *h1.Message) int64 {
 		if !strings.EqualFold(h.Name, "connection") {
 			continue
 		}
-		var kept []string
-		for _, t := range strings.Split(h.Value, ",") {
-			t = strings.TrimSpace(t)
-			if t != "" && !strings.EqualFold(t, "close") && !strings.EqualFold(t, "keep-alive") {
-				kept = append(kept, t)
-			}
-		}
+		kept := keptConnTokens(h.Value)
 		n += len(h.Name) + len(h.Value)
 		if len(kept) > 0 {
 			n -= len(h.Name) + len(strings.Join(kept, ", "))
