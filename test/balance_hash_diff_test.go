@@ -35,28 +35,12 @@ func namedOriginAt(t *testing.T, host, name string) string {
 // tcpNamedOrigin answers each TCP connection with its name, once it has
 // read something, and closes it.
 func tcpNamedOrigin(t *testing.T, name string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				buf := make([]byte, 512)
-				if _, err := c.Read(buf); err == nil {
-					_, _ = io.WriteString(c, name)
-				}
-			}()
+	return serveConns(t, func(c net.Conn) {
+		buf := make([]byte, 512)
+		if _, err := c.Read(buf); err == nil {
+			_, _ = io.WriteString(c, name)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // post sends a POST with a url-encoded body on the keep-alive

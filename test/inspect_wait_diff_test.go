@@ -256,38 +256,22 @@ frontend fe
 // (each after its pause) and closes.
 func pieceOrigin(t *testing.T, pieces []inspectPiece) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	return serveConns(t, func(c net.Conn) {
+		one := make([]byte, 1)
+		for one[0] != '\n' {
+			if _, err := c.Read(one); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				one := make([]byte, 1)
-				for one[0] != '\n' {
-					if _, err := c.Read(one); err != nil {
-						return
-					}
-				}
-				for _, p := range pieces {
-					time.Sleep(p.after)
-					if _, err := io.WriteString(c, p.data); err != nil {
-						return
-					}
-				}
-				// stay open: the rules must decide on the data
-				_, _ = c.Read(one)
-			}()
 		}
-	}()
-	return ln.Addr().String()
+		for _, p := range pieces {
+			time.Sleep(p.after)
+			if _, err := io.WriteString(c, p.data); err != nil {
+				return
+			}
+		}
+		// stay open: the rules must decide on the data
+		_, _ = c.Read(one)
+	})
 }
 
 // tcpPassFilter is a Lua filter registering tcp_payload on both

@@ -31,101 +31,85 @@ import (
 // flipAt, then with success.
 func checkOrigin(t *testing.T, mode string, flipAt time.Time) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	return serveConns(t, func(c net.Conn) {
+		buf := make([]byte, 512)
+		if mode == "myflip" || mode == "myerr" {
+			if mode == "myerr" || time.Now().Before(flipAt) {
+				_, _ = io.WriteString(c, myPacket(0, "\xff\x6a\x04#HY000Host is blocked"))
 				return
 			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				buf := make([]byte, 512)
-				if mode == "myflip" || mode == "myerr" {
-					if mode == "myerr" || time.Now().Before(flipAt) {
-						_, _ = io.WriteString(c, myPacket(0, "\xff\x6a\x04#HY000Host is blocked"))
-						return
-					}
-					_, _ = io.WriteString(c, myPacket(0, "\x0a5.7.42-log\x00\x01\x00\x00\x00abcdefgh\x00\xff\xf7\x21\x02\x00\xff\x81\x15"+strings.Repeat("\x00", 10)+"ijklmnopqrst\x00mysql_native_password\x00"))
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-					_, _ = io.WriteString(c, myPacket(2, "\x00\x00\x00\x02\x00\x00\x00"))
-					_, _ = io.Copy(io.Discard, c)
+			_, _ = io.WriteString(c, myPacket(0, "\x0a5.7.42-log\x00\x01\x00\x00\x00abcdefgh\x00\xff\xf7\x21\x02\x00\xff\x81\x15"+strings.Repeat("\x00", 10)+"ijklmnopqrst\x00mysql_native_password\x00"))
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, myPacket(2, "\x00\x00\x00\x02\x00\x00\x00"))
+			_, _ = io.Copy(io.Discard, c)
+			return
+		}
+		if mode == "smtpflip" {
+			if time.Now().Before(flipAt) {
+				_, _ = io.WriteString(c, "554 go away\r\n")
+				return
+			}
+			for _, reply := range []string{"220 mx.example ESMTP\r\n", "250 mx.example\r\n", "221 bye\r\n"} {
+				if _, err := io.WriteString(c, reply); err != nil {
 					return
 				}
-				if mode == "smtpflip" {
-					if time.Now().Before(flipAt) {
-						_, _ = io.WriteString(c, "554 go away\r\n")
-						return
-					}
-					for _, reply := range []string{"220 mx.example ESMTP\r\n", "250 mx.example\r\n", "221 bye\r\n"} {
-						if _, err := io.WriteString(c, reply); err != nil {
-							return
-						}
-						if reply[0] == '2' && reply[1] == '2' && reply[2] == '1' {
-							break
-						}
-						if _, err := c.Read(buf); err != nil {
-							return
-						}
-					}
-					_, _ = io.Copy(io.Discard, c)
-					return
+				if reply[0] == '2' && reply[1] == '2' && reply[2] == '1' {
+					break
 				}
 				if _, err := c.Read(buf); err != nil {
 					return
 				}
-				switch mode {
-				case "ldapflip":
-					code := "\x00"
-					if time.Now().Before(flipAt) {
-						code = "\x31" // invalidCredentials
-					}
-					_, _ = io.WriteString(c, "\x30\x0c\x02\x01\x01\x61\x07\x0a\x01"+code+"\x04\x00\x04\x00")
-					_, _ = io.Copy(io.Discard, c)
-					return
-				case "pgflip", "pgpass":
-					reply := "R\x00\x00\x00\x08\x00\x00\x00\x00" // AuthenticationOk
-					if mode == "pgpass" {
-						reply = "R\x00\x00\x00\x08\x00\x00\x00\x08" // GSS continue: unexpected
-					} else if time.Now().Before(flipAt) {
-						_, _ = io.WriteString(c, "E\x00\x00\x00\x2cSFATAL\x00VFATAL\x00C28000\x00Mrole \"x\" does not exist\x00\x00")
-						return
-					}
-					_, _ = io.WriteString(c, reply)
-					_, _ = io.Copy(io.Discard, c)
-					return
-				}
-				m := mode
-				if m == "flip" {
-					m = "wrong"
-					if time.Now().After(flipAt) {
-						m = "good"
-					}
-				}
-				switch m {
-				case "good":
-					_, _ = io.WriteString(c, "+PONG\r\n")
-				case "goodclose":
-					_, _ = io.WriteString(c, "+PONG\r\n")
-					return
-				case "wrong":
-					_, _ = io.WriteString(c, "-ERR nope\r\n")
-					return
-				case "close":
-					return
-				}
-				_, _ = io.Copy(io.Discard, c) // until the checker closes
-			}()
+			}
+			_, _ = io.Copy(io.Discard, c)
+			return
 		}
-	}()
-	return ln.Addr().String()
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+		switch mode {
+		case "ldapflip":
+			code := "\x00"
+			if time.Now().Before(flipAt) {
+				code = "\x31" // invalidCredentials
+			}
+			_, _ = io.WriteString(c, "\x30\x0c\x02\x01\x01\x61\x07\x0a\x01"+code+"\x04\x00\x04\x00")
+			_, _ = io.Copy(io.Discard, c)
+			return
+		case "pgflip", "pgpass":
+			reply := "R\x00\x00\x00\x08\x00\x00\x00\x00" // AuthenticationOk
+			if mode == "pgpass" {
+				reply = "R\x00\x00\x00\x08\x00\x00\x00\x08" // GSS continue: unexpected
+			} else if time.Now().Before(flipAt) {
+				_, _ = io.WriteString(c, "E\x00\x00\x00\x2cSFATAL\x00VFATAL\x00C28000\x00Mrole \"x\" does not exist\x00\x00")
+				return
+			}
+			_, _ = io.WriteString(c, reply)
+			_, _ = io.Copy(io.Discard, c)
+			return
+		}
+		m := mode
+		if m == "flip" {
+			m = "wrong"
+			if time.Now().After(flipAt) {
+				m = "good"
+			}
+		}
+		switch m {
+		case "good":
+			_, _ = io.WriteString(c, "+PONG\r\n")
+		case "goodclose":
+			_, _ = io.WriteString(c, "+PONG\r\n")
+			return
+		case "wrong":
+			_, _ = io.WriteString(c, "-ERR nope\r\n")
+			return
+		case "close":
+			return
+		}
+		_, _ = io.Copy(io.Discard, c) // until the checker closes
+	})
 }
 
 // myPacket frames a MySQL packet.
