@@ -133,6 +133,9 @@ func (s *Stream) keepStickKey(t *stickTable, k string) {
 // stickStore runs be's store-response rules and stores every kept key
 // with the stream's server (none for a "non-stick" server).
 func (s *Stream) stickStore(be *Proxy) {
+	if len(be.stick) == 0 && len(s.fx.stickStores) == 0 {
+		return // nothing to store: most backends, every request
+	}
 	ctx := s.SampleCtx()
 	resp := ctx.Response
 	ctx.Response = true
