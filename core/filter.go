@@ -512,11 +512,11 @@ func (hc *HTTPConn) Filtered() bool {
 // ServiceResponse).
 func (hc *HTTPConn) ServiceResponseRules() bool {
 	s := hc.s
-	if s.hasAfterResponse() || len(s.Frontend.HTTPRules[HTTPResponse]) > 0 {
+	if s.hasAfterResponse() || len(s.Frontend.HTTPRules.res) > 0 {
 		return true
 	}
 	be := s.Backend
-	return be != nil && be != s.Frontend && len(be.HTTPRules[HTTPResponse]) > 0
+	return be != nil && be != s.Frontend && len(be.HTTPRules.res) > 0
 }
 
 // StartServiceResponse sends the head of an unfiltered HTTP service's

@@ -67,11 +67,16 @@ type HTTPTxn struct {
 }
 
 // reset prepares the transaction for the next request of the connection,
-// which starts at start, keeping the capacity of its header lists.
+// which starts at start, keeping the capacity of its header lists and
+// its (emptied) variable store.
 func (tx *HTTPTxn) reset(first bool, start time.Time) {
 	tx.Req.Reset()
 	tx.Res.Reset()
-	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: start, seq: tx.seq + 1}
+	vars := tx.vars
+	if vars != nil {
+		vars.Clear()
+	}
+	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: start, seq: tx.seq + 1, vars: vars}
 }
 
 // Reply is a response produced by the proxy itself (deny, return,
@@ -154,14 +159,19 @@ type HTTPConn struct {
 	dl deadlines
 	// waiting is set while the connection waits for a next request.
 	waiting atomic.Bool
+	// onQueue is hc.queueWatch, the method value made once per
+	// connection rather than once per request.
+	onQueue func() (<-chan struct{}, func())
 }
 
 // newHTTPConn returns the HTTP side of stream s's client connection.
 func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
 	s.shareClient() // the request channel's reads, if any, came first
 	pc := netio.PollConn(s.Client, netio.WaitKnownEmpty)
-	return &HTTPConn{s: s, pc: pc, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
+	hc := &HTTPConn{s: s, pc: pc, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
 		dl: deadlines{conn: s.Client}}
+	hc.onQueue = hc.queueWatch
+	return hc
 }
 
 // serveHTTP runs the request/response loop of an HTTP frontend.

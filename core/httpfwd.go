@@ -253,7 +253,7 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		// is queued ends it (CQ); a connect is let finish (HAProxy's to
 		// a loopback server is done before it looks), the response wait
 		// looks again (exchange).
-		in.onQueue = hc.queueWatch
+		in.onQueue = hc.onQueue
 		conn, err := s.connectWith(be, in, e.dialPooled, exclude)
 		if err == errClientAbort {
 			// HAProxy compat: no response, the connection closes
@@ -730,11 +730,11 @@ func versionAtLeast11(v string) bool {
 // hasAfterResponse reports whether http-after-response rules apply to
 // the stream's responses.
 func (s *Stream) hasAfterResponse() bool {
-	if len(s.Frontend.HTTPRules[HTTPAfterResponse]) > 0 {
+	if len(s.Frontend.HTTPRules.after) > 0 {
 		return true
 	}
 	be := s.Backend
-	return be != nil && be != s.Frontend && len(be.HTTPRules[HTTPAfterResponse]) > 0
+	return be != nil && be != s.Frontend && len(be.HTTPRules.after) > 0
 }
 
 // parseRawReply parses a raw response (an errorfile) into a Reply; nil

@@ -228,7 +228,8 @@ func (e *Engine) parseHTTPRule(px *Proxy, l config.Line) error {
 			e.warn(l.Warnf("%s", w))
 		}
 	}
-	px.HTTPRules[rs] = append(px.HTTPRules[rs], &httpRule{condRule: c, act: act, line: l})
+	list := px.HTTPRules.list(rs)
+	*list = append(*list, &httpRule{condRule: c, act: act, line: l})
 	return nil
 }
 
@@ -503,6 +504,23 @@ func regexError(re string, err error) string {
 	return fmt.Sprintf("regex '%s' is invalid (error=%s)", re, sample.PCREMessage([]byte(re), err))
 }
 
+// httpRules are a proxy's http-request, http-response and
+// http-after-response rules (a map cost a string hash per rule set run).
+type httpRules struct{ req, res, after []*httpRule }
+
+// list returns the rules of set rs.
+func (h *httpRules) list(rs RuleSet) *[]*httpRule {
+	switch rs {
+	case HTTPRequest:
+		return &h.req
+	case HTTPResponse:
+		return &h.res
+	case HTTPAfterResponse:
+		return &h.after
+	}
+	panic("core: no HTTP rule set " + string(rs))
+}
+
 // runHTTPRules runs px's rules of set rs for the request; ok=false means
 // processing ends with r (nil r: close without a response).
 func (s *Stream) runHTTPRules(px *Proxy, rs RuleSet) (r *Reply, ok bool) {
@@ -510,7 +528,7 @@ func (s *Stream) runHTTPRules(px *Proxy, rs RuleSet) (r *Reply, ok bool) {
 	if rs == HTTPRequest && px == s.Frontend {
 		s.requestSeen(tx)
 	}
-	rules := px.HTTPRules[rs]
+	rules := *px.HTTPRules.list(rs)
 	var redirects []*httpRule
 	if rs == HTTPRequest {
 		// the legacy "redirect" rules come after the http-request ones

@@ -597,7 +597,7 @@ func headBytes(m *h1.Message) int64 {
 		if reason == "" {
 			reason = Reason(m.Status) // what a local reply is sent with
 		}
-		n += len(strconv.Itoa(m.Status)) + len(reason)
+		n += decimalLen(int64(m.Status)) + len(reason)
 	} else {
 		n += len(m.Method) + len(m.URI)
 	}
@@ -607,9 +607,21 @@ func headBytes(m *h1.Message) int64 {
 		hasCL = hasCL || strings.EqualFold(h.Name, "content-length")
 	}
 	if m.ContentLength >= 0 && !hasCL && m.IsResponse && m.Framing != h1.FramingChunked {
-		n += len("content-length") + len(strconv.FormatInt(m.ContentLength, 10))
+		n += len("content-length") + decimalLen(m.ContentLength)
 	}
 	return int64(n)
+}
+
+// decimalLen is len(strconv.FormatInt(v, 10)), without making the string.
+func decimalLen(v int64) int {
+	n, u := 1, uint64(v)
+	if v < 0 {
+		n, u = 2, -u
+	}
+	for ; u >= 10; u /= 10 {
+		n++
+	}
+	return n
 }
 
 // connTokenBytes is what stripConnTokens takes from m's head: HAProxy's

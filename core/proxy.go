@@ -42,7 +42,7 @@ type Proxy struct {
 	// content rules may wait for response data; 0 evaluates them at once.
 	ResInspectDelay time.Duration
 	Rules           map[RuleSet][]*Rule
-	HTTPRules       map[RuleSet][]*httpRule
+	HTTPRules       httpRules
 	UseBackends     []*UseBackend
 	// ErrorFiles are the proxy's error messages by status, from
 	// "errorfile", "errorfiles" and "http-error" (httperrors.go); the
@@ -198,7 +198,7 @@ type Options struct {
 // copyDefaults returns a new proxy inheriting the settings of defaults d.
 func newProxy(kind, name string, d *Proxy, l config.Line) *Proxy {
 	px := &Proxy{Name: name, Kind: kind, Mode: "tcp", Rules: map[RuleSet][]*Rule{}, Line: l,
-		HTTPRules: map[RuleSet][]*httpRule{}, ext: &pxExt{},
+		ext:     &pxExt{},
 		Retries: 3, RetryOn: RetryConnFailure, Reuse: ReuseSafe, Balance: Balance{Algo: "roundrobin", Draws: 2},
 		MaxSessionSrvConns: defaultMaxSessionSrvConns}
 	switch kind {

@@ -43,13 +43,13 @@ func (e *Engine) parseMoreProxyKeyword(px *Proxy, l config.Line) (bool, error) {
 		// the same syntax as "http-request redirect"
 		rl := l
 		rl.Args = append([]string{"http-request"}, args...)
-		rules := px.HTTPRules[HTTPRequest]
+		rules := px.HTTPRules.req
 		if err := e.parseHTTPRule(px, rl); err != nil {
 			return true, err
 		}
-		r := px.HTTPRules[HTTPRequest][len(rules)]
+		r := px.HTTPRules.req[len(rules)]
 		r.line = l
-		px.HTTPRules[HTTPRequest] = rules
+		px.HTTPRules.req = rules
 		m.redirects = append(m.redirects, r)
 	case "http-send-name-header":
 		if !isDefaults && px.Cap&CapBE == 0 {

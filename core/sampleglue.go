@@ -18,8 +18,20 @@ func (f smpFormat) Render(s *Stream) string {
 	if s == nil {
 		return f.f.RenderString(nil)
 	}
-	return string(f.f.Render(s.SampleCtx(), nil))
+	// The stream's scratch buffer is taken for the time of the render: a
+	// Lua fetch in the format may render another one.
+	buf := s.fmtBuf
+	s.fmtBuf = nil
+	buf = f.f.Render(s.SampleCtx(), buf[:0])
+	out := string(buf)
+	if cap(buf) <= maxFmtBuf {
+		s.fmtBuf = buf
+	}
+	return out
 }
+
+// maxFmtBuf bounds the scratch buffer a stream keeps between renders.
+const maxFmtBuf = 4096
 
 // renderIn renders f in ctx, a context without a stream (a health
 // check's); formats without sample expressions render as themselves.

@@ -52,6 +52,8 @@ type Stream struct {
 	// BindID is the listener's id (so_id).
 	BindID int
 	smp    sample.Ctx
+	// fmtBuf is the scratch buffer log-formats render into (smpFormat).
+	fmtBuf []byte
 	// Ext holds per-module data (see NewExtSlot).
 	Ext [ExtSlots]any
 

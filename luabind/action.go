@@ -134,8 +134,9 @@ func abortYield(s *core.Stream) core.Verdict {
 func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bool) {
 	ls.Lock()
 	defer ls.Unlock()
-	txn := &TXN{s: s, ls: ls}
-	co, err := ls.start(&invocation{ctx: ctxAction, name: a.name, s: s, txn: txn}, fn)
+	iv := newTXNInvocation(ctxAction, a.name, s, ls)
+	txn := iv.txn
+	co, err := ls.start(iv, fn)
 	if err != nil {
 		sendErr(ls, a.px, "Lua function '%s': %v.", a.name, err)
 		return core.Continue, false

@@ -243,8 +243,8 @@ func registerLuaFetch(name string) {
 			words := argStrings(args)
 			ls.Lock()
 			defer ls.Unlock()
-			txn := &TXN{s: s, ls: ls}
-			iv := &invocation{ctx: ctxFetch, name: name, s: s, txn: txn}
+			iv := newTXNInvocation(ctxFetch, name, s, ls)
+			txn := iv.txn
 			smp, ok := ls.runSample(iv, r.fn, func(p *vm.Pusher) {
 				pushTXN(p, txn)
 				for _, w := range words {

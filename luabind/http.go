@@ -161,8 +161,10 @@ func dirName(res bool) string {
 	return "req_"
 }
 
+// nameValue checks the arguments of fn (its full short name, such as
+// "req_set_hdr") and returns the message, the name and the value.
 func (h *HTTP) nameValue(c *vm.Call, res bool, fn string) (*h1.Message, string, string, error) {
-	if err := checkArgs(c, 3, dirName(res)+fn); err != nil {
+	if err := checkArgs(c, 3, fn); err != nil {
 		return nil, "", "", err
 	}
 	m, err := h.msg(c, res)
@@ -182,8 +184,9 @@ func (h *HTTP) nameValue(c *vm.Call, res bool, fn string) (*h1.Message, string, 
 
 // httpAddHeader implements req_add_header/res_add_header. It never yields.
 func httpAddHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
+	fn := dirName(res) + "add_hdr"
 	return func(h *HTTP, c *vm.Call) (int, error) {
-		m, name, value, err := h.nameValue(c, res, "add_hdr")
+		m, name, value, err := h.nameValue(c, res, fn)
 		if err != nil {
 			return 0, err
 		}
@@ -195,8 +198,9 @@ func httpAddHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 // httpSetHeader implements req_set_header/res_set_header: every header
 // of that name is removed, then one is added. It never yields.
 func httpSetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
+	fn := dirName(res) + "set_hdr"
 	return func(h *HTTP, c *vm.Call) (int, error) {
-		m, name, value, err := h.nameValue(c, res, "set_hdr")
+		m, name, value, err := h.nameValue(c, res, fn)
 		if err != nil {
 			return 0, err
 		}
@@ -208,8 +212,9 @@ func httpSetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 
 // httpDelHeader implements req_del_header/res_del_header. It never yields.
 func httpDelHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
+	fn := dirName(res) + "del_hdr"
 	return func(h *HTTP, c *vm.Call) (int, error) {
-		if err := checkArgs(c, 2, dirName(res)+"del_hdr"); err != nil {
+		if err := checkArgs(c, 2, fn); err != nil {
 			return 0, err
 		}
 		m, err := h.msg(c, res)
@@ -230,12 +235,12 @@ func httpDelHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 // match is replaced by the replacement, with \1..\9 back-references. It
 // never yields.
 func httpRepHeader(res, perValue bool) func(*HTTP, *vm.Call) (int, error) {
-	fn := "rep_hdr"
+	fn := dirName(res) + "rep_hdr"
 	if perValue {
-		fn = "rep_val"
+		fn = dirName(res) + "rep_val"
 	}
 	return func(h *HTTP, c *vm.Call) (int, error) {
-		if err := checkArgs(c, 4, dirName(res)+fn); err != nil {
+		if err := checkArgs(c, 4, fn); err != nil {
 			return 0, err
 		}
 		m, err := h.msg(c, res)

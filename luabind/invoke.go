@@ -50,6 +50,18 @@ type invocation struct {
 	deadline time.Time
 }
 
+// newTXNInvocation returns the invocation of a function run for stream
+// s with a TXN object (an action, a fetch), both made in one allocation:
+// they live as long as each other.
+func newTXNInvocation(ctx context, name string, s *core.Stream, ls *LState) *invocation {
+	r := &struct {
+		iv  invocation
+		txn TXN
+	}{txn: TXN{s: s, ls: ls}}
+	r.iv = invocation{ctx: ctx, name: name, s: s, txn: &r.txn}
+	return &r.iv
+}
+
 // wakeChan returns the channel core.wait() listens on.
 func (iv *invocation) wakeChan() chan struct{} {
 	if iv.wake == nil {

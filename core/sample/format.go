@@ -269,6 +269,17 @@ func (f *Format) RenderMode(ctx *Ctx, dst []byte, mode RenderMode) []byte {
 	return dst
 }
 
+// hasCtl reports whether s holds a control character, which ModeHTTP
+// escapes.
+func hasCtl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
 func renderSample(dst []byte, s Sample, ok bool, opts FormatOpts, mode RenderMode) []byte {
 	if ok && opts&OptHex != 0 && mode == ModeLog && (s.Type == TypeSInt || s.Type == TypeBool) {
 		return append(dst, strings.ToUpper(strconv.FormatUint(uint64(s.Int), 16))...)
@@ -280,6 +291,9 @@ func renderSample(dst []byte, s Sample, ok bool, opts FormatOpts, mode RenderMod
 	case ModeRaw:
 		return append(dst, s.Str...)
 	case ModeHTTP:
+		if !hasCtl(s.Str) {
+			return append(dst, s.Str...)
+		}
 		for i := 0; i < len(s.Str); i++ {
 			c := s.Str[i]
 			if c < 0x20 || c == 0x7f {
