@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -131,7 +130,7 @@ func AppendReply(dst []byte, r *Reply, close bool) []byte {
 	dst = strconv.AppendInt(dst, int64(len(r.Body)), 10)
 	dst = append(dst, "\r\n"...)
 	for _, h := range r.Headers {
-		if strings.EqualFold(h.Name, "content-length") {
+		if h1.EqualFold(h.Name, "content-length") {
 			continue
 		}
 		dst = append(dst, h.Name...)

@@ -693,7 +693,7 @@ func (hc *HTTPConn) copyBody(sc *srvConn, m *h1.Message, res bool) error {
 func stripConnTokens(m *h1.Message) {
 	for i := 0; i < len(m.Headers); i++ {
 		h := &m.Headers[i]
-		if !strings.EqualFold(h.Name, "connection") {
+		if !h1.EqualFold(h.Name, "connection") {
 			continue
 		}
 		kept := keptConnTokens(h.Value)
@@ -712,7 +712,7 @@ func keptConnTokens(v string) []string {
 	var kept []string
 	for _, t := range strings.Split(v, ",") {
 		t = strings.TrimSpace(t)
-		if t != "" && !strings.EqualFold(t, "close") && !strings.EqualFold(t, "keep-alive") {
+		if t != "" && !h1.EqualFold(t, "close") && !h1.EqualFold(t, "keep-alive") {
 			kept = append(kept, t)
 		}
 	}
@@ -754,7 +754,7 @@ func parseRawReply(raw []byte, bufSize int) *Reply {
 	}
 	hdrs := make([]h1.Header, 0, len(m.Headers))
 	for _, h := range m.Headers {
-		if !strings.EqualFold(h.Name, "content-length") {
+		if !h1.EqualFold(h.Name, "content-length") {
 			hdrs = append(hdrs, h)
 		}
 	}

@@ -604,7 +604,7 @@ func headBytes(m *h1.Message) int64 {
 	hasCL := false
 	for _, h := range m.Headers {
 		n += len(h.Name) + len(h.Value)
-		hasCL = hasCL || strings.EqualFold(h.Name, "content-length")
+		hasCL = hasCL || h1.EqualFold(h.Name, "content-length")
 	}
 	if m.ContentLength >= 0 && !hasCL && m.IsResponse && m.Framing != h1.FramingChunked {
 		n += len("content-length") + decimalLen(m.ContentLength)
@@ -630,7 +630,7 @@ func decimalLen(v int64) int {
 func connTokenBytes(m *h1.Message) int64 {
 	var n int
 	for _, h := range m.Headers {
-		if !strings.EqualFold(h.Name, "connection") {
+		if !h1.EqualFold(h.Name, "connection") {
 			continue
 		}
 		kept := keptConnTokens(h.Value)

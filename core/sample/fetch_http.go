@@ -59,7 +59,7 @@ func getCur(c *Ctx) *h1.Message     { return c.msg() }
 func eachHdrValue(m *h1.Message, name string, full bool, fn func(v string) bool) {
 	for i := range m.Headers {
 		h := &m.Headers[i]
-		if name != "" && !strings.EqualFold(h.Name, name) {
+		if name != "" && !h1.EqualFold(h.Name, name) {
 			continue
 		}
 		if full {
@@ -497,7 +497,7 @@ func eachCookie(m *h1.Message, set bool, fn func(name, value string) bool) {
 	}
 	for i := range m.Headers {
 		h := &m.Headers[i]
-		if !strings.EqualFold(h.Name, hdr) {
+		if !h1.EqualFold(h.Name, hdr) {
 			continue
 		}
 		v := h.Value
@@ -660,7 +660,7 @@ func paramMatch(a []Arg, i int, name string) bool {
 		return true
 	}
 	if len(a) > i && a[i].Str == "i" {
-		return strings.EqualFold(name, want)
+		return h1.EqualFold(name, want)
 	}
 	return name == want
 }
@@ -774,7 +774,7 @@ func basicAuth(m *h1.Message) (user, pass string, ok bool) {
 		return "", "", false
 	}
 	scheme, cred, _ := strings.Cut(trimLWS(v), " ")
-	if !strings.EqualFold(scheme, "Basic") {
+	if !h1.EqualFold(scheme, "Basic") {
 		return "", "", false
 	}
 	dec, err := base64.StdEncoding.DecodeString(trimLWS(cred))
@@ -836,7 +836,7 @@ func authFetches() []*Fetch {
 				return Sample{}, false
 			}
 			scheme, tok, _ := strings.Cut(trimLWS(v), " ")
-			if !strings.EqualFold(scheme, "Bearer") {
+			if !h1.EqualFold(scheme, "Bearer") {
 				return Sample{}, false
 			}
 			return Str(trimLWS(tok)), true

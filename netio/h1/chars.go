@@ -129,3 +129,24 @@ func forEachElem(s []byte, fn func(elem []byte, start, end int) bool) {
 		i = n // the loop steps over the comma
 	}
 }
+
+// EqualFold reports whether a and b are equal under ASCII case folding,
+// as HAProxy compares header names and tokens (isteqi, strcasecmp): no
+// Unicode folding, and the lengths are compared first, so that the
+// common mismatch costs no call.
+func EqualFold(a, b string) bool {
+	return len(a) == len(b) && equalFoldASCII(a, b)
+}
+
+func equalFoldASCII(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x |= 0x20; x != y|0x20 || x < 'a' || x > 'z' {
+			return false
+		}
+	}
+	return true
+}

@@ -82,7 +82,7 @@ func (m *Message) Reset() {
 // Get returns the value of the first header named name (case-insensitive).
 func (m *Message) Get(name string) (string, bool) {
 	for i := range m.Headers {
-		if strings.EqualFold(m.Headers[i].Name, name) {
+		if EqualFold(m.Headers[i].Name, name) {
 			return m.Headers[i].Value, true
 		}
 	}
@@ -94,7 +94,7 @@ func (m *Message) Get(name string) (string, bool) {
 func (m *Message) Values(name string) []string {
 	var out []string
 	for i := range m.Headers {
-		if strings.EqualFold(m.Headers[i].Name, name) {
+		if EqualFold(m.Headers[i].Name, name) {
 			out = append(out, m.Headers[i].Value)
 		}
 	}
@@ -111,7 +111,7 @@ func (m *Message) Del(name string) int {
 	n := 0
 	kept := m.Headers[:0]
 	for _, h := range m.Headers {
-		if strings.EqualFold(h.Name, name) {
+		if EqualFold(h.Name, name) {
 			n++
 			continue
 		}
@@ -126,12 +126,12 @@ func (m *Message) Del(name string) int {
 // position of the first one (or at the end).
 func (m *Message) Set(name, value string) {
 	for i := range m.Headers {
-		if strings.EqualFold(m.Headers[i].Name, name) {
+		if EqualFold(m.Headers[i].Name, name) {
 			m.Headers[i] = Header{name, value}
 			rest := m.Headers[i+1:]
 			kept := rest[:0]
 			for _, h := range rest {
-				if !strings.EqualFold(h.Name, name) {
+				if !EqualFold(h.Name, name) {
 					kept = append(kept, h)
 				}
 			}

@@ -51,9 +51,9 @@ func (m *Message) KeepAlive() bool {
 	c := m.Conn
 	for tok := range m.Tokens("Connection") {
 		switch {
-		case strings.EqualFold(tok, "close"):
+		case EqualFold(tok, "close"):
 			c |= ConnClose
-		case strings.EqualFold(tok, "keep-alive"):
+		case EqualFold(tok, "keep-alive"):
 			c |= ConnKeepAlive
 		}
 	}
@@ -72,7 +72,7 @@ func (m *Message) KeepAlive() bool {
 func (m *Message) Tokens(name string) iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for _, h := range m.Headers {
-			if !strings.EqualFold(h.Name, name) {
+			if !EqualFold(h.Name, name) {
 				continue
 			}
 			for v := h.Value; v != ""; {
@@ -94,7 +94,7 @@ func (m *Message) Tokens(name string) iter.Seq[string] {
 // case-insensitively ("Connection", "upgrade").
 func (m *Message) HasToken(name, token string) bool {
 	for tok := range m.Tokens(name) {
-		if strings.EqualFold(tok, token) {
+		if EqualFold(tok, token) {
 			return true
 		}
 	}
