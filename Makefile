@@ -64,8 +64,14 @@ help: ## Show this help
 setup: ## Install missing system packages (build/setup.sh; fast when nothing is missing)
 	@bash build/setup.sh $(SETUP_ARGS)
 
+# The linker writes its output through mmap, and a binary run straight from that page cache
+# cost about 1k more user cycles per proxied request (7%) than the same bytes copied with
+# write(2), or read back after `echo 3 > /proc/sys/vm/drop_caches` (Linux 6.18, ext4). So the
+# binary is installed by a copy, as dpkg installs haproxy's, and a benchmark compares like
+# with like. The rename keeps a running bin/luaproxy untouched.
 build: setup ## Build bin/luaproxy
-	$(GO) build -o bin/luaproxy ./cmd/luaproxy
+	$(GO) build -o bin/.luaproxy.link ./cmd/luaproxy
+	cp bin/.luaproxy.link bin/.luaproxy.copy && mv -f bin/.luaproxy.copy bin/luaproxy && rm -f bin/.luaproxy.link
 
 cmodules: $(CMOD_SOS) ## Build the C Lua modules cmodules/*.c into cmodules/*.so
 
