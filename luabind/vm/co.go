@@ -124,7 +124,7 @@ func (co *Co) Resume() Outcome {
 	}
 	co.n = 0
 	co.results = false
-	r := C.lrt_run(vm, co.c, co.opstart, C.int(nargs))
+	r := C.lrt_run_u(cAddr(vm), cAddr(co.c), co.opstart, C.int(nargs))
 	if r == C.LRT_ERR_PUSH {
 		co.err = &Error{Outcome: Failed, Message: C.GoStringN(vm.out, C.int(vm.outlen))}
 		return Failed
@@ -325,7 +325,7 @@ func (co *Co) Close() {
 	st.cos[co.id-1] = nil
 	st.freeCos = append(st.freeCos, co.id)
 	co.c.id = 0
-	if C.lrt_co_reset(co.c) != 0 && len(st.pool) < 64 {
+	if C.lrt_co_reset_u(cAddr(co.c)) != 0 && len(st.pool) < 64 {
 		st.pool = append(st.pool, co)
 		return
 	}
