@@ -79,9 +79,9 @@ func (f *freqCtr) rotateLocked(now int64) {
 // add counts one event now.
 func (f *freqCtr) add() {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.rotateLocked(nowMS())
 	f.curr++
+	f.mu.Unlock()
 }
 
 // read returns the events over the last second as read_freq_ctr: the

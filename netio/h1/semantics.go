@@ -49,12 +49,11 @@ func (m *Message) IsHTTP11() bool {
 // headers added or edited since parsing count too.
 func (m *Message) KeepAlive() bool {
 	c := m.Conn
-	for tok := range m.Tokens("Connection") {
-		switch {
-		case EqualFold(tok, "close"):
-			c |= ConnClose
-		case EqualFold(tok, "keep-alive"):
-			c |= ConnKeepAlive
+	for i := range m.Headers {
+		// most messages have no Connection header: no iterator then
+		if EqualFold(m.Headers[i].Name, "Connection") {
+			c |= connTokens(m)
+			break
 		}
 	}
 	switch {
@@ -64,6 +63,20 @@ func (m *Message) KeepAlive() bool {
 		return true
 	}
 	return c&ConnKeepAlive != 0
+}
+
+// connTokens returns the connection options of m's Connection headers.
+func connTokens(m *Message) ConnFlags {
+	var c ConnFlags
+	for tok := range m.Tokens("Connection") {
+		switch {
+		case EqualFold(tok, "close"):
+			c |= ConnClose
+		case EqualFold(tok, "keep-alive"):
+			c |= ConnKeepAlive
+		}
+	}
+	return c
 }
 
 // Tokens yields the elements of every header named name (case-insensitive)
