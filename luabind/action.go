@@ -7,6 +7,7 @@ import (
 	"luaproxy/core"
 	"luaproxy/core/config"
 	"luaproxy/luabind/vm"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,10 @@ type luaAction struct {
 	global vm.Ref      // the early "lua <function>" form: the global function
 	args   []string    // arguments from the configuration
 	res    bool        // in a response rule set: response input wakes it
+	// shared is the function's registration in the shared state, found
+	// by the first request (every lua-load has run by then, and a
+	// registration only happens while a file loads).
+	shared atomic.Pointer[registered]
 }
 
 // parseLuaAction handles "lua.<name> [args...]".
@@ -192,9 +197,15 @@ func (a *luaAction) resolve(s *core.Stream) (*LState, vm.Ref) {
 	if a.global > 0 {
 		return a.rt.shared, a.global
 	}
+	if r := a.shared.Load(); r != nil {
+		return a.rt.shared, r.fn
+	}
 	ls, r := a.rt.lookup(s.Thread, func(ls *LState) *registered { return ls.actions[a.name] })
 	if ls == nil {
 		return nil, 0
+	}
+	if ls == a.rt.shared {
+		a.shared.Store(r)
 	}
 	return ls, r.fn
 }

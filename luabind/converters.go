@@ -5,6 +5,7 @@ package luabind
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"luaproxy/core"
 	"luaproxy/core/sample"
@@ -51,9 +52,10 @@ func pushConverters(p *vm.Pusher, tx *TXN, str bool) {
 // converted value (nil when the conversion fails), or as a string (""
 // then) for txn.sc. It never yields.
 func convMethod(cv *sample.Converter, str bool) func(*TXN, *vm.Call) (int, error) {
+	var one atomic.Pointer[oneArg]
 	return func(tx *TXN, c *vm.Call) (int, error) {
 		in := sampleFromLua(c, 2)
-		args, err := keywordArgs.forCall(c, 3, cv.Name, true, cv.Args, cv.Check)
+		args, err := keywordArgs.forCall(c, 3, cv.Name, true, cv.Args, cv.Check, &one)
 		if err != nil {
 			return 0, err
 		}

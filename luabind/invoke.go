@@ -54,12 +54,14 @@ type invocation struct {
 // s with a TXN object (an action, a fetch), both made in one allocation:
 // they live as long as each other.
 func newTXNInvocation(ctx context, name string, s *core.Stream, ls *LState) *invocation {
-	r := &struct {
+	r := new(struct {
 		iv  invocation
 		txn TXN
-	}{txn: TXN{s: s, ls: ls}}
-	r.iv = invocation{ctx: ctx, name: name, s: s, txn: &r.txn}
-	return &r.iv
+	})
+	r.txn.s, r.txn.ls = s, ls
+	iv := &r.iv // fields set in place: a composite literal is built aside, then copied
+	iv.ctx, iv.name, iv.s, iv.txn = ctx, name, s, &r.txn
+	return iv
 }
 
 // wakeChan returns the channel core.wait() listens on.
