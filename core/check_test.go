@@ -90,12 +90,17 @@ backend be
 	// fall 3: two failures keep it up, the third takes it down.
 	srv.stop()
 	waitFor(t, "DOWN again", func() bool { return !s1.IsUp() })
-	var downs, ups int
-	for _, ev := range rec.list() {
-		downs += strings.Count(ev, "SERVER_DOWN")
-		ups += strings.Count(ev, "SERVER_UP")
+	// the subscriber gets the events after the state changed
+	count := func() (downs, ups, states int) {
+		for _, ev := range rec.list() {
+			downs += strings.Count(ev, "SERVER_DOWN")
+			ups += strings.Count(ev, "SERVER_UP")
+			states += strings.Count(ev, "SERVER_STATE")
+		}
+		return downs, ups, states
 	}
-	if downs != 2 || ups != 1 {
+	waitFor(t, "the second SERVER_DOWN", func() bool { downs, _, states := count(); return downs >= 2 && states >= 3 })
+	if downs, ups, _ := count(); downs != 2 || ups != 1 {
 		t.Fatalf("events: %q", rec.list())
 	}
 	var order []string
