@@ -99,10 +99,13 @@ func luaCoreTCP(c *vm.Call) (int, error) {
 	if iv := inv(c); iv != nil && iv.ctx == ctxBody {
 		return 0, errors.New("socket: uninitialized pools.")
 	}
+	sock := &Socket{timeout: socketDefaultTimeout}
 	if co := c.Co(); co != nil {
-		co.CollectOnClose()
+		// a socket the script closed (or never connected) has nothing
+		// for a collection to release
+		co.CollectOnClose(func() bool { return sock.conn != nil })
 	}
-	socketClass.Push(&c.Pusher, &Socket{timeout: socketDefaultTimeout})
+	socketClass.Push(&c.Pusher, sock)
 	return 1, nil
 }
 

@@ -42,8 +42,9 @@ type Co struct {
 	wait    func()
 	handles []int64
 	err     *Error
-	// collect asks Close for a full GC cycle (CollectOnClose).
-	collect bool
+	// collect are the conditions for a full GC cycle at Close
+	// (CollectOnClose).
+	collect []func() bool
 	// results says the stack is as the last Resume left it: c.nres and
 	// c.res1 describe it (NResults and ResultInteger(1) without a call).
 	results bool
@@ -176,11 +177,13 @@ func splitTraceback(full string) *Error {
 }
 
 // CollectOnClose asks for a full garbage collection cycle when the
-// coroutine is closed. HAProxy does one after each Lua function that
-// created a socket (the architecture document, "The garbage collector"):
-// a socket the script no longer references is then closed at once rather
-// than whenever the collector would have come to it.
-func (co *Co) CollectOnClose() { co.collect = true }
+// coroutine is closed, if need then reports true. HAProxy does one after
+// each Lua function that created a socket (the architecture document, "The
+// garbage collector"): a socket the script no longer references is then
+// closed at once rather than whenever the collector would have come to it.
+// need tells whether there is such a socket to close (one the script
+// closed itself needs no cycle).
+func (co *Co) CollectOnClose(need func() bool) { co.collect = append(co.collect, need) }
 
 // Reason says why the last Resume returned Yield.
 func (co *Co) Reason() Reason { return Reason(co.c.reason) }
@@ -310,9 +313,15 @@ func (co *Co) RefResult(i int) Ref {
 // coroutine that finished normally is kept for reuse.
 func (co *Co) Close() {
 	st := co.st
-	if co.collect {
-		co.collect = false
-		defer st.GC() // after the reset below: the stack no longer holds anything
+	if len(co.collect) > 0 {
+		for _, need := range co.collect {
+			if need() {
+				defer st.GC() // after the reset below: the stack no longer holds anything
+				break
+			}
+		}
+		clear(co.collect)
+		co.collect = co.collect[:0]
 	}
 	for _, h := range co.handles {
 		st.objs.release(h)
