@@ -776,7 +776,10 @@ int lrt_resume(lrt_vm *vm, lrt_co *c, int nargs) {
 	c->reason = LRT_R_LUA;
 	c->start_ns = lrt_mono_ns();
 	int st = lua_resume(c->L, NULL, nargs);
-	c->used_ns += lrt_mono_ns() - c->start_ns;
+	/* Only a coroutine that goes on has a budget left to count (as
+	 * HAProxy, which reads the clock after a resume only on a yield). */
+	if (st == LUA_YIELD)
+		c->used_ns += lrt_mono_ns() - c->start_ns;
 	vm->running = prev;
 	return st;
 }
