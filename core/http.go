@@ -29,7 +29,8 @@ type HTTPTxn struct {
 	// First is true for the first request of the connection.
 	First bool
 
-	vars        *sample.Vars // txn-scope variables
+	vars        *sample.Vars // txn-scope variables: varStore once used
+	varStore    sample.Vars
 	seq         uint64       // the transaction's number on its connection (the object is reused)
 	filters     *filterChain // the filter instances of this request (filter.go)
 	svcReq      *h1.Message  // the request as a service sees it (ServiceRequest)
@@ -66,16 +67,11 @@ type HTTPTxn struct {
 }
 
 // reset prepares the transaction for the next request of the connection,
-// which starts at start, keeping the capacity of its header lists and
-// its (emptied) variable store.
+// which starts at start, keeping the capacity of its header lists.
 func (tx *HTTPTxn) reset(first bool, start time.Time) {
 	tx.Req.Reset()
 	tx.Res.Reset()
-	vars := tx.vars
-	if vars != nil {
-		vars.Clear()
-	}
-	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: start, seq: tx.seq + 1, vars: vars}
+	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: start, seq: tx.seq + 1}
 }
 
 // Reply is a response produced by the proxy itself (deny, return,

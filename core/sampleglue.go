@@ -128,7 +128,7 @@ func (s *Stream) SampleCtx() *sample.Ctx {
 			c.Res = nil
 		}
 		if tx.vars == nil {
-			tx.vars = &sample.Vars{}
+			tx.vars = &tx.varStore
 		}
 		c.Txn = tx.vars
 	} else if c.Txn == nil {
