@@ -198,7 +198,6 @@ func (co *Co) TakeWait() func() {
 // Err describes how the coroutine failed (nil after OK or Yield).
 func (co *Co) Err() *Error { return co.err }
 
-
 // Budget changes the Lua-time budget.
 func (co *Co) SetBudget(d time.Duration) { co.c.budget_ns = C.int64_t(d) }
 
