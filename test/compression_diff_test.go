@@ -26,21 +26,7 @@ import (
 // ("cl", "chunked" or "close"). It echoes the Accept-Encoding it
 // received in X-AE, and closes after each response.
 func compOrigin(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveCompOrigin(c)
-		}
-	}()
-	return ln.Addr().String()
+	return acceptLoop(t, "tcp", "127.0.0.1:0", serveCompOrigin).Addr().String()
 }
 
 func serveCompOrigin(c net.Conn) {

@@ -133,7 +133,18 @@ func must[T any](v T, err error) T {
 // tests' small origins. It returns the address.
 func serveConns(t *testing.T, serve func(c net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return acceptLoop(t, "tcp", "127.0.0.1:0", func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+		serve(c)
+	}).Addr().String()
+}
+
+// acceptLoop listens on network/addr for the test's duration and runs
+// serve on each connection in its own goroutine, closing the connection
+// after it.
+func acceptLoop(t *testing.T, network, addr string, serve func(c net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +157,9 @@ func serveConns(t *testing.T, serve func(c net.Conn)) string {
 			}
 			go func() {
 				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(60 * time.Second))
 				serve(c)
 			}()
 		}
 	}()
-	return ln.Addr().String()
+	return ln
 }

@@ -24,24 +24,7 @@ import (
 // scriptedServer listens on network/addr and runs serve on each connection.
 func scriptedServer(t *testing.T, network, addr string, serve func(net.Conn)) net.Listener {
 	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return ln
+	return acceptLoop(t, network, addr, serve)
 }
 
 // socketLua wraps a socket scenario in a TCP service that prints its

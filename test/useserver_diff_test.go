@@ -14,22 +14,7 @@ import (
 // nameOrigin is a TCP server that writes its name and closes.
 func nameOrigin(t *testing.T, name string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, name)
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
+	return serveConns(t, func(c net.Conn) { _, _ = io.WriteString(c, name) })
 }
 
 // TestUseServerDiff sends the same requests through use-server rules
