@@ -232,6 +232,53 @@ func TestClassViews(t *testing.T) {
 	}
 }
 
+// TestClassViewsLent: an invocation's root thread lends its view of a
+// class to the first object asking in each invocation (no allocation per
+// request); a second object of the class gets a view of its own, each
+// view answers for its own object, and a view kept past its invocation
+// fails cleanly (its handle is released) until it is lent again.
+func TestClassViewsLent(t *testing.T) {
+	st, _ := newClassState(t)
+	run2 := func(a, b *testObj, code string) []any {
+		t.Helper()
+		co := start(t, st, CoOptions{YieldAllowed: true}, code)
+		st.Lock()
+		testObjClass.Push(&co.Pusher, a)
+		testObjClass.Push(&co.Pusher, b)
+		st.Unlock()
+		if out, _ := drive(st, co); out != OK {
+			t.Fatalf("outcome %v: %v", out, co.Err())
+		}
+		defer closeCo(st, co)
+		return results(st, co)
+	}
+	objA := &testObj{name: "a", vars: map[string]string{"x": "A"}}
+	objB := &testObj{name: "b", vars: map[string]string{"x": "B"}}
+	objC := &testObj{name: "c", vars: map[string]string{"x": "C"}}
+	res := run2(objA, objB, `
+		local a, b = ...
+		local va, vb = a.view, b.view
+		kept = va
+		return va:get_var("x"), vb:get_var("x"), rawequal(va, vb), rawequal(a.view, va), rawequal(b.view, vb)`)
+	wantResults(t, res, "A", "B", false, true, true)
+	// the kept view is lent again to the first asker: it now answers for c
+	res = run2(objC, objA, `
+		local c, a = ...
+		local ok, e = pcall(kept.get_var, kept, "x")
+		local vc, va = c.view, a.view
+		return ok, vc:get_var("x"), va:get_var("x"), rawequal(vc, kept), kept:get_var("x")`)
+	wantResults(t, res[1:], "C", "A", true, "C")
+	if res[0] != false {
+		t.Errorf("a view kept past its invocation answered: %v", res[0])
+	}
+	// nested coroutines and tables without a handle still get fresh views
+	res = runObjOK(t, st, objB, `
+		local o = ...
+		local co = coroutine.wrap(function() return o.view:get_var("x") end)
+		return co(), o.view:get_var("x")`)
+	wantResults(t, res, "B", "B")
+}
+
 // TestClassMethodPanic: a Go panic in a method becomes the Lua error
 // "go panic: ...", catchable by pcall; uncaught, it fails the invocation.
 // With a Warn sink, the panic and its Go stack are logged.

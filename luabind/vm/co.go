@@ -243,9 +243,9 @@ func (co *Co) ResultString(i int) (string, bool) {
 // ResultInteger returns result i as an integer.
 func (co *Co) ResultInteger(i int) (int64, bool) {
 	switch {
-	case i == 1 && co.results:
+	case i == 1 && co.results && co.c.res1_str == 0:
 		return int64(co.c.res1), co.c.res1_ok != 0
-	case co.top(i):
+	case co.top(i) && Type(co.c.top_type) != TypeString:
 		return int64(co.c.top_int), co.c.top_isint != 0
 	}
 	return stack{co.c.L}.integer(i)
@@ -253,7 +253,7 @@ func (co *Co) ResultInteger(i int) (int64, bool) {
 
 // ResultNumber returns result i as a float.
 func (co *Co) ResultNumber(i int) (float64, bool) {
-	if co.top(i) {
+	if co.top(i) && Type(co.c.top_type) != TypeString {
 		return float64(co.c.top_num), co.c.top_isnum != 0
 	}
 	return stack{co.c.L}.number(i)

@@ -67,6 +67,8 @@ typedef struct lrt_co {
 	int reason;        /* LRT_R_* of the last yield */
 	int yield_allowed; /* 0 in fetches and converters */
 	int64_t id;        /* Go-side coroutine id */
+	int views;         /* registry ref of the view cache (see new_view), 0 = none yet */
+	int64_t gen;       /* invocations run: a view lent in an earlier one is free */
 	int64_t budget_ns; /* Lua-time budget, 0 = none */
 	int64_t burst_ns;  /* per-resume budget, 0 = none */
 	int64_t used_ns;   /* Lua time consumed so far */
@@ -75,10 +77,11 @@ typedef struct lrt_co {
 	 * integer (res1_ok = 0 when it is none), read by Go without a call */
 	int nres;
 	int res1_ok;
+	int res1_str; /* the first is a string: res1 not set */
 	int64_t res1;
 	/* and the last one (a fetch's value): its type, and its value as
-	 * lua_tointegerx, lua_tonumberx (top_isint, top_isnum), lua_tolstring
-	 * (strings only) and lua_toboolean give it */
+	 * lua_tointegerx, lua_tonumberx (top_isint, top_isnum: numbers only),
+	 * lua_tolstring (strings only) and lua_toboolean give it */
 	int top_type;
 	int top_isint;
 	int top_isnum;
