@@ -62,6 +62,10 @@ type streamExt struct {
 	// applet names the internal applet that answered the request
 	// ("<STATS>"), logged as the server (%s); "" for none.
 	applet string
+	// target is the server the stream had to use but got no slot of (its
+	// queue was full, or the wait in it ended): logged as the server (%s),
+	// as HAProxy logs its assigned target.
+	target *Server
 }
 
 type capValue struct {
@@ -106,6 +110,7 @@ func extOf(s *Stream) *streamExt {
 		x.logLevel = -1
 		x.term = [2]byte{}
 		x.applet = ""
+		x.target = nil
 		x.reqLine, x.reqAt, x.seen = [3]string{}, time.Time{}, false
 		x.queueAt, x.connAt = time.Time{}, time.Time{}
 		x.reqres.Clear()

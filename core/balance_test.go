@@ -28,7 +28,7 @@ func pickN(t *testing.T, px *Proxy, n int, in func(i int) *lbInput) map[string]i
 		if in != nil {
 			x = in(i)
 		}
-		s, _ := px.pickServer(x, nil)
+		s, _, _ := px.pickServer(x, nil)
 		if s == nil {
 			got["<none>"]++
 			continue
@@ -47,7 +47,7 @@ func TestBalanceRoundRobinWeights(t *testing.T) {
 	// Smooth: never the same server three times in a row with 1:2.
 	seq := ""
 	for i := 0; i < 6; i++ {
-		s, _ := px.pickServer(nil, nil)
+		s, _, _ := px.pickServer(nil, nil)
 		seq += s.Name[1:]
 	}
 	if strings.Contains(seq, "222") {
@@ -84,20 +84,20 @@ func TestBalanceLeastConnAndFirst(t *testing.T) {
 	}
 	px = backendOf(t, "first", "maxconn 2", "maxconn 2")
 	s1 := px.FindServer("s1")
-	if s, _ := px.pickServer(nil, nil); s != s1 {
+	if s, _, _ := px.pickServer(nil, nil); s != s1 {
 		t.Fatalf("first: %v", s)
 	}
 	s1.Conns.Store(2)
-	if s, _ := px.pickServer(nil, nil); s.Name != "s2" {
+	if s, _, _ := px.pickServer(nil, nil); s.Name != "s2" {
 		t.Fatalf("first when s1 full: %v", s)
 	}
 	px.FindServer("s2").Conns.Store(2)
-	if s, full := px.pickServer(nil, nil); s != nil || !full {
+	if s, full, _ := px.pickServer(nil, nil); s != nil || !full {
 		t.Fatalf("all full: %v %v", s, full)
 	}
 	// "first" goes by id, not by declaration order.
 	px = backendOf(t, "first", "id 9", "id 3")
-	if s, _ := px.pickServer(nil, nil); s.Name != "s2" {
+	if s, _, _ := px.pickServer(nil, nil); s.Name != "s2" {
 		t.Fatalf("first by id: %v", s)
 	}
 }

@@ -57,10 +57,10 @@ func (e *Engine) DumpServerStates() {
 			}
 			s.mu.Unlock()
 			beTotal += s.Total.Load()
-			warn("SIGHUP: Server %s is %s. Conn: %d act, %d pend, %d tot.", s, state, s.Conns.Load(), 0, s.Total.Load())
+			warn("SIGHUP: Server %s is %s. Conn: %d act, %d pend, %d tot.", s, state, s.Conns.Load(), s.srvQueueLen(), s.Total.Load())
 		}
 		conn := fmt.Sprintf("Conn: act(FE+BE): %d+%d, %d pend (%d unass), tot(FE+BE): %d+%d.",
-			feConns, beConns, px.queueLen(), px.queueLen(), feTotal, beTotal)
+			feConns, beConns, px.pendingLen(), px.queueLen(), feTotal, beTotal)
 		active, backup := px.countUsable()
 		switch {
 		case len(servers) == 0:

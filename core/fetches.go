@@ -121,7 +121,7 @@ func init() {
 	})
 	fetch("queue", optBE, sample.TypeSInt, sample.UseIntrn, func(ctx *sample.Ctx, a []sample.Arg) (sample.Sample, bool) {
 		if px := pxArg(ctx, a, false); px != nil {
-			return num(int64(px.queueLen()))
+			return num(int64(px.pendingLen())) // HAProxy's totpend: the servers' queues too
 		}
 		return sample.Sample{}, false
 	})
@@ -135,7 +135,7 @@ func init() {
 		if n == 0 {
 			n = bck
 		}
-		q := int64(px.queueLen())
+		q := int64(px.pendingLen())
 		if n == 0 {
 			return num(q)
 		}

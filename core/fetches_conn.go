@@ -162,12 +162,13 @@ func init() {
 	fetch("fc_glitches", none, sample.TypeSInt, sample.UseL4Cli, func(*Stream) (sample.Sample, bool) { return fail() })
 	fetch("bc_glitches", none, sample.TypeSInt, sample.UseL4Srv, func(*Stream) (sample.Sample, bool) { return fail() })
 
-	// Queue positions, as %bq and %sq: servers have no queue of their own
-	// here (srv_queue is 0), the backend's queue is the only one.
+	// Queue positions, as %bq and %sq.
 	fetch("bc_be_queue", none, sample.TypeSInt, sample.UseL4Srv, func(s *Stream) (sample.Sample, bool) {
-		return sample.Int(s.fx.queuePos), true
+		return sample.Int(s.fx.queue.be), true
 	})
-	fetch("bc_srv_queue", none, sample.TypeSInt, sample.UseL4Srv, func(*Stream) (sample.Sample, bool) { return sample.Int(0), true })
+	fetch("bc_srv_queue", none, sample.TypeSInt, sample.UseL4Srv, func(s *Stream) (sample.Sample, bool) {
+		return sample.Int(s.fx.queue.srv), true
+	})
 
 	// server_status is the status the server sent, whatever set-status
 	// made of it; it fails when no server answered.

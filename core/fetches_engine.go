@@ -145,7 +145,7 @@ func init() {
 		})
 	}
 	srvFetch("srv_sess_rate", func(srv *Server) int64 { return (&srv.rates).sess.read() })
-	srvFetch("srv_queue", func(*Server) int64 { return 0 }) // one queue per backend: servers queue nothing
+	srvFetch("srv_queue", func(srv *Server) int64 { return int64(srv.srvQueueLen()) })
 	srvFetch("srv_iweight", func(srv *Server) int64 { return int64(srv.InitialWeight()) })
 	srvFetch("srv_uweight", func(srv *Server) int64 { return int64(srv.Weight()) })
 	srvFetch("srv_weight", func(srv *Server) int64 { return int64(srv.Weight()) })
@@ -391,7 +391,7 @@ func init() {
 	})
 	conv("srv_queue", sample.TypeSInt, func(s *Stream, name string) (sample.Sample, bool) {
 		if srv := srvByName(s, name); srv != nil {
-			return num(0)
+			return num(int64(srv.srvQueueLen()))
 		}
 		return fail()
 	})

@@ -39,9 +39,9 @@ type fetchState struct {
 	// lastRule is the last rule that gave a final verdict; waiting the
 	// rule that was running when the stream failed (stream_task.go).
 	lastRule, waiting *config.Line
-	// queuePos is the number of streams served from the backend's queue
-	// while this one waited in it (bc_be_queue, %bq).
-	queuePos int64
+	// queue counts the streams served from the backend's queue and from
+	// the server's while this one waited in them (%bq, %sq).
+	queue queuePos
 	// stickStores are the keys "stick store-request" rules keep until a
 	// server is known (stick_persist.go).
 	stickStores []stickStore
@@ -159,7 +159,7 @@ func (s *Stream) beginTxn(tx *HTTPTxn) {
 	// HAProxy's HTTP/1 stream starts with the request: its first call
 	// processes it, whatever ran on the connection before.
 	s.fx.task.restart()
-	s.fx.queuePos = 0
+	s.fx.queue = queuePos{}
 	s.fx.stickStores = s.fx.stickStores[:0]
 	s.fx.uid, s.fx.uidSet = "", false
 	s.fx.connRetries, s.fx.redispatched, s.fx.reused = 0, false, false

@@ -109,8 +109,12 @@ func init() {
 		if s.Server != nil {
 			return s.Server.Name, true
 		}
-		if a := extOf(s).applet; a != "" {
-			return a, true
+		x := extOf(s)
+		if x.applet != "" {
+			return x.applet, true
+		}
+		if x.target != nil {
+			return x.target.Name, true
 		}
 		return "<NOSRV>", true
 	})
@@ -242,8 +246,8 @@ func init() {
 		}
 		return 0
 	})
-	num("sq", func(*Stream, *logState) int64 { return 0 })
-	num("bq", func(s *Stream, _ *logState) int64 { return s.fx.queuePos })
+	num("sq", func(s *Stream, _ *logState) int64 { return s.fx.queue.srv })
+	num("bq", func(s *Stream, _ *logState) int64 { return s.fx.queue.be })
 	// captures
 	str("CC", func(*Stream) (string, bool) { return "", false })
 	str("CS", func(*Stream) (string, bool) { return "", false })

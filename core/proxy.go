@@ -107,7 +107,11 @@ type Proxy struct {
 	// monitor is the "monitor-uri" setting, nil without (monitor.go).
 	monitor  *monitorConf
 	queue    []*waiter
-	dequeued int64 // streams served from queue so far (qMu)
+	dequeued int64  // streams served from queue so far (qMu)
+	qPeak    int64  // the queue's longest (qMu)
+	qSeq     uint64 // waiters queued so far, in the servers' queues too (qMu)
+	// pending counts the waiters of the backend's queue and its servers'.
+	pending atomic.Int64
 	// Conns counts the streams currently attached as a frontend (fe_conn);
 	// BeConns as a backend (be_conn).
 	Conns, BeConns atomic.Int64

@@ -79,9 +79,12 @@ type Server struct {
 
 	Backup bool
 	// MaxConn limits concurrent connections (0: none); the rest wait in
-	// the backend's queue.
+	// the backend's queue, or in the server's when they must use it.
 	MaxConn int
-	Check   CheckConfig
+	// MaxQueue limits the streams waiting in the server's own queue (0:
+	// none); more get a 503, or load balancing with "option redispatch".
+	MaxQueue int
+	Check    CheckConfig
 	// tls is the server's TLS settings (nil: none given); checkTLS the
 	// configuration of its checks over TLS (ssl_server.go).
 	tls      *serverTLS
@@ -103,8 +106,14 @@ type Server struct {
 	check   *checker
 	lb      lbState
 	rates   rates // per-second session rate (srv_sess_rate)
-	pool    pool
-	deleted bool
+	// queue holds the streams waiting for a slot of this server in
+	// particular (balance.go); dequeued counts those served from it, qPeak
+	// its longest. Guarded by the proxy's qMu.
+	queue    []*waiter
+	dequeued int64
+	qPeak    int64
+	pool     pool
+	deleted  bool
 }
 
 // CheckConfig is a server's health-check settings.
@@ -286,6 +295,8 @@ func (e *Engine) applyServerOpts(srv *Server, opts []string, l config.Line, quie
 			srv.weight, err = intArg(0, 256)
 		case "maxconn":
 			srv.MaxConn, err = intArg(0, 1<<30)
+		case "maxqueue":
+			srv.MaxQueue, err = intArg(0, 1<<30)
 		case "backup":
 			srv.Backup = true
 		case "no-backup":
@@ -398,7 +409,7 @@ func srvLineErr(l config.Line, format string, a ...any) error {
 // says whether the option takes an argument.
 var ignoredServerOpts = map[string]bool{
 	"observe": true, "error-limit": true, "on-error": true, "slowstart": true, "minconn": true,
-	"maxqueue": true, "resolvers": true, "init-addr": true, "agent-port": true,
+	"resolvers": true, "init-addr": true, "agent-port": true,
 	"agent-inter": true,
 	"agent-check": false, "tfo": false,
 	"no-agent-check": false, "no-tfo": false,
@@ -518,6 +529,15 @@ func (e *Engine) setRunning(s *Server, up bool, cause string, chk *CheckResult) 
 	}
 	px := s.Proxy
 	px.lbRebuild()
+	// HAProxy compat (srv_update_status): a server coming up takes
+	// streams from the backend's queue, one going down hands its own
+	// queue back with "option redispatch"
+	var requeued int
+	if up {
+		requeued = px.dequeue()
+	} else {
+		requeued = px.redistribute(s)
+	}
 	if !maint {
 		active, backup := px.countUp()
 		reason := ""
@@ -526,14 +546,15 @@ func (e *Engine) setRunning(s *Server, up bool, cause string, chk *CheckResult) 
 		if chk != nil && !px.Options.LogHealthChecks {
 			reason = ", reason: " + chk.describe()
 		}
-		queued := px.queueLen()
+		// HAProxy compat (srv_append_status): the streams the transition
+		// moved, and what is left in the server's own queue
 		var msg string
 		if up {
 			msg = fmt.Sprintf("%s %s is UP%s. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
-				e.srvKind(s), s, reason, active, backup, 0, queued)
+				e.srvKind(s), s, reason, active, backup, requeued, s.srvQueueLen())
 		} else {
 			msg = fmt.Sprintf("%s %s is DOWN%s. %d active and %d backup servers left.%s %d sessions active, %d requeued, %d remaining in queue.",
-				e.srvKind(s), s, reason, active, backup, runningOnBackup(active, backup), s.Conns.Load(), 0, queued)
+				e.srvKind(s), s, reason, active, backup, runningOnBackup(active, backup), s.Conns.Load(), requeued, s.srvQueueLen())
 		}
 		e.Log.Warning("%s", msg)
 		if up {
@@ -548,7 +569,6 @@ func (e *Engine) setRunning(s *Server, up bool, cause string, chk *CheckResult) 
 	t := EventServerDown
 	if up {
 		t = EventServerUp
-		px.dequeue()
 	}
 	e.Events.Publish(s.event(t))
 	ev := s.event(EventServerState)

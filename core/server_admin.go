@@ -86,6 +86,10 @@ func (s *Server) setAdmin(flag AdminFlags) {
 
 	px := s.Proxy
 	px.lbRebuild()
+	var requeued int
+	if enterMaint {
+		requeued = px.redistribute(s)
+	}
 	if e == nil {
 		return
 	}
@@ -93,13 +97,13 @@ func (s *Server) setAdmin(flag AdminFlags) {
 	case enterMaint && oldState != StateStopped:
 		active, backup := px.countUsable()
 		e.adminLog(LogAlert, "%s %s is going DOWN for maintenance. %d active and %d backup servers left.%s %d sessions active, %d requeued, %d remaining in queue.",
-			e.srvKind(s), s, active, backup, runningOnBackup(active, backup), s.Conns.Load(), 0, px.queueLen())
+			e.srvKind(s), s, active, backup, runningOnBackup(active, backup), s.Conns.Load(), requeued, s.srvQueueLen())
 	case enterMaint:
 		e.adminLog(LogNotice, "%s %s was DOWN and now enters maintenance.", e.srvKind(s), s)
 	case flag == AdminDrain && !old.InMaint():
 		active, backup := px.countUsable()
 		e.adminLog(LogNotice, "%s %s enters drain state. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
-			e.srvKind(s), s, active, backup, runningOnBackup(active, backup), 0, px.queueLen())
+			e.srvKind(s), s, active, backup, runningOnBackup(active, backup), 0, s.srvQueueLen())
 	}
 	e.publishAdmin(s, old, newAdmin)
 	e.publishState(s, oldState, newState, "", true)
@@ -201,8 +205,12 @@ func (s *Server) ForceHealth(state ServerState, cause string) {
 	}
 	px := s.Proxy
 	px.lbRebuild()
-	if usable {
-		px.dequeue()
+	var requeued int
+	switch {
+	case usable:
+		requeued = px.dequeue()
+	case state == StateStopped:
+		requeued = px.redistribute(s)
 	}
 	if e == nil {
 		return
@@ -216,13 +224,13 @@ func (s *Server) ForceHealth(state ServerState, cause string) {
 		switch state {
 		case StateStopped:
 			e.adminLog(LogAlert, "%s %s is DOWN, %s. %d active and %d backup servers left.%s %d sessions active, %d requeued, %d remaining in queue.",
-				e.srvKind(s), s, why, active, backup, runningOnBackup(active, backup), s.Conns.Load(), 0, px.queueLen())
+				e.srvKind(s), s, why, active, backup, runningOnBackup(active, backup), s.Conns.Load(), requeued, s.srvQueueLen())
 		case StateStopping:
 			e.adminLog(LogNotice, "%s %s is stopping, %s. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
-				e.srvKind(s), s, why, active, backup, runningOnBackup(active, backup), 0, px.queueLen())
+				e.srvKind(s), s, why, active, backup, runningOnBackup(active, backup), requeued, s.srvQueueLen())
 		default:
 			e.adminLog(LogNotice, "%s %s is UP, %s. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
-				e.srvKind(s), s, why, active, backup, runningOnBackup(active, backup), 0, px.queueLen())
+				e.srvKind(s), s, why, active, backup, runningOnBackup(active, backup), requeued, s.srvQueueLen())
 		}
 	}
 	e.publishState(s, oldState, state, cause, false)

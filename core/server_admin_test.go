@@ -346,7 +346,7 @@ backend be
 		t.Fatalf("dyn: %+v", dyn)
 	}
 	waitFor(t, "a check of dyn", func() bool { return dyn.LastCheck() != nil && dyn.LastCheck().Passed })
-	if s, _ := px.pickServer(nil, nil); s != dyn {
+	if s, _, _ := px.pickServer(nil, nil); s != dyn {
 		t.Fatalf("picked %v, want dyn", s)
 	}
 	for _, c := range []string{"set server be/dyn state maint", "del server be/dyn"} {
@@ -357,7 +357,7 @@ backend be
 	}
 	cliExchange(t, sock, "set server be/s1 state ready\n")
 	for range 10 {
-		if s, _ := px.pickServer(nil, nil); s != px.FindServer("s1") {
+		if s, _, _ := px.pickServer(nil, nil); s != px.FindServer("s1") {
 			t.Fatalf("picked %v after del", s)
 		}
 	}

@@ -230,9 +230,9 @@ func (e *Engine) backendStats(px *Proxy, st *statsTracker, now time.Time) statLi
 			weight = px.firstBackupWeight()
 		}
 	}
-	q := int64(px.queueLen())
-	l.set("qcur", q)
-	l.set("qmax", st.maxQueue(px, q))
+	peak, _ := px.queuePeaks(nil)
+	l.set("qcur", px.queueLen())
+	l.set("qmax", peak)
 	cur := px.BeConns.Load()
 	l.set("scur", cur)
 	l.set("smax", st.maxSessions(px, cur))
@@ -312,6 +312,12 @@ func (e *Engine) serverStats(s *Server, st *statsTracker, now time.Time) statLin
 
 	l.set("pxname", px.Name)
 	l.set("svname", s.Name)
+	_, qpeak := px.queuePeaks(s)
+	l.set("qcur", s.srvQueueLen())
+	l.set("qmax", qpeak)
+	if s.MaxQueue > 0 {
+		l.set("qlimit", s.MaxQueue)
+	}
 	cur := s.Conns.Load()
 	l.set("scur", cur)
 	l.set("smax", st.maxSessions(s, cur))
@@ -419,7 +425,6 @@ type statsTracker struct {
 	srv   map[*Server]*transitions
 	px    map[*Proxy]*transitions
 	maxes map[any]int64
-	qmax  map[*Proxy]int64
 }
 
 // transitions is the history of a server or a backend.
@@ -458,7 +463,6 @@ func (st *statsTracker) begin(e *Engine) {
 	st.srv = map[*Server]*transitions{}
 	st.px = map[*Proxy]*transitions{}
 	st.maxes = map[any]int64{}
-	st.qmax = map[*Proxy]int64{}
 	for _, px := range e.Proxies {
 		if px.Cap&CapBE == 0 {
 			continue
@@ -568,18 +572,6 @@ func (st *statsTracker) maxSessions(obj any, cur int64) int64 {
 		st.maxes[obj] = cur
 	}
 	return st.maxes[obj]
-}
-
-func (st *statsTracker) maxQueue(px *Proxy, cur int64) int64 {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.qmax == nil {
-		return cur
-	}
-	if cur > st.qmax[px] {
-		st.qmax[px] = cur
-	}
-	return st.qmax[px]
 }
 
 // serversState writes "show servers state" (format version 1) for px, or

@@ -336,18 +336,32 @@ func (s *Stream) connect(be *Proxy, in *lbInput) (net.Conn, error) {
 func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server) (net.Conn, error), exclude *Server) (net.Conn, error) {
 	var srv *Server
 	for attempt := 0; ; attempt++ {
-		if srv == nil && attempt == 0 && in.stick != nil && in.stick.tryTake() {
-			srv = in.stick // a stick match: no load balancing
-		}
 		if srv == nil {
 			var err error
-			srv, err = be.acquireServer(in, exclude, &s.fx.queuePos)
+			if attempt == 0 && in.stick != nil {
+				// a stick match, a persistence cookie, a use-server
+				// rule: that server, no load balancing; when it is
+				// full, the stream waits in its queue
+				srv, err = be.acquireAssigned(in.stick, in, &s.fx.queue)
+				if err == errQueueFull && be.Options.Redispatch != 0 {
+					// HAProxy compat (SRV_STATUS_FULL in DIRECT mode
+					// with option redispatch): load balancing instead
+					srv, err = be.acquireServer(in, exclude, &s.fx.queue)
+				}
+			} else {
+				srv, err = be.acquireServer(in, exclude, &s.fx.queue)
+			}
 			switch err {
 			case errQueueTimeout:
 				// HAProxy ends the queue wait (%Tw) on its timeout.
 				x := extOf(s)
 				x.queueAt = s.now()
 				x.setTerm('s', 'Q')
+			case errQueueFull:
+				// HAProxy compat (STRM_ET_QUEUE_ERR): "SQ", a 503
+				x := extOf(s)
+				x.queueAt = s.now()
+				x.setTerm('S', 'Q')
 			case errClientAbort:
 				// or when the client left ("option abortonclose")
 				x := extOf(s)
@@ -355,6 +369,8 @@ func (s *Stream) connectWith(be *Proxy, in *lbInput, dial func(*Stream, *Server)
 				x.setTerm('C', 'Q')
 			}
 			if err != nil {
+				// the server it had to use, with no slot (%s)
+				extOf(s).target = srv
 				return nil, err
 			}
 			extOf(s).queueAt = s.now()
