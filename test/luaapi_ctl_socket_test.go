@@ -81,7 +81,19 @@ func TestLuaSocketReceivePatterns(t *testing.T) {
 		ln.Close()
 		return a
 	}()
-	sub := map[string]string{"PARTIAL": partial, "CHUNKS": chunks, "SILENT": silent, "ECHO": echo, "REFUSED": refused}
+	// more than a read buffer (16 KiB) in a line, then in the rest
+	big := scriptedServer(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		io.WriteString(c, strings.Repeat("x", 20000)+"\n"+strings.Repeat("y", 5)+"\n")
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, strings.Repeat("z", 30000))
+	}).Addr().String()
+	// a line, then data the client leaves unread
+	unread := scriptedServer(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		io.WriteString(c, "first\nleftover, never read")
+		time.Sleep(200 * time.Millisecond)
+	}).Addr().String()
+	sub := map[string]string{"PARTIAL": partial, "CHUNKS": chunks, "SILENT": silent, "ECHO": echo, "REFUSED": refused,
+		"BIG": big, "UNREAD": unread}
 
 	cases := []struct{ name, script, want string }{
 		{"line, count with prefix, count past close", `
@@ -134,6 +146,28 @@ local s = core.tcp()
 local r = all(s:connect("ipv4@ECHO"))
 s:send("x\n")
 return r .. "|" .. all(s:receive())`, "1|x"},
+		{"more than a buffer", `
+local s = core.tcp()
+s:connect("BIG")
+local l = s:receive("*l")
+local r = {#l, tostring(l == string.rep("x", 20000)), s:receive(2), s:receive("*l")}
+local rest = s:receive("*a")
+r[#r+1] = #rest
+r[#r+1] = tostring(rest == string.rep("z", 30000))
+return table.concat(r, "|")`, "20000|true|yy|yyy|30000|true"},
+		{"a closed socket's unread data stays with it", `
+local r = {}
+for i = 1, 3 do
+  local s = core.tcp()
+  s:connect("UNREAD")
+  r[#r+1] = s:receive("*l")
+  s:close()
+  local s2 = core.tcp()
+  s2:connect("CHUNKS")
+  r[#r+1] = s2:receive()
+  s2:close()
+end
+return table.concat(r, "|")`, "first|hello world|first|hello world|first|hello world"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
