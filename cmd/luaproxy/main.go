@@ -170,6 +170,7 @@ func main() {
 	}
 	cfg, err := config.ParseFiles(o.files...)
 	if err == nil {
+		reserveGCHeadroom()
 		e := core.New(log)
 		err = e.Load(cfg)
 		if err == nil {
