@@ -126,12 +126,10 @@ backend be
 	}
 }
 
-// TestServerQueuePersistence: streams a use-server rule sends to a full
-// server wait for it in its queue rather than going to the free one, and
-// report their positions in %[bc_srv_queue] (HAProxy's %sq).
-func TestServerQueuePersistence(t *testing.T) {
-	release := make(chan struct{}, 3)
-	var arrived atomic.Int32
+// heldOrigin is an HTTP origin that answers each request once released
+// (one per value sent on release), counting the requests arrived.
+func heldOrigin(t *testing.T) (addr string, release chan struct{}, arrived *atomic.Int32) {
+	release, arrived = make(chan struct{}, 8), &atomic.Int32{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -143,15 +141,36 @@ func TestServerQueuePersistence(t *testing.T) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
-	// s2 answers at once: a stream sent there shows in x-srv
-	other, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return ln.Addr().String(), release, arrived
+}
+
+// queuedRequests sends n requests to the proxy at addr in turn: the first
+// once the previous one is at the held origin, each next once queued(i)
+// says the i before it wait; then releases them all and checks that each
+// response holds its want.
+func queuedRequests(t *testing.T, addr string, release chan struct{}, arrived *atomic.Int32, queued func(i int) bool, want ...string) {
+	t.Helper()
+	results := make([]chan string, len(want))
+	for i := range results {
+		results[i] = make(chan string, 1)
+		go func(ch chan string) { ch <- get(t, addr, "/") }(results[i])
+		if i == 0 {
+			waitFor(t, "the first request at the server", func() bool { return arrived.Load() == 1 })
+			continue
+		}
+		waitFor(t, "the queue to grow", func() bool { return queued(i) })
 	}
-	osrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "other") })}
-	go func() { _ = osrv.Serve(other) }()
-	t.Cleanup(func() { osrv.Close() })
-	e, _ := startEngine(t, `
+	for range results {
+		release <- struct{}{}
+	}
+	for i, w := range want {
+		if got := <-results[i]; !strings.Contains(strings.ToLower(got), w) {
+			t.Errorf("request %d: want %q in\n%s", i, w, got)
+		}
+	}
+}
+
+const queueCfg = `
 defaults
     mode http
     timeout client 10s
@@ -161,32 +180,36 @@ frontend fe
     bind 127.0.0.1:0
     default_backend be
 backend be
-    use-server s1 if TRUE
-    http-response set-header x-q "%[bc_be_queue] %[bc_srv_queue] %[srv_name]"
-    server s1 `+ln.Addr().String()+` maxconn 1
-    server s2 `+other.Addr().String()+`
+`
+
+// TestBackendQueuePosition checks bc_be_queue and %bq: as HAProxy counts
+// it, the streams served from the backend's queue while a stream waited
+// in it, plus one (1 for the head of the queue, 2 for the one behind it,
+// 0 without queueing).
+func TestBackendQueuePosition(t *testing.T) {
+	origin, release, arrived := heldOrigin(t)
+	e, _ := startEngine(t, queueCfg+`    http-response set-header x-q "%[bc_be_queue] %[bc_srv_queue]"
+    server s1 `+origin+` maxconn 1
 `)
-	addr := e.Addrs()[0].String()
+	be := e.Backend("be")
+	queuedRequests(t, e.Addrs()[0].String(), release, arrived, func(i int) bool { return be.queueLen() == i },
+		"x-q: 0 0", "x-q: 1 0", "x-q: 2 0")
+}
+
+// TestServerQueuePersistence: streams a use-server rule sends to a full
+// server wait for it in its queue rather than going to the free one, and
+// report their positions in %[bc_srv_queue] (HAProxy's %sq).
+func TestServerQueuePersistence(t *testing.T) {
+	origin, release, arrived := heldOrigin(t)
+	other, _, _ := heldOrigin(t) // a request sent there would hang: the test fails on its timeout
+	e, _ := startEngine(t, queueCfg+`    use-server s1 if TRUE
+    http-response set-header x-q "%[bc_be_queue] %[bc_srv_queue] %[srv_name]"
+    server s1 `+origin+` maxconn 1
+    server s2 `+other+`
+`)
 	s1 := e.Backend("be").FindServer("s1")
-	results := make([]chan string, 3)
-	for i := range results {
-		results[i] = make(chan string, 1)
-		go func(ch chan string) { ch <- get(t, addr, "/") }(results[i])
-		if i == 0 {
-			waitFor(t, "the first request at the server", func() bool { return arrived.Load() == 1 })
-			continue
-		}
-		want := i
-		waitFor(t, "the server's queue to grow", func() bool { return s1.srvQueueLen() == want })
-	}
-	for range results {
-		release <- struct{}{}
-	}
-	for i, want := range []string{"x-q: 0 0 s1", "x-q: 0 1 s1", "x-q: 0 2 s1"} {
-		if got := <-results[i]; !strings.Contains(strings.ToLower(got), want) {
-			t.Errorf("request %d: want %q in\n%s", i, want, got)
-		}
-	}
+	queuedRequests(t, e.Addrs()[0].String(), release, arrived, func(i int) bool { return s1.srvQueueLen() == i },
+		"x-q: 0 0 s1", "x-q: 0 1 s1", "x-q: 0 2 s1")
 }
 
 // TestServerQueueRedistribute: with "option redispatch", the streams

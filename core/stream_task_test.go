@@ -2,13 +2,10 @@ package core
 
 import (
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"luaproxy/core/config"
@@ -194,62 +191,6 @@ backend be
 		}
 		if err == nil || !strings.Contains(err.Error(), "TLV ID") {
 			t.Errorf("%s: got %v, want an invalid TLV ID error", bad, err)
-		}
-	}
-}
-
-// TestBackendQueuePosition checks bc_be_queue and %bq: as HAProxy counts
-// it, the streams served from the backend's queue while a stream waited
-// in it, plus one (1 for the head of the queue, 2 for the one behind it,
-// 0 without queueing).
-func TestBackendQueuePosition(t *testing.T) {
-	release := make(chan struct{}, 3)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var arrived atomic.Int32
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived.Add(1)
-		<-release
-		_, _ = io.WriteString(w, "ok")
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	e, _ := startEngine(t, `
-defaults
-    mode http
-    timeout client 10s
-    timeout server 10s
-    timeout connect 10s
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    http-response set-header x-q "%[bc_be_queue] %[bc_srv_queue]"
-    server s1 `+ln.Addr().String()+` maxconn 1
-`)
-	addr := e.Addrs()[0].String()
-	be := e.Proxies[1]
-	results := make([]chan string, 3)
-	for i := range results {
-		results[i] = make(chan string, 1)
-		go func(ch chan string) { ch <- get(t, addr, "/") }(results[i])
-		// the first holds the server's only slot, each next one waits
-		// behind the previous one before the next starts
-		if i == 0 {
-			waitFor(t, "the first request at the server", func() bool { return arrived.Load() == 1 })
-			continue
-		}
-		want := i
-		waitFor(t, "the queue to grow", func() bool { return be.queueLen() == want })
-	}
-	for range results {
-		release <- struct{}{}
-	}
-	for i, want := range []string{"x-q: 0 0", "x-q: 1 0", "x-q: 2 0"} {
-		if got := <-results[i]; !strings.Contains(strings.ToLower(got), want) {
-			t.Errorf("request %d: want %q in\n%s", i, want, got)
 		}
 	}
 }
