@@ -175,6 +175,9 @@ func (ls *LState) start(iv *invocation, fn vm.Ref) (*vm.Co, error) {
 		Budget:       ls.rt.budget(iv.ctx),
 		Burst:        ls.rt.Settings.BurstTimeout,
 		YieldAllowed: iv.ctx != ctxFetch && iv.ctx != ctxConverter,
+		// an action's verdict is its first result as an integer
+		// (luaAction.run, verdictOf): nothing else is read
+		CachedResults: iv.ctx == ctxAction,
 	})
 	if err != nil {
 		return nil, err

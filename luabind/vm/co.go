@@ -23,6 +23,11 @@ type CoOptions struct {
 	// YieldAllowed is false for fetches and converters: the hook then only
 	// checks the budget, and any yield ends the invocation.
 	YieldAllowed bool
+	// CachedResults says the caller reads, after a Resume that returns
+	// OK, only NResults, ResultInteger(1) and the last result's type,
+	// number and truth: the coroutine is then reset within that Resume,
+	// which saves Close a call into C (the other accessors panic).
+	CachedResults bool
 }
 
 // Co is the root coroutine of one invocation (action, service, task, fetch,
@@ -48,6 +53,9 @@ type Co struct {
 	// results says the stack is as the last Resume left it: c.nres and
 	// c.res1 describe it (NResults and ResultInteger(1) without a call).
 	results bool
+	// reset says the last Resume finished and reset the thread
+	// (CachedResults): only the caches describe the results.
+	reset bool
 }
 
 func (st *State) coByID(id int64) *Co {
@@ -86,6 +94,11 @@ func (st *State) NewCo(o CoOptions) (*Co, error) {
 	if o.YieldAllowed {
 		co.c.yield_allowed = 1
 	}
+	co.c.reset_on_ok = 0
+	if o.CachedResults {
+		co.c.reset_on_ok = 1
+	}
+	co.reset = false
 	co.Pusher = Pusher{st: st, co: co}
 	co.opstart = st.vm.opslen
 	co.started = false
@@ -134,6 +147,7 @@ func (co *Co) Resume() Outcome {
 	co.results = r == C.LUA_OK || r == C.LUA_YIELD
 	switch r {
 	case C.LUA_OK:
+		co.reset = co.c.reset_on_ok != 0
 		return OK
 	case C.LUA_YIELD:
 		switch Reason(co.c.reason) {
@@ -214,18 +228,27 @@ func (co *Co) NResults() int {
 // Resume describes it.
 func (co *Co) top(i int) bool { return co.results && i == int(co.c.nres) && i > 0 }
 
+// stack returns the coroutine's stack, for the results the caches do
+// not describe; a coroutine reset by its Resume has none left.
+func (co *Co) stack() stack {
+	if co.reset {
+		panic("vm: a result read from the stack of a coroutine run with CachedResults")
+	}
+	return stack{co.c.L}
+}
+
 // ResultType returns the type of result i (1-based).
 func (co *Co) ResultType(i int) Type {
 	if co.top(i) {
 		return Type(co.c.top_type)
 	}
-	return stack{co.c.L}.typ(i)
+	return co.stack().typ(i)
 }
 
 // ResultString returns result i as a string (numbers formatted); ok is false
 // for other types.
 func (co *Co) ResultString(i int) (string, bool) {
-	if co.top(i) {
+	if co.top(i) && !co.reset {
 		switch Type(co.c.top_type) {
 		case TypeString:
 			return C.GoStringN(co.c.top_str, C.int(co.c.top_len)), true
@@ -237,7 +260,7 @@ func (co *Co) ResultString(i int) (string, bool) {
 		}
 		return "", false
 	}
-	return stack{co.c.L}.str(i)
+	return co.stack().str(i)
 }
 
 // ResultInteger returns result i as an integer.
@@ -248,7 +271,7 @@ func (co *Co) ResultInteger(i int) (int64, bool) {
 	case co.top(i) && Type(co.c.top_type) != TypeString:
 		return int64(co.c.top_int), co.c.top_isint != 0
 	}
-	return stack{co.c.L}.integer(i)
+	return co.stack().integer(i)
 }
 
 // ResultNumber returns result i as a float.
@@ -256,7 +279,7 @@ func (co *Co) ResultNumber(i int) (float64, bool) {
 	if co.top(i) && Type(co.c.top_type) != TypeString {
 		return float64(co.c.top_num), co.c.top_isnum != 0
 	}
-	return stack{co.c.L}.number(i)
+	return co.stack().number(i)
 }
 
 // ResultBool returns the truth of result i.
@@ -264,16 +287,16 @@ func (co *Co) ResultBool(i int) bool {
 	if co.top(i) {
 		return co.c.top_bool != 0
 	}
-	return stack{co.c.L}.boolean(i)
+	return co.stack().boolean(i)
 }
 
 // ResultValue converts result i to a Go value.
-func (co *Co) ResultValue(i int) any { return stack{co.c.L}.value(i, 8) }
+func (co *Co) ResultValue(i int) any { return co.stack().value(i, 8) }
 
 // ResultObject returns the Go value of an object result of class cl.
 func ResultObject[T any](co *Co, i int, cl *Class[T]) (T, bool) {
 	var zero T
-	L := co.c.L
+	L := co.stack().L
 	if (stack{L}).typ(i) != TypeTable {
 		return zero, false
 	}
@@ -298,6 +321,7 @@ func ResultObject[T any](co *Co, i int, cl *Class[T]) (T, bool) {
 
 // RefResult anchors result i in the registry.
 func (co *Co) RefResult(i int) Ref {
+	co.stack()
 	co.results = false
 	r := C.lrt_ref(co.st.vm, co.c.L, C.int(i))
 	if r < 0 {
@@ -331,7 +355,7 @@ func (co *Co) Close() {
 	st.cos[co.id-1] = nil
 	st.freeCos = append(st.freeCos, co.id)
 	co.c.id = 0
-	if C.lrt_co_reset_u(cAddr(co.c)) != 0 && len(st.pool) < 64 {
+	if (co.reset || C.lrt_co_reset_u(cAddr(co.c)) != 0) && len(st.pool) < 64 {
 		st.pool = append(st.pool, co)
 		return
 	}

@@ -34,6 +34,7 @@ enum {
 
 static int lrt_index(lua_State *L);
 static void make_view(lua_State *L, int idx);
+static void note_results(lrt_co *c, lua_State *L, int n);
 static int lrt_tostring_name(lua_State *L);
 static int lrt_gc_handle(lua_State *L);
 static void push_func(lua_State *L, int64_t fid);
@@ -774,13 +775,18 @@ void lrt_co_free(lrt_vm *vm, lrt_co *c) {
 	free(c);
 }
 
-int lrt_co_reset(lrt_co *c) {
-	if (lua_status(c->L) != LUA_OK)
-		return 0;
+/* reset empties a finished thread's stack and frees what it lent. */
+static void reset(lrt_co *c) {
 	lua_settop(c->L, 0);
 	c->gen++; /* the views lent are free again (new_view) */
 	c->reason = 0;
 	c->used_ns = 0;
+}
+
+int lrt_co_reset(lrt_co *c) {
+	if (lua_status(c->L) != LUA_OK)
+		return 0;
+	reset(c);
 	return 1;
 }
 
@@ -856,8 +862,25 @@ int lrt_run(lrt_vm *vm, lrt_co *c, size_t opstart, int nargs) {
 	c->res1_str = 0;
 	c->res1 = 0;
 	c->top_type = LUA_TNONE;
-	if (n < 1 || (st != LUA_OK && st != LUA_YIELD))
+	if (st != LUA_OK && st != LUA_YIELD)
 		return st;
+	if (n >= 1)
+		note_results(c, L, n);
+	if (st == LUA_OK && c->reset_on_ok) {
+		/* The caller reads only the caches: the thread is reset here
+		 * rather than by a second call from Go (lrt_co_reset). */
+		if (c->res1_str)
+			c->res1 = (int64_t)lua_tointegerx(L, 1, &c->res1_ok);
+		c->res1_str = 0;
+		c->top_str = NULL;
+		c->top_len = 0;
+		reset(c);
+	}
+	return st;
+}
+
+/* note_results describes the n values on L's stack in c (see lrt_co). */
+static void note_results(lrt_co *c, lua_State *L, int n) {
 	/* A string is converted by Go only if it asks (res1_str, top_type):
 	 * most results are numbers or strings kept as strings, and a
 	 * conversion of a string was 2% of an invocation that returned one. */
@@ -878,7 +901,6 @@ int lrt_run(lrt_vm *vm, lrt_co *c, size_t opstart, int nargs) {
 		c->top_str = lua_tolstring(L, n, &c->top_len);
 	}
 	c->top_bool = lua_toboolean(L, n);
-	return st;
 }
 
 int lrt_load(lrt_vm *vm, lua_State *to, const char *buf, size_t len, const char *name) {

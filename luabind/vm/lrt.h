@@ -67,6 +67,7 @@ typedef struct lrt_co {
 	int reason;        /* LRT_R_* of the last yield */
 	int yield_allowed; /* 0 in fetches and converters */
 	int64_t id;        /* Go-side coroutine id */
+	int reset_on_ok;   /* lrt_run resets the thread when it finishes (see there) */
 	int views;         /* registry ref of the view cache (see new_view), 0 = none yet */
 	int64_t gen;       /* invocations run: a view lent in an earlier one is free */
 	int64_t budget_ns; /* Lua-time budget, 0 = none */
