@@ -33,7 +33,8 @@ enum {
 };
 
 static int lrt_index(lua_State *L);
-static void make_view(lua_State *L, int idx);
+static void make_view(lua_State *L, int mt);
+static int view_class(lua_State *L, lrt_vm *vm, int idx);
 static void note_results(lrt_co *c, lua_State *L, int n);
 static int lrt_tostring_name(lua_State *L);
 static int lrt_gc_handle(lua_State *L);
@@ -582,63 +583,61 @@ int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid) {
  * function, or the metatable of a view: an object of that class sharing
  * obj[0], the handle of the same Go value; before the view's first use,
  * its class index, for Go to build the metatable). */
-/* new_view replaces the view class's metatable on the top of the stack with
- * a view of the object at index 1: a table whose [0] is the object's
- * handle. The root thread of an invocation keeps one view per class, lent
- * to the first object that asks in each invocation: a request's txn.f and
- * txn.http then cost no allocation, and no garbage for the collector to
- * sweep (they were a third of a Lua action's cost over plain proxying,
- * most of it cache misses on freshly reused blocks). The cache maps the
- * metatable to {view, gen}: the view is lent while gen is the thread's
- * current one, so a reset frees them all by counting. A second view of
- * the same class in one invocation, or a view made on a thread that is no
- * invocation's root, is a new table, as before. A view kept by a script
- * past its invocation holds a released handle until it is lent again,
- * as a TXN kept past its invocation does. */
-static void new_view(lua_State *L) {
+/* new_view pushes a view of the object at index 1, of class idx: a table
+ * whose [0] is the object's handle. The root thread of an invocation
+ * keeps one view per class, lent to the first object that asks in each
+ * invocation: a request's txn.f and txn.http then cost no allocation, and
+ * no garbage for the collector to sweep (they were a third of a Lua
+ * action's cost over plain proxying, most of it cache misses on freshly
+ * reused blocks). A view is lent while view_gen is the thread's current
+ * generation, so a reset frees them all by counting. A second view of the
+ * same class in one invocation, or a view made on a thread that is no
+ * invocation's root, is a new table. A view kept by a script past its
+ * invocation holds a released handle until it is lent again, as a TXN
+ * kept past its invocation does. */
+static void new_view(lua_State *L, int idx) {
+	lrt_vm *vm = getvm(L);
+	int mt = view_class(L, vm, idx);
 	lrt_co *c = getco(L);
-	if (c) {
-		if (c->views == 0) {
-			lua_newtable(L);
-			c->views = luaL_ref(L, LUA_REGISTRYINDEX);
+	if (c && idx >= 0 && idx < LRT_VIEW_CLASSES) {
+		if (c->view_ref[idx] == 0) { /* the first of its class */
+			make_view(L, mt);
+			lua_pushvalue(L, -1);
+			c->view_ref[idx] = luaL_ref(L, LUA_REGISTRYINDEX);
+			c->view_gen[idx] = c->gen;
+			return;
 		}
-		lua_rawgeti(L, LUA_REGISTRYINDEX, c->views); /* mt, cache */
-		lua_pushvalue(L, -2);
-		if (lua_rawget(L, -2) != LUA_TTABLE) { /* mt, cache, nil: the first of its class */
-			lua_pop(L, 1);
-			lua_createtable(L, 2, 0); /* mt, cache, slot */
-			lua_pushvalue(L, -3);
-			lua_pushvalue(L, -2);
-			lua_rawset(L, -4); /* cache[mt] = slot */
-			make_view(L, -3);
-			lua_rawseti(L, -2, 1); /* slot[1] = view */
-		} else if (lua_rawgeti(L, -1, 2) == LUA_TNUMBER && lua_tointeger(L, -1) == c->gen) {
-			lua_pop(L, 3); /* lent already in this invocation: a new one */
-			goto fresh;
-		} else {
-			lua_pop(L, 1);
+		if (c->view_gen[idx] != c->gen) { /* free: lend it */
+			lua_rawgeti(L, LUA_REGISTRYINDEX, c->view_ref[idx]);
+			lua_rawgeti(L, 1, 0);
+			lua_rawseti(L, -2, 0);
+			c->view_gen[idx] = c->gen;
+			return;
 		}
-		lua_pushinteger(L, c->gen);
-		lua_rawseti(L, -2, 2); /* mt, cache, slot: lent now */
-		lua_rawgeti(L, -1, 1); /* mt, cache, slot, view */
-		lua_rawgeti(L, 1, 0);
-		lua_rawseti(L, -2, 0);
-		lua_replace(L, -4);
-		lua_pop(L, 2);
-		return;
 	}
-fresh:
-	make_view(L, -1);
-	lua_replace(L, -2);
+	make_view(L, mt);
 }
 
-/* make_view pushes a new view of the object at index 1, of the metatable at idx. */
-static void make_view(lua_State *L, int idx) {
-	idx = lua_absindex(L, idx);
+/* view_class returns the registry reference of class idx's metatable,
+ * built by Go on first use in the state. It raises when it cannot be. */
+static int view_class(lua_State *L, lrt_vm *vm, int idx) {
+	if (idx >= 0 && idx < LRT_VIEW_CLASSES && vm->class_ref[idx] > 0)
+		return vm->class_ref[idx];
+	int ref = goClassRef(vm->id, (int64_t)idx);
+	if (ref < 0)
+		luaL_error(L, "cannot build the class of field '%s'", lua_tostring(L, 2));
+	if (idx >= 0 && idx < LRT_VIEW_CLASSES)
+		vm->class_ref[idx] = ref;
+	return ref;
+}
+
+/* make_view pushes a new view of the object at index 1, of the metatable
+ * registry[mt]. */
+static void make_view(lua_State *L, int mt) {
 	lua_createtable(L, 0, 1);
 	lua_rawgeti(L, 1, 0);
 	lua_rawseti(L, -2, 0);
-	lua_pushvalue(L, idx);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, mt);
 	lua_setmetatable(L, -2);
 }
 
@@ -652,21 +651,12 @@ static int lrt_index(lua_State *L) {
 	switch (lua_rawget(L, lua_upvalueindex(2))) {
 	case LUA_TNIL:
 		return 1;
-	case LUA_TNUMBER: { /* a view's class: its metatable, once per state */
-		lrt_vm *vm = getvm(L);
-		int ref = goClassRef(vm->id, (int64_t)lua_tointeger(L, -1));
-		if (ref < 0)
-			return luaL_error(L, "cannot build the class of field '%s'", lua_tostring(L, 2));
+	case LUA_TNUMBER: { /* a view: the number is its class */
+		int idx = (int)lua_tointeger(L, -1);
 		lua_pop(L, 1);
-		lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-		lua_pushvalue(L, 2);
-		lua_pushvalue(L, -2);
-		lua_rawset(L, lua_upvalueindex(2));
-	}
-		/* fall through */
-	case LUA_TTABLE: /* a view */
-		new_view(L);
+		new_view(L, idx);
 		break;
+	}
 	default:
 		lua_pushvalue(L, 1);
 		lua_call(L, 1, 1); /* builder(obj) -> field value */
@@ -770,8 +760,9 @@ void lrt_co_free(lrt_vm *vm, lrt_co *c) {
 		return;
 	*(lrt_co **)lua_getextraspace(c->L) = &vm->main_co; /* a script may still hold the thread */
 	luaL_unref(vm->L, LUA_REGISTRYINDEX, c->ref);
-	if (c->views)
-		luaL_unref(vm->L, LUA_REGISTRYINDEX, c->views);
+	for (int i = 0; i < LRT_VIEW_CLASSES; i++)
+		if (c->view_ref[i])
+			luaL_unref(vm->L, LUA_REGISTRYINDEX, c->view_ref[i]);
 	free(c);
 }
 

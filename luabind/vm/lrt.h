@@ -57,6 +57,10 @@ typedef struct lrt_frame {
 
 struct lrt_vm;
 
+/* Classes with an index below this have their views lent (new_view) and
+ * their metatable's reference kept in C; others take the slow way. */
+#define LRT_VIEW_CLASSES 64
+
 /* Every thread's extra space (lua_getextraspace) points to an lrt_co: its
  * own for the root thread of an invocation, else the state's main_co (the
  * main thread, and threads made by scripts, which copy the main thread's). */
@@ -68,8 +72,11 @@ typedef struct lrt_co {
 	int yield_allowed; /* 0 in fetches and converters */
 	int64_t id;        /* Go-side coroutine id */
 	int reset_on_ok;   /* lrt_run resets the thread when it finishes (see there) */
-	int views;         /* registry ref of the view cache (see new_view), 0 = none yet */
 	int64_t gen;       /* invocations run: a view lent in an earlier one is free */
+	/* the views of each class it lends (see new_view): registry refs (0:
+	 * none yet), and the generation that has each (lent if current) */
+	int view_ref[LRT_VIEW_CLASSES];
+	int64_t view_gen[LRT_VIEW_CLASSES];
 	int64_t budget_ns; /* Lua-time budget, 0 = none */
 	int64_t burst_ns;  /* per-resume budget, 0 = none */
 	int64_t used_ns;   /* Lua time consumed so far */
@@ -112,6 +119,7 @@ typedef struct lrt_vm {
 	int hook_count;    /* forced-yield period in instructions, 0 = no hook */
 	lrt_co *running;   /* the invocation being resumed, for hooks in nested coroutines */
 	int handle_mt;     /* registry ref of the metatable of GC-owned handles */
+	int class_ref[LRT_VIEW_CLASSES]; /* registry refs of view classes' metatables, 0 = not yet */
 	lrt_co main_co;    /* extra space of the threads that are not an invocation's root */
 	/* ops: results marshalled by Go, executed by C after the Go call returns */
 	char *ops;
