@@ -32,12 +32,7 @@ enum {
 	OP_SETMETATOP = 18, /* setmetatable(-2, pop) */
 };
 
-static int lrt_index(lua_State *L);
-static void make_view(lua_State *L, int mt);
-static int view_class(lua_State *L, lrt_vm *vm, int idx);
 static void note_results(lrt_co *c, lua_State *L, int n);
-static int lrt_tostring_name(lua_State *L);
-static int lrt_gc_handle(lua_State *L);
 static void push_func(lua_State *L, int64_t fid);
 
 static lua_CFunction cfuncs[] = {lrt_index, lrt_tostring_name, lrt_gc_handle};
@@ -576,111 +571,6 @@ int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid) {
 	(void)vm;
 	push_func(L, fid);
 	return 1;
-}
-
-/* lrt_index is the __index of classes with lazily built fields.
- * upvalue 1: methods table; upvalue 2: fields table (name -> builder
- * function, or the metatable of a view: an object of that class sharing
- * obj[0], the handle of the same Go value; before the view's first use,
- * its class index, for Go to build the metatable). */
-/* new_view pushes a view of the object at index 1, of class idx: a table
- * whose [0] is the object's handle. The root thread of an invocation
- * keeps one view per class, lent to the first object that asks in each
- * invocation: a request's txn.f and txn.http then cost no allocation, and
- * no garbage for the collector to sweep (they were a third of a Lua
- * action's cost over plain proxying, most of it cache misses on freshly
- * reused blocks). A view is lent while view_gen is the thread's current
- * generation, so a reset frees them all by counting. A second view of the
- * same class in one invocation, or a view made on a thread that is no
- * invocation's root, is a new table. A view kept by a script past its
- * invocation holds a released handle until it is lent again, as a TXN
- * kept past its invocation does. */
-static void new_view(lua_State *L, int idx) {
-	lrt_vm *vm = getvm(L);
-	int mt = view_class(L, vm, idx);
-	lrt_co *c = getco(L);
-	if (c && idx >= 0 && idx < LRT_VIEW_CLASSES) {
-		if (c->view_ref[idx] == 0) { /* the first of its class */
-			make_view(L, mt);
-			lua_pushvalue(L, -1);
-			c->view_ref[idx] = luaL_ref(L, LUA_REGISTRYINDEX);
-			c->view_gen[idx] = c->gen;
-			return;
-		}
-		if (c->view_gen[idx] != c->gen) { /* free: lend it */
-			lua_rawgeti(L, LUA_REGISTRYINDEX, c->view_ref[idx]);
-			lua_rawgeti(L, 1, 0);
-			lua_rawseti(L, -2, 0);
-			c->view_gen[idx] = c->gen;
-			return;
-		}
-	}
-	make_view(L, mt);
-}
-
-/* view_class returns the registry reference of class idx's metatable,
- * built by Go on first use in the state. It raises when it cannot be. */
-static int view_class(lua_State *L, lrt_vm *vm, int idx) {
-	if (idx >= 0 && idx < LRT_VIEW_CLASSES && vm->class_ref[idx] > 0)
-		return vm->class_ref[idx];
-	int ref = goClassRef(vm->id, (int64_t)idx);
-	if (ref < 0)
-		luaL_error(L, "cannot build the class of field '%s'", lua_tostring(L, 2));
-	if (idx >= 0 && idx < LRT_VIEW_CLASSES)
-		vm->class_ref[idx] = ref;
-	return ref;
-}
-
-/* make_view pushes a new view of the object at index 1, of the metatable
- * registry[mt]. */
-static void make_view(lua_State *L, int mt) {
-	lua_createtable(L, 0, 1);
-	lua_rawgeti(L, 1, 0);
-	lua_rawseti(L, -2, 0);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, mt);
-	lua_setmetatable(L, -2);
-}
-
-static int lrt_index(lua_State *L) {
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_pushvalue(L, 2);
-	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-		return 1;
-	lua_pop(L, 1);
-	lua_pushvalue(L, 2);
-	switch (lua_rawget(L, lua_upvalueindex(2))) {
-	case LUA_TNIL:
-		return 1;
-	case LUA_TNUMBER: { /* a view: the number is its class */
-		int idx = (int)lua_tointeger(L, -1);
-		lua_pop(L, 1);
-		new_view(L, idx);
-		break;
-	}
-	default:
-		lua_pushvalue(L, 1);
-		lua_call(L, 1, 1); /* builder(obj) -> field value */
-	}
-	lua_pushvalue(L, 2);
-	lua_pushvalue(L, -2);
-	lua_rawset(L, 1); /* cache it in the object */
-	return 1;
-}
-
-/* __tostring of a class: upvalue 1 is the class name. */
-static int lrt_tostring_name(lua_State *L) {
-	lua_pushvalue(L, lua_upvalueindex(1));
-	return 1;
-}
-
-/* __gc of GC-owned handles: tells Go the object is unreachable. */
-static int lrt_gc_handle(lua_State *L) {
-	int64_t *u = lua_touserdata(L, 1);
-	if (u) {
-		lrt_vm *vm = getvm(L);
-		goRelease(vm->id, *u);
-	}
-	return 0;
 }
 
 /* ---- the forced-yield hook ---- */

@@ -170,8 +170,11 @@ int lrt_openlibs(lrt_vm *vm);
 int lrt_gc(lrt_vm *vm, int what, int data);
 int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid);
 
-/* The trampoline and the class __index helper, exposed for ops. */
+/* The trampoline and the class helpers (lrt_class.c), exposed for ops. */
 int lrt_tramp(lua_State *L);
+int lrt_index(lua_State *L);
+int lrt_tostring_name(lua_State *L);
+int lrt_gc_handle(lua_State *L);
 
 /* Shared by lrt.c and lrt_host.c. */
 void lrt_set_out(lrt_vm *vm, const char *s, size_t len); /* vm->out = a copy of s */
