@@ -76,14 +76,14 @@ func (px *Proxy) queuePeaks(s *Server) (be, srv int64) {
 	return px.qPeak, srv
 }
 
-// acquireServer picks a server and takes one of its connection slots
-// (on an error, the server returned is the target of a hash, with no slot
-// taken, or nil).
+// acquireServer picks a server and takes one of its connection slots.
 // When every usable server is at its maxconn, the stream waits in the
 // backend's queue up to "timeout queue" (else "timeout connect"); when
 // the algorithm is a hash, the server it designates is the one to use,
 // and a stream finding it full waits in that server's queue, as in
-// HAProxy (persistence is never broken by load). pos may be nil.
+// HAProxy (persistence is never broken by load). On an error the server
+// returned is that hash's target, with no slot taken, or nil. pos may be
+// nil.
 func (px *Proxy) acquireServer(in *lbInput, exclude *Server, pos *queuePos) (*Server, error) {
 	if p := in.preferred(px); p != nil && p != exclude && p.tryTake() {
 		return p, nil
@@ -231,14 +231,13 @@ func (s *Server) release() {
 // and the backend's (HAProxy's process_srv_queue), then the backend's
 // queue takes the free slots of any server, as load balancing picks them.
 // It returns the number of streams served from the backend's queue.
-func (px *Proxy) dequeue() (n int) {
+func (px *Proxy) dequeue() int {
 	if px.pending.Load() == 0 {
 		return 0
 	}
 	px.qMu.Lock()
 	defer px.qMu.Unlock()
 	before := px.dequeued
-	defer func() { n = int(px.dequeued - before) }()
 	for _, s := range px.servers() {
 		for len(s.queue) > 0 && s.tryTake() {
 			if len(px.queue) > 0 && px.queue[0].seq < s.queue[0].seq {
@@ -251,11 +250,11 @@ func (px *Proxy) dequeue() (n int) {
 	for len(px.queue) > 0 {
 		srv, _, _ := px.pickServer(nil, nil)
 		if srv == nil || !srv.tryTake() {
-			return
+			break
 		}
 		px.handLocked(&px.queue, &px.dequeued, srv)
 	}
-	return
+	return int(px.dequeued - before)
 }
 
 // redistribute moves the streams waiting for s, which went down, to the

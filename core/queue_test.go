@@ -17,7 +17,7 @@ type queued struct {
 	err error
 }
 
-func acquireBG(px *Proxy, acquire func(*queuePos) (*Server, error)) chan queued {
+func acquireBG(acquire func(*queuePos) (*Server, error)) chan queued {
 	ch := make(chan queued, 1)
 	go func() {
 		var q queued
@@ -51,7 +51,7 @@ backend be
 	}
 	var waits []chan queued
 	for i := 1; i <= 2; i++ {
-		waits = append(waits, acquireBG(px, func(p *queuePos) (*Server, error) { return px.acquireServer(in, nil, p) }))
+		waits = append(waits, acquireBG(func(p *queuePos) (*Server, error) { return px.acquireServer(in, nil, p) }))
 		waitFor(t, "the server's queue to grow", func() bool { return first.srvQueueLen() == i })
 	}
 	if px.queueLen() != 0 || px.pendingLen() != 2 || other.Conns.Load() != 0 {
@@ -83,7 +83,7 @@ backend be
 	if _, err := px.acquireAssigned(s1, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	w := acquireBG(px, func(p *queuePos) (*Server, error) { return px.acquireAssigned(s1, nil, p) })
+	w := acquireBG(func(p *queuePos) (*Server, error) { return px.acquireAssigned(s1, nil, p) })
 	waitFor(t, "queued", func() bool { return s1.srvQueueLen() == 1 })
 	if _, err := px.acquireAssigned(s1, nil, nil); err != errQueueFull {
 		t.Fatalf("want errQueueFull, got %v", err)
@@ -107,9 +107,9 @@ backend be
 	if _, err := px.acquireServer(nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	balanced := acquireBG(px, func(p *queuePos) (*Server, error) { return px.acquireServer(nil, nil, p) })
+	balanced := acquireBG(func(p *queuePos) (*Server, error) { return px.acquireServer(nil, nil, p) })
 	waitFor(t, "the backend queue", func() bool { return px.queueLen() == 1 })
-	assigned := acquireBG(px, func(p *queuePos) (*Server, error) { return px.acquireAssigned(s1, nil, p) })
+	assigned := acquireBG(func(p *queuePos) (*Server, error) { return px.acquireAssigned(s1, nil, p) })
 	waitFor(t, "the server queue", func() bool { return s1.srvQueueLen() == 1 })
 	s1.release()
 	if q := <-balanced; q.err != nil || q.pos != (queuePos{be: 1}) {
@@ -235,7 +235,7 @@ backend be
 				t.Fatal(err)
 			}
 		}
-		w := acquireBG(px, func(p *queuePos) (*Server, error) { return px.acquireAssigned(s1, nil, p) })
+		w := acquireBG(func(p *queuePos) (*Server, error) { return px.acquireAssigned(s1, nil, p) })
 		waitFor(t, "queued", func() bool { return s1.srvQueueLen() == 1 })
 		e.setRunning(s1, false, "", nil)
 		if !redispatch {

@@ -435,8 +435,8 @@ const socketReadSize = 16384
 var socketBufs = sync.Pool{New: func() any { return new([socketReadSize]byte) }}
 
 // readRoom makes room for a read after the data not yet consumed: in the
-// pooled buffer while it fits (the data moved to its start), else in a
-// larger array of its own.
+// pooled buffer while that data fills at most half of it (moved to its
+// start), else in a larger array of its own.
 func (s *Socket) readRoom() {
 	if cap(s.rbuf)-len(s.rbuf) >= socketReadSize {
 		return
@@ -445,11 +445,10 @@ func (s *Socket) readRoom() {
 		s.buf = socketBufs.Get().(*[socketReadSize]byte)
 	}
 	if s.buf != nil && len(s.rbuf) <= socketReadSize/2 {
+		// room for half a buffer at least: read into it
 		n := copy(s.buf[:], s.rbuf)
 		s.rbuf = s.buf[:n:socketReadSize]
-		if socketReadSize-n >= socketReadSize/2 {
-			return // room for half a buffer at least: read into it
-		}
+		return
 	}
 	s.rbuf = append(make([]byte, 0, len(s.rbuf)+socketReadSize), s.rbuf...)
 	if s.buf != nil {
