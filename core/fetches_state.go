@@ -3,6 +3,7 @@ package core
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"luaproxy/core/config"
 	"luaproxy/core/stktable"
@@ -49,53 +50,67 @@ type fetchState struct {
 
 // freqCtr is HAProxy's per-second freq_ctr: the events of the current
 // second, those of the previous one, and when the current one started.
+// Counting takes no lock unless the period ends (add); the rotation swaps
+// the current count out, so an event counted meanwhile lands in one
+// period or the other, never in neither.
 type freqCtr struct {
-	mu         sync.Mutex
-	tick       int64 // start of the current period, ms; 0: never updated
-	curr, prev int64
+	mu   sync.Mutex   // serializes rotations and reads
+	tick atomic.Int64 // start of the current period, ms; 0: never updated
+	curr atomic.Int64
+	prev int64 // under mu
 }
 
 const freqPeriod = 1000 // ms
 
 // rotateLocked moves the counter to the period containing now.
 func (f *freqCtr) rotateLocked(now int64) {
-	if f.tick == 0 {
-		f.tick = now - now%freqPeriod
+	tick := f.tick.Load()
+	if tick == 0 {
+		f.tick.Store(now - now%freqPeriod)
 		return
 	}
-	elapsed := now - f.tick
+	elapsed := now - tick
 	if elapsed < freqPeriod {
 		return
 	}
-	if elapsed < 2*freqPeriod {
-		f.prev = f.curr
+	if n := f.curr.Swap(0); elapsed < 2*freqPeriod {
+		f.prev = n
 	} else {
 		f.prev = 0
 	}
-	f.curr = 0
-	f.tick += elapsed - elapsed%freqPeriod
+	f.tick.Store(tick + elapsed - elapsed%freqPeriod)
 }
 
 // add counts one event now.
-func (f *freqCtr) add() {
+func (f *freqCtr) add() { f.addAt(nowMS()) }
+
+// addAt counts one event at now (ms).
+func (f *freqCtr) addAt(now int64) {
+	if t := f.tick.Load(); t != 0 && now >= t && now-t < freqPeriod {
+		f.curr.Add(1)
+		return
+	}
 	f.mu.Lock()
-	f.rotateLocked(nowMS())
-	f.curr++
+	f.rotateLocked(now)
+	f.curr.Add(1)
 	f.mu.Unlock()
 }
 
 // read returns the events over the last second as read_freq_ctr: the
 // current second's count plus the previous one's weighted by the share of
 // the second still to run.
-func (f *freqCtr) read() int64 {
+func (f *freqCtr) read() int64 { return f.readAt(nowMS()) }
+
+// readAt is read at now (ms).
+func (f *freqCtr) readAt(now int64) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.tick == 0 {
+	tick := f.tick.Load()
+	if tick == 0 {
 		return 0
 	}
-	now := nowMS()
-	curr, past := f.curr, f.prev
-	remain := f.tick + freqPeriod - now
+	curr, past := f.curr.Load(), f.prev
+	remain := tick + freqPeriod - now
 	if remain < 0 {
 		if remain+freqPeriod < 0 {
 			return 0

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // VarScope is the lifetime of a variable (manual 2.8).
@@ -66,6 +67,10 @@ func ParseVarName(s string) (VarName, error) {
 type Vars struct {
 	mu sync.RWMutex
 	m  map[string]*varEntry
+	// used is set, under mu, when m gains an entry, and cleared by Clear:
+	// a stream clears its request's variables at every request, most of
+	// which set none, and then takes no lock.
+	used atomic.Bool
 }
 
 type varEntry struct {
@@ -108,6 +113,7 @@ func (v *Vars) Set(name string, s Sample) {
 		e.smp, e.set = s, true
 	} else {
 		v.m[name] = &varEntry{smp: s, set: true}
+		v.used.Store(true)
 	}
 	v.mu.Unlock()
 }
@@ -130,8 +136,12 @@ func (v *Vars) Unset(name string) {
 
 // Clear removes every variable.
 func (v *Vars) Clear() {
+	if !v.used.Load() {
+		return // as if it ran before a Set still under way
+	}
 	v.mu.Lock()
 	clear(v.m)
+	v.used.Store(false)
 	v.mu.Unlock()
 }
 
@@ -167,6 +177,7 @@ func (v *Vars) declare(name string) {
 	}
 	if v.m[name] == nil {
 		v.m[name] = &varEntry{}
+		v.used.Store(true)
 	}
 	v.mu.Unlock()
 }
