@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"luaproxy/luabind/vm"
+	"luaproxy/netio"
 )
 
 // socketDefaultTimeout is HAProxy's socket_proxy timeout (connect, client
@@ -92,11 +94,18 @@ func (s *Socket) Released() {
 // A TLS socket closes as TLS does (close_notify, then FIN): a peer would
 // read a FIN before the close_notify as a truncated stream.
 func closeSocket(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
+	if tc, ok := conn.(tcpCloser); ok {
 		_ = tc.CloseWrite()
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// tcpCloser is a TCP connection's half-close and linger: *net.TCPConn's
+// and *netio.FileConn's.
+type tcpCloser interface {
+	CloseWrite() error
+	SetLinger(sec int) error
 }
 
 // luaCoreTCP implements core.tcp(): a new, unconnected Socket. It never
@@ -117,9 +126,10 @@ func luaCoreTCP(c *vm.Call) (int, error) {
 
 // sockAddr is a parsed connect() destination.
 type sockAddr struct {
-	network string // "tcp", "tcp4", "tcp6", "unix"
-	addr    string // host:port or path
-	host    string // the host as written (SNI), "" for unix
+	network string         // "tcp", "tcp4", "tcp6", "unix"
+	addr    string         // host:port or path; "" when ap is set
+	host    string         // the host as written (SNI), "" for unix
+	ap      netip.AddrPort // the address when the host is an IP literal
 }
 
 // parseSockAddr parses connect()'s address [, port]: "1.2.3.4", "::1",
@@ -161,12 +171,18 @@ func parseSockAddr(address string, port int64, hasPort bool) (sockAddr, bool) {
 	if host == "" || !validHost(host) {
 		return sockAddr{}, false
 	}
+	sa := sockAddr{network: network, host: host}
 	if ip := net.ParseIP(host); ip != nil {
 		if (network == "tcp4" && ip.To4() == nil) || (network == "tcp6" && ip.To4() != nil) {
 			return sockAddr{}, false
 		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			sa.ap = netip.AddrPortFrom(a, uint16(port))
+			return sa, true
+		}
 	}
-	return sockAddr{network: network, addr: net.JoinHostPort(host, strconv.FormatInt(port, 10)), host: host}, true
+	sa.addr = net.JoinHostPort(host, strconv.FormatInt(port, 10))
+	return sa, true
 }
 
 // validHost accepts IP literals and host names (resolved at connect time,
@@ -215,9 +231,7 @@ func (s *Socket) connect(c *vm.Call, useTLS bool) (int, error) {
 	}
 	timeout := s.timeout
 	return c.Yield(func() {
-		// HAProxy compat: no TCP keep-alive probes (option tcpka is off)
-		d := net.Dialer{Timeout: timeout, KeepAlive: -1}
-		conn, err := d.Dial(sa.network, sa.addr)
+		conn, err := dialSocket(sa, timeout)
 		if err == nil && useTLS {
 			cfg := &tls.Config{InsecureSkipVerify: true} // HAProxy compat: ssl verify none
 			if net.ParseIP(sa.host) == nil && sa.host != "" {
@@ -244,6 +258,19 @@ func (s *Socket) connect(c *vm.Call, useTLS bool) (int, error) {
 		c.PushInteger(1)
 		return 1, nil
 	})
+}
+
+// dialSocket opens a socket's connection: an IP address through
+// netio.DialTCP (a socket per request is a common pattern, and net.Dialer
+// cost as much as the rest of the connection's user time), a host name
+// or a UNIX socket through net.Dialer. HAProxy compat: no TCP keep-alive
+// probes (option tcpka is off) either way.
+func dialSocket(sa sockAddr, timeout time.Duration) (net.Conn, error) {
+	if sa.ap.IsValid() {
+		return netio.DialTCP(sa.ap, timeout)
+	}
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
+	return d.Dial(sa.network, sa.addr)
 }
 
 // deadline returns the deadline of an operation starting now.

@@ -3,6 +3,7 @@
 package luabind
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -35,16 +36,16 @@ func TestSocketAddressParsing(t *testing.T) {
 		want    sockAddr
 		ok      bool
 	}{
-		{"127.0.0.1", 80, true, sockAddr{"tcp", "127.0.0.1:80", "127.0.0.1"}, true},
-		{"127.0.0.1:81", 0, false, sockAddr{"tcp", "127.0.0.1:81", "127.0.0.1"}, true},
-		{"::1", 80, true, sockAddr{"tcp", "[::1]:80", "::1"}, true},
-		{"[::1]:82", 0, false, sockAddr{"tcp", "[::1]:82", "::1"}, true},
-		{"ipv4@10.0.0.1:1", 0, false, sockAddr{"tcp4", "10.0.0.1:1", "10.0.0.1"}, true},
-		{"ipv6@[::1]:1", 0, false, sockAddr{"tcp6", "[::1]:1", "::1"}, true},
-		{"unix@/tmp/s", 0, false, sockAddr{"unix", "/tmp/s", ""}, true},
-		{"/tmp/s", 0, false, sockAddr{"unix", "/tmp/s", ""}, true},
-		{"abns@x", 0, false, sockAddr{"unix", "@x", ""}, true},
-		{"localhost:443", 0, false, sockAddr{"tcp", "localhost:443", "localhost"}, true},
+		{"127.0.0.1", 80, true, sockAddr{"tcp", "", "127.0.0.1", netip.MustParseAddrPort("127.0.0.1:80")}, true},
+		{"127.0.0.1:81", 0, false, sockAddr{"tcp", "", "127.0.0.1", netip.MustParseAddrPort("127.0.0.1:81")}, true},
+		{"::1", 80, true, sockAddr{"tcp", "", "::1", netip.MustParseAddrPort("[::1]:80")}, true},
+		{"[::1]:82", 0, false, sockAddr{"tcp", "", "::1", netip.MustParseAddrPort("[::1]:82")}, true},
+		{"ipv4@10.0.0.1:1", 0, false, sockAddr{"tcp4", "", "10.0.0.1", netip.MustParseAddrPort("10.0.0.1:1")}, true},
+		{"ipv6@[::1]:1", 0, false, sockAddr{"tcp6", "", "::1", netip.MustParseAddrPort("[::1]:1")}, true},
+		{"unix@/tmp/s", 0, false, sockAddr{"unix", "/tmp/s", "", netip.AddrPort{}}, true},
+		{"/tmp/s", 0, false, sockAddr{"unix", "/tmp/s", "", netip.AddrPort{}}, true},
+		{"abns@x", 0, false, sockAddr{"unix", "@x", "", netip.AddrPort{}}, true},
+		{"localhost:443", 0, false, sockAddr{"tcp", "localhost:443", "localhost", netip.AddrPort{}}, true},
 		{"127.0.0.1", 0, false, sockAddr{}, false},
 		{"127.0.0.1", 70000, true, sockAddr{}, false},
 		{"ipv4@::1", 1, true, sockAddr{}, false},
