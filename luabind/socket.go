@@ -373,14 +373,14 @@ func (s *Socket) luaReceive(c *vm.Call) (int, error) {
 		}
 		p = recvPattern{kind: 'n', count: int(n)}
 	default:
-		pat, err := c.String(2)
+		pat, err := c.Bytes(2) // valid during the call: only looked at
 		if err != nil {
 			return 0, err
 		}
 		switch {
-		case strings.HasPrefix(pat, "*a"):
+		case bytes.HasPrefix(pat, []byte("*a")):
 			p.kind = 'a'
-		case strings.HasPrefix(pat, "*l"):
+		case bytes.HasPrefix(pat, []byte("*l")):
 			p.kind = 'l'
 		default:
 			return 0, c.ArgError(2, "invalid receive pattern")
@@ -400,19 +400,31 @@ func (s *Socket) luaReceive(c *vm.Call) (int, error) {
 	return s.receiveStep(c, p, prefix, s.deadline())
 }
 
+// pushPrefixed pushes prefix followed by b (copied as it is pushed).
+func pushPrefixed(c *vm.Call, prefix string, b []byte) {
+	if prefix == "" {
+		c.PushBytes(b)
+		return
+	}
+	c.PushString(prefix + string(b))
+}
+
 // receiveStep answers from the buffer when it can, or yields to read more.
 func (s *Socket) receiveStep(c *vm.Call, p recvPattern, prefix string, dl time.Time) (int, error) {
 	switch p.kind {
 	case 'l':
 		if i := bytes.IndexByte(s.rbuf, '\n'); i >= 0 {
-			line := bytes.ReplaceAll(s.rbuf[:i], []byte{'\r'}, nil)
-			c.PushString(prefix + string(line))
+			line := s.rbuf[:i]
+			if bytes.IndexByte(line, '\r') >= 0 {
+				line = bytes.ReplaceAll(line, []byte{'\r'}, nil) // LuaSocket: every CR is ignored
+			}
+			pushPrefixed(c, prefix, line)
 			s.rbuf = s.rbuf[i+1:]
 			return 1, nil
 		}
 	case 'n':
 		if len(s.rbuf) >= p.count {
-			c.PushString(prefix + string(s.rbuf[:p.count]))
+			pushPrefixed(c, prefix, s.rbuf[:p.count])
 			s.rbuf = s.rbuf[p.count:]
 			return 1, nil
 		}

@@ -63,26 +63,9 @@ func (c *FileConn) waitConnected(deadline time.Time) error {
 			return err
 		}
 	}
-	var cerr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		if hasPeer(fd) {
-			return true
-		}
-		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-		if err != nil {
-			cerr = os.NewSyscallError("getsockopt", err)
-			return true
-		}
-		switch e := syscall.Errno(n); e {
-		case 0, syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-			return false
-		case syscall.EISCONN:
-			return true
-		default:
-			cerr = os.NewSyscallError("connect", e)
-			return true
-		}
-	})
+	c.ctlErr = nil
+	err := c.rc.Write(c.connected)
+	cerr := c.ctlErr
 	if cerr == nil {
 		cerr = err
 	}
@@ -90,6 +73,28 @@ func (c *FileConn) waitConnected(deadline time.Time) error {
 		cerr = c.f.SetWriteDeadline(time.Time{})
 	}
 	return cerr
+}
+
+// connected is waitConnected's test, on the socket fd: true when the
+// connect ended, with its error in ctlErr.
+func (c *FileConn) connected(fd uintptr) bool {
+	if hasPeer(fd) {
+		return true
+	}
+	n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+	if err != nil {
+		c.ctlErr = os.NewSyscallError("getsockopt", err)
+		return true
+	}
+	switch e := syscall.Errno(n); e {
+	case 0, syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+		return false
+	case syscall.EISCONN:
+		return true
+	default:
+		c.ctlErr = os.NewSyscallError("connect", e)
+		return true
+	}
 }
 
 // connect starts connecting fd to addr:port (syscall.Connect without its
