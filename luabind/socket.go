@@ -101,6 +101,11 @@ func closeSocket(conn net.Conn) {
 	_ = conn.Close()
 }
 
+// tryWriter writes without waiting (*netio.FileConn).
+type tryWriter interface {
+	TryWrite(p []byte) (int, error)
+}
+
 // tcpCloser is a TCP connection's half-close and linger: *net.TCPConn's
 // and *netio.FileConn's.
 type tcpCloser interface {
@@ -230,6 +235,11 @@ func (s *Socket) connect(c *vm.Call, useTLS bool) (int, error) {
 		return 0, errors.New("connect: the socket is already in use")
 	}
 	timeout := s.timeout
+	if sa.ap.IsValid() && !useTLS {
+		if n, done := s.startConnect(c, sa.ap, timeout); done {
+			return n, nil
+		}
+	}
 	return c.Yield(func() {
 		conn, err := dialSocket(sa, timeout)
 		if err == nil && useTLS {
@@ -248,16 +258,56 @@ func (s *Socket) connect(c *vm.Call, useTLS bool) (int, error) {
 			}
 		}
 		s.conn, s.connErr = conn, err
-	}, func(c *vm.Call) (int, error) {
-		if s.connErr != nil {
-			s.conn, s.failed = nil, true
-			c.PushNil()
-			c.PushString("Can't connect")
-			return 2, nil
-		}
+	}, s.connected)
+}
+
+// startConnect connects to an IP address without yielding when the
+// connection is established at once (a local server) or refused; done
+// is false when it must yield and wait (or this platform has no such
+// path): the socket is then left unconnected. HAProxy yields in connect()
+// in every case; the script sees the same results either way.
+func (s *Socket) startConnect(c *vm.Call, ap netip.AddrPort, timeout time.Duration) (int, bool) {
+	if !c.CanYield() {
+		return 0, false // HAProxy compat: "yield not allowed", whatever the outcome
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	conn, pending, err := netio.StartTCP(ap)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return 0, false
+	case err != nil:
+		s.failed = true
+		c.PushNil()
+		c.PushString("Can't connect")
+		return 2, true
+	case !pending:
+		s.conn = conn
 		c.PushInteger(1)
-		return 1, nil
-	})
+		return 1, true
+	}
+	n, _ := c.Yield(func() {
+		if s.connErr = conn.WaitConnected(deadline); s.connErr != nil {
+			_ = conn.Close()
+		} else {
+			s.conn = conn
+		}
+	}, s.connected)
+	return n, true
+}
+
+// connected is connect's continuation: 1, or nil and "Can't connect".
+func (s *Socket) connected(c *vm.Call) (int, error) {
+	if s.connErr != nil {
+		s.conn, s.failed = nil, true
+		c.PushNil()
+		c.PushString("Can't connect")
+		return 2, nil
+	}
+	c.PushInteger(1)
+	return 1, nil
 }
 
 // dialSocket opens a socket's connection: an IP address through
@@ -331,13 +381,30 @@ func (s *Socket) luaSend(c *vm.Call) (int, error) {
 		c.PushInteger(i - 1)
 		return 1, nil
 	}
-	out := bytes.Clone(data[i-1 : j]) // the Lua string is only valid during this call
+	data = data[i-1 : j]
+	sent := 0
+	if tw, ok := s.conn.(tryWriter); ok {
+		// HAProxy compat: what fits in the buffer is sent without yielding
+		n, err := tw.TryWrite(data)
+		if err != nil {
+			c.PushNil()
+			c.PushString(errName(err))
+			c.PushInteger(i - 1 + int64(n))
+			return 3, nil
+		}
+		if n == len(data) {
+			c.PushInteger(j)
+			return 1, nil
+		}
+		sent = n
+	}
+	out := bytes.Clone(data[sent:]) // the Lua string is only valid during this call
 	conn, dl := s.conn, s.deadline()
 	return c.Yield(func() {
 		_ = conn.SetWriteDeadline(dl)
 		s.sent, s.werr = conn.Write(out)
 	}, func(c *vm.Call) (int, error) {
-		last := i - 1 + int64(s.sent)
+		last := i - 1 + int64(sent+s.sent)
 		if s.werr != nil {
 			c.PushNil()
 			c.PushString(errName(s.werr))

@@ -24,6 +24,13 @@ func DialTCP(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
 	return dialTCP(ap, timeout)
 }
 
+// StartTCP starts connecting to ap without waiting: pending tells that
+// the connection is not established yet (WaitConnected waits for it).
+// To a local address it usually is. The error is errors.ErrUnsupported
+// where DialTCP would use net.Dialer (a scoped address, another
+// platform).
+func StartTCP(ap netip.AddrPort) (c *FileConn, pending bool, err error) { return startTCP(ap) }
+
 // dialStd is the portable dial.
 func dialStd(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
@@ -44,6 +51,8 @@ type FileConn struct {
 	ctl    func(fd uintptr)
 	ctlOp  int
 	ctlErr error
+	ctlBuf []byte // ctlTryWrite's data
+	ctlN   int    // and what was sent of it
 	linger syscall.Linger
 }
 
@@ -51,6 +60,7 @@ type FileConn struct {
 const (
 	ctlShutdownWrite = iota
 	ctlLinger
+	ctlTryWrite
 )
 
 func (c *FileConn) Read(p []byte) (int, error)  { return c.f.Read(p) }
@@ -118,5 +128,19 @@ func (c *FileConn) runCtl(fd uintptr) {
 		c.ctlErr = syscall.Shutdown(int(fd), syscall.SHUT_WR)
 	case ctlLinger:
 		c.ctlErr = syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &c.linger)
+	case ctlTryWrite:
+		c.ctlN, c.ctlErr = sendNow(fd, c.ctlBuf)
 	}
+}
+
+// TryWrite writes what the socket's buffer takes of p now, without
+// waiting: less than len(p) and no error when it is full. It is for a
+// caller that must not block (a Lua call holding its state) and waits
+// with Write for the rest.
+func (c *FileConn) TryWrite(p []byte) (int, error) {
+	c.ctlBuf, c.ctlN = p, 0
+	err := c.control("write", ctlTryWrite)
+	n := c.ctlN
+	c.ctlBuf = nil
+	return n, err
 }

@@ -1,6 +1,9 @@
+//go:build linux && (amd64 || arm64)
+
 package netio
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -10,13 +13,30 @@ import (
 )
 
 func dialTCP(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	addr := ap.Addr().Unmap()
-	if !addr.IsValid() || addr.Zone() != "" || ap.Port() == 0 {
-		return dialStd(ap, timeout) // scoped addresses and errors: as Go does them
-	}
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
+	}
+	c, pending, err := startTCP(ap)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return dialStd(ap, timeout) // scoped addresses and errors: as Go does them
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pending {
+		if err := c.WaitConnected(deadline); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func startTCP(ap netip.AddrPort) (*FileConn, bool, error) {
+	addr := ap.Addr().Unmap()
+	if !addr.IsValid() || addr.Zone() != "" || ap.Port() == 0 {
+		return nil, false, errors.ErrUnsupported
 	}
 	family := syscall.AF_INET6
 	if addr.Is4() {
@@ -24,40 +44,53 @@ func dialTCP(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return nil, false, os.NewSyscallError("socket", err)
 	}
 	_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 	pending := false
 	switch err := connect(fd, addr, ap.Port()); err {
 	case 0, syscall.EISCONN:
 	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-		pending = true
+		// to a local address the handshake is usually over already
+		pending = !hasPeer(uintptr(fd))
 	default:
 		_ = syscall.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
+		return nil, false, os.NewSyscallError("connect", err)
 	}
 	f := os.NewFile(uintptr(fd), "tcp") // non-blocking: served by the poller
 	rc, err := f.SyscallConn()
 	if err != nil {
 		_ = f.Close()
-		return nil, err
+		return nil, false, err
 	}
-	c := &FileConn{f: f, rc: rc, raddr: netip.AddrPortFrom(addr, ap.Port())}
-	if pending {
-		if err := c.waitConnected(deadline); err != nil {
-			_ = f.Close()
-			return nil, err
-		}
-	}
-	return c, nil
+	return &FileConn{f: f, rc: rc, raddr: netip.AddrPortFrom(addr, ap.Port())}, pending, nil
 }
 
-// waitConnected waits until the pending connect ends: connected when the
+// sendNow sends what fd's buffer takes of p without waiting (the error
+// is the errno).
+func sendNow(fd uintptr, p []byte) (int, error) {
+	sent := 0
+	for sent < len(p) {
+		n, err := rawIO(syscall.SYS_SENDTO, fd, p[sent:], syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return sent, nil
+		case err != nil:
+			return sent, err
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+// WaitConnected waits until the pending connect ends: connected when the
 // socket has a peer, failed when SO_ERROR says so, else not yet (the
 // poller may wake up spuriously). The state is read before the first
 // wait too: the poller's write readiness is reset when the wait starts,
 // and a connection established meanwhile would not signal again.
-func (c *FileConn) waitConnected(deadline time.Time) error {
+func (c *FileConn) WaitConnected(deadline time.Time) error {
 	if !deadline.IsZero() {
 		if err := c.f.SetWriteDeadline(deadline); err != nil {
 			return err
@@ -75,7 +108,7 @@ func (c *FileConn) waitConnected(deadline time.Time) error {
 	return cerr
 }
 
-// connected is waitConnected's test, on the socket fd: true when the
+// connected is WaitConnected's test, on the socket fd: true when the
 // connect ended, with its error in ctlErr.
 func (c *FileConn) connected(fd uintptr) bool {
 	if hasPeer(fd) {

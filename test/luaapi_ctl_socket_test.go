@@ -92,8 +92,15 @@ func TestLuaSocketReceivePatterns(t *testing.T) {
 		io.WriteString(c, "first\nleftover, never read")
 		time.Sleep(200 * time.Millisecond)
 	}).Addr().String()
+	// reads 4 MiB after a pause (the send fills the socket buffers first),
+	// then says how much it got
+	sink := scriptedServer(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		time.Sleep(50 * time.Millisecond)
+		n, _ := io.Copy(io.Discard, io.LimitReader(c, 4<<20))
+		fmt.Fprintf(c, "%d\n", n)
+	}).Addr().String()
 	sub := map[string]string{"PARTIAL": partial, "CHUNKS": chunks, "SILENT": silent, "ECHO": echo, "REFUSED": refused,
-		"BIG": big, "UNREAD": unread}
+		"BIG": big, "UNREAD": unread, "SINK": sink}
 
 	cases := []struct{ name, script, want string }{
 		{"line, count with prefix, count past close", `
@@ -155,6 +162,14 @@ local rest = s:receive("*a")
 r[#r+1] = #rest
 r[#r+1] = tostring(rest == string.rep("z", 30000))
 return table.concat(r, "|")`, "20000|true|yy|yyy|30000|true"},
+		{"a send larger than the socket buffers", `
+local s = core.tcp()
+s:connect("SINK")
+local data = string.rep("a", 4 * 1024 * 1024)
+local r = {all(s:send(data, 2))}
+r[#r+1] = all(s:send("b"))
+r[#r+1] = all(s:receive("*l"))
+return table.concat(r, "|")`, "4194304|1|4194304"},
 		{"a closed socket's unread data stays with it", `
 local r = {}
 for i = 1, 3 do
