@@ -19,7 +19,8 @@ import (
 // socket). The connection has no Nagle delay and no keep-alive probes,
 // as net.Dialer{KeepAlive: -1} gives.
 //
-// Its connection is a *FileConn on Linux, a *net.TCPConn elsewhere.
+// Its connection is a *FileConn on Linux (amd64, arm64), a *net.TCPConn
+// elsewhere.
 func DialTCP(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
 	return dialTCP(ap, timeout)
 }
@@ -40,7 +41,10 @@ func dialStd(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
 // FileConn is a connected TCP socket served by the runtime's poller
 // through an *os.File: reads, writes and deadlines are the file's. Its
 // errors are *os.PathError and *os.SyscallError rather than *net.OpError;
-// timeouts match os.ErrDeadlineExceeded as net.Conn's do.
+// timeouts match os.ErrDeadlineExceeded as net.Conn's do. Read, Write,
+// Close and the deadlines may be called concurrently, as net.Conn's;
+// CloseWrite, SetLinger, TryWrite and LocalAddr are for its owner, one
+// call at a time.
 type FileConn struct {
 	f     *os.File
 	rc    syscall.RawConn
@@ -77,14 +81,13 @@ func (c *FileConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDead
 // RemoteAddr returns the address dialed, a *net.TCPAddr.
 func (c *FileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
 
-// LocalAddr returns the socket's address, a *net.TCPAddr (nil once the
-// socket is closed).
+// LocalAddr returns the socket's address, a *net.TCPAddr (empty when it
+// cannot be read: the socket was closed before it was first asked).
 func (c *FileConn) LocalAddr() net.Addr {
 	if c.laddr == nil {
 		var sa syscall.Sockaddr
-		err := c.rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) })
-		if err != nil {
-			return nil
+		if c.rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) }) != nil {
+			return &net.TCPAddr{}
 		}
 		switch sa := sa.(type) {
 		case *syscall.SockaddrInet4:
@@ -92,7 +95,7 @@ func (c *FileConn) LocalAddr() net.Addr {
 		case *syscall.SockaddrInet6:
 			c.laddr = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
 		default:
-			return nil
+			return &net.TCPAddr{}
 		}
 	}
 	return c.laddr

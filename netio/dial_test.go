@@ -122,6 +122,23 @@ func TestDialTCPConn(t *testing.T) {
 	}
 }
 
+// A closed connection's local address is empty, not nil.
+func TestDialTCPClosedLocalAddr(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := DialTCP(netip.MustParseAddrPort(l.Addr().String()), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if a := c.LocalAddr(); a == nil || a.String() != ":0" {
+		t.Errorf("closed connection's local address: %v", a)
+	}
+}
+
 // SetLinger(0) makes the close a reset.
 func TestDialTCPLingerReset(t *testing.T) {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
