@@ -19,6 +19,11 @@
 //     no syscall bookkeeping in the runtime), and no read that finds the
 //     socket empty where it can be known in advance ([Wait]: before a
 //     server's reply, or when TCP_INQ said the last read left nothing).
+//   - [DialTCP], [StartTCP]: outgoing TCP connections to a known address for
+//     callers that open one per request (the Lua sockets): the socket is
+//     connected with raw syscalls and served by the runtime's poller as a
+//     [FileConn], without net.Dialer's resolution, context and allocations;
+//     [FileConn.TryWrite] sends without waiting.
 //   - [SetTOS], [GetTOS], [SetMark], [GetMark]: per-connection socket options
 //     behind "set-tos" and "set-mark".
 //   - [Buffer]: a bounded byte buffer for one direction of a stream
