@@ -81,32 +81,39 @@ func TestDialTCPConcurrent(t *testing.T) {
 	}
 }
 
-func TestDialTCPConn(t *testing.T) {
+// dialedPair dials a loopback listener with DialTCP and returns both ends,
+// closed when the test ends.
+func dialedPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	ap := netip.MustParseAddrPort(l.Addr().String())
-	c, err := DialTCP(ap, time.Second)
+	c, err := DialTCP(netip.MustParseAddrPort(l.Addr().String()), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	s, err := l.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	if c.RemoteAddr().String() != ap.String() || c.LocalAddr().String() != s.RemoteAddr().String() {
-		t.Errorf("addresses %v -> %v, server sees %v", c.LocalAddr(), c.RemoteAddr(), s.RemoteAddr())
+	t.Cleanup(func() { s.Close() })
+	return c, s
+}
+
+func TestDialTCPConn(t *testing.T) {
+	c, s := dialedPair(t)
+	if c.RemoteAddr().String() != s.LocalAddr().String() || c.LocalAddr().String() != s.RemoteAddr().String() {
+		t.Errorf("addresses %v -> %v, server sees %v -> %v", c.LocalAddr(), c.RemoteAddr(), s.RemoteAddr(), s.LocalAddr())
 	}
 	if err := SetMark(c, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		t.Errorf("socket options: %v", err) // the socket is reachable through SyscallConn
 	}
 	// a read deadline is a timeout, as net.Conn's
 	c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	_, err = c.Read(make([]byte, 1))
+	_, err := c.Read(make([]byte, 1))
 	var ne net.Error
 	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("read past the deadline: %v", err)
@@ -124,15 +131,7 @@ func TestDialTCPConn(t *testing.T) {
 
 // A closed connection's local address is empty, not nil.
 func TestDialTCPClosedLocalAddr(t *testing.T) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	c, err := DialTCP(netip.MustParseAddrPort(l.Addr().String()), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := dialedPair(t)
 	c.Close()
 	if a := c.LocalAddr(); a == nil || a.String() != ":0" {
 		t.Errorf("closed connection's local address: %v", a)
@@ -141,20 +140,7 @@ func TestDialTCPClosedLocalAddr(t *testing.T) {
 
 // SetLinger(0) makes the close a reset.
 func TestDialTCPLingerReset(t *testing.T) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	c, err := DialTCP(netip.MustParseAddrPort(l.Addr().String()), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	c, s := dialedPair(t)
 	if err := c.(interface{ SetLinger(int) error }).SetLinger(0); err != nil {
 		t.Fatal(err)
 	}
