@@ -236,8 +236,8 @@ func (s *Socket) connect(c *vm.Call, useTLS bool) (int, error) {
 	}
 	timeout := s.timeout
 	if sa.ap.IsValid() && !useTLS {
-		if n, done := s.startConnect(c, sa.ap, timeout); done {
-			return n, nil
+		if n, done, err := s.startConnect(c, sa.ap, timeout); done {
+			return n, err
 		}
 	}
 	return c.Yield(func() {
@@ -266,9 +266,9 @@ func (s *Socket) connect(c *vm.Call, useTLS bool) (int, error) {
 // is false when it must yield and wait (or this platform has no such
 // path): the socket is then left unconnected. HAProxy yields in connect()
 // in every case; the script sees the same results either way.
-func (s *Socket) startConnect(c *vm.Call, ap netip.AddrPort, timeout time.Duration) (int, bool) {
+func (s *Socket) startConnect(c *vm.Call, ap netip.AddrPort, timeout time.Duration) (int, bool, error) {
 	if !c.CanYield() {
-		return 0, false // HAProxy compat: "yield not allowed", whatever the outcome
+		return 0, false, nil // HAProxy compat: "yield not allowed", whatever the outcome
 	}
 	var deadline time.Time
 	if timeout > 0 {
@@ -277,25 +277,28 @@ func (s *Socket) startConnect(c *vm.Call, ap netip.AddrPort, timeout time.Durati
 	conn, pending, err := netio.StartTCP(ap)
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
-		return 0, false
+		return 0, false, nil
 	case err != nil:
 		s.failed = true
 		c.PushNil()
 		c.PushString("Can't connect")
-		return 2, true
+		return 2, true, nil
 	case !pending:
 		s.conn = conn
 		c.PushInteger(1)
-		return 1, true
+		return 1, true, nil
 	}
-	n, _ := c.Yield(func() {
+	n, err := c.Yield(func() {
 		if s.connErr = conn.WaitConnected(deadline); s.connErr != nil {
 			_ = conn.Close()
 		} else {
 			s.conn = conn
 		}
 	}, s.connected)
-	return n, true
+	if err != nil {
+		_ = conn.Close()
+	}
+	return n, true, err
 }
 
 // connected is connect's continuation: 1, or nil and "Can't connect".
