@@ -28,8 +28,14 @@
 //     behind "set-tos" and "set-mark".
 //   - [Buffer]: a bounded byte buffer for one direction of a stream
 //     ("tune.bufsize").
+//   - [BufPool], [Writer], [Lender]: buffers lent to a connection only
+//     while it has data in them, as HAProxy's are: a [Writer] (bufio.Writer
+//     otherwise) gives its buffer back with the Flush that empties it, and
+//     a [PollConn] read through ReadLent gives the reader's back while it
+//     waits for data, so that an idle keep-alive connection holds none.
 //
-// The subpackage memnet is an in-memory network for tests.
+// The subpackage memnet is an in-memory network for tests; h1 is the
+// HTTP/1 reader and writer (its pooled Reader reads through ReadLent).
 //
 // # Errors
 //

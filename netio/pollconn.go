@@ -77,3 +77,12 @@ func Forget(c net.Conn) {
 		pc.setWait(pc.wait)
 	}
 }
+
+// Lender lends the buffer a read goes into: Buffer returns it, taking
+// one if needed; Release gives it back. A connection PollConn returned
+// reads into one with ReadLent(l Lender) (int, error), giving the buffer
+// back while it waits for data.
+type Lender interface {
+	Buffer() []byte
+	Release()
+}

@@ -77,6 +77,8 @@ type ioCall struct {
 	p   []byte
 	n   int
 	err error
+	// lender lends p (ReadLent).
+	lender Lender
 }
 
 func newPollConn(c net.Conn, wait Wait) *pollConn {
@@ -129,6 +131,39 @@ func (c *pollConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadLent reads like Read into the buffer l lends (l.Buffer), which it
+// gives back (l.Release) while the read waits for the poller and takes
+// again after (l.Buffer): a connection waiting for data holds no buffer.
+// It returns what Read would, into the buffer l.Buffer last returned.
+func (c *pollConn) ReadLent(l Lender) (int, error) {
+	c.r.lender = l
+	c.r.p = l.Buffer()
+	if len(c.r.p) == 0 {
+		c.r = ioCall{}
+		return 0, nil
+	}
+	if err := c.rc.Control(c.readFn); err != nil {
+		c.r = ioCall{}
+		return 0, err
+	}
+	n, err := c.r.n, c.r.err
+	c.r = ioCall{}
+	return n, err
+}
+
+// waitRead waits for the poller to report the descriptor readable, the
+// lent buffer given back meanwhile.
+func (c *pollConn) waitRead() int {
+	l := c.r.lender
+	if l == nil {
+		return pollWait(c.ctx, 'r')
+	}
+	l.Release()
+	code := pollWait(c.ctx, 'r')
+	c.r.p = l.Buffer()
+	return code
+}
+
 func (c *pollConn) read(fd uintptr) {
 	wait := false
 	switch c.wait {
@@ -145,7 +180,7 @@ func (c *pollConn) read(fd uintptr) {
 	}
 	for {
 		if wait {
-			if code := pollWait(c.ctx, 'r'); code != pollNoError {
+			if code := c.waitRead(); code != pollNoError {
 				c.r.n, c.r.err = 0, c.opError(pollError(code))
 				return
 			}

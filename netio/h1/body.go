@@ -91,6 +91,16 @@ func (r *Reader) ReadBody(p []byte) (int, error) {
 	return copy(p, b), err
 }
 
+// NextBody is ReadBody without the copy: it returns up to max decoded
+// bytes of the body straight from the buffer, valid until the next call
+// on r.
+func (r *Reader) NextBody(max int) ([]byte, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	return r.next(max)
+}
+
 // BufferBody reads the rest of the current message's body into m.Body
 // (appending) and sets m.BodyComplete. When more than max bytes would be
 // in m.Body, it stops with ErrBodyTooLarge: m.Body then holds max bytes,

@@ -3,6 +3,8 @@ package h1
 import (
 	"errors"
 	"io"
+
+	"luaproxy/netio"
 )
 
 // DefaultBufSize is the default size of a Reader's buffer, HAProxy's
@@ -54,10 +56,14 @@ func (l Limits) withDefaults() Limits {
 // message stay there for the next read. A Reader is not safe for
 // concurrent use.
 type Reader struct {
-	rd   io.Reader
-	buf  []byte
-	r, w int   // buf[r:w] is buffered, unread
-	err  error // sticky error from rd
+	rd  io.Reader
+	buf []byte
+	// pool, when set, lends buf: it goes back while the connection waits
+	// for data with nothing buffered (NewPooledReader).
+	pool *netio.BufPool
+	pb   *[]byte // buf as the pool lent it
+	r, w int     // buf[r:w] is buffered, unread
+	err  error   // sticky error from rd
 	p    parser
 	lim  Limits
 	body body
@@ -87,10 +93,27 @@ func NewReader(rd io.Reader, bufSize int) *Reader {
 	return &Reader{rd: rd, buf: make([]byte, bufSize)}
 }
 
+// lentReader is a connection that reads into a lent buffer, given back
+// while it waits for data (netio.PollConn's).
+type lentReader interface {
+	ReadLent(l netio.Lender) (int, error)
+}
+
+// NewPooledReader returns a Reader whose buffer (of the pool's size)
+// goes back to pool while its connection, with nothing buffered, waits
+// for more data, and comes back after the wait (possibly another one):
+// an idle keep-alive connection then holds no buffer. It waits so only
+// on a connection netio.PollConn made; on any other it behaves as
+// NewReader's.
+func NewPooledReader(rd io.Reader, pool *netio.BufPool) *Reader {
+	pb := pool.Get()
+	return &Reader{rd: rd, buf: *pb, pool: pool, pb: pb}
+}
+
 // Reset discards the buffered bytes and any message state, and reads from
 // rd from now on; the buffer is kept.
 func (r *Reader) Reset(rd io.Reader) {
-	*r = Reader{rd: rd, buf: r.buf, p: parser{hdrs: r.p.hdrs[:0]}}
+	*r = Reader{rd: rd, buf: r.buf, pool: r.pool, pb: r.pb, p: parser{hdrs: r.p.hdrs[:0]}}
 }
 
 // Buffered returns the number of bytes read from the connection and not
@@ -226,6 +249,11 @@ func (r *Reader) fill() error {
 		// whole buffer, request after request (HAProxy's buffers are
 		// likewise realigned when empty).
 		r.r, r.w = 0, 0
+		if r.pool != nil {
+			if lr, ok := r.rd.(lentReader); ok {
+				return r.fillLent(lr)
+			}
+		}
 	case r.w == len(r.buf):
 		if r.r == 0 {
 			return errors.New("h1: buffer full") // callers bound their needs below len(buf)
@@ -258,4 +286,48 @@ func (r *Reader) fill() error {
 func isTimeout(err error) bool {
 	t, ok := err.(interface{ Timeout() bool })
 	return ok && t.Timeout()
+}
+
+// fillLent is fill for a pooled reader with nothing buffered: the
+// buffer goes back to the pool while the connection waits for data.
+func (r *Reader) fillLent(lr lentReader) error {
+	for range 100 {
+		n, err := lr.ReadLent((*lentBuf)(r))
+		r.w += n
+		if err != nil {
+			if !isTimeout(err) {
+				r.err = err
+			}
+			if n > 0 {
+				return nil
+			}
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	r.err = io.ErrNoProgress
+	return r.err
+}
+
+// lentBuf is a pooled Reader as the netio.Lender of its buffer.
+type lentBuf Reader
+
+// Buffer returns the free part of the buffer, taking one from the pool
+// if needed.
+func (l *lentBuf) Buffer() []byte {
+	if l.pb == nil {
+		l.pb = l.pool.Get()
+		l.buf = *l.pb
+	}
+	return l.buf[l.w:]
+}
+
+// Release gives the buffer back: it holds nothing.
+func (l *lentBuf) Release() {
+	if l.pb != nil && l.w == l.r {
+		l.pool.Put(l.pb)
+		l.pb, l.buf = nil, nil
+	}
 }
