@@ -463,9 +463,6 @@ func (c *chunkWriter) flush() error {
 // copyCompressed relays the response body from sc to the client through
 // an encoder of algorithm a, chunked.
 func (hc *HTTPConn) copyCompressed(sc *srvConn, m *h1.Message, a *compAlgo) error {
-	if hc.bodyBuf == nil {
-		hc.bodyBuf = make([]byte, 16384)
-	}
 	w, r := hc.bodyEnds(sc, true)
 	data := chunkPool.Get().(*[]byte)
 	cw := &chunkWriter{w: w, data: (*data)[:0], buf: hc.buf[:0]}
@@ -479,7 +476,6 @@ func (hc *HTTPConn) copyCompressed(sc *srvConn, m *h1.Message, a *compAlgo) erro
 		enc = a.get(cw)
 		defer a.put(enc)
 	}
-	buf := hc.bodyBuf
 	var in int64
 	defer func() {
 		switch {
@@ -493,15 +489,15 @@ func (hc *HTTPConn) copyCompressed(sc *srvConn, m *h1.Message, a *compAlgo) erro
 	}()
 	for {
 		hc.armBody(sc, true)
-		n, err := r.ReadBody(buf)
-		in += int64(n)
-		if n > 0 {
+		b, err := r.NextBody(bodyChunk)
+		in += int64(len(b))
+		if len(b) > 0 {
 			hc.armBody(sc, true)
 			var werr error
 			if enc != nil {
-				_, werr = enc.Write(buf[:n])
+				_, werr = enc.Write(b)
 			} else {
-				_, werr = cw.Write(buf[:n])
+				_, werr = cw.Write(b)
 			}
 			if werr != nil {
 				return werr

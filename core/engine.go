@@ -76,6 +76,10 @@ type Engine struct {
 	// next request end at a soft stop: closeIdle).
 	idleMu    sync.Mutex
 	httpConns map[*HTTPConn]struct{}
+	// bufs lends the HTTP client connections' buffers, a pool per
+	// thread (bufPool).
+	bufs   atomic.Pointer[[]*netio.BufPool]
+	bufsMu sync.Mutex
 }
 
 // New returns an engine with default settings and no proxies.
@@ -426,4 +430,25 @@ func (e *Engine) parseGlobalSetVar(l config.Line) error {
 	}
 	sample.ProcVars().Set(v.Name, smp)
 	return nil
+}
+
+// bufPool returns the pool of buffers of BufSize bytes of thread t's
+// connections.
+func (e *Engine) bufPool(t int) *netio.BufPool {
+	if ps := e.bufs.Load(); ps != nil && t < len(*ps) && (*ps)[t].Size() == e.BufSize {
+		return (*ps)[t]
+	}
+	e.bufsMu.Lock()
+	defer e.bufsMu.Unlock()
+	ps := e.bufs.Load()
+	if ps == nil || len(*ps) <= t || (*ps)[0].Size() != e.BufSize {
+		n := max(e.Threads, t+1)
+		np := make([]*netio.BufPool, n)
+		for i := range np {
+			np[i] = netio.NewBufPool(e.BufSize)
+		}
+		ps = &np
+		e.bufs.Store(ps)
+	}
+	return (*ps)[t]
 }

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -146,10 +145,8 @@ type HTTPConn struct {
 	s   *Stream
 	pc  net.Conn // the client connection as br reads it (netio.PollConn)
 	br  *h1.Reader
-	bw  *bufio.Writer
+	bw  *netio.Writer
 	buf []byte // scratch for heads and replies
-	// bodyBuf is the scratch buffer body copies read into.
-	bodyBuf []byte
 	// dl sets the client connection's deadlines.
 	dl deadlines
 	// waiting is set while the connection waits for a next request.
@@ -163,7 +160,11 @@ type HTTPConn struct {
 func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
 	s.shareClient() // the request channel's reads, if any, came first
 	pc := netio.PollConn(s.Client, netio.WaitKnownEmpty)
-	hc := &HTTPConn{s: s, pc: pc, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
+	// Both buffers come from the engine's pool and go back to it while
+	// the connection waits for a request: an idle keep-alive connection
+	// holds none.
+	bufs := e.bufPool(s.Thread)
+	hc := &HTTPConn{s: s, pc: pc, br: h1.NewPooledReader(pc, bufs), bw: netio.NewWriter(pc, bufs),
 		dl: deadlines{conn: s.Client}}
 	hc.onQueue = hc.queueWatch
 	return hc

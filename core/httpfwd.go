@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"luaproxy/netio"
 	"luaproxy/netio/h1"
 )
 
@@ -386,8 +386,8 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		req.Framing = h1.FramingLength
 	}
 	if !errors.Is(err, errFilterLength) {
-		hc.buf = h1.AppendHead(hc.buf[:0], req)
-		_, err = sc.bw.Write(hc.buf)
+		// the head is made in the writer's buffer: no copy
+		_, err = sc.bw.Write(h1.AppendHead(sc.bw.AvailableBuffer(), req))
 		if err == nil {
 			err = hc.sendRequestBody(tx, sc, hasBody)
 		}
@@ -541,8 +541,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 		res.Add("connection", "keep-alive")
 	}
 	hc.dl.setWrite(fe.Timeouts.Client)
-	hc.buf = h1.AppendHead(hc.buf[:0], res)
-	_, err = hc.bw.Write(hc.buf)
+	_, err = hc.bw.Write(h1.AppendHead(hc.bw.AvailableBuffer(), res))
 	if err == nil && tx.streamed(true) {
 		err = hc.copyFilteredBody(sc, res, true)
 	} else if err == nil && filtered {
@@ -611,7 +610,7 @@ func (hc *HTTPConn) sendRequestBody(tx *HTTPTxn, sc *srvConn, hasBody bool) erro
 // bodyEnds returns the reading and writing ends of a body copy between
 // the client and sc: from the server to the client for a response (res),
 // the other way for a request.
-func (hc *HTTPConn) bodyEnds(sc *srvConn, res bool) (*bufio.Writer, *h1.Reader) {
+func (hc *HTTPConn) bodyEnds(sc *srvConn, res bool) (*netio.Writer, *h1.Reader) {
 	if res {
 		return hc.bw, sc.br
 	}
@@ -633,6 +632,9 @@ func (hc *HTTPConn) armBody(sc *srvConn, res bool) {
 	}
 }
 
+// bodyChunk is the most a body copy moves at once.
+const bodyChunk = 16384
+
 // errClientRead marks a body copy that failed on the reading side.
 var errClientRead = errors.New("body read failed")
 
@@ -640,11 +642,8 @@ var errClientRead = errors.New("body read failed")
 // (see bodyEnds) with m's framing (chunked is re-encoded, content-length
 // and close-delimited are copied).
 func (hc *HTTPConn) copyBody(sc *srvConn, m *h1.Message, res bool) error {
-	if hc.bodyBuf == nil {
-		hc.bodyBuf = make([]byte, 16384)
-	}
 	w, r := hc.bodyEnds(sc, res)
-	buf, out := hc.bodyBuf, hc.buf[:0]
+	out := hc.buf[:0]
 	defer func() { hc.buf = out[:0] }()
 	for {
 		hc.armBody(sc, res)
@@ -656,15 +655,16 @@ func (hc *HTTPConn) copyBody(sc *srvConn, m *h1.Message, res bool) error {
 				return werr
 			}
 		}
-		n, err := r.ReadBody(buf)
-		if n > 0 {
+		// the bytes go from the reader's buffer to the writer's
+		b, err := r.NextBody(bodyChunk)
+		if n := len(b); n > 0 {
 			hc.armBody(sc, res)
 			if m.Framing == h1.FramingChunked {
-				out = h1.AppendChunk(out[:0], buf[:n])
+				out = h1.AppendChunk(out[:0], b)
 				if _, werr := w.Write(out); werr != nil {
 					return werr
 				}
-			} else if _, werr := w.Write(buf[:n]); werr != nil {
+			} else if _, werr := w.Write(b); werr != nil {
 				return werr
 			}
 			if r.Buffered() == 0 && !r.BodyDone() {

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"net"
 	"strings"
 	"sync"
@@ -60,7 +59,7 @@ type srvConn struct {
 	net.Conn
 	srv    *Server
 	br     *h1.Reader
-	bw     *bufio.Writer
+	bw     *netio.Writer
 	reused bool
 	idle   time.Time
 	// uses counts the responses the connection delivered.
@@ -270,7 +269,7 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 		return nil, err
 	}
 	pc := netio.PollConn(c, netio.WaitReply)
-	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReader(pc, e.BufSize), bw: bufio.NewWriterSize(pc, e.BufSize),
+	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReader(pc, e.BufSize), bw: netio.NewWriterSize(pc, e.BufSize),
 		dl: deadlines{conn: c}, private: mode == ReuseNever}
 	if !sc.private {
 		srv.pool.dialed(sc)
