@@ -59,11 +59,12 @@ type suite struct {
 	fy      []fyResult
 	concat  []concatResult
 	startup []startupResult
+	idle    []idleResult
 	gobench []goBench
 }
 
 // experiments are the parts besides the load scenarios, in the order they run.
-var experiments = []string{"gobench", "forced_yield", "concat", "startup"}
+var experiments = []string{"gobench", "forced_yield", "concat", "startup", "idle_conns"}
 
 func main() {
 	// The origin and the TCP load generator are this binary again, with their own flags.
@@ -267,6 +268,9 @@ func (s *suite) run(ctx context.Context) int {
 	if s.selected("startup") && ctx.Err() == nil {
 		s.runStartup(ctx)
 	}
+	if s.selected("idle_conns") && ctx.Err() == nil {
+		s.runIdle(ctx)
+	}
 	if ctx.Err() != nil {
 		s.note("interrupted: partial results")
 	}
@@ -296,6 +300,11 @@ func (s *suite) failures() int {
 		}
 	}
 	for _, r := range s.gobench {
+		if r.Status == statusFailed {
+			n++
+		}
+	}
+	for _, r := range s.idle {
 		if r.Status == statusFailed {
 			n++
 		}

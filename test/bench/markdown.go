@@ -68,11 +68,14 @@ func (s *suite) markdown(meds []median, plots map[string]string) string {
 		s.startupTable(&b)
 		p("\n%s%s\n", img(plots, "startup_time"), img(plots, "startup_rss"))
 	}
+	if len(s.idle) > 0 {
+		s.idleTable(&b)
+	}
 	if len(s.gobench) > 0 {
 		s.goBenchTable(&b)
 	}
 	p("\nRaw runs: `runs.tsv`; medians: `medians.tsv`; experiments: `forced_yield.tsv`, `concat.tsv`, " +
-		"`startup.tsv`, `gobench.tsv`; each proxy's output: `logs/`.\n")
+		"`startup.tsv`, `idle.tsv`, `gobench.tsv`; each proxy's output: `logs/`.\n")
 	return b.String()
 }
 

@@ -146,12 +146,16 @@ func (s *suite) writeOutputs() error {
 	for _, r := range s.startup {
 		st = append(st, []string{r.Binary, itoa(r.Backends), fmt.Sprint(r.Script), itoa(r.Round), r.Status, f3(r.Seconds), fmt.Sprint(r.RSS), fmt.Sprint(r.HWM), r.Note})
 	}
+	id := [][]string{{"binary", "connections", "round", "status", "vmrss_before_bytes", "vmrss_after_bytes", "bytes_per_conn", "note"}}
+	for _, r := range s.idle {
+		id = append(id, []string{r.Binary, itoa(r.Conns), itoa(r.Round), r.Status, fmt.Sprint(r.Before), fmt.Sprint(r.After), f0(r.PerConn()), r.Note})
+	}
 	gb := [][]string{{"package", "benchmark", "status", "ns_op", "bytes_op", "allocs_op", "extra", "note"}}
 	for _, r := range s.gobench {
 		gb = append(gb, []string{r.Pkg, r.Name, r.Status, fmt.Sprintf("%.2f", r.NsOp), f0(r.BytesOp), f0(r.AllocsOp), r.Extra, r.Note})
 	}
 	for name, rows := range map[string][][]string{"runs.tsv": runs, "medians.tsv": mrows, "forced_yield.tsv": fy,
-		"concat.tsv": cc, "startup.tsv": st, "gobench.tsv": gb} {
+		"concat.tsv": cc, "startup.tsv": st, "idle.tsv": id, "gobench.tsv": gb} {
 		if len(rows) > 1 {
 			if err := s.tsv(name, rows); err != nil {
 				return err

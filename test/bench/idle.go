@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Memory per idle keep-alive connection: each proxy, on the plain_proxy configuration,
+// gets N client connections that each make one request and then stay open; the proxy's
+// VmRSS grows by what it keeps per waiting connection (HAProxy: no buffer, ~1 KiB).
+
+var (
+	idleQuick = 2000
+	idleFull  = 10000
+)
+
+// idleResult is one measurement (a row of idle.tsv).
+type idleResult struct {
+	Binary        string
+	Conns, Round  int
+	Status, Note  string
+	Before, After int64 // VmRSS bytes
+}
+
+// PerConn is the resident memory added per idle connection.
+func (r idleResult) PerConn() float64 { return float64(r.After-r.Before) / float64(r.Conns) }
+
+func (s *suite) runIdle(ctx context.Context) {
+	n := idleQuick
+	if s.opt.full {
+		n = idleFull
+	}
+	dir := filepath.Join(s.scenarioDir, "plain_proxy")
+	for round := 1; round <= s.opt.expRounds && ctx.Err() == nil; round++ {
+		for _, bin := range s.bins {
+			r := idleResult{Binary: bin.Name, Conns: n, Round: round, Status: statusOK}
+			if err := s.idleOnce(ctx, bin, dir, &r); err != nil {
+				r.Status, r.Note = statusFailed, oneLine(err.Error())
+			}
+			s.logf("idle round %d %-8s %d connections %-6s rss %s -> %s: %.1f KiB each %s",
+				round, bin.Name, n, r.Status, mib(r.Before), mib(r.After), r.PerConn()/1024, r.Note)
+			s.idle = append(s.idle, r)
+		}
+	}
+}
+
+// idleOnce starts bin, opens r.Conns keep-alive connections each past one request, and
+// reads the proxy's memory before and after.
+func (s *suite) idleOnce(ctx context.Context, bin binary, dir string, r *idleResult) error {
+	px, err := s.startProxy(ctx, bin, dir, filepath.Join(dir, "bench.cfg"), proxyCPUs, fmt.Sprintf("idle.%d", r.Round), nil)
+	if err != nil {
+		return err
+	}
+	defer px.p.stop()
+	warm, err := idleConn(px.addr)
+	if err != nil {
+		return fmt.Errorf("first request: %w", err)
+	}
+	warm.Close()
+	time.Sleep(200 * time.Millisecond)
+	if r.Before, _, err = memStatus(px.p.pid); err != nil {
+		return err
+	}
+	conns := make([]net.Conn, 0, r.Conns)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for len(conns) < r.Conns {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c, err := idleConn(px.addr)
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", len(conns)+1, err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(time.Second) // every connection back to its wait
+	r.After, _, err = memStatus(px.p.pid)
+	return err
+}
+
+// idleConn connects to addr and makes one keep-alive request, reading its whole
+// response (the origin's body is one line).
+func idleConn(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "GET /idle HTTP/1.1\r\nHost: bench.example\r\n\r\n"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	br := bufio.NewReaderSize(c, 512)
+	status, err := br.ReadString('\n')
+	for err == nil {
+		var line string
+		if line, err = br.ReadString('\n'); line == "\r\n" {
+			break
+		}
+	}
+	if err == nil {
+		_, err = br.ReadString('\n') // the body: "origin ok\n"
+	}
+	if err == nil && !strings.HasPrefix(status, "HTTP/1.1 200") {
+		err = fmt.Errorf("status %q", strings.TrimSpace(status))
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// idleTable writes the medians per binary.
+func (s *suite) idleTable(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## Memory per idle keep-alive connection\n\n")
+	fmt.Fprintf(b, "plain_proxy's configuration; each connection made one request and waits for its next: "+
+		"the proxy's VmRSS before and after they were opened (medians of %d rounds).\n\n", s.opt.expRounds)
+	fmt.Fprintf(b, "| binary | connections | RSS before | RSS after | per connection |\n|---|--:|--:|--:|--:|\n")
+	for _, bin := range s.bins {
+		var before, after, per []float64
+		note, n := "", 0
+		for _, r := range s.idle {
+			if r.Binary != bin.Name {
+				continue
+			}
+			n = r.Conns
+			if r.Status != statusOK {
+				note = statusCell(r.Status, r.Note)
+				continue
+			}
+			before, after, per = append(before, float64(r.Before)), append(after, float64(r.After)), append(per, r.PerConn())
+		}
+		if len(per) == 0 {
+			fmt.Fprintf(b, "| %s | %d | %s | | |\n", bin.Name, n, orDash(note))
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %.1f KiB |\n", bin.Name, n, mib(int64(med(before))), mib(int64(med(after))), med(per)/1024)
+	}
+}
