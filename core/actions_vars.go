@@ -387,6 +387,9 @@ func (s *Stream) captureHeaders(res bool) {
 		decls = pxExtOf(s.Frontend).resCaps
 		m = &s.HTTP.Res
 	}
+	if len(decls) == 0 {
+		return // most frontends, every request
+	}
 	x := extOf(s)
 	for i, d := range decls {
 		if d.hdr == "" {
