@@ -181,6 +181,9 @@ func (e *Engine) serveHTTP(s *Stream) {
 		e.idleMu.Lock()
 		delete(e.httpConns, hc)
 		e.idleMu.Unlock()
+		// the buffers serve the thread's next connections
+		hc.br.Release()
+		hc.bw.Release()
 	}()
 	if in := s.Req.Input(); len(in) > 0 {
 		// tcp-request content rules waited for data: it is the request's

@@ -73,10 +73,15 @@ type srvConn struct {
 	inUse bool
 }
 
-// Close closes the connection, which stops counting as used.
+// Close closes the connection, which stops counting as used; its buffers
+// go back to the pool. Only its user closes it, or the pool when it is
+// idle.
 func (c *srvConn) Close() error {
 	c.srv.pool.release(c)
-	return c.Conn.Close()
+	err := c.Conn.Close()
+	c.br.Release()
+	c.bw.Release()
+	return err
 }
 
 // pool is a server's idle shared connections, oldest first: idle ones
@@ -269,7 +274,12 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 		return nil, err
 	}
 	pc := netio.PollConn(c, netio.WaitReply)
-	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReader(pc, e.BufSize), bw: netio.NewWriterSize(pc, e.BufSize),
+	// buffers from the pool, given back when the connection closes: a
+	// client opening a connection per request does not allocate them
+	// each time ("http-reuse safe" gives its first request a new server
+	// connection)
+	bufs := e.bufPool(s.Thread)
+	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReaderFrom(pc, bufs), bw: netio.NewWriterFrom(pc, bufs),
 		dl: deadlines{conn: c}, private: mode == ReuseNever}
 	if !sc.private {
 		srv.pool.dialed(sc)

@@ -71,6 +71,7 @@ type Writer struct {
 	wr   io.Writer
 	pool *BufPool // nil: pb is the writer's own
 	pb   *[]byte  // the buffer, nil when none is lent
+	keep bool     // a lent buffer stays until Release (NewWriterFrom)
 	size int
 	n    int // bytes buffered in *pb
 	err  error
@@ -79,6 +80,12 @@ type Writer struct {
 // NewWriter returns a Writer to w with buffers from pool.
 func NewWriter(w io.Writer, pool *BufPool) *Writer {
 	return &Writer{wr: w, pool: pool, size: pool.Size()}
+}
+
+// NewWriterFrom returns a Writer to w whose buffer, from pool, is taken
+// at the first write and kept until Release (a server connection's).
+func NewWriterFrom(w io.Writer, pool *BufPool) *Writer {
+	return &Writer{wr: w, pool: pool, size: pool.Size(), keep: true}
 }
 
 // NewWriterSize returns a Writer to w with a buffer of its own of size
@@ -98,7 +105,7 @@ func (b *Writer) buf() []byte {
 
 // release gives a lent buffer back when it holds nothing.
 func (b *Writer) release() {
-	if b.pool != nil && b.pb != nil && b.n == 0 {
+	if b.pool != nil && !b.keep && b.pb != nil && b.n == 0 {
 		b.pool.Put(b.pb)
 		b.pb = nil
 	}
@@ -130,6 +137,15 @@ func (b *Writer) Flush() error {
 	b.n = 0
 	b.release()
 	return nil
+}
+
+// Release gives a lent buffer back, dropping what it holds: the
+// connection is done. A write after it takes another.
+func (b *Writer) Release() {
+	if b.pool != nil && b.pb != nil {
+		b.pool.Put(b.pb)
+		b.pb, b.n = nil, 0
+	}
 }
 
 // Available returns how many bytes fit before the next flush.

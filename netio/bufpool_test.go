@@ -212,3 +212,37 @@ func TestReadLentDeadline(t *testing.T) {
 		t.Errorf("after the wait: buffer held %v, released %d times", l.pb != nil, l.released.Load())
 	}
 }
+
+// TestWriterRelease checks that Release gives a lent buffer back with
+// what it held, and that a Writer of its own keeps its buffer.
+func TestWriterRelease(t *testing.T) {
+	bp := netio.NewBufPool(64)
+	var out bytes.Buffer
+	w := netio.NewWriter(&out, bp)
+	w.WriteString("dropped")
+	w.Release()
+	if bp.Free() != 1 || w.Buffered() != 0 {
+		t.Fatalf("after Release: %d in the pool, %d buffered", bp.Free(), w.Buffered())
+	}
+	w.WriteString("kept")
+	w.Flush()
+	if out.String() != "kept" || bp.Free() != 1 {
+		t.Errorf("out %q, %d in the pool", out.String(), bp.Free())
+	}
+	kept := netio.NewWriterFrom(&out, bp)
+	kept.WriteString("y")
+	kept.Flush()
+	if bp.Free() != 0 {
+		t.Error("a NewWriterFrom writer gave its buffer back on Flush")
+	}
+	kept.Release()
+	if bp.Free() != 1 {
+		t.Error("a NewWriterFrom writer kept its buffer after Release")
+	}
+	own := netio.NewWriterSize(&out, 64)
+	own.WriteString("x")
+	own.Release()
+	if own.Buffered() != 1 || own.Available() != 63 {
+		t.Error("Release dropped a Writer's own buffer")
+	}
+}

@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -102,5 +103,64 @@ backend be
 	}
 	if s := p.log.String(); strings.Contains(s, "panic") {
 		t.Errorf("log: %s", s)
+	}
+}
+
+// TestConnectionBuffersReused checks that a connection's buffers go back
+// to the pool when it ends, for the next connection: a client that opens
+// a connection per request allocates no 16 KiB buffer per connection.
+func TestConnectionBuffersReused(t *testing.T) {
+	origin := serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "\r\n" {
+				if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")); err != nil {
+					return
+				}
+			}
+		}
+	})
+	p := startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout client 30s
+    timeout server 30s
+    timeout connect 5s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server o1 %s
+`, origin), nil)
+	one := func() {
+		c := must(net.Dial("tcp", p.addr(0)))
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		out, err := io.ReadAll(c)
+		if err != nil || !strings.HasSuffix(string(out), "\r\n\r\nok\n") {
+			t.Fatalf("response %q, %v", out, err)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		one() // the pools, the server connection
+	}
+	const n = 200
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for i := 0; i < n; i++ {
+		one()
+	}
+	runtime.ReadMemStats(&m1)
+	per := (m1.TotalAlloc - m0.TotalAlloc) / n
+	t.Logf("%d bytes allocated per connection (proxy and test client)", per)
+	if per > 16<<10 {
+		t.Errorf("%d bytes allocated per connection: its buffers are not reused", per)
 	}
 }

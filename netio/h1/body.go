@@ -166,7 +166,7 @@ func (r *Reader) BufferSome(m *Message, max int) error {
 // skipBody reads and drops what is left of the current body.
 func (r *Reader) skipBody() error {
 	for {
-		_, err := r.next(len(r.buf))
+		_, err := r.next(r.size())
 		if err == io.EOF {
 			return nil
 		}
@@ -398,7 +398,7 @@ func (r *Reader) BodyPending() bool {
 	case bd.framing == FramingLength && int64(r.w-r.r) >= bd.remain:
 		return false
 	}
-	return r.r > 0 || r.w < len(r.buf)
+	return r.r > 0 || r.w < r.size()
 }
 
 // ReadMore reads once more from the connection into the buffer, consuming

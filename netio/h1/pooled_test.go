@@ -96,3 +96,34 @@ func TestPooledReaderKeepAlive(t *testing.T) {
 		t.Errorf("close while waiting: %v, want EOF", err)
 	}
 }
+
+// TestPooledReaderRelease checks that a reader whose buffer went back
+// with Release (a server connection idle in its pool) reads the next
+// message into a buffer it takes again, and gives back nothing twice.
+func TestPooledReaderRelease(t *testing.T) {
+	bp := netio.NewBufPool(h1.DefaultBufSize)
+	client, r := pooledPair(t, bp)
+	io.WriteString(client, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	var m h1.Message
+	if err := r.ReadRequest(&m, h1.Limits{}); err != nil || m.URI != "/a" {
+		t.Fatalf("first request %q: %v", m.URI, err)
+	}
+	r.Release()
+	r.Release()
+	if bp.Free() != 1 {
+		t.Fatalf("%d buffers in the pool after Release, want 1", bp.Free())
+	}
+	if len(r.Peek()) != 0 || r.Buffered() != 0 {
+		t.Fatal("a released reader has bytes")
+	}
+	io.WriteString(client, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+	if err := r.ReadRequest(&m, h1.Limits{}); err != nil || m.URI != "/b" {
+		t.Fatalf("request after Release %q: %v", m.URI, err)
+	}
+	if b, err := r.NextBody(100); err != nil || string(b) != "hi" {
+		t.Fatalf("body %q, %v", b, err)
+	}
+	if bp.Free() != 0 {
+		t.Error("the reader reads without a buffer of the pool")
+	}
+}

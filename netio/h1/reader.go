@@ -58,12 +58,14 @@ func (l Limits) withDefaults() Limits {
 type Reader struct {
 	rd  io.Reader
 	buf []byte
-	// pool, when set, lends buf: it goes back while the connection waits
-	// for data with nothing buffered (NewPooledReader).
+	// pool, when set, lends buf (NewPooledReader, NewReaderFrom); lend:
+	// it goes back while the connection waits for data with nothing
+	// buffered (NewPooledReader).
 	pool *netio.BufPool
 	pb   *[]byte // buf as the pool lent it
-	r, w int     // buf[r:w] is buffered, unread
-	err  error   // sticky error from rd
+	lend bool
+	r, w int   // buf[r:w] is buffered, unread
+	err  error // sticky error from rd
 	p    parser
 	lim  Limits
 	body body
@@ -107,13 +109,21 @@ type lentReader interface {
 // NewReader's.
 func NewPooledReader(rd io.Reader, pool *netio.BufPool) *Reader {
 	pb := pool.Get()
+	return &Reader{rd: rd, buf: *pb, pool: pool, pb: pb, lend: true}
+}
+
+// NewReaderFrom returns a Reader with a buffer from pool, kept until
+// Release (a server connection's: its waits are short, and it goes back
+// when the connection closes).
+func NewReaderFrom(rd io.Reader, pool *netio.BufPool) *Reader {
+	pb := pool.Get()
 	return &Reader{rd: rd, buf: *pb, pool: pool, pb: pb}
 }
 
 // Reset discards the buffered bytes and any message state, and reads from
 // rd from now on; the buffer is kept.
 func (r *Reader) Reset(rd io.Reader) {
-	*r = Reader{rd: rd, buf: r.buf, pool: r.pool, pb: r.pb, p: parser{hdrs: r.p.hdrs[:0]}}
+	*r = Reader{rd: rd, buf: r.buf, pool: r.pool, pb: r.pb, lend: r.lend, p: parser{hdrs: r.p.hdrs[:0]}}
 }
 
 // Buffered returns the number of bytes read from the connection and not
@@ -124,6 +134,7 @@ func (r *Reader) Buffered() int { return r.w - r.r }
 // ahead of what is read next: the bytes a layer below HTTP read first (a
 // tcp-request content rule waiting for data). It returns how many fit.
 func (r *Reader) Prime(p []byte) int {
+	r.ensure()
 	if r.r > 0 {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
@@ -204,6 +215,7 @@ func (r *Reader) readHead(m *Message, lim Limits, md mode) error {
 // parse runs r.p over the buffer, reading more until its block is
 // complete. On success the block is r.buf[r.r : r.r+r.p.pos].
 func (r *Reader) parse() error {
+	r.ensure()
 	limit := min(r.lim.MaxRaw, len(r.buf))
 	for {
 		b := r.buf[r.r:r.w]
@@ -242,6 +254,7 @@ func (r *Reader) fill() error {
 	if r.noBlock {
 		return errWouldBlock
 	}
+	r.ensure()
 	switch {
 	case r.r == r.w:
 		// Empty: read at the front again. A keep-alive connection then
@@ -249,7 +262,7 @@ func (r *Reader) fill() error {
 		// whole buffer, request after request (HAProxy's buffers are
 		// likewise realigned when empty).
 		r.r, r.w = 0, 0
-		if r.pool != nil {
+		if r.lend {
 			if lr, ok := r.rd.(lentReader); ok {
 				return r.fillLent(lr)
 			}
@@ -286,6 +299,32 @@ func (r *Reader) fill() error {
 func isTimeout(err error) bool {
 	t, ok := err.(interface{ Timeout() bool })
 	return ok && t.Timeout()
+}
+
+// size returns the size of the buffer, lent or not.
+func (r *Reader) size() int {
+	if r.pool != nil {
+		return r.pool.Size()
+	}
+	return len(r.buf)
+}
+
+// ensure takes a buffer from the pool after a Release.
+func (r *Reader) ensure() {
+	if r.pb == nil && r.pool != nil {
+		r.pb = r.pool.Get()
+		r.buf = *r.pb
+	}
+}
+
+// Release gives a pooled reader's buffer back to its pool, with whatever
+// it holds: the connection is done. A read after it takes another.
+func (r *Reader) Release() {
+	if r.pool != nil && r.pb != nil {
+		r.pool.Put(r.pb)
+		r.pb, r.buf = nil, nil
+		r.r, r.w = 0, 0
+	}
 }
 
 // fillLent is fill for a pooled reader with nothing buffered: the
