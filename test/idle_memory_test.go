@@ -22,32 +22,7 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 300 connections")
 	}
-	origin := serveConns(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if line == "\r\n" {
-				if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")); err != nil {
-					return
-				}
-			}
-		}
-	})
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout client 30s
-    timeout server 30s
-    timeout connect 5s
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server o1 %s
-`, origin), nil)
+	p := okProxy(t)
 	const n = 300
 	measure := func() (heap, stack int64) {
 		runtime.GC()
@@ -110,32 +85,7 @@ backend be
 // to the pool when it ends, for the next connection: a client that opens
 // a connection per request allocates no 16 KiB buffer per connection.
 func TestConnectionBuffersReused(t *testing.T) {
-	origin := serveConns(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if line == "\r\n" {
-				if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")); err != nil {
-					return
-				}
-			}
-		}
-	})
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout client 30s
-    timeout server 30s
-    timeout connect 5s
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server o1 %s
-`, origin), nil)
+	p := okProxy(t)
 	one := func() {
 		c := must(net.Dial("tcp", p.addr(0)))
 		defer c.Close()
@@ -163,4 +113,37 @@ backend be
 	if per > 16<<10 {
 		t.Errorf("%d bytes allocated per connection: its buffers are not reused", per)
 	}
+}
+
+// okProxy starts an HTTP proxy in front of an origin that answers every
+// request "ok".
+func okProxy(t *testing.T) *proxy {
+	t.Helper()
+	origin := serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "\r\n" {
+				if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")); err != nil {
+					return
+				}
+			}
+		}
+	})
+	p := startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout client 30s
+    timeout server 30s
+    timeout connect 5s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server o1 %s
+`, origin), nil)
+	return p
 }

@@ -255,6 +255,7 @@ func (r *Reader) fill() error {
 		return errWouldBlock
 	}
 	r.ensure()
+	var lr lentReader // a pooled reader lends its empty buffer meanwhile
 	switch {
 	case r.r == r.w:
 		// Empty: read at the front again. A keep-alive connection then
@@ -263,9 +264,7 @@ func (r *Reader) fill() error {
 		// likewise realigned when empty).
 		r.r, r.w = 0, 0
 		if r.lend {
-			if lr, ok := r.rd.(lentReader); ok {
-				return r.fillLent(lr)
-			}
+			lr, _ = r.rd.(lentReader)
 		}
 	case r.w == len(r.buf):
 		if r.r == 0 {
@@ -275,7 +274,13 @@ func (r *Reader) fill() error {
 		r.r = 0
 	}
 	for range 100 {
-		n, err := r.rd.Read(r.buf[r.w:])
+		var n int
+		var err error
+		if lr != nil {
+			n, err = lr.ReadLent((*lentBuf)(r))
+		} else {
+			n, err = r.rd.Read(r.buf[r.w:])
+		}
 		r.w += n
 		if err != nil {
 			if !isTimeout(err) {
@@ -325,29 +330,6 @@ func (r *Reader) Release() {
 		r.pb, r.buf = nil, nil
 		r.r, r.w = 0, 0
 	}
-}
-
-// fillLent is fill for a pooled reader with nothing buffered: the
-// buffer goes back to the pool while the connection waits for data.
-func (r *Reader) fillLent(lr lentReader) error {
-	for range 100 {
-		n, err := lr.ReadLent((*lentBuf)(r))
-		r.w += n
-		if err != nil {
-			if !isTimeout(err) {
-				r.err = err
-			}
-			if n > 0 {
-				return nil
-			}
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-	}
-	r.err = io.ErrNoProgress
-	return r.err
 }
 
 // lentBuf is a pooled Reader as the netio.Lender of its buffer.
