@@ -67,6 +67,12 @@ type HTTPTxn struct {
 
 // reset prepares the transaction for the next request of the connection,
 // which starts at start, keeping the capacity of its header lists.
+//
+// Not inlined: its literal's temporary (the size of an HTTPTxn) would
+// sit in serveHTTP's frame, under every wait for a next request, keeping
+// an idle connection's goroutine stack from shrinking to 8 KiB.
+//
+//go:noinline
 func (tx *HTTPTxn) reset(first bool, start time.Time) {
 	tx.Req.Reset()
 	tx.Res.Reset()

@@ -76,6 +76,12 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 	if heap > 16<<10 {
 		t.Errorf("an idle keep-alive connection takes %d bytes of heap: its buffers are not given back", heap)
 	}
+	// A waiting request loop's frames take under a quarter of a 16 KiB
+	// stack, which the collections halve: 8 KiB (the race detector's
+	// frames are larger).
+	if stack > 12<<10 && !raceEnabled {
+		t.Errorf("an idle keep-alive connection's goroutine keeps a %d-byte stack", stack)
+	}
 	if s := p.log.String(); strings.Contains(s, "panic") {
 		t.Errorf("log: %s", s)
 	}

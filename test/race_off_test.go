@@ -1,0 +1,5 @@
+//go:build lua53 && !race
+
+package test
+
+const raceEnabled = false
