@@ -76,8 +76,8 @@ type Engine struct {
 	// next request end at a soft stop: closeIdle).
 	idleMu    sync.Mutex
 	httpConns map[*HTTPConn]struct{}
-	// bufs lends the HTTP client connections' buffers, a pool per
-	// thread (bufPool).
+	// bufs lends the HTTP connections' buffers (client and server), a
+	// pool per thread (bufPool).
 	bufs   atomic.Pointer[[]*netio.BufPool]
 	bufsMu sync.Mutex
 }
