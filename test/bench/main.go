@@ -32,6 +32,7 @@ type options struct {
 	warmup         time.Duration
 	duration       time.Duration
 	rounds         int
+	roundsSet      bool          // -rounds given: every scenario runs that many
 	expRounds      int           // rounds of the forced-yield and start-up experiments
 	spin           time.Duration // forced-yield: Lua time per point
 	concatReps     int
@@ -92,7 +93,7 @@ func main() {
 	}
 	opt.setDefaults()
 	if *rounds > 0 {
-		opt.rounds = *rounds
+		opt.rounds, opt.roundsSet = *rounds, true
 	}
 	if *duration > 0 {
 		opt.duration = *duration

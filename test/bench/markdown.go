@@ -43,12 +43,12 @@ func (s *suite) markdown(meds []median, plots map[string]string) string {
 		p("- %s\n", v)
 	}
 	p("\nMethod: the proxy pinned to CPU %s, the load generator and the origin to CPU %s (`taskset`); "+
-		"warm-up %v, then %d rounds of %v interleaved luaproxy/haproxy; HTTP load is `wrk -t%d -c%d --latency`, "+
+		"warm-up %v, then %d rounds of %v interleaved luaproxy/haproxy (%s); HTTP load is `wrk -t%d -c%d --latency`, "+
 		"TCP load the suite's own closed-loop generator (%d connections, one line per round trip). "+
 		"Figures are medians over rounds; the ratio is the median of the per-round luaproxy/haproxy ratios. "+
 		"Noise is the CPU used by everything else on the machine during a run (from /proc/stat, minus the proxy, "+
 		"the origin and the load generator), in CPUs: 0.30 means another process used 30%% of a CPU.\n\n",
-		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, wrkThreads, wrkConns, wrkConns)
+		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, s.targetRoundsNote(), wrkThreads, wrkConns, wrkConns)
 	for _, n := range s.notes {
 		p("> %s\n\n", n)
 	}
@@ -218,4 +218,15 @@ func ratioStr(v float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// targetRoundsNote says how many rounds the target scenarios ran.
+func (s *suite) targetRoundsNote() string {
+	var names []string
+	for _, sc := range scenarios {
+		if sc.Target {
+			names = append(names, sc.Name)
+		}
+	}
+	return fmt.Sprintf("%d for %s, issue 5's target", s.rounds(scenario{Target: true}), strings.Join(names, ", "))
 }

@@ -153,7 +153,7 @@ func (s *suite) runScenario(ctx context.Context, sc scenario) {
 				s.logf("  %s warm-up: %v", px.bin.Name, err)
 			}
 		}
-		for round := 1; round <= s.opt.rounds; round++ {
+		for round := 1; round <= s.rounds(sc); round++ {
 			for _, px := range live {
 				r := s.measure(ctx, sc, v, px, round)
 				s.logf("  round %d %-8s %-6s %9.0f req/s  p50 %.3f ms  p99 %.3f ms  cpu %.2fs  noise %.2f %s",
@@ -165,6 +165,14 @@ func (s *suite) runScenario(ctx context.Context, sc scenario) {
 			px.p.stop()
 		}
 	}
+}
+
+// rounds is how many interleaved rounds sc runs.
+func (s *suite) rounds(sc scenario) int {
+	if sc.Target && !s.opt.roundsSet {
+		return max(s.opt.rounds, targetRounds)
+	}
+	return s.opt.rounds
 }
 
 // load drives px for d with the scenario's load generator.
