@@ -120,10 +120,15 @@ func (c *pollConn) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	c.r.p = p
+	return c.readCall()
+}
+
+// readCall runs the read set up in c.r and returns its result.
+func (c *pollConn) readCall() (int, error) {
 	// Control holds a reference on the descriptor: a concurrent Close
 	// wakes the wait but cannot release the descriptor under the read.
 	if err := c.rc.Control(c.readFn); err != nil {
-		c.r.p = nil
+		c.r = ioCall{}
 		return 0, err
 	}
 	n, err := c.r.n, c.r.err
@@ -142,13 +147,7 @@ func (c *pollConn) ReadLent(l Lender) (int, error) {
 		c.r = ioCall{}
 		return 0, nil
 	}
-	if err := c.rc.Control(c.readFn); err != nil {
-		c.r = ioCall{}
-		return 0, err
-	}
-	n, err := c.r.n, c.r.err
-	c.r = ioCall{}
-	return n, err
+	return c.readCall()
 }
 
 // waitRead waits for the poller to report the descriptor readable, the

@@ -338,17 +338,14 @@ type lentBuf Reader
 // Buffer returns the free part of the buffer, taking one from the pool
 // if needed.
 func (l *lentBuf) Buffer() []byte {
-	if l.pb == nil {
-		l.pb = l.pool.Get()
-		l.buf = *l.pb
-	}
-	return l.buf[l.w:]
+	r := (*Reader)(l)
+	r.ensure()
+	return r.buf[r.w:]
 }
 
-// Release gives the buffer back: it holds nothing.
+// Release gives the buffer back when it holds nothing.
 func (l *lentBuf) Release() {
-	if l.pb != nil && l.w == l.r {
-		l.pool.Put(l.pb)
-		l.pb, l.buf = nil, nil
+	if l.w == l.r {
+		(*Reader)(l).Release()
 	}
 }
