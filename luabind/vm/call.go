@@ -249,7 +249,7 @@ func isFloatArg(c *Call, i int) bool { return C.lua_isinteger(c.L, C.int(i)) == 
 // String returns argument i as a Go string (numbers are formatted as Lua does).
 func (c *Call) String(i int) (string, error) {
 	if a := c.arg(i); a != nil && Type(a._type) == TypeString {
-		return C.GoStringN(a.s, C.int(a.len)), nil
+		return c.st.strs.get(goBytes(a.s, a.len)), nil
 	}
 	b, err := c.Bytes(i)
 	return string(b), err

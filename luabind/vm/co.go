@@ -250,8 +250,8 @@ func (co *Co) ResultType(i int) Type {
 func (co *Co) ResultString(i int) (string, bool) {
 	if co.top(i) && !co.reset {
 		switch Type(co.c.top_type) {
-		case TypeString:
-			return C.GoStringN(co.c.top_str, C.int(co.c.top_len)), true
+		case TypeString: // a fetch's value: often the same on every request
+			return co.st.strs.get(goBytes(co.c.top_str, co.c.top_len)), true
 		case TypeNumber:
 			if co.c.top_subint != 0 {
 				return strconv.FormatInt(int64(co.c.top_int), 10), true

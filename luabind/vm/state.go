@@ -46,6 +46,8 @@ type State struct {
 
 	calls [32]Call // reused Call values, indexed by nesting depth
 	depth int
+
+	strs strCache // Go copies of short string arguments (Call.String)
 }
 
 var (
