@@ -140,6 +140,7 @@ func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bo
 	ls.Lock()
 	defer ls.Unlock()
 	iv := newTXNInvocation(ctxAction, a.name, s, ls)
+	defer ls.recycle(iv) // after co.Close
 	txn := iv.txn
 	co, err := ls.start(iv, fn)
 	if err != nil {

@@ -5,6 +5,7 @@ package luabind
 import (
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,12 +145,7 @@ func fetchMethod(f *sample.Fetch, str bool) func(*TXN, *vm.Call) (int, error) {
 // string variants, hlua_smp2lua_str): integers and booleans as integers
 // (booleans as booleans with tune.lua.bool-sample-conversion normal),
 // addresses and methods as text; nil when absent ("" for str).
-func pushSample(p interface {
-	PushNil()
-	PushString(string)
-	PushInteger(int64)
-	PushBool(bool)
-}, rt *Runtime, smp sample.Sample, ok, str bool) {
+func pushSample(p *vm.Call, rt *Runtime, smp sample.Sample, ok, str bool) {
 	if !ok {
 		if str {
 			p.PushString("")
@@ -159,6 +155,12 @@ func pushSample(p interface {
 		return
 	}
 	if str {
+		if smp.Type == sample.TypeSInt || smp.Type == sample.TypeBool {
+			// Convert's decimal form, without making a string
+			var b [20]byte
+			p.PushBytes(strconv.AppendInt(b[:0], smp.Int, 10))
+			return
+		}
 		s := smp
 		if !sample.Convert(&s, sample.TypeStr) {
 			p.PushString("")
@@ -245,6 +247,7 @@ func registerLuaFetch(name string) {
 			ls.Lock()
 			defer ls.Unlock()
 			iv := newTXNInvocation(ctxFetch, name, s, ls)
+			defer ls.recycle(iv) // after runSample closed its coroutine
 			txn := iv.txn
 			smp, ok := ls.runSample(iv, r.fn, func(p *vm.Pusher) {
 				pushTXN(p, txn)

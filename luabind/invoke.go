@@ -5,6 +5,7 @@ package luabind
 import (
 	"runtime"
 	"time"
+	"unsafe"
 
 	"luaproxy/core"
 	"luaproxy/luabind/vm"
@@ -48,20 +49,45 @@ type invocation struct {
 	wake chan struct{}
 	// deadline of a receive with a timeout, kept across its yields
 	deadline time.Time
+	// suspended: the invocation waited or yielded (see recycle)
+	suspended bool
+}
+
+// txnInvocation is an invocation with its TXN object, made in one
+// allocation: they live as long as each other.
+type txnInvocation struct {
+	iv  invocation
+	txn TXN
 }
 
 // newTXNInvocation returns the invocation of a function run for stream
-// s with a TXN object (an action, a fetch), both made in one allocation:
-// they live as long as each other.
+// s with a TXN object (an action, a fetch): the state's spare one when
+// it has one (see recycle), else a new one.
 func newTXNInvocation(ctx context, name string, s *core.Stream, ls *LState) *invocation {
-	r := new(struct {
-		iv  invocation
-		txn TXN
-	})
+	r := ls.spare
+	if r != nil {
+		ls.spare = nil
+		*r = txnInvocation{}
+	} else {
+		r = new(txnInvocation)
+	}
 	r.txn.s, r.txn.ls = s, ls
 	iv := &r.iv // fields set in place: a composite literal is built aside, then copied
 	iv.ctx, iv.name, iv.s, iv.txn = ctx, name, s, &r.txn
 	return iv
+}
+
+// recycle keeps iv, made by newTXNInvocation and now ended (its coroutine
+// closed), as the state's spare, when nothing can still reach it: it ran
+// to its end in one resume (no continuation or timer was left holding
+// it) and nothing asked to wake it (Queue:alarm makes its wake channel).
+// Lua only ever held its TXN through handles, released with the
+// coroutine. An action or a fetch then allocates nothing of its own.
+func (ls *LState) recycle(iv *invocation) {
+	if ls.spare != nil || iv.suspended || iv.wake != nil || iv.txn == nil {
+		return
+	}
+	ls.spare = (*txnInvocation)(unsafe.Pointer(iv)) // iv is the first field
 }
 
 // wakeChan returns the channel core.wait() listens on.
@@ -122,6 +148,7 @@ func (ls *LState) drive(co *vm.Co) vm.Outcome {
 		var s *core.Stream
 		if iv, ok := co.Data.(*invocation); ok {
 			s = iv.s
+			iv.suspended = true
 		}
 		switch co.Reason() {
 		case vm.ReasonGo:

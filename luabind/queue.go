@@ -128,6 +128,7 @@ func (q *Queue) luaAlarm(c *vm.Call) (int, error) {
 	if iv == nil || iv.ctx == ctxBody || iv.ctx == ctxInit || iv.ctx == ctxFetch || iv.ctx == ctxConverter {
 		return 0, vm.RawError("Queue:alarm() is only available in task, action and service contexts")
 	}
+	iv.wakeChan() // made now: the invocation is not recycled (see recycle)
 	q.alarms = append(q.alarms, iv)
 	return 0, nil
 }

@@ -66,6 +66,9 @@ type LState struct {
 	convs    map[string]*registered
 	inits    []vm.Ref
 	tasks    []taskSpec
+	// spare is an ended action's or fetch's invocation, for the next one
+	// (see recycle). Under the state's lock.
+	spare *txnInvocation
 }
 
 // registered is a function registered by core.register_*.

@@ -63,3 +63,36 @@ end)
 		t.Errorf("alarm: got %q", got)
 	}
 }
+
+// An alarm set by an action that then ends without waiting must not wake
+// a later invocation: HAProxy's alarm belongs to the task that set it.
+// (An ended invocation is reused for the next one only when nothing can
+// reach it any more; Queue:alarm keeps it from being reused.)
+func TestLuaQueueAlarmOutlivesInvocation(t *testing.T) {
+	p := startProxy(t, `
+global
+   lua-load {dir}/a.lua
+frontend f
+   mode http
+   bind 127.0.0.1:0
+   http-request lua.arm if { path /arm }
+   http-request lua.waiter if { path /wait }
+   http-request return status 200 hdr x-waited %[var(txn.waited)]
+`, map[string]string{"a.lua": `
+local q = core.queue()
+core.register_action("arm", {"http-req"}, function(txn) q:alarm() end)
+core.register_action("waiter", {"http-req"}, function(txn)
+  q:push("x")
+  local t0 = core.now()
+  core.wait(300)
+  local t1 = core.now()
+  local ms = (t1.sec - t0.sec) * 1000 + (t1.usec - t0.usec) // 1000
+  txn:set_var("txn.waited", tostring(ms >= 250))
+end)
+`})
+	req := "GET /arm HTTP/1.1\r\nHost: x\r\n\r\nGET /wait HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	got := exchange(t, p.addr(0), req, false, 5*time.Second)
+	if n := strings.Count(got, "x-waited: true"); n != 1 {
+		t.Errorf("the second action's core.wait was cut short by the first's alarm:\n%s", got)
+	}
+}

@@ -284,6 +284,10 @@ func renderSample(dst []byte, s Sample, ok bool, opts FormatOpts, mode RenderMod
 	if ok && opts&OptHex != 0 && mode == ModeLog && (s.Type == TypeSInt || s.Type == TypeBool) {
 		return append(dst, strings.ToUpper(strconv.FormatUint(uint64(s.Int), 16))...)
 	}
+	if ok && (s.Type == TypeSInt || s.Type == TypeBool) && mode != ModeLog {
+		// Convert's decimal form, appended in place (no string made)
+		return strconv.AppendInt(dst, s.Int, 10)
+	}
 	if ok {
 		ok = Convert(&s, TypeStr)
 	}
