@@ -17,10 +17,18 @@ import (
 // it; it reports whether the client connection may serve another request.
 func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	s := hc.s
-	fe := s.Frontend
 	s.beginTxn(tx)
 	defer s.endTxn(tx)
 	defer s.endFilters(tx)
+	return e.runRequest(hc, tx)
+}
+
+// runRequest is handleRequest between the transaction's beginning and
+// end. (Apart, so that handleRequest's defers are open-coded: with this
+// function's many returns they each cost a deferreturn per request.)
+func (e *Engine) runRequest(hc *HTTPConn, tx *HTTPTxn) bool {
+	s := hc.s
+	fe := s.Frontend
 	if r := s.attachFilters(tx, fe); r.failed() {
 		return hc.filterStartFailed(tx, r)
 	}
@@ -364,7 +372,6 @@ func (f exchangeFail) retryFlag() int {
 func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bool) (bool, exchangeFail) {
 	s := hc.s
 	be := s.Backend
-	fe := s.Frontend
 	req := &tx.Req
 	hasBody := req.Framing != h1.FramingNone
 	wto := be.Timeouts.Server
@@ -481,6 +488,18 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 	s.countResponse(res.Status)
 	s.stickStore(be)
 	s.markConnAuth(sc, res)
+	return e.relayResponse(hc, tx, sc, serverClose)
+}
+
+// relayResponse runs the response rules and filters on the response head
+// exchange read from sc, and sends the response to the client. (Apart
+// from exchange, whose many returns would keep its defers from being
+// open-coded: each would then cost a deferreturn per request.)
+func (e *Engine) relayResponse(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bool) (bool, exchangeFail) {
+	s := hc.s
+	be := s.Backend
+	fe := s.Frontend
+	req, res := &tx.Req, &tx.Res
 	x := extOf(s)
 	x.sc = sc
 	defer func() { x.sc = nil }()

@@ -140,7 +140,13 @@ func (a *luaAction) run(s *core.Stream, ls *LState, fn vm.Ref) (core.Verdict, bo
 	ls.Lock()
 	defer ls.Unlock()
 	iv := newTXNInvocation(ctxAction, a.name, s, ls)
-	defer ls.recycle(iv) // after co.Close
+	defer ls.recycle(iv) // after invoke closed the coroutine
+	return a.invoke(s, ls, iv, fn)
+}
+
+// invoke runs the action's invocation iv. (Apart from run, whose defers
+// would not be open-coded with this function's returns.)
+func (a *luaAction) invoke(s *core.Stream, ls *LState, iv *invocation, fn vm.Ref) (core.Verdict, bool) {
 	txn := iv.txn
 	co, err := ls.start(iv, fn)
 	if err != nil {

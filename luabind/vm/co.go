@@ -334,16 +334,27 @@ func (co *Co) RefResult(i int) Ref {
 // coroutine that finished normally is kept for reuse.
 func (co *Co) Close() {
 	st := co.st
+	gc := false
 	if len(co.collect) > 0 {
 		for _, need := range co.collect {
-			if need() {
-				defer st.GC() // after the reset below: the stack no longer holds anything
+			if gc = need(); gc {
 				break
 			}
 		}
 		clear(co.collect)
 		co.collect = co.collect[:0]
 	}
+	co.close()
+	if gc {
+		st.GC() // after the reset: the stack no longer holds anything
+	}
+}
+
+// close releases the coroutine's handles and thread (Close without the
+// collection). A deferred GC in Close's loop made every Close pay a
+// deferreturn.
+func (co *Co) close() {
+	st := co.st
 	for _, h := range co.handles {
 		st.objs.release(h)
 	}
