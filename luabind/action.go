@@ -154,7 +154,8 @@ func (a *luaAction) invoke(s *core.Stream, ls *LState, iv *invocation, fn vm.Ref
 		return core.Continue, false
 	}
 	defer co.Close()
-	pushTXN(&co.Pusher, txn)
+	// txn.http's header writes may be queued by C (vm.Deferral)
+	co.AllowDeferred(pushTXN(&co.Pusher, txn), deferMask(s))
 	for _, arg := range a.args {
 		co.PushString(arg)
 	}

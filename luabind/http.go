@@ -28,6 +28,10 @@ func overTXN(ms []vm.Method[*HTTP]) []vm.Method[*TXN] {
 	for i, m := range ms {
 		fn := m.Fn
 		out[i] = vm.Method[*TXN]{Name: m.Name, Fn: func(tx *TXN, c *vm.Call) (int, error) { return fn((*HTTP)(tx), c) }}
+		if d := m.Defer; d != nil {
+			apply := d.Apply
+			out[i].Defer = &vm.Deferral[*TXN]{Args: d.Args, Guard: d.Guard, Apply: func(tx *TXN, a []string) { apply((*HTTP)(tx), a) }}
+		}
 	}
 	return out
 }
@@ -35,12 +39,12 @@ func overTXN(ms []vm.Method[*HTTP]) []vm.Method[*TXN] {
 var httpMethods = []vm.Method[*HTTP]{
 	{Name: "req_get_headers", Fn: httpGetHeaders(false)},
 	{Name: "res_get_headers", Fn: httpGetHeaders(true)},
-	{Name: "req_add_header", Fn: httpAddHeader(false)},
-	{Name: "res_add_header", Fn: httpAddHeader(true)},
+	{Name: "req_add_header", Fn: httpAddHeader(false), Defer: httpAddDeferred(false)},
+	{Name: "res_add_header", Fn: httpAddHeader(true), Defer: httpAddDeferred(true)},
 	{Name: "req_del_header", Fn: httpDelHeader(false)},
 	{Name: "res_del_header", Fn: httpDelHeader(true)},
-	{Name: "req_set_header", Fn: httpSetHeader(false)},
-	{Name: "res_set_header", Fn: httpSetHeader(true)},
+	{Name: "req_set_header", Fn: httpSetHeader(false), Defer: httpSetDeferred(false)},
+	{Name: "res_set_header", Fn: httpSetHeader(true), Defer: httpSetDeferred(true)},
 	{Name: "req_rep_header", Fn: httpRepHeader(false, false)},
 	{Name: "res_rep_header", Fn: httpRepHeader(true, false)},
 	{Name: "req_rep_value", Fn: httpRepHeader(false, true)},
@@ -208,6 +212,59 @@ func httpSetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 		m.Add(name, value)
 		return 0, nil
 	}
+}
+
+// The mask bits of a Lua action's invocation for the header writes C may
+// queue (vm.Deferral): those HTTP.msg would allow.
+const (
+	deferReqWrite uint32 = 1 << iota // req_* header writes
+	deferResWrite                    // res_* header writes
+)
+
+// deferMask returns the header writes HTTP.msg allows now on s.
+func deferMask(s *core.Stream) uint32 {
+	tx := s.HTTP
+	switch {
+	case tx == nil:
+		return 0
+	case !s.SampleCtx().Response:
+		return deferReqWrite
+	case tx.Res.Status != 0:
+		return deferResWrite
+	}
+	return 0
+}
+
+// httpMsg returns the request or the response of h's transaction, for a
+// deferred call (deferMask vouched for it).
+func httpMsg(h *HTTP, res bool) *h1.Message {
+	if res {
+		return &h.s.HTTP.Res
+	}
+	return &h.s.HTTP.Req
+}
+
+func deferBit(res bool) uint32 {
+	if res {
+		return deferResWrite
+	}
+	return deferReqWrite
+}
+
+// httpAddDeferred is req_add_header/res_add_header queued by C.
+func httpAddDeferred(res bool) *vm.Deferral[*HTTP] {
+	return &vm.Deferral[*HTTP]{Args: 2, Guard: deferBit(res), Apply: func(h *HTTP, a []string) {
+		httpMsg(h, res).Add(a[0], a[1])
+	}}
+}
+
+// httpSetDeferred is req_set_header/res_set_header queued by C.
+func httpSetDeferred(res bool) *vm.Deferral[*HTTP] {
+	return &vm.Deferral[*HTTP]{Args: 2, Guard: deferBit(res), Apply: func(h *HTTP, a []string) {
+		m := httpMsg(h, res)
+		m.Del(a[0])
+		m.Add(a[0], a[1])
+	}}
 }
 
 // httpDelHeader implements req_del_header/res_del_header. It never yields.

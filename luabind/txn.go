@@ -115,14 +115,13 @@ func txnViews() []vm.View[*TXN] {
 // pushTXN pushes txn as a TXN object. Its views' classes (txn.f, txn.c)
 // get their methods first: a class's methods are fixed when it registers,
 // which the TXN class's registration does for its views.
-func pushTXN(p *vm.Pusher, txn *TXN) {
+func pushTXN(p *vm.Pusher, txn *TXN) int64 {
 	buildFetchesClass()
 	buildConvertersClass()
 	if txn.s.HTTP == nil {
-		tcpTXNClass.Push(p, txn)
-		return
+		return tcpTXNClass.Push(p, txn)
 	}
-	txnClass.Push(p, txn)
+	return txnClass.Push(p, txn)
 }
 
 // luaReqChannel implements txn.req (and txn:req_channel()). It never yields.

@@ -161,3 +161,56 @@ end)
 		t.Fatalf("got %q", b)
 	}
 }
+
+// txn.http's header writes, which C queues instead of calling Go when it
+// can: each shows in what runs next (a fetch in the same action, the
+// rules after it), in order, after an error that follows them, and the
+// calls C cannot vouch for (a number, a request write in a response
+// rule) behave as before.
+func TestHTTPHeaderWritesInOrder(t *testing.T) {
+	p := startProxy(t, `
+global
+    lua-load {dir}/w.lua
+defaults
+    mode http
+    timeout client 10s
+frontend fe
+    bind 127.0.0.1:0
+    http-request lua.w
+    http-request lua.e
+    http-request return status 200 hdr x-a %[var(txn.a)] hdr x-b %[req.fhdr_cnt(x-b)] hdr x-last %[req.fhdr(x-b,-1)] hdr x-n %[req.hdr(x-n)] hdr x-e %[req.hdr(x-before-error)] hdr x-g %[req.hdr(x-gone)]
+    http-after-response lua.r
+`, map[string]string{"w.lua": `
+core.register_action("w", {"http-req"}, function(txn)
+  txn.http:req_set_header("x-a", "1")
+  txn.http:req_set_header("x-gone", "soon")
+  txn:set_var("txn.a", txn.f:req_fhdr("x-a") .. "," .. tostring(txn.f:req_fhdr("x-gone")))
+  txn.http:req_add_header("x-b", "2")
+  txn.http:req_add_header("x-b", "3")
+  txn.http:req_del_header("x-gone")
+  txn.http:req_set_header("x-n", 42)
+end)
+core.register_action("e", {"http-req"}, function(txn)
+  txn.http:req_set_header("x-before-error", "yes")
+  error("boom")
+end)
+core.register_action("r", {"http-after-res"}, function(txn)
+  txn.http:res_set_header("x-r", "ok")
+  local ok, e = pcall(function() txn.http:req_set_header("x-bad", "v") end)
+  txn.http:res_add_header("x-req-in-res", tostring(ok) .. ":" .. tostring(e))
+end)
+`})
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + p.addr(0) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for name, want := range map[string]string{
+		"x-a": "1,soon", "x-b": "2", "x-last": "3", "x-n": "42", "x-e": "yes", "x-g": "", "x-r": "ok",
+		"x-req-in-res": "false:v",
+	} {
+		if got := res.Header.Get(name); got != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
+}

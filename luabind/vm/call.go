@@ -57,6 +57,9 @@ func (st *State) call(f *C.lrt_frame, resumed bool) (r C.int) {
 		}
 		st.depth--
 	}()
+	if st.vm.dqlen != 0 {
+		st.applyDeferred() // what Lua did before this call, first
+	}
 	var fn Func
 	if resumed {
 		fn = c.continuation()

@@ -18,6 +18,9 @@ import (
 type Method[T any] struct {
 	Name string
 	Fn   func(T, *Call) (int, error)
+	// Defer, when set, lets C queue the method's calls (see Deferral). Not
+	// for a class with a Guard, nor for Deprecated, Fields or Meta.
+	Defer *Deferral[T]
 }
 
 // Class describes a Lua class in HAProxy's object model: an object is a table
@@ -122,7 +125,11 @@ func (cl *Class[T]) register() {
 			})
 		}
 		for _, m := range cl.Methods {
-			d.methods = append(d.methods, fnEntry{m.Name, wrap(m, false)})
+			f := wrap(m, false)
+			if m.Defer != nil && cl.Guard == nil {
+				registerDeferred(f, m.Defer)
+			}
+			d.methods = append(d.methods, fnEntry{m.Name, f})
 		}
 		for _, m := range cl.Deprecated {
 			d.methods = append(d.methods, fnEntry{m.Name, wrap(m, true)})

@@ -94,6 +94,7 @@ func (st *State) NewCo(o CoOptions) (*Co, error) {
 	if o.YieldAllowed {
 		co.c.yield_allowed = 1
 	}
+	co.c.defer_mask = 0
 	co.c.reset_on_ok = 0
 	if o.CachedResults {
 		co.c.reset_on_ok = 1
@@ -139,6 +140,9 @@ func (co *Co) Resume() Outcome {
 	co.n = 0
 	co.results = false
 	r := C.lrt_run_u(cAddr(vm), cAddr(co.c), co.opstart, C.int(nargs))
+	if vm.dqlen != 0 {
+		st.applyDeferred() // whatever the outcome: HAProxy applies at once
+	}
 	if r == C.LRT_ERR_PUSH {
 		co.err = &Error{Outcome: Failed, Message: C.GoStringN(vm.out, C.int(vm.outlen))}
 		return Failed
@@ -355,6 +359,7 @@ func (co *Co) Close() {
 // deferreturn.
 func (co *Co) close() {
 	st := co.st
+	co.c.defer_mask = 0
 	for _, h := range co.handles {
 		st.objs.release(h)
 	}

@@ -173,6 +173,7 @@ void lrt_close(lrt_vm *vm) {
 	lua_close(vm->L);
 	lrt_free_cache(vm);
 	free(vm->ops);
+	free(vm->dq);
 	free(vm->out);
 	free(vm);
 }
@@ -505,8 +506,8 @@ static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
 	}
 }
 
-/* call_go is the body of every trampoline: fid says which Go function. */
-__attribute__((noinline)) static int call_go(lua_State *L, int64_t fid) {
+/* lrt_call_go is the body of every trampoline: fid says which Go function. */
+__attribute__((noinline)) int lrt_call_go(lua_State *L, int64_t fid) {
 	lrt_vm *vm = getvm(L);
 	lrt_frame f;
 	fill_frame(L, vm, &f);
@@ -522,7 +523,7 @@ __attribute__((noinline)) static int call_go(lua_State *L, int64_t fid) {
 /* lrt_tramp is the trampoline of Go functions past the table below: a C
  * closure whose upvalue 1 is the function id. */
 int lrt_tramp(lua_State *L) {
-	return call_go(L, lua_tointeger(L, lua_upvalueindex(1)));
+	return lrt_call_go(L, lua_tointeger(L, lua_upvalueindex(1)));
 }
 
 /* One light C function per Go function id below LRT_NTRAMP, each a tail call
@@ -530,7 +531,7 @@ int lrt_tramp(lua_State *L) {
  * call (~50 instructions, as much as the rest of the C side of a call), and
  * a light C function is pushed without allocating a closure. */
 #define T1(a, b, c) \
-	static int lrt_t_##a##b##c(lua_State *L) { return call_go(L, (a) * 64 + (b) * 8 + (c)); }
+	static int lrt_t_##a##b##c(lua_State *L) { return lrt_call_go(L, (a) * 64 + (b) * 8 + (c)); }
 #define T8(a, b) T1(a, b, 0) T1(a, b, 1) T1(a, b, 2) T1(a, b, 3) T1(a, b, 4) T1(a, b, 5) T1(a, b, 6) T1(a, b, 7)
 #define T64(a) T8(a, 0) T8(a, 1) T8(a, 2) T8(a, 3) T8(a, 4) T8(a, 5) T8(a, 6) T8(a, 7)
 T64(0) T64(1) T64(2) T64(3) T64(4) T64(5) T64(6) T64(7)
@@ -546,6 +547,11 @@ _Static_assert(sizeof tramps / sizeof tramps[0] == LRT_NTRAMP, "LRT_NTRAMP must 
 
 /* push_func pushes the Go function fid. [-0, +1, m] */
 static void push_func(lua_State *L, int64_t fid) {
+	lua_CFunction d = lrt_deferred_func(fid); /* lrt_defer.c */
+	if (d) {
+		lua_pushcfunction(L, d);
+		return;
+	}
 	if (fid >= 0 && fid < LRT_NTRAMP) {
 		lua_pushcfunction(L, tramps[fid]);
 		return;

@@ -77,6 +77,10 @@ typedef struct lrt_co {
 	 * none yet), and the generation that has each (lent if current) */
 	int view_ref[LRT_VIEW_CLASSES];
 	int64_t view_gen[LRT_VIEW_CLASSES];
+	/* deferred calls (lrt_defer.c): the object whose handle they may
+	 * name, and the kinds allowed (bits of lrt_deferred.bit); 0: none */
+	int64_t defer_handle;
+	uint32_t defer_mask;
 	int64_t budget_ns; /* Lua-time budget, 0 = none */
 	int64_t burst_ns;  /* per-resume budget, 0 = none */
 	int64_t used_ns;   /* Lua time consumed so far */
@@ -124,6 +128,9 @@ typedef struct lrt_vm {
 	/* ops: results marshalled by Go, executed by C after the Go call returns */
 	char *ops;
 	size_t opslen, opscap;
+	/* deferred calls queued by C, applied by Go (lrt_defer.c) */
+	char *dq;
+	size_t dqlen, dqcap;
 	/* scratch output of protected helpers (tracebacks, tostring) */
 	char *out;
 	size_t outlen;
@@ -172,6 +179,14 @@ int lrt_push_tramp(lrt_vm *vm, lua_State *L, int64_t fid);
 
 /* The trampoline and the class helpers (lrt_class.c), exposed for ops. */
 int lrt_tramp(lua_State *L);
+int lrt_call_go(lua_State *L, int64_t fid);
+
+/* Deferred calls (lrt_defer.c): at most LRT_NDEFER functions; a state's
+ * queue holds at most LRT_DEFER_MAX bytes. */
+#define LRT_NDEFER 8
+#define LRT_DEFER_MAX (64 * 1024)
+void lrt_set_deferred(int slot, int64_t fid, int nargs, uint32_t bit);
+lua_CFunction lrt_deferred_func(int64_t fid); /* NULL: not deferred */
 int lrt_index(lua_State *L);
 int lrt_tostring_name(lua_State *L);
 int lrt_gc_handle(lua_State *L);

@@ -48,6 +48,11 @@ type State struct {
 	depth int
 
 	strs strCache // Go copies of short string arguments (Call.String)
+
+	// deferred calls (defer.go): the arguments of the one being applied,
+	// and how many were
+	deferArgs    []string
+	deferApplied uint64
 }
 
 var (
@@ -175,7 +180,10 @@ const smallCacheMax = C.LRT_CACHE_MAX
 func (st *State) MemPeak() int64 { return int64(st.vm.peak) }
 
 // GC runs a full garbage collection (finalizers run protected).
-func (st *State) GC() { C.lrt_gc(st.vm, C.LUA_GCCOLLECT, 0) }
+func (st *State) GC() {
+	C.lrt_gc(st.vm, C.LUA_GCCOLLECT, 0)
+	st.applyDeferred() // a finalizer may have queued calls
+}
 
 // StackTop returns the main thread's stack top (0 when balanced; for tests).
 func (st *State) StackTop() int { return int(C.lua_gettop(st.vm.L)) }
