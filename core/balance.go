@@ -273,6 +273,14 @@ func (px *Proxy) pickServer(in *lbInput, exclude *Server) (srv *Server, full, as
 	if len(cands) == 0 {
 		return nil, false, false
 	}
+	if len(cands) == 1 && (b.Algo == "roundrobin" || b.Algo == "static-rr") {
+		// One server: the round robin's choice, without its bookkeeping
+		// (its weight moves nothing)
+		if srv = cands[0]; srv.Full() {
+			return nil, true, false
+		}
+		return srv, false, false
+	}
 	hmap := func() []*Server { // HAProxy's map for map-based hashing
 		if px.lbHashMap == nil {
 			px.lbHashMap = hashMap(cands)
