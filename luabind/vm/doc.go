@@ -25,6 +25,16 @@
 // entries (loading, pushing arguments, tracebacks, collection) run in C
 // under lua_pcall with the memory cap lifted.
 //
+// # Deferred calls
+//
+// A class method that only writes (txn.http:req_set_header) may carry a
+// Deferral: when a call of it passes every check C can make (the root
+// thread of an invocation that allowed it with Co.AllowDeferred, the
+// allowed object, string arguments), C queues it instead of calling Go,
+// and the state applies the queue in order before any Go code could see
+// the effect: after each resume, before each Go function Lua calls, after
+// a collection. Any other call goes to Go as usual, with Go's errors.
+//
 // # Yields
 //
 // The count hook (pure C) yields only on the invocation's root coroutine and
@@ -40,11 +50,14 @@
 //	boolean         Bool                           PushBool
 //	number int      Integer (Lua's coercions)      PushInteger
 //	number float    Number                         PushNumber
-//	string          String (copy), Bytes (view)    PushString, PushBytes
+//	string          String (copy*), Bytes (view)   PushString, PushBytes
 //	table           Value (map[any]any)            NewTable, Field, SetIndex
 //	HAProxy object  Class.Check                    Class.Push
 //	any value       Ref (registry anchor)          PushRef
 //	Go function     -                              PushFunction
+//
+// * Short strings come from a per-state cache of copies, so a string passed
+// on every call is copied once.
 //
 // Numbers convert to strings as Lua does ("%.14g", "1.0" for integral
 // floats); strings convert to numbers as lua_stringtonumber does.
