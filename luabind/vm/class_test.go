@@ -23,23 +23,25 @@ func objGetVar(o *testObj, c *Call) (int, error) {
 	return 1, nil
 }
 
+func objSetVar(o *testObj, c *Call) (int, error) {
+	k, err := c.String(2)
+	if err != nil {
+		return 0, err
+	}
+	v, err := c.String(3)
+	if err != nil {
+		return 0, err
+	}
+	o.vars[k] = v
+	return 0, nil
+}
+
 // testObjClass is request-scoped, like TXN: Co.Close invalidates it.
 var testObjClass = &Class[*testObj]{
 	Name: "TestObj",
 	Methods: []Method[*testObj]{
 		{Name: "get_var", Fn: objGetVar},
-		{Name: "set_var", Fn: func(o *testObj, c *Call) (int, error) {
-			k, err := c.String(2)
-			if err != nil {
-				return 0, err
-			}
-			v, err := c.String(3)
-			if err != nil {
-				return 0, err
-			}
-			o.vars[k] = v
-			return 0, nil
-		}},
+		{Name: "set_var", Fn: objSetVar},
 		{Name: "boom", Fn: func(o *testObj, c *Call) (int, error) { panic("kaboom " + o.name) }},
 		// wait yields and resumes itself, returning the object's name.
 		{Name: "wait", Fn: func(o *testObj, c *Call) (int, error) {

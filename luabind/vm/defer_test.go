@@ -15,17 +15,11 @@ var deferObjClass = &Class[*testObj]{
 	Name: "DeferObj",
 	Methods: []Method[*testObj]{
 		{Name: "put", Fn: func(o *testObj, c *Call) (int, error) {
-			k, err := c.String(2)
-			if err != nil {
-				return 0, err
+			n, err := objSetVar(o, c)
+			if err == nil {
+				deferSlow++
 			}
-			v, err := c.String(3)
-			if err != nil {
-				return 0, err
-			}
-			deferSlow++
-			o.vars[k] = v
-			return 0, nil
+			return n, err
 		}, Defer: &Deferral[*testObj]{Args: 2, Guard: 2, Apply: func(o *testObj, a []string) { o.vars[a[0]] = a[1] }}},
 		{Name: "get", Fn: objGetVar},
 	},

@@ -178,17 +178,21 @@ void lrt_close(lrt_vm *vm) {
 	free(vm);
 }
 
-int lrt_ops_grow(lrt_vm *vm, size_t need) {
-	size_t cap = vm->opscap ? vm->opscap : 4096;
-	while (cap < vm->opslen + need)
-		cap *= 2;
-	char *p = realloc(vm->ops, cap);
+int lrt_grow(char **buf, size_t *cap, size_t total, size_t first) {
+	if (total <= *cap)
+		return 1;
+	size_t c = *cap ? *cap : first;
+	while (c < total)
+		c *= 2;
+	char *p = realloc(*buf, c);
 	if (!p)
 		return 0;
-	vm->ops = p;
-	vm->opscap = cap;
+	*buf = p;
+	*cap = c;
 	return 1;
 }
+
+int lrt_ops_grow(lrt_vm *vm, size_t need) { return lrt_grow(&vm->ops, &vm->opscap, vm->opslen + need, 4096); }
 
 void lrt_set_out(lrt_vm *vm, const char *s, size_t len) {
 	free(vm->out);

@@ -142,6 +142,9 @@ typedef struct lrt_vm {
 lrt_vm *lrt_new(int64_t id);
 void lrt_close(lrt_vm *vm);
 int lrt_ops_grow(lrt_vm *vm, size_t need);
+/* lrt_grow makes *buf (of *cap bytes, first when new) hold total bytes,
+ * doubling; 0 when it cannot. */
+int lrt_grow(char **buf, size_t *cap, size_t total, size_t first);
 
 /* Coroutines. */
 lrt_co *lrt_co_new(lrt_vm *vm);            /* NULL on failure */

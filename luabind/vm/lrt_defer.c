@@ -8,7 +8,6 @@
 // callback costs ~900 instructions, two thirds of them in Go's runtime.
 #include "_cgo_export.h"
 #include "lrt.h"
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct lrt_deferred {
@@ -33,19 +32,9 @@ void lrt_set_deferred(int slot, int64_t fid, int nargs, uint32_t bit) {
 /* defer_reserve makes room for need more bytes in the queue; 0 when the
  * queue is at its bound (the call then goes to Go, which empties it). */
 static int defer_reserve(lrt_vm *vm, size_t need) {
-	if (vm->dqlen + need <= vm->dqcap)
-		return 1;
 	if (vm->dqlen + need > LRT_DEFER_MAX)
 		return 0;
-	size_t cap = vm->dqcap ? vm->dqcap : 1024;
-	while (cap < vm->dqlen + need)
-		cap *= 2;
-	char *p = realloc(vm->dq, cap);
-	if (!p)
-		return 0;
-	vm->dq = p;
-	vm->dqcap = cap;
-	return 1;
+	return lrt_grow(&vm->dq, &vm->dqcap, vm->dqlen + need, 1024);
 }
 
 static void put32(char *p, uint32_t v) { memcpy(p, &v, sizeof v); }
