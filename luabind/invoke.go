@@ -66,8 +66,7 @@ type txnInvocation struct {
 func newTXNInvocation(ctx context, name string, s *core.Stream, ls *LState) *invocation {
 	r := ls.spare
 	if r != nil {
-		ls.spare = nil
-		*r = txnInvocation{}
+		ls.spare = nil // zeroed by recycle
 	} else {
 		r = new(txnInvocation)
 	}
@@ -87,7 +86,9 @@ func (ls *LState) recycle(iv *invocation) {
 	if ls.spare != nil || iv.suspended || iv.wake != nil || iv.txn == nil {
 		return
 	}
-	ls.spare = (*txnInvocation)(unsafe.Pointer(iv)) // iv is the first field
+	r := (*txnInvocation)(unsafe.Pointer(iv)) // iv is the first field
+	*r = txnInvocation{}                      // holds no stream while it waits
+	ls.spare = r
 }
 
 // wakeChan returns the channel core.wait() listens on.
