@@ -73,14 +73,8 @@ end)`})
 		if _, err := c.Write(req); err != nil {
 			b.Fatal(err)
 		}
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				b.Fatal(err)
-			}
-			if line == "\r\n" {
-				break
-			}
+		if _, err := readHead(br); err != nil {
+			b.Fatal(err)
 		}
 		if _, err := io.ReadFull(br, make([]byte, 5)); err != nil {
 			b.Fatal(err)

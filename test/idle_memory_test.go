@@ -36,14 +36,8 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 			t.Fatal(err)
 		}
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				t.Fatal(err)
-			}
-			if line == "\r\n" {
-				break
-			}
+		if _, err := readHead(br); err != nil {
+			t.Fatal(err)
 		}
 		if body, err := br.ReadString('\n'); err != nil || body != "ok\n" {
 			t.Fatalf("body %q, %v", body, err)
