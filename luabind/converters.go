@@ -5,7 +5,6 @@ package luabind
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"luaproxy/core"
 	"luaproxy/core/sample"
@@ -52,10 +51,10 @@ func pushConverters(p *vm.Pusher, tx *TXN, str bool) {
 // converted value (nil when the conversion fails), or as a string (""
 // then) for txn.sc. It never yields.
 func convMethod(cv *sample.Converter, str bool) func(*TXN, *vm.Call) (int, error) {
-	var one atomic.Pointer[oneArg]
+	var mc methodArgs
 	return func(tx *TXN, c *vm.Call) (int, error) {
 		in := sampleFromLua(c, 2)
-		args, err := keywordArgs.forCall(c, 3, cv.Name, true, cv.Args, cv.Check, &one)
+		args, err := keywordArgs.forCall(c, 3, cv.Name, true, cv.Args, cv.Check, &mc)
 		if err != nil {
 			return 0, err
 		}

@@ -121,9 +121,9 @@ func luaWords(c *vm.Call, from int) ([]string, error) {
 // (nil when absent), or as a string ("" when absent) for txn.sf. It never
 // yields.
 func fetchMethod(f *sample.Fetch, str bool) func(*TXN, *vm.Call) (int, error) {
-	var one atomic.Pointer[oneArg]
+	var mc methodArgs
 	return func(tx *TXN, c *vm.Call) (int, error) {
-		args, err := keywordArgs.forCall(c, 2, f.Name, false, f.Args, f.Check, &one)
+		args, err := keywordArgs.forCall(c, 2, f.Name, false, f.Args, f.Check, &mc)
 		if err != nil {
 			return 0, err
 		}
@@ -307,32 +307,54 @@ var keywordArgs argCache
 // false) given to a Lua call from argument from on. Its errors are the
 // Lua call's.
 //
-// one, when not nil, is the calling method's cache of its first call with
-// one string argument: scripts call a keyword with the same constant
-// argument on every request (txn.f:req_fhdr("host")), which then costs a
+// mc, when not nil, is the calling method's cache of its call without
+// arguments and of its first call with one string argument: scripts call
+// a keyword the same way on every request (txn.sf:path(),
+// txn.f:req_fhdr("host")), which then costs a load and at most a
 // comparison instead of building and hashing a key (a third of a fetch
 // call's instructions).
-func (ac *argCache) forCall(c *vm.Call, from int, kw string, conv bool, spec sample.ArgSpec, check func([]sample.Arg, *sample.Scope) error, one *atomic.Pointer[oneArg]) ([]sample.Arg, error) {
-	if c.Top() < from && len(spec.Types) == 0 {
-		return nil, nil
+func (ac *argCache) forCall(c *vm.Call, from int, kw string, conv bool, spec sample.ArgSpec, check func([]sample.Arg, *sample.Scope) error, mc *methodArgs) ([]sample.Arg, error) {
+	if c.Top() < from {
+		if len(spec.Types) == 0 {
+			return nil, nil
+		}
+		if mc != nil {
+			if e := mc.none.Load(); e != nil {
+				return e.args, nil
+			}
+		}
+		args, err := ac.lookup(c, from, kw, conv, spec, check)
+		if err == nil && mc != nil {
+			mc.none.CompareAndSwap(nil, &oneArg{args: args})
+		}
+		return args, err
 	}
-	oneString := one != nil && c.Top() == from && c.Type(from) == vm.TypeString
+	oneString := mc != nil && c.Top() == from && c.Type(from) == vm.TypeString
 	if oneString {
-		if e := one.Load(); e != nil {
+		if e := mc.one.Load(); e != nil {
 			if b, _ := c.Bytes(from); string(b) == e.word {
 				return e.args, nil
 			}
 		}
 	}
 	args, err := ac.lookup(c, from, kw, conv, spec, check)
-	if err == nil && oneString && one.Load() == nil {
+	if err == nil && oneString && mc.one.Load() == nil {
 		b, _ := c.Bytes(from)
-		one.CompareAndSwap(nil, &oneArg{word: string(b), args: args})
+		mc.one.CompareAndSwap(nil, &oneArg{word: string(b), args: args})
 	}
 	return args, err
 }
 
-// oneArg is a keyword method's cached one-argument call (argCache.forCall).
+// methodArgs is a keyword method's cache of checked arguments
+// (argCache.forCall): its call without arguments, and its first call with
+// one string argument.
+type methodArgs struct {
+	none atomic.Pointer[oneArg]
+	one  atomic.Pointer[oneArg]
+}
+
+// oneArg is a cached argument list: the Lua argument it was parsed from
+// (none for a call without arguments) and the result.
 type oneArg struct {
 	word string
 	args []sample.Arg
