@@ -149,3 +149,48 @@ func TestParseGoBench(t *testing.T) {
 		t.Errorf("parseGoBench = %+v", rows)
 	}
 }
+
+// TestSideBySide runs one -side-by-side round of action_proxy: every proxy is measured
+// over the same window, each with its own load, and each gets its own requests and CPU.
+// Without haproxy, two luaproxy processes are compared.
+func TestSideBySide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts proxies and wrk")
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		t.Skip("wrk not installed (make bench installs it)")
+	}
+	s := testSuite(t)
+	s.opt.sideBySide, s.opt.duration = true, time.Second
+	if len(s.bins) == 1 {
+		s.bins = append(s.bins, binary{Name: "luaproxy2", Path: s.bins[0].Path})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sc, ok := scenarioNamed("action_proxy")
+	if !ok {
+		t.Fatal("no action_proxy scenario")
+	}
+	var live []*proxy
+	for _, bin := range s.bins {
+		px, err := s.startChecked(ctx, bin, sc, sc.Variants[0], "")
+		if err != nil {
+			t.Fatalf("%s: %v", bin.Name, err)
+		}
+		defer px.p.stop()
+		live = append(live, px)
+	}
+	rs := s.measureTogether(ctx, sc, sc.Variants[0], live, 1)
+	if len(rs) != len(live) {
+		t.Fatalf("%d runs for %d proxies", len(rs), len(live))
+	}
+	for i, r := range rs {
+		t.Logf("%s: %d requests, %.2f CPU-s over %.2f s, %.0f req per CPU-s", r.Binary, r.Requests, r.ProxyCPU, r.Wall, r.RPSPerCPU())
+		if r.Status != statusOK || r.Binary != live[i].bin.Name || r.Round != 1 {
+			t.Errorf("run %d: %+v", i, r)
+		}
+		if r.Requests == 0 || r.ProxyCPU <= 0 || r.Wall != rs[0].Wall {
+			t.Errorf("%s: %d requests, %.2f CPU-s, wall %.2f (first %.2f)", r.Binary, r.Requests, r.ProxyCPU, r.Wall, rs[0].Wall)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type options struct {
 	duration       time.Duration
 	rounds         int
 	roundsSet      bool          // -rounds given: every scenario runs that many
+	sideBySide     bool          // the proxies run at the same time (measureTogether)
 	expRounds      int           // rounds of the forced-yield and start-up experiments
 	spin           time.Duration // forced-yield: Lua time per point
 	concatReps     int
@@ -86,6 +87,10 @@ func main() {
 	flag.StringVar(&opt.gotestFlags, "gotest-flags", "", "extra go test flags for the Go micro-benchmarks (e.g. '-count=6 -benchtime=2s')")
 	rounds := flag.Int("rounds", 0, "interleaved rounds per scenario variant, overriding the set's (more rounds: a steadier median ratio on a noisy host)")
 	duration := flag.Duration("duration", 0, "length of each round, overriding the set's")
+	flag.BoolVar(&opt.sideBySide, "side-by-side", false, "run the compared proxies at the same time, each with its own load generator, "+
+		"and compare their requests per CPU-second: steadier than interleaved rounds on a busy host, but each proxy has "+
+		"half a core and the other's cache footprint (not the target's measure; with -haproxy set to another luaproxy "+
+		"build, it compares two builds)")
 	pgo := flag.String("pgo", "", "instead of the comparison, write the CPU profile of luaproxy under the main scenarios to this file (make pgo)")
 	flag.Parse()
 	if opt.quick && opt.full {

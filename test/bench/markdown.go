@@ -42,13 +42,18 @@ func (s *suite) markdown(meds []median, plots map[string]string) string {
 	for _, v := range s.versions() {
 		p("- %s\n", v)
 	}
+	how := "interleaved luaproxy/haproxy"
+	if s.opt.sideBySide {
+		how = "with both proxies at once (`-side-by-side`: they share the CPU, one load generator each; " +
+			"compare requests per CPU-second, req/s only says how the kernel shared the CPU)"
+	}
 	p("\nMethod: the proxy pinned to CPU %s, the load generator and the origin to CPU %s (`taskset`); "+
-		"warm-up %v, then %d rounds of %v interleaved luaproxy/haproxy (%s); HTTP load is `wrk -t%d -c%d --latency`, "+
+		"warm-up %v, then %d rounds of %v %s (%s); HTTP load is `wrk -t%d -c%d --latency`, "+
 		"TCP load the suite's own closed-loop generator (%d connections, one line per round trip). "+
 		"Figures are medians over rounds; the ratio is the median of the per-round luaproxy/haproxy ratios. "+
 		"Noise is the CPU used by everything else on the machine during a run (from /proc/stat, minus the proxy, "+
 		"the origin and the load generator), in CPUs: 0.30 means another process used 30%% of a CPU.\n\n",
-		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, s.targetRoundsNote(), wrkThreads, wrkConns, wrkConns)
+		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, how, s.targetRoundsNote(), wrkThreads, wrkConns, wrkConns)
 	for _, n := range s.notes {
 		p("> %s\n\n", n)
 	}

@@ -180,6 +180,14 @@ type origin struct {
 	echoAddr string
 }
 
+// pid is the origin's process, 0 when it runs inside this process.
+func (o *origin) pid() int {
+	if o.cmd == nil {
+		return 0
+	}
+	return o.cmd.pid
+}
+
 // startOrigin starts this binary with -role origin on cpus and reads its addresses.
 func startOrigin(ctx context.Context, self, cpus, logFile string) (*origin, error) {
 	p, err := startProc(ctx, cpus, "", nil, logFile, self, "-role", "origin")
