@@ -314,33 +314,28 @@ var keywordArgs argCache
 // comparison instead of building and hashing a key (a third of a fetch
 // call's instructions).
 func (ac *argCache) forCall(c *vm.Call, from int, kw string, conv bool, spec sample.ArgSpec, check func([]sample.Arg, *sample.Scope) error, mc *methodArgs) ([]sample.Arg, error) {
-	if c.Top() < from {
+	var slot *atomic.Pointer[oneArg] // the cache entry of this call's shape, if it has one
+	var word []byte
+	switch {
+	case c.Top() < from:
 		if len(spec.Types) == 0 {
 			return nil, nil
 		}
 		if mc != nil {
-			if e := mc.none.Load(); e != nil {
-				return e.args, nil
-			}
+			slot = &mc.none
 		}
-		args, err := ac.lookup(c, from, kw, conv, spec, check)
-		if err == nil && mc != nil {
-			mc.none.CompareAndSwap(nil, &oneArg{args: args})
-		}
-		return args, err
+	case mc != nil && c.Top() == from && c.Type(from) == vm.TypeString:
+		slot = &mc.one
+		word, _ = c.Bytes(from)
 	}
-	oneString := mc != nil && c.Top() == from && c.Type(from) == vm.TypeString
-	if oneString {
-		if e := mc.one.Load(); e != nil {
-			if b, _ := c.Bytes(from); string(b) == e.word {
-				return e.args, nil
-			}
+	if slot != nil {
+		if e := slot.Load(); e != nil && string(word) == e.word {
+			return e.args, nil
 		}
 	}
 	args, err := ac.lookup(c, from, kw, conv, spec, check)
-	if err == nil && oneString && mc.one.Load() == nil {
-		b, _ := c.Bytes(from)
-		mc.one.CompareAndSwap(nil, &oneArg{word: string(b), args: args})
+	if err == nil && slot != nil && slot.Load() == nil {
+		slot.CompareAndSwap(nil, &oneArg{word: string(word), args: args})
 	}
 	return args, err
 }
