@@ -43,6 +43,7 @@ func TestCLIVersion(t *testing.T) {
 		`(?m)^Feature list : .*-OPENSSL( |$)`,
 		`(?m)^Built with Lua version : Lua 5\.3\.\d+$`,
 		`(?m)^Built with Go version : go1\.\d+`,
+		`(?m)^  LDFLAGS = ` + regexp.QuoteMeta(os.Getenv("GO_LDFLAGS")) + `$`,
 	} {
 		if !regexp.MustCompile(re).Match(out) {
 			t.Errorf("-vv does not match %s:\n%s", re, out)

@@ -22,7 +22,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "luaproxy")
-	out, err := exec.Command("go", "build", "-o", binPath, "../cmd/luaproxy").CombinedOutput()
+	// The binary as the Makefile builds it: with its linker flags (GO_LDFLAGS, exported).
+	out, err := exec.Command("go", "build", "-ldflags="+os.Getenv("GO_LDFLAGS"), "-o", binPath, "../cmd/luaproxy").CombinedOutput()
 	if err != nil {
 		os.Stderr.Write(out)
 		panic(err)

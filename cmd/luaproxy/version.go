@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -39,7 +40,8 @@ func printVersion(verbose bool) {
 	if !verbose {
 		return
 	}
-	fmt.Printf("Build options :\n  TARGET  = %s-%s\n  GO      = %s\n  TAGS    = lua53\n\n", runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("Build options :\n  TARGET  = %s-%s\n  GO      = %s\n  TAGS    = lua53\n  LDFLAGS = %s\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.Version(), buildSetting("-ldflags"))
 	var feats []string
 	for f, on := range config.Features {
 		if on {
@@ -59,6 +61,19 @@ func printVersion(verbose bool) {
 	fmt.Printf("Built with Go version : %s\n", runtime.Version())
 	fmt.Printf("Follows HAProxy version : %s\n", config.Version)
 	fmt.Printf("\nAvailable polling systems :\n      epoll : pref=300,  test result OK (Go netpoller)\n")
+}
+
+// buildSetting returns a setting of the binary's build (go version -m), "" when absent:
+// -ldflags shows whether the Makefile's runtime defaults (GO_LDFLAGS) are in.
+func buildSetting(key string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == key {
+				return s.Value
+			}
+		}
+	}
+	return ""
 }
 
 func cstr(b []byte) string {
