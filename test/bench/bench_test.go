@@ -19,7 +19,7 @@ func testSuite(t *testing.T) *suite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &suite{root: root, scenarioDir: filepath.Join(root, "test", "bench", "scenarios"), logDir: t.TempDir()}
+	s := &suite{opt: options{conns: defaultConns}, root: root, scenarioDir: filepath.Join(root, "test", "bench", "scenarios"), logDir: t.TempDir()}
 	hl, el, err := listenOrigin()
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ type options struct {
 	rounds         int
 	roundsSet      bool          // -rounds given: every scenario runs that many
 	sideBySide     bool          // the proxies run at the same time (measureTogether)
+	conns          int           // connections of the load generators
 	expRounds      int           // rounds of the forced-yield and start-up experiments
 	spin           time.Duration // forced-yield: Lua time per point
 	concatReps     int
@@ -85,6 +86,7 @@ func main() {
 	flag.StringVar(&opt.luaproxy, "luaproxy", "", "luaproxy binary (default bin/luaproxy)")
 	flag.StringVar(&opt.haproxy, "haproxy", "haproxy", "haproxy binary; skipped with a message when not found")
 	flag.StringVar(&opt.gotestFlags, "gotest-flags", "", "extra go test flags for the Go micro-benchmarks (e.g. '-count=6 -benchtime=2s')")
+	flag.IntVar(&opt.conns, "connections", defaultConns, "connections of the load generators (wrk -c, the TCP generator's); fewer: the proxy idles between requests")
 	rounds := flag.Int("rounds", 0, "interleaved rounds per scenario variant, overriding the set's (more rounds: a steadier median ratio on a noisy host)")
 	duration := flag.Duration("duration", 0, "length of each round, overriding the set's")
 	flag.BoolVar(&opt.sideBySide, "side-by-side", false, "run the compared proxies at the same time, each with its own load generator, "+
@@ -95,6 +97,9 @@ func main() {
 	flag.Parse()
 	if opt.quick && opt.full {
 		fatal(errors.New("-quick and -full exclude each other"))
+	}
+	if opt.conns < 1 {
+		fatal(errors.New("-connections must be at least 1"))
 	}
 	opt.setDefaults()
 	if *rounds > 0 {
@@ -195,8 +200,11 @@ func newSuite(opt options) (*suite, error) {
 	if _, err := os.Stat(lp); err != nil {
 		return nil, fmt.Errorf("%s not found: run make build first (%v)", lp, err)
 	}
+	// Absolute: the proxies run in their scenario's directory.
+	lp, _ = filepath.Abs(lp)
 	s.bins = append(s.bins, binary{Name: "luaproxy", Path: lp})
 	if hp, err := exec.LookPath(opt.haproxy); err == nil {
+		hp, _ = filepath.Abs(hp)
 		s.bins = append(s.bins, binary{Name: "haproxy", Path: hp})
 	} else {
 		s.note("haproxy not installed (%v): luaproxy alone, no ratios (make bench installs it)", err)

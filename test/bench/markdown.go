@@ -53,7 +53,7 @@ func (s *suite) markdown(meds []median, plots map[string]string) string {
 		"Figures are medians over rounds; the ratio is the median of the per-round luaproxy/haproxy ratios. "+
 		"Noise is the CPU used by everything else on the machine during a run (from /proc/stat, minus the proxy, "+
 		"the origin and the load generator), in CPUs: 0.30 means another process used 30%% of a CPU.\n\n",
-		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, how, s.targetRoundsNote(), wrkThreads, wrkConns, wrkConns)
+		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, how, s.targetRoundsNote(), wrkThreads, s.opt.conns, s.opt.conns)
 	for _, n := range s.notes {
 		p("> %s\n\n", n)
 	}

@@ -186,9 +186,9 @@ func (s *suite) rounds(sc scenario) int {
 // load drives px for d with the scenario's load generator.
 func (s *suite) load(ctx context.Context, sc scenario, px *proxy, d time.Duration) (loadResult, error) {
 	if sc.HTTP {
-		return runWrk(ctx, loadCPUs, "http://"+px.addr+benchPath, d)
+		return runWrk(ctx, loadCPUs, "http://"+px.addr+benchPath, s.opt.conns, d)
 	}
-	return runTCPLoad(ctx, s.self, loadCPUs, px.addr, sc.TCP, d)
+	return runTCPLoad(ctx, s.self, loadCPUs, px.addr, sc.TCP, s.opt.conns, d)
 }
 
 // measure runs one round against px and accounts the CPU used during it.

@@ -121,12 +121,12 @@ type tcpLoadSpec struct {
 	Banner bool   // the server sends one line first
 }
 
-// runTCPLoad runs the tcpload role pinned to cpus against addr for d.
-func runTCPLoad(ctx context.Context, self, cpus, addr string, spec tcpLoadSpec, d time.Duration) (loadResult, error) {
+// runTCPLoad runs the tcpload role with conns connections, pinned to cpus, against addr for d.
+func runTCPLoad(ctx context.Context, self, cpus, addr string, spec tcpLoadSpec, conns int, d time.Duration) (loadResult, error) {
 	timeout := d + 20*time.Second
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	args := []string{"-role", "tcpload", "-addr", addr, "-conns", strconv.Itoa(wrkConns),
+	args := []string{"-role", "tcpload", "-addr", addr, "-conns", strconv.Itoa(conns),
 		"-duration", d.String(), "-line", spec.Line}
 	if spec.Banner {
 		args = append(args, "-banner")

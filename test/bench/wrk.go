@@ -19,17 +19,17 @@ type loadResult struct {
 	CPU      float64 // load generator CPU seconds
 }
 
-// wrk settings: one thread (the load generator has one CPU), a fixed connection count.
 const (
-	wrkThreads = 1
-	wrkConns   = 32
+	wrkThreads   = 1  // wrk's threads: the load generator has one CPU
+	defaultConns = 32 // the load generators' connections (-connections)
 )
 
-// runWrk runs wrk against url for d (whole seconds: wrk takes no finer unit), pinned to cpus.
-func runWrk(ctx context.Context, cpus, url string, d time.Duration) (loadResult, error) {
+// runWrk runs wrk with conns connections against url for d (whole seconds: wrk takes no
+// finer unit), pinned to cpus.
+func runWrk(ctx context.Context, cpus, url string, conns int, d time.Duration) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, d+15*time.Second)
 	defer cancel()
-	cmd := command(ctx, cpus, "wrk", "-t", strconv.Itoa(wrkThreads), "-c", strconv.Itoa(wrkConns),
+	cmd := command(ctx, cpus, "wrk", "-t", strconv.Itoa(wrkThreads), "-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", max(1, int(d.Round(time.Second).Seconds()))), "--latency", "-H", "Host: "+benchHost, url)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
