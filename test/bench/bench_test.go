@@ -150,9 +150,10 @@ func TestParseGoBench(t *testing.T) {
 	}
 }
 
-// TestSideBySide runs one -side-by-side round of action_proxy: every proxy is measured
-// over the same window, each with its own load, and each gets its own requests and CPU.
-// Without haproxy, two luaproxy processes are compared.
+// TestSideBySide runs action_proxy, a target scenario, with one interleaved round: the
+// suite follows it with its side-by-side rounds, where every proxy is measured over the
+// same window, each with its own load, and each gets its own requests and CPU. Without
+// haproxy, two luaproxy processes are compared.
 func TestSideBySide(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts proxies and wrk")
@@ -161,36 +162,45 @@ func TestSideBySide(t *testing.T) {
 		t.Skip("wrk not installed (make bench installs it)")
 	}
 	s := testSuite(t)
-	s.opt.sideBySide, s.opt.duration = true, time.Second
+	s.opt.duration, s.opt.rounds, s.opt.roundsSet = time.Second, 1, true
 	if len(s.bins) == 1 {
 		s.bins = append(s.bins, binary{Name: "luaproxy2", Path: s.bins[0].Path})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sc, ok := scenarioNamed("action_proxy")
-	if !ok {
-		t.Fatal("no action_proxy scenario")
+	if !ok || !sc.Target {
+		t.Fatal("no action_proxy target scenario")
 	}
-	var live []*proxy
-	for _, bin := range s.bins {
-		px, err := s.startChecked(ctx, bin, sc, sc.Variants[0], "")
-		if err != nil {
-			t.Fatalf("%s: %v", bin.Name, err)
+	s.runScenario(ctx, sc)
+	together := map[int][]loadRun{}
+	interleaved := 0
+	for _, r := range s.runs {
+		t.Logf("%s %s round %d: %d requests, %.2f CPU-s over %.2f s, %.0f req per CPU-s",
+			r.Binary, r.Variant, r.Round, r.Requests, r.ProxyCPU, r.Wall, r.RPSPerCPU())
+		if r.Status != statusOK || r.Requests == 0 || r.ProxyCPU <= 0 {
+			t.Errorf("%+v", r)
 		}
-		defer px.p.stop()
-		live = append(live, px)
-	}
-	rs := s.measureTogether(ctx, sc, sc.Variants[0], live, 1)
-	if len(rs) != len(live) {
-		t.Fatalf("%d runs for %d proxies", len(rs), len(live))
-	}
-	for i, r := range rs {
-		t.Logf("%s: %d requests, %.2f CPU-s over %.2f s, %.0f req per CPU-s", r.Binary, r.Requests, r.ProxyCPU, r.Wall, r.RPSPerCPU())
-		if r.Status != statusOK || r.Binary != live[i].bin.Name || r.Round != 1 {
-			t.Errorf("run %d: %+v", i, r)
+		switch r.Variant {
+		case "":
+			interleaved++
+		case togetherVariant:
+			together[r.Round] = append(together[r.Round], r)
+		default:
+			t.Errorf("variant %q", r.Variant)
 		}
-		if r.Requests == 0 || r.ProxyCPU <= 0 || r.Wall != rs[0].Wall {
-			t.Errorf("%s: %d requests, %.2f CPU-s, wall %.2f (first %.2f)", r.Binary, r.Requests, r.ProxyCPU, r.Wall, rs[0].Wall)
+	}
+	if interleaved != len(s.bins) || len(together) != togetherRounds {
+		t.Fatalf("%d interleaved runs for %d proxies, side-by-side rounds %d, want %d", interleaved, len(s.bins), len(together), togetherRounds)
+	}
+	for round, rs := range together {
+		if len(rs) != len(s.bins) {
+			t.Errorf("side-by-side round %d: %d runs for %d proxies", round, len(rs), len(s.bins))
+		}
+		for i, r := range rs {
+			if r.Binary != s.bins[i].Name || r.Wall != rs[0].Wall {
+				t.Errorf("side-by-side round %d: %s over %.2f s, want %s over the first's %.2f s", round, r.Binary, r.Wall, s.bins[i].Name, rs[0].Wall)
+			}
 		}
 	}
 }

@@ -52,8 +52,9 @@ func (s *suite) markdown(meds []median, plots map[string]string) string {
 		"TCP load the suite's own closed-loop generator (%d connections, one line per round trip). "+
 		"Figures are medians over rounds; the ratio is the median of the per-round luaproxy/haproxy ratios. "+
 		"Noise is the CPU used by everything else on the machine during a run (from /proc/stat, minus the proxy, "+
-		"the origin and the load generator), in CPUs: 0.30 means another process used 30%% of a CPU.\n\n",
-		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, how, s.targetRoundsNote(), wrkThreads, s.opt.conns, s.opt.conns)
+		"the origin and the load generator), in CPUs: 0.30 means another process used 30%% of a CPU.%s\n\n",
+		proxyCPUs, loadCPUs, s.opt.warmup, s.opt.rounds, s.opt.duration, how, s.targetRoundsNote(), wrkThreads, s.opt.conns, s.opt.conns,
+		s.togetherNote())
 	for _, n := range s.notes {
 		p("> %s\n\n", n)
 	}
@@ -223,6 +224,16 @@ func ratioStr(v float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// togetherNote describes the target scenarios' side-by-side rows.
+func (s *suite) togetherNote() string {
+	if s.opt.sideBySide {
+		return ""
+	}
+	return fmt.Sprintf(" The target scenarios' `/%s` rows are %d more rounds with both proxies at once on CPU %s, "+
+		"each with its own load generator (`-side-by-side`): read their requests per CPU-second, which a neighbour's "+
+		"load weighs on alike; their req/s only says how the kernel shared the CPU.", togetherVariant, togetherRounds, proxyCPUs)
 }
 
 // targetRoundsNote says how many rounds the target scenarios ran.

@@ -163,16 +163,39 @@ func (s *suite) runScenario(ctx context.Context, sc scenario) {
 					rs = append(rs, s.measure(ctx, sc, v, px, round))
 				}
 			}
-			for _, r := range rs {
-				s.logf("  round %d %-8s %-6s %9.0f req/s  p50 %.3f ms  p99 %.3f ms  cpu %.2fs  noise %.2f %s",
-					round, r.Binary, r.Status, r.RPS, r.P50, r.P99, r.ProxyCPU, r.Noise, r.Note)
-				s.runs = append(s.runs, r)
+			s.logRuns(rs)
+		}
+		if sc.Target && !s.opt.sideBySide && len(live) > 1 {
+			tv := v
+			tv.Name = togetherVariant
+			if v.Name != "" {
+				tv.Name = v.Name + "." + togetherVariant
+			}
+			for round := 1; round <= togetherRounds && ctx.Err() == nil; round++ {
+				s.logRuns(s.measureTogether(ctx, sc, tv, live, round))
 			}
 		}
 		for _, px := range live {
 			px.p.stop()
 		}
 	}
+}
+
+// logRuns logs and records measured rounds.
+func (s *suite) logRuns(rs []loadRun) {
+	for _, r := range rs {
+		s.logf("  round %d %-8s %-6s %9.0f req/s  p50 %.3f ms  p99 %.3f ms  cpu %.2fs  noise %.2f %s%s",
+			r.Round, r.Binary, r.Status, r.RPS, r.P50, r.P99, r.ProxyCPU, r.Noise, r.Note, togetherMark(r))
+		s.runs = append(s.runs, r)
+	}
+}
+
+// togetherMark marks the log line of a round measured side by side.
+func togetherMark(r loadRun) string {
+	if strings.HasSuffix(r.Variant, togetherVariant) {
+		return " (" + togetherVariant + ")"
+	}
+	return ""
 }
 
 // rounds is how many interleaved rounds sc runs.
