@@ -12,10 +12,10 @@ import (
 // loop (now_ms) and everything the turn does uses that reading. Here the
 // clock is read when a stream starts or wakes up (a wait for the client,
 // a server or a script ended: Stream.taskBlock, TaskRun), and by a ticker
-// every millisecond while streams are alive, so that it is never more
-// than about a millisecond old, even for a stream that was blocked in a
-// write or a body copy. Deadlines, log timers, rate counters and idle
-// times use it (clockNow, Stream.now).
+// every millisecond while streams are alive and not idle (clockIdle), so
+// that it is never more than about a millisecond old, even for a stream
+// that was blocked in a write or a body copy. Deadlines, log timers, rate
+// counters and idle times use it (clockNow, Stream.now).
 //
 // Reading the time costs about 45 ns on the virtual machines this runs on
 // (the vDSO's clock_gettime), and time.Now reads it twice (the wall and
@@ -71,18 +71,33 @@ func deadline(d time.Duration) time.Time {
 	return clockNow().Add(d)
 }
 
-// The ticker runs while streams are alive (clockHold .. clockRelease) and
-// sleeps otherwise.
+// The ticker runs while streams are alive and busy (clockHold ..
+// clockRelease) and sleeps otherwise. A stream waiting for its client's
+// next request (an HTTP keep-alive, a new connection's first bytes) does
+// not hold it: nothing reads the clock during such a wait, which may last
+// minutes, and the stream reads it again when data comes; nor does a
+// stream whose connections netio.Forward copies (a TCP proxy, a
+// WebSocket), which keeps its own time (clockIdle). An idle keep-alive
+// connection used to keep the ticker, and so its thread, waking a
+// thousand times a second.
 var (
-	liveStreams atomic.Int64
+	// liveStreams counts the holding streams per thread, in shards of
+	// their own cache line: a stream holds and releases once per request.
+	liveStreams [clockShards]struct {
+		n atomic.Int64
+		_ [56]byte
+	}
 	clockParked atomic.Bool
 	clockWake   = make(chan struct{}, 1)
 )
 
-// clockHold keeps the ticker running for a new stream; clockRelease ends
-// that.
-func clockHold() {
-	if liveStreams.Add(1) == 1 && clockParked.Load() {
+const clockShards = 64
+
+// clockHold keeps the ticker running for a stream of thread t;
+// clockRelease ends that.
+func clockHold(t int) {
+	liveStreams[t%clockShards].n.Add(1)
+	if clockParked.Load() {
 		select {
 		case clockWake <- struct{}{}:
 		default:
@@ -90,15 +105,35 @@ func clockHold() {
 	}
 }
 
-func clockRelease() { liveStreams.Add(-1) }
+func clockRelease(t int) { liveStreams[t%clockShards].n.Add(-1) }
+
+// clockIdle runs wait, a wait of a stream of thread t that reads no clock
+// (for its client's next request, or in netio.Forward), without holding
+// the ticker, and reads the clock after it.
+func clockIdle(t int, wait func()) {
+	clockRelease(t)
+	wait()
+	clockHold(t)
+	tick()
+}
+
+// clockLive reports whether a stream holds the ticker.
+func clockLive() bool {
+	for i := range liveStreams {
+		if liveStreams[i].n.Load() != 0 {
+			return true
+		}
+	}
+	return false
+}
 
 func clockLoop() {
 	for {
-		if liveStreams.Load() == 0 {
+		if !clockLive() {
 			clockParked.Store(true)
 			// A stream that began before the flag was set is seen
 			// here; one that began after it sends a wake-up.
-			if liveStreams.Load() == 0 {
+			if !clockLive() {
 				<-clockWake
 			}
 			clockParked.Store(false)

@@ -209,7 +209,7 @@ func (e *Engine) serveHTTP(s *Stream) {
 		var err error
 		s.taskBlock(func() {
 			if n == 0 {
-				err = hc.br.WaitData()
+				err = hc.waitIdle()
 			} else if err = e.waitNextRequest(hc); err == nil {
 				hc.dl.setRead(requestTimeout(fe, false))
 			}
@@ -381,7 +381,7 @@ func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
 	_ = sc.SetDeadline(time.Time{})
 	be := s.Backend
 	s.shareClient()
-	_, _ = netio.Forward(s.Client, sc, netio.ForwardOptions{
+	opts := netio.ForwardOptions{
 		ClientPrefix:  takeBuffered(hc.br),
 		ServerPrefix:  srvBuf,
 		ClientTimeout: s.Frontend.Timeouts.Client,
@@ -389,7 +389,8 @@ func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
 		TunnelTimeout: be.Timeouts.Tunnel,
 		NoSplice:      !s.spliced(),
 		BufSize:       s.Engine.BufSize,
-	})
+	}
+	clockIdle(s.Thread, func() { _, _ = netio.Forward(s.Client, sc, opts) })
 }
 
 // Stream returns the stream the connection belongs to.
@@ -461,7 +462,15 @@ func (e *Engine) waitNextRequest(hc *HTTPConn) error {
 	if e.Stopping() { // Stop sets stopping before closeIdle looks
 		return errStopping
 	}
-	return hc.br.WaitData()
+	return hc.waitIdle()
+}
+
+// waitIdle waits for the client's next bytes without holding the clock's
+// ticker (see clockHold): a keep-alive or a new connection may wait for
+// minutes. The clock is read again when the wait ends.
+func (hc *HTTPConn) waitIdle() (err error) {
+	clockIdle(hc.s.Thread, func() { err = hc.br.WaitData() })
+	return err
 }
 
 // errStopping ends the wait for a next request of a stopping engine.

@@ -182,9 +182,9 @@ func (s *Stream) InspectDeadline() time.Time {
 // accepted is when a TLS connection was accepted, before its handshake
 // (zero for a plain one).
 func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
-	clockHold()
-	defer clockRelease()
 	s := e.newStream(fe, c)
+	clockHold(s.Thread)
+	defer clockRelease(s.Thread)
 	if !accepted.IsZero() {
 		s.hsTime = s.Start.Sub(accepted)
 		s.Start = accepted
@@ -303,14 +303,15 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	}
 	s.fx.task.wait() // the rest is the kernel's and netio's
 	s.shareClient()
-	x.fwd, _ = netio.Forward(c, sc, netio.ForwardOptions{
+	opts := netio.ForwardOptions{
 		ClientPrefix:  prefix,
 		ClientTimeout: fe.Timeouts.Client,
 		ServerTimeout: be.Timeouts.Server,
 		TunnelTimeout: be.Timeouts.Tunnel,
 		NoSplice:      !s.spliced(),
 		BufSize:       s.Engine.BufSize,
-	})
+	}
+	clockIdle(s.Thread, func() { x.fwd, _ = netio.Forward(c, sc, opts) })
 	x.fwd.ToServer += pumped
 	x.fwdDone = true
 	s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
