@@ -77,7 +77,9 @@ func deadline(d time.Duration) time.Time {
 // not hold it: nothing reads the clock during such a wait, which may last
 // minutes, and the stream reads it again when data comes; nor does a
 // stream whose connections netio.Forward copies (a TCP proxy, a
-// WebSocket), which keeps its own time (clockIdle). An idle keep-alive
+// WebSocket), which keeps its own time (clockIdle), nor a read of a
+// channel (Stream.readBlock: a Lua service's applet:getline(), a content
+// rule waiting for data). An idle keep-alive
 // connection used to keep the ticker, and so its thread, waking a
 // thousand times a second.
 var (

@@ -115,6 +115,18 @@ func (s *Stream) taskBlock(fn func()) {
 	s.fx.task.run()
 }
 
+// readBlock is taskBlock for fn a read from a connection, which reads no
+// clock: the clock's ticker does not run for it (see clockHold), as a
+// client may keep a Lua service or a content rule waiting for minutes.
+func (s *Stream) readBlock(fn func()) {
+	s.fx.task.wait()
+	clockRelease(s.Thread)
+	fn()
+	clockHold(s.Thread)
+	s.wake()
+	s.fx.task.run()
+}
+
 // wake reads the clock for the stream (it woke up) and the engine.
 func (s *Stream) wake() time.Time {
 	s.fx.task.now = tick()

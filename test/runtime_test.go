@@ -39,7 +39,7 @@ func TestMonitorThreadStaysAwake(t *testing.T) {
 
 // Idle connections cost no CPU: an HTTP keep-alive after an answer, a new
 // connection that sent nothing yet, a TCP connection forwarded to a server
-// with nothing to say. The engine's millisecond clock ticker does not run
+// with nothing to say, a Lua TCP service waiting in applet:getline(). The engine's millisecond clock ticker does not run
 // for them, so the proxy's threads sleep as when it has no connection at
 // all. It used to run for them: about 1600 thread switches in 500 ms.
 func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
@@ -54,10 +54,23 @@ func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	addr, tcpAddr := freeAddr(t), freeAddr(t)
-	cfg := "defaults\n  mode http\n  timeout client 30s\n  timeout server 30s\n  timeout connect 5s\n" +
+	addr, tcpAddr, luaAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	lua := filepath.Join(t.TempDir(), "echo.lua")
+	if err := os.WriteFile(lua, []byte(`core.register_service("echo", "tcp", function(applet)
+   local line = applet:getline()
+   while line ~= nil and line ~= "" do
+      applet:send(line)
+      line = applet:getline()
+   end
+end)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "global\n  lua-load " + lua + "\n" +
+		"defaults\n  mode http\n  timeout client 30s\n  timeout server 30s\n  timeout connect 5s\n" +
 		"frontend fe\n  bind " + addr + "\n  http-request return status 200 content-type text/plain string ok\n" +
-		"listen tcp\n  mode tcp\n  bind " + tcpAddr + "\n  server s1 " + srv.Addr().String() + "\n"
+		"listen tcp\n  mode tcp\n  bind " + tcpAddr + "\n  server s1 " + srv.Addr().String() + "\n" +
+		"listen lua\n  mode tcp\n  bind " + luaAddr + "\n  tcp-request content use-service lua.echo\n"
 	cmd := startIdleProxy(t, cfg, addr, nil)
 	pid := cmd.Process.Pid
 	time.Sleep(200 * time.Millisecond)
@@ -87,6 +100,11 @@ func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tunnel.Close()
+	applet, err := net.Dial("tcp", luaAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer applet.Close()
 	var server net.Conn
 	select {
 	case server = <-accepted:
@@ -98,7 +116,7 @@ func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
 	before = threadSwitches(t, pid)
 	time.Sleep(500 * time.Millisecond)
 	idle := threadSwitches(t, pid) - before
-	t.Logf("thread switches in 500 ms: %d without connections, %d with an idle keep-alive, a silent new connection and an idle TCP one", none, idle)
+	t.Logf("thread switches in 500 ms: %d without connections, %d with an idle keep-alive, a silent new connection, an idle TCP one and an idle Lua service's", none, idle)
 	if idle > none+150 {
 		t.Errorf("idle connections: %d thread switches in 500 ms, without any %d: something ticks for them", idle, none)
 	}
@@ -116,6 +134,13 @@ func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
 	}
 	if _, err := tunnel.Write([]byte("ping")); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := applet.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = applet.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if line, err := bufio.NewReader(applet).ReadString('\n'); err != nil || line != "hello\n" {
+		t.Errorf("Lua service: %q, %v", line, err)
 	}
 	_ = server.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if b, err := io.ReadAll(io.LimitReader(server, 4)); err != nil || string(b) != "ping" {
