@@ -116,7 +116,7 @@ func (ch *Channel) Fill(deadline time.Time) error {
 	if p := ch.s.pump; p != nil && ch.isRes {
 		n, err = p.serveWhile(func() (int, error) { return c.Read(ch.in[len(ch.in):ch.max]) })
 	} else {
-		ch.s.readBlock(func() { n, err = c.Read(ch.in[len(ch.in):ch.max]) })
+		ch.s.idleBlock(func() { n, err = c.Read(ch.in[len(ch.in):ch.max]) })
 	}
 	ch.in = ch.in[:len(ch.in)+n]
 	if err != nil {

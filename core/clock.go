@@ -72,16 +72,16 @@ func deadline(d time.Duration) time.Time {
 }
 
 // The ticker runs while streams are alive and busy (clockHold ..
-// clockRelease) and sleeps otherwise. A stream waiting for its client's
-// next request (an HTTP keep-alive, a new connection's first bytes) does
-// not hold it: nothing reads the clock during such a wait, which may last
-// minutes, and the stream reads it again when data comes; nor does a
-// stream whose connections netio.Forward copies (a TCP proxy, a
-// WebSocket), which keeps its own time (clockIdle), nor a read of a
-// channel (Stream.readBlock: a Lua service's applet:getline(), a content
-// rule waiting for data). An idle keep-alive
-// connection used to keep the ticker, and so its thread, waking a
-// thousand times a second.
+// clockRelease) and sleeps otherwise. A stream does not hold it during a
+// wait that reads no clock and may last minutes: for its client's next
+// request (an HTTP keep-alive, a new connection's first bytes;
+// clockIdle), while netio.Forward copies its connections (a TCP proxy, a
+// WebSocket: Forward keeps its own time), and in a read of a channel, of
+// a long-polling server's response or of a body, or a timer
+// (Stream.idleBlock: a Lua service's applet:getline(), a content rule
+// waiting for data). The clock is read again when such a wait ends. An
+// idle keep-alive connection used to keep the ticker, and so its thread,
+// waking a thousand times a second.
 var (
 	// liveStreams counts the holding streams per thread, in shards of
 	// their own cache line: a stream holds and releases once per request.

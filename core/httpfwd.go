@@ -452,7 +452,7 @@ func (e *Engine) exchange(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClose bo
 			return false, failClientAbort
 		}
 		sc.dl.setRead(be.Timeouts.Server)
-		s.taskBlock(func() { err = sc.br.ReadResponse(res, lim, req.Method) })
+		s.idleBlock(func() { err = sc.br.ReadResponse(res, lim, req.Method) })
 		if err != nil && abort.aborted() {
 			abort.stop()
 			abortServerConn(sc)

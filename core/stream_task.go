@@ -115,10 +115,11 @@ func (s *Stream) taskBlock(fn func()) {
 	s.fx.task.run()
 }
 
-// readBlock is taskBlock for fn a read from a connection, which reads no
-// clock: the clock's ticker does not run for it (see clockHold), as a
-// client may keep a Lua service or a content rule waiting for minutes.
-func (s *Stream) readBlock(fn func()) {
+// idleBlock is taskBlock for fn a wait that reads no clock (a read from a
+// connection, a timer): the clock's ticker does not run for it (see
+// clockHold), as a client may keep a Lua service or a content rule
+// waiting for minutes, and a long-polling server a response.
+func (s *Stream) idleBlock(fn func()) {
 	s.fx.task.wait()
 	clockRelease(s.Thread)
 	fn()

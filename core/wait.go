@@ -54,7 +54,7 @@ func (s *Stream) WaitWake(d time.Duration, on WakeOn) WakeEvent {
 		}
 	}
 	var ev WakeEvent
-	s.taskBlock(func() {
+	s.idleBlock(func() {
 		select {
 		case <-timer:
 			ev = WakeTimer
@@ -121,7 +121,7 @@ func (s *Stream) bodyWake(br *h1.Reader, dl *deadlines, c net.Conn, d time.Durat
 		}
 	}()
 	var err error
-	s.taskBlock(func() { err = br.ReadMore() })
+	s.idleBlock(func() { err = br.ReadMore() })
 	// the watcher may have armed a deadline behind dl's back
 	dl.rd = 0
 	_ = c.SetReadDeadline(time.Time{})

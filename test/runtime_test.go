@@ -39,22 +39,15 @@ func TestMonitorThreadStaysAwake(t *testing.T) {
 
 // Idle connections cost no CPU: an HTTP keep-alive after an answer, a new
 // connection that sent nothing yet, a TCP connection forwarded to a server
-// with nothing to say, a Lua TCP service waiting in applet:getline(). The engine's millisecond clock ticker does not run
-// for them, so the proxy's threads sleep as when it has no connection at
-// all. It used to run for them: about 1600 thread switches in 500 ms.
+// with nothing to say, a Lua TCP service waiting in applet:getline(), a
+// request waiting for a long-polling server. The engine's millisecond
+// clock ticker does not run for them, so the proxy's threads sleep as when
+// it has no connection at all. It used to run for them: about 1600 thread
+// switches in 500 ms.
 func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
-	srv, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := srv.Accept(); err == nil {
-			accepted <- c
-		}
-	}()
-	addr, tcpAddr, luaAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	tcpSrv, tcpAccepted := silentServer(t)
+	pollSrv, pollAccepted := silentServer(t)
+	addr, tcpAddr, luaAddr, pollAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	lua := filepath.Join(t.TempDir(), "echo.lua")
 	if err := os.WriteFile(lua, []byte(`core.register_service("echo", "tcp", function(applet)
    local line = applet:getline()
@@ -69,7 +62,8 @@ end)
 	cfg := "global\n  lua-load " + lua + "\n" +
 		"defaults\n  mode http\n  timeout client 30s\n  timeout server 30s\n  timeout connect 5s\n" +
 		"frontend fe\n  bind " + addr + "\n  http-request return status 200 content-type text/plain string ok\n" +
-		"listen tcp\n  mode tcp\n  bind " + tcpAddr + "\n  server s1 " + srv.Addr().String() + "\n" +
+		"listen poll\n  bind " + pollAddr + "\n  server s1 " + pollSrv + "\n" +
+		"listen tcp\n  mode tcp\n  bind " + tcpAddr + "\n  server s1 " + tcpSrv + "\n" +
 		"listen lua\n  mode tcp\n  bind " + luaAddr + "\n  tcp-request content use-service lua.echo\n"
 	cmd := startIdleProxy(t, cfg, addr, nil)
 	pid := cmd.Process.Pid
@@ -78,73 +72,95 @@ end)
 	time.Sleep(500 * time.Millisecond)
 	none := threadSwitches(t, pid) - before
 
-	ka, err := net.Dial("tcp", addr)
-	if err != nil {
+	dial := func(addr string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	send := func(c net.Conn, s string) {
+		if _, err := c.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	ka, silent, tunnel, applet, poll := dial(addr), dial(addr), dial(tcpAddr), dial(luaAddr), dial(pollAddr)
+	send(ka, get)
+	kaBuf := bufio.NewReader(ka)
+	if err := readOK(kaBuf); err != nil {
 		t.Fatal(err)
 	}
-	defer ka.Close()
-	if _, err := ka.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(ka)
-	if err := readOK(br); err != nil {
-		t.Fatal(err)
-	}
-	silent, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	tunnel, err := net.Dial("tcp", tcpAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tunnel.Close()
-	applet, err := net.Dial("tcp", luaAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer applet.Close()
-	var server net.Conn
-	select {
-	case server = <-accepted:
-		defer server.Close()
-	case <-time.After(10 * time.Second):
-		t.Fatal("the TCP connection was not forwarded to the server")
+	send(poll, get)
+	tcpServer, pollServer := accepted(t, tcpAccepted), accepted(t, pollAccepted)
+	pollReq := bufio.NewReader(pollServer)
+	if _, err := http.ReadRequest(pollReq); err != nil {
+		t.Fatalf("the long-polling server's request: %v", err)
 	}
 	time.Sleep(200 * time.Millisecond)
 	before = threadSwitches(t, pid)
 	time.Sleep(500 * time.Millisecond)
 	idle := threadSwitches(t, pid) - before
-	t.Logf("thread switches in 500 ms: %d without connections, %d with an idle keep-alive, a silent new connection, an idle TCP one and an idle Lua service's", none, idle)
+	t.Logf("thread switches in 500 ms: %d without connections, %d with an idle keep-alive, a silent new connection, "+
+		"an idle TCP one, an idle Lua service's and one waiting for a long-polling server", none, idle)
 	if idle > none+150 {
 		t.Errorf("idle connections: %d thread switches in 500 ms, without any %d: something ticks for them", idle, none)
 	}
-	// both are still served, the clock read again when their data came
-	for _, c := range []net.Conn{ka, silent} {
-		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := readOK(br); err != nil {
+
+	// all are still served, the clock read again when their data came
+	send(ka, get)
+	send(silent, get)
+	if err := readOK(kaBuf); err != nil {
 		t.Errorf("keep-alive connection: %v", err)
 	}
 	if err := readOK(bufio.NewReader(silent)); err != nil {
 		t.Errorf("new connection: %v", err)
 	}
-	if _, err := tunnel.Write([]byte("ping")); err != nil {
-		t.Fatal(err)
+	send(pollServer, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	if err := readOK(bufio.NewReader(poll)); err != nil {
+		t.Errorf("long-polling server's answer: %v", err)
 	}
-	if _, err := applet.Write([]byte("hello\n")); err != nil {
-		t.Fatal(err)
-	}
+	send(applet, "hello\n")
 	_ = applet.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if line, err := bufio.NewReader(applet).ReadString('\n'); err != nil || line != "hello\n" {
 		t.Errorf("Lua service: %q, %v", line, err)
 	}
-	_ = server.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if b, err := io.ReadAll(io.LimitReader(server, 4)); err != nil || string(b) != "ping" {
+	send(tunnel, "ping")
+	_ = tcpServer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(io.LimitReader(tcpServer, 4)); err != nil || string(b) != "ping" {
 		t.Errorf("TCP connection: the server got %q, %v", b, err)
+	}
+}
+
+// silentServer listens on loopback and passes on its first connection,
+// to which it says nothing.
+func silentServer(t *testing.T) (string, <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			ch <- c
+		}
+	}()
+	return ln.Addr().String(), ch
+}
+
+// accepted returns the connection a silentServer accepted.
+func accepted(t *testing.T, ch <-chan net.Conn) net.Conn {
+	t.Helper()
+	select {
+	case c := <-ch:
+		t.Cleanup(func() { c.Close() })
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("the proxy did not connect to the server")
+		return nil
 	}
 }
 
