@@ -5,6 +5,7 @@ package test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -362,12 +363,33 @@ func testTCPResponseInspect(t *testing.T, cfg string, files map[string]string, d
 	impls["haproxy"], _ = runHAProxyLog(t, cfg, files)
 	delay, _ := time.ParseDuration(delayStr)
 	for _, name := range []string{"haproxy", "luaproxy"} {
-		o := inspectClient(t, impls[name], []inspectPiece{{0, "hi\n"}}, delay+5*time.Second, false)
-		if o.got != want {
-			t.Errorf("%s: got %q after %v, want %q", name, o.got, o.elapsed, want)
+		// HAProxy 2.6 itself, under a busy machine's scheduling, now and then
+		// leaves the filtered answer waiting past the client's patience
+		// (seen once in CI): the reference gets three tries, luaproxy one.
+		tries := 1
+		if name == "haproxy" {
+			tries = 3
 		}
-		if early && o.elapsed > delay*2/3 {
-			t.Errorf("%s: answered after %v, want before the inspect-delay (%v) expires", name, o.elapsed, delay)
+		for try := 1; ; try++ {
+			o := inspectClient(t, impls[name], []inspectPiece{{0, "hi\n"}}, delay+5*time.Second, false)
+			var errs []string
+			if o.got != want {
+				errs = append(errs, fmt.Sprintf("%s: got %q after %v, want %q", name, o.got, o.elapsed, want))
+			}
+			if early && o.elapsed > delay*2/3 {
+				errs = append(errs, fmt.Sprintf("%s: answered after %v, want before the inspect-delay (%v) expires", name, o.elapsed, delay))
+			}
+			if len(errs) == 0 {
+				break
+			}
+			if try < tries {
+				t.Logf("try %d: %s", try, strings.Join(errs, "; "))
+				continue
+			}
+			for _, e := range errs {
+				t.Error(e)
+			}
+			break
 		}
 	}
 }
