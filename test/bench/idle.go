@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +14,9 @@ import (
 
 // Memory per idle keep-alive connection: each proxy, on the plain_proxy configuration,
 // gets N client connections that each make one request and then stay open; the proxy's
-// VmRSS grows by what it keeps per waiting connection (HAProxy: no buffer, ~1 KiB).
+// VmRSS grows by what it keeps per waiting connection (HAProxy: no buffer, ~1 KiB). And
+// what they cost while they wait: the proxy's thread switches per second, how often
+// something wakes it with nothing to do.
 
 var (
 	idleQuick = 2000
@@ -25,7 +28,8 @@ type idleResult struct {
 	Binary        string
 	Conns, Round  int
 	Status, Note  string
-	Before, After int64 // VmRSS bytes
+	Before, After int64   // VmRSS bytes
+	Wakeups       float64 // thread switches per second while the connections wait
 }
 
 // PerConn is the resident memory added per idle connection.
@@ -43,8 +47,8 @@ func (s *suite) runIdle(ctx context.Context) {
 			if err := s.idleOnce(ctx, bin, dir, &r); err != nil {
 				r.Status, r.Note = statusFailed, oneLine(err.Error())
 			}
-			s.logf("idle round %d %-8s %d connections %-6s rss %s -> %s: %.1f KiB each %s",
-				round, bin.Name, n, r.Status, mib(r.Before), mib(r.After), r.PerConn()/1024, r.Note)
+			s.logf("idle round %d %-8s %d connections %-6s rss %s -> %s: %.1f KiB each, %.0f thread switches/s %s",
+				round, bin.Name, n, r.Status, mib(r.Before), mib(r.After), r.PerConn()/1024, r.Wakeups, r.Note)
 			s.idle = append(s.idle, r)
 		}
 	}
@@ -84,7 +88,16 @@ func (s *suite) idleOnce(ctx context.Context, bin binary, dir string, r *idleRes
 		conns = append(conns, c)
 	}
 	time.Sleep(time.Second) // every connection back to its wait
-	r.After, _, err = memStatus(px.p.pid)
+	if r.After, _, err = memStatus(px.p.pid); err != nil {
+		return err
+	}
+	sw0, err := threadSwitches(px.p.pid)
+	start := time.Now()
+	time.Sleep(time.Second)
+	sw1, err1 := threadSwitches(px.p.pid)
+	if err = errors.Join(err, err1); err == nil {
+		r.Wakeups = float64(sw1-sw0) / time.Since(start).Seconds()
+	}
 	return err
 }
 
@@ -126,10 +139,11 @@ func idleConn(addr string) (net.Conn, error) {
 func (s *suite) idleTable(b *strings.Builder) {
 	fmt.Fprintf(b, "\n## Memory per idle keep-alive connection\n\n")
 	fmt.Fprintf(b, "plain_proxy's configuration; each connection made one request and waits for its next: "+
-		"the proxy's VmRSS before and after they were opened (medians of %d rounds).\n\n", s.opt.expRounds)
-	fmt.Fprintf(b, "| binary | connections | RSS before | RSS after | per connection |\n|---|--:|--:|--:|--:|\n")
+		"the proxy's VmRSS before and after they were opened, and its thread switches per second "+
+		"while they wait, over 1 s (medians of %d rounds).\n\n", s.opt.expRounds)
+	fmt.Fprintf(b, "| binary | connections | RSS before | RSS after | per connection | thread switches/s while idle |\n|---|--:|--:|--:|--:|--:|\n")
 	for _, bin := range s.bins {
-		var before, after, per []float64
+		var before, after, per, wake []float64
 		note, n := "", 0
 		for _, r := range s.idle {
 			if r.Binary != bin.Name {
@@ -141,11 +155,12 @@ func (s *suite) idleTable(b *strings.Builder) {
 				continue
 			}
 			before, after, per = append(before, float64(r.Before)), append(after, float64(r.After)), append(per, r.PerConn())
+			wake = append(wake, r.Wakeups)
 		}
 		if len(per) == 0 {
-			fmt.Fprintf(b, "| %s | %d | %s | | |\n", bin.Name, n, orDash(note))
+			fmt.Fprintf(b, "| %s | %d | %s | | | |\n", bin.Name, n, orDash(note))
 			continue
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %.1f KiB |\n", bin.Name, n, mib(int64(med(before))), mib(int64(med(after))), med(per)/1024)
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %.1f KiB | %.0f |\n", bin.Name, n, mib(int64(med(before))), mib(int64(med(after))), med(per)/1024, med(wake))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -70,6 +71,29 @@ func systemBusy() (float64, error) {
 }
 
 // memStatus returns VmRSS and VmHWM (peak RSS) of process pid, in bytes.
+// threadSwitches sums the context switches (voluntary and not) of every
+// thread of pid: how often the process woke up and went back to sleep.
+func threadSwitches(pid int) (int64, error) {
+	paths, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(paths) == 0 {
+		return 0, fmt.Errorf("threads of %d: none found (%v)", pid, err)
+	}
+	var n int64
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the thread exited
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			}
+		}
+	}
+	return n, nil
+}
+
 func memStatus(pid int) (rss, hwm int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
