@@ -30,12 +30,19 @@ func freeAddr(t *testing.T) string {
 // runBinary starts the built luaproxy on cfg and waits until addr accepts.
 func runBinary(t *testing.T, cfg, addr string) *exec.Cmd {
 	t.Helper()
+	return runBinaryEnv(t, cfg, addr, nil)
+}
+
+// runBinaryEnv is runBinary with env added to the proxy's environment.
+func runBinaryEnv(t *testing.T, cfg, addr string, env []string) *exec.Cmd {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "p.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binPath, "-f", path)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = &syncBuffer{}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

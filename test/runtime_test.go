@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,7 +64,7 @@ end)
 		"listen poll\n  bind " + pollAddr + "\n  server s1 " + pollSrv + "\n" +
 		"listen tcp\n  mode tcp\n  bind " + tcpAddr + "\n  server s1 " + tcpSrv + "\n" +
 		"listen lua\n  mode tcp\n  bind " + luaAddr + "\n  tcp-request content use-service lua.echo\n"
-	cmd := startIdleProxy(t, cfg, addr, nil)
+	cmd := runBinaryEnv(t, cfg, addr, nil)
 	pid := cmd.Process.Pid
 	time.Sleep(200 * time.Millisecond)
 	before := threadSwitches(t, pid)
@@ -183,38 +182,11 @@ func readOK(br *bufio.Reader) error {
 func idleSwitches(t *testing.T, env []string) int {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := startIdleProxy(t, "listen idle\n  mode tcp\n  bind "+addr+"\n  tcp-request content reject\n", addr, env)
+	cmd := runBinaryEnv(t, "listen idle\n  mode tcp\n  bind "+addr+"\n  tcp-request content reject\n", addr, env)
 	time.Sleep(200 * time.Millisecond) // the rejected connection's work is done
 	before := threadSwitches(t, cmd.Process.Pid)
 	time.Sleep(500 * time.Millisecond)
 	return threadSwitches(t, cmd.Process.Pid) - before
-}
-
-// startIdleProxy starts luaproxy on cfg with env added, waits until addr
-// accepts and stops it at the end of the test.
-func startIdleProxy(t *testing.T, cfg, addr string, env []string) *exec.Cmd {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "p.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binPath, "-f", path)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = &syncBuffer{}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return cmd
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("proxy did not start: %v\n%s", err, cmd.Stderr)
-		}
-	}
 }
 
 // threadSwitches sums the context switches of every thread of pid.
