@@ -118,6 +118,10 @@ type AppletHTTP struct {
 
 	body    []byte // request body bytes read and not consumed
 	bodyEOF bool
+	// the waits and continuations of getline and receive, made once
+	// (method values stored in a coroutine allocate each time)
+	fillWait           func()
+	getlineK, receiveK vm.Func
 
 	// filtered: filters see the response, which is kept in resBody
 	// until the service ends (HTTPConn.ServiceResponse); so is it when
@@ -404,6 +408,14 @@ func (ap *AppletHTTP) fill() {
 	}
 }
 
+// fillFn returns ap.fill as a func value, made once.
+func (ap *AppletHTTP) fillFn() func() {
+	if ap.fillWait == nil {
+		ap.fillWait = ap.fill
+	}
+	return ap.fillWait
+}
+
 // luaGetline implements AppletHTTP.getline(applet): one line of the
 // request body, with its "\n"; what is left at the end ("" when nothing).
 // It may yield.
@@ -414,7 +426,10 @@ func (ap *AppletHTTP) luaGetline(c *vm.Call) (int, error) {
 		return 1, nil
 	}
 	if !ap.bodyEOF {
-		return c.Yield(ap.fill, ap.luaGetline)
+		if ap.getlineK == nil {
+			ap.getlineK = ap.luaGetline
+		}
+		return c.Yield(ap.fillFn(), ap.getlineK)
 	}
 	c.PushBytes(ap.body)
 	ap.body = nil
@@ -432,7 +447,10 @@ func (ap *AppletHTTP) luaReceive(c *vm.Call) (int, error) {
 		}
 	}
 	if !ap.bodyEOF && (size < 0 || int64(len(ap.body)) < size) {
-		return c.Yield(ap.fill, ap.luaReceive)
+		if ap.receiveK == nil {
+			ap.receiveK = ap.luaReceive
+		}
+		return c.Yield(ap.fillFn(), ap.receiveK)
 	}
 	n := len(ap.body)
 	if size >= 0 && int64(n) > size {

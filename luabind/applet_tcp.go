@@ -71,6 +71,13 @@ func (svc *luaService) Serve(s *core.Stream) {
 type AppletTCP struct {
 	s      *core.Stream
 	closed bool // the client closed its side, or timed out
+	// the waits and continuations of getline and receive, made at their
+	// first wait: a line service waits once per line, and these closures
+	// were the only allocations of an echoed line (2 per line). receive
+	// waits until recvDeadline.
+	getlineWait, receiveWait func()
+	getlineK, receiveK       vm.Func
+	recvDeadline             time.Time
 }
 
 var appletTCPClass = declareClass(&vm.Class[*AppletTCP]{
@@ -117,7 +124,10 @@ func (ap *AppletTCP) luaGetline(c *vm.Call) (int, error) {
 		return 1, nil
 	}
 	if ap.open() && ap.io().Room() > 0 {
-		return c.Yield(func() { ap.fill(time.Time{}) }, ap.luaGetline)
+		if ap.getlineWait == nil {
+			ap.getlineWait, ap.getlineK = func() { ap.fill(time.Time{}) }, ap.luaGetline
+		}
+		return c.Yield(ap.getlineWait, ap.getlineK)
 	}
 	c.PushBytes(in)
 	ap.io().Consume(len(in))
@@ -152,7 +162,11 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 	in := ap.io().Input()
 	enough := size >= 0 && int64(len(in)) >= size
 	if !enough && ap.open() && ap.io().Room() > 0 && (deadline.IsZero() || time.Now().Before(deadline)) {
-		return c.Yield(func() { ap.fill(deadline) }, ap.luaReceive)
+		if ap.receiveWait == nil {
+			ap.receiveWait, ap.receiveK = func() { ap.fill(ap.recvDeadline) }, ap.luaReceive
+		}
+		ap.recvDeadline = deadline
+		return c.Yield(ap.receiveWait, ap.receiveK)
 	}
 	if iv != nil {
 		iv.deadline = time.Time{}
