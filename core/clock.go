@@ -109,13 +109,19 @@ func clockHold(t int) {
 
 func clockRelease(t int) { liveStreams[t%clockShards].n.Add(-1) }
 
-// clockIdle runs wait, a wait of a stream of thread t that reads no clock
-// (for its client's next request, or in netio.Forward), without holding
-// the ticker, and reads the clock after it.
-func clockIdle(t int, wait func()) {
+// clockAway runs wait, a wait of a stream of thread t that reads no clock,
+// without holding the ticker.
+func clockAway(t int, wait func()) {
 	clockRelease(t)
 	wait()
 	clockHold(t)
+}
+
+// clockIdle is clockAway followed by a reading of the clock: for a wait
+// whose end is no stream wake-up (Stream.wake), such as the client's next
+// request inside a taskBlock, or netio.Forward.
+func clockIdle(t int, wait func()) {
+	clockAway(t, wait)
 	tick()
 }
 

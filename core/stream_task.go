@@ -121,9 +121,7 @@ func (s *Stream) taskBlock(fn func()) {
 // waiting for minutes, and a long-polling server a response.
 func (s *Stream) idleBlock(fn func()) {
 	s.fx.task.wait()
-	clockRelease(s.Thread)
-	fn()
-	clockHold(s.Thread)
+	clockAway(s.Thread, fn)
 	s.wake()
 	s.fx.task.run()
 }
