@@ -79,9 +79,10 @@ func deadline(d time.Duration) time.Time {
 // WebSocket: Forward keeps its own time), and in a read of a channel, of
 // a long-polling server's response or of a body, or a timer
 // (Stream.idleBlock: a Lua service's applet:getline(), a content rule
-// waiting for data). The clock is read again when such a wait ends. An
-// idle keep-alive connection used to keep the ticker, and so its thread,
-// waking a thousand times a second.
+// waiting for data), and in a Lua script's core.sleep (Stream.Idle). The
+// clock is read again when such a wait ends. An idle keep-alive
+// connection used to keep the ticker, and so its thread, waking a
+// thousand times a second.
 var (
 	// liveStreams counts the holding streams per thread, in shards of
 	// their own cache line: a stream holds and releases once per request.

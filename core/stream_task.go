@@ -126,6 +126,18 @@ func (s *Stream) idleBlock(fn func()) {
 	s.fx.task.run()
 }
 
+// Idle runs fn, a wait of the stream that reads no clock (a Lua script's
+// core.sleep), without holding the engine clock's ticker (see clockHold).
+// The stream reads the clock when it runs again (TaskRun). A nil stream
+// (a Lua task) runs fn as is.
+func (s *Stream) Idle(fn func()) {
+	if s == nil {
+		fn()
+		return
+	}
+	clockAway(s.Thread, fn)
+}
+
 // wake reads the clock for the stream (it woke up) and the engine.
 func (s *Stream) wake() time.Time {
 	s.fx.task.now = tick()

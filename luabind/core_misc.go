@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"luaproxy/core"
 	"luaproxy/core/sample"
 	"luaproxy/luabind/vm"
 )
@@ -143,8 +144,15 @@ func luaCoreMsleep(c *vm.Call) (int, error) {
 	return sleepFor(c, time.Duration(n)*time.Millisecond)
 }
 
+// sleepFor yields for d. A stream's sleep does not hold the engine
+// clock's ticker (Stream.Idle): a script that tarpits clients keeps
+// thousands of them asleep at once.
 func sleepFor(c *vm.Call, d time.Duration) (int, error) {
-	return c.Yield(func() { time.Sleep(d) }, resumeNothing)
+	var s *core.Stream
+	if iv := inv(c); iv != nil {
+		s = iv.s
+	}
+	return c.Yield(func() { s.Idle(func() { time.Sleep(d) }) }, resumeNothing)
 }
 
 func resumeNothing(*vm.Call) (int, error) { return 0, nil }

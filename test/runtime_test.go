@@ -39,14 +39,14 @@ func TestMonitorThreadStaysAwake(t *testing.T) {
 // Idle connections cost no CPU: an HTTP keep-alive after an answer, a new
 // connection that sent nothing yet, a TCP connection forwarded to a server
 // with nothing to say, a Lua TCP service waiting in applet:getline(), a
-// request waiting for a long-polling server. The engine's millisecond
+// request waiting for a long-polling server, a Lua action in core.msleep(). The engine's millisecond
 // clock ticker does not run for them, so the proxy's threads sleep as when
 // it has no connection at all. It used to run for them: about 1600 thread
 // switches in 500 ms.
 func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
 	tcpSrv, tcpAccepted := silentServer(t)
 	pollSrv, pollAccepted := silentServer(t)
-	addr, tcpAddr, luaAddr, pollAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, tcpAddr, luaAddr, pollAddr, tarpitAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	lua := filepath.Join(t.TempDir(), "echo.lua")
 	if err := os.WriteFile(lua, []byte(`core.register_service("echo", "tcp", function(applet)
    local line = applet:getline()
@@ -55,6 +55,7 @@ func TestIdleConnectionsDoNotWakeTheProxy(t *testing.T) {
       line = applet:getline()
    end
 end)
+core.register_action("tarpit", { "http-req" }, function(txn) core.msleep(1500) end)
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +63,8 @@ end)
 		"defaults\n  mode http\n  timeout client 30s\n  timeout server 30s\n  timeout connect 5s\n" +
 		"frontend fe\n  bind " + addr + "\n  http-request return status 200 content-type text/plain string ok\n" +
 		"listen poll\n  bind " + pollAddr + "\n  server s1 " + pollSrv + "\n" +
+		"frontend tarpit\n  bind " + tarpitAddr + "\n  http-request lua.tarpit\n" +
+		"  http-request return status 200 content-type text/plain string ok\n" +
 		"listen tcp\n  mode tcp\n  bind " + tcpAddr + "\n  server s1 " + tcpSrv + "\n" +
 		"listen lua\n  mode tcp\n  bind " + luaAddr + "\n  tcp-request content use-service lua.echo\n"
 	cmd := runBinaryEnv(t, cfg, addr, nil)
@@ -85,7 +88,7 @@ end)
 		}
 	}
 	const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-	ka, silent, tunnel, applet, poll := dial(addr), dial(addr), dial(tcpAddr), dial(luaAddr), dial(pollAddr)
+	ka, silent, tunnel, applet, poll, tarpit := dial(addr), dial(addr), dial(tcpAddr), dial(luaAddr), dial(pollAddr), dial(tarpitAddr)
 	send(ka, get)
 	kaBuf := bufio.NewReader(ka)
 	if err := readOK(kaBuf); err != nil {
@@ -97,12 +100,13 @@ end)
 	if _, err := http.ReadRequest(pollReq); err != nil {
 		t.Fatalf("the long-polling server's request: %v", err)
 	}
+	send(tarpit, get)
 	time.Sleep(200 * time.Millisecond)
 	before = threadSwitches(t, pid)
 	time.Sleep(500 * time.Millisecond)
 	idle := threadSwitches(t, pid) - before
 	t.Logf("thread switches in 500 ms: %d without connections, %d with an idle keep-alive, a silent new connection, "+
-		"an idle TCP one, an idle Lua service's and one waiting for a long-polling server", none, idle)
+		"an idle TCP one, an idle Lua service's, one waiting for a long-polling server and one in a Lua sleep", none, idle)
 	if idle > none+150 {
 		t.Errorf("idle connections: %d thread switches in 500 ms, without any %d: something ticks for them", idle, none)
 	}
@@ -115,6 +119,9 @@ end)
 	}
 	if err := readOK(bufio.NewReader(silent)); err != nil {
 		t.Errorf("new connection: %v", err)
+	}
+	if err := readOK(bufio.NewReader(tarpit)); err != nil {
+		t.Errorf("after the Lua sleep: %v", err)
 	}
 	send(pollServer, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	if err := readOK(bufio.NewReader(poll)); err != nil {
