@@ -119,8 +119,7 @@ func clockAway(t int, wait func()) {
 }
 
 // clockIdle is clockAway followed by a reading of the clock: for a wait
-// whose end is no stream wake-up (Stream.wake), such as the client's next
-// request inside a taskBlock, or netio.Forward.
+// whose end is no stream wake-up (Stream.wake), such as netio.Forward.
 func clockIdle(t int, wait func()) {
 	clockAway(t, wait)
 	tick()

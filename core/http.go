@@ -210,11 +210,14 @@ func (e *Engine) serveHTTP(s *Stream) {
 		s.taskBlock(func() {
 			if n == 0 {
 				err = hc.waitIdle()
-			} else if err = e.waitNextRequest(hc); err == nil {
-				hc.dl.setRead(requestTimeout(fe, false))
+			} else {
+				err = e.waitNextRequest(hc)
 			}
 			if err == nil {
-				tx.recvAt = s.wake()
+				tx.recvAt = s.wake() // the clock did not tick during the wait
+				if n > 0 {
+					hc.dl.setRead(requestTimeout(fe, false))
+				}
 				err = hc.br.ReadRequest(&tx.Req, lim)
 			}
 		})
@@ -467,9 +470,9 @@ func (e *Engine) waitNextRequest(hc *HTTPConn) error {
 
 // waitIdle waits for the client's next bytes without holding the clock's
 // ticker (see clockHold): a keep-alive or a new connection may wait for
-// minutes. The clock is read again when the wait ends.
+// minutes. The caller reads the clock when the wait ends (Stream.wake).
 func (hc *HTTPConn) waitIdle() (err error) {
-	clockIdle(hc.s.Thread, func() { err = hc.br.WaitData() })
+	clockAway(hc.s.Thread, func() { err = hc.br.WaitData() })
 	return err
 }
 

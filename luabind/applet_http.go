@@ -118,8 +118,9 @@ type AppletHTTP struct {
 
 	body    []byte // request body bytes read and not consumed
 	bodyEOF bool
-	// the waits and continuations of getline and receive, made once
-	// (method values stored in a coroutine allocate each time)
+	// the wait and continuations of getline and receive, made at the
+	// first wait (waitFuncs: most applets read no body; method values
+	// stored in a coroutine allocate each time)
 	fillWait           func()
 	getlineK, receiveK vm.Func
 
@@ -408,12 +409,12 @@ func (ap *AppletHTTP) fill() {
 	}
 }
 
-// fillFn returns ap.fill as a func value, made once.
-func (ap *AppletHTTP) fillFn() func() {
+// waitFuncs makes the wait and continuations of getline and receive, once
+// per applet.
+func (ap *AppletHTTP) waitFuncs() {
 	if ap.fillWait == nil {
-		ap.fillWait = ap.fill
+		ap.fillWait, ap.getlineK, ap.receiveK = ap.fill, ap.luaGetline, ap.luaReceive
 	}
-	return ap.fillWait
 }
 
 // luaGetline implements AppletHTTP.getline(applet): one line of the
@@ -426,10 +427,8 @@ func (ap *AppletHTTP) luaGetline(c *vm.Call) (int, error) {
 		return 1, nil
 	}
 	if !ap.bodyEOF {
-		if ap.getlineK == nil {
-			ap.getlineK = ap.luaGetline
-		}
-		return c.Yield(ap.fillFn(), ap.getlineK)
+		ap.waitFuncs()
+		return c.Yield(ap.fillWait, ap.getlineK)
 	}
 	c.PushBytes(ap.body)
 	ap.body = nil
@@ -447,10 +446,8 @@ func (ap *AppletHTTP) luaReceive(c *vm.Call) (int, error) {
 		}
 	}
 	if !ap.bodyEOF && (size < 0 || int64(len(ap.body)) < size) {
-		if ap.receiveK == nil {
-			ap.receiveK = ap.luaReceive
-		}
-		return c.Yield(ap.fillFn(), ap.receiveK)
+		ap.waitFuncs()
+		return c.Yield(ap.fillWait, ap.receiveK)
 	}
 	n := len(ap.body)
 	if size >= 0 && int64(n) > size {

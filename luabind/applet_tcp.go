@@ -71,13 +71,22 @@ func (svc *luaService) Serve(s *core.Stream) {
 type AppletTCP struct {
 	s      *core.Stream
 	closed bool // the client closed its side, or timed out
-	// the waits and continuations of getline and receive, made at their
-	// first wait: a line service waits once per line, and these closures
-	// were the only allocations of an echoed line (2 per line). receive
-	// waits until recvDeadline.
+	// the waits and continuations of getline and receive, made at the
+	// first wait (waitFuncs): a line service waits once per line, and
+	// closures made per wait were the only allocations of an echoed line
+	// (2 per line). receive waits until recvDeadline.
 	getlineWait, receiveWait func()
 	getlineK, receiveK       vm.Func
 	recvDeadline             time.Time
+}
+
+// waitFuncs makes the waits and continuations of getline and receive,
+// once per applet.
+func (ap *AppletTCP) waitFuncs() {
+	if ap.getlineWait == nil {
+		ap.getlineWait, ap.getlineK = func() { ap.fill(time.Time{}) }, ap.luaGetline
+		ap.receiveWait, ap.receiveK = func() { ap.fill(ap.recvDeadline) }, ap.luaReceive
+	}
 }
 
 var appletTCPClass = declareClass(&vm.Class[*AppletTCP]{
@@ -124,9 +133,7 @@ func (ap *AppletTCP) luaGetline(c *vm.Call) (int, error) {
 		return 1, nil
 	}
 	if ap.open() && ap.io().Room() > 0 {
-		if ap.getlineWait == nil {
-			ap.getlineWait, ap.getlineK = func() { ap.fill(time.Time{}) }, ap.luaGetline
-		}
+		ap.waitFuncs()
 		return c.Yield(ap.getlineWait, ap.getlineK)
 	}
 	c.PushBytes(in)
@@ -162,9 +169,7 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 	in := ap.io().Input()
 	enough := size >= 0 && int64(len(in)) >= size
 	if !enough && ap.open() && ap.io().Room() > 0 && (deadline.IsZero() || time.Now().Before(deadline)) {
-		if ap.receiveWait == nil {
-			ap.receiveWait, ap.receiveK = func() { ap.fill(ap.recvDeadline) }, ap.luaReceive
-		}
+		ap.waitFuncs()
 		ap.recvDeadline = deadline
 		return c.Yield(ap.receiveWait, ap.receiveK)
 	}
