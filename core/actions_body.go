@@ -25,6 +25,14 @@ import (
 // bindStream makes the connection reachable from its stream's rules.
 func (hc *HTTPConn) bindStream() { extOf(hc.s).hc = hc }
 
+// httpConn returns the stream's HTTP connection (nil in TCP mode).
+func (s *Stream) httpConn() *HTTPConn {
+	if x, _ := s.Ext[engSlot].(*streamExt); x != nil {
+		return x.hc
+	}
+	return nil
+}
+
 // bufferRequest waits for the request body as "option
 // http-buffer-request" in px asks, before px's http-request rules: as
 // wait-for-body does, up to "timeout http-request" (else "timeout

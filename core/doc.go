@@ -6,7 +6,9 @@
 //
 // One goroutine serves each accepted connection (a Stream). Rule actions run
 // on that goroutine and may block it (waiting for data, for a Lua state),
-// never the process.
+// never the process. An HTTP connection that waits long for its next
+// request parks: a new goroutine, whose stack holds only the wait, takes
+// the stream over (park.go).
 //
 // Time is read as HAProxy reads it: once when a stream wakes up, and by a
 // millisecond ticker while streams live (clock.go); deadlines, log timers

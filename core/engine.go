@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"luaproxy/core/config"
 	"luaproxy/core/sample"
@@ -70,12 +71,14 @@ type Engine struct {
 	wg         sync.WaitGroup
 	stopping   atomic.Bool
 	limit      connLimit // global maxconn (maxconn.go)
-	// idle are the HTTP connections waiting for their next request,
-	// closed by Stop (see waitNextRequest).
 	// httpConns are the HTTP client connections (their waits for a
-	// next request end at a soft stop: closeIdle).
+	// next request end at a soft stop: closeIdle; those waiting long
+	// park: park.go).
 	idleMu    sync.Mutex
 	httpConns map[*HTTPConn]struct{}
+	// ParkAfter is how long an HTTP connection waits for a request on
+	// its goroutine before it parks (park.go); 0 or less: never.
+	ParkAfter time.Duration
 	// bufs lends the HTTP connections' buffers (client and server), a
 	// pool per thread (bufPool).
 	bufs   atomic.Pointer[[]*netio.BufPool]
@@ -98,6 +101,7 @@ func New(log *Logger) *Engine {
 		backends:   map[string]*Proxy{},
 		Ext:        map[string]any{},
 		httpConns:  map[*HTTPConn]struct{}{},
+		ParkAfter:  DefaultParkAfter,
 		userlists:  map[string]*Userlist{},
 		httpErrors: map[string]*httpErrorsSection{},
 		pid:        os.Getpid(),
@@ -320,6 +324,7 @@ func (e *Engine) Start() error {
 	for _, fn := range start {
 		fn(e)
 	}
+	go e.parkLoop()
 	return nil
 }
 
@@ -377,8 +382,11 @@ func (e *Engine) accept(px *Proxy, b *Bind, ln net.Listener) {
 		e.acceptPaused(px)
 		e.wg.Add(1)
 		go func() {
-			defer e.wg.Done()
-			e.serveLimited(px, b, c)
+			if hc := e.serveLimited(px, b, c); hc != nil {
+				go e.serveParked(hc) // the stream's end is its, Done too
+				return
+			}
+			e.wg.Done()
 		}()
 	}
 }

@@ -69,7 +69,7 @@ type HTTPTxn struct {
 // which starts at start, keeping the capacity of its header lists.
 //
 // Not inlined: its literal's temporary (the size of an HTTPTxn) would
-// sit in serveHTTP's frame, under every wait for a next request, keeping
+// sit in httpLoop's frame, under every wait for a next request, keeping
 // an idle connection's goroutine stack from shrinking to 8 KiB.
 //
 //go:noinline
@@ -155,8 +155,13 @@ type HTTPConn struct {
 	buf []byte // scratch for heads and replies
 	// dl sets the client connection's deadlines.
 	dl deadlines
-	// waiting is set while the connection waits for a next request.
-	waiting atomic.Bool
+	// wait says what the connection waits for, if anything (waitFirst,
+	// waitNext, plus waitPark or waitParked; park.go), idleSince since
+	// when (the engine's clock, Unix ns); n is the number of the request
+	// a parked connection waits for.
+	wait      atomic.Int32
+	idleSince atomic.Int64
+	n         int
 	// onQueue is hc.queueWatch, the method value made once per
 	// connection rather than once per request.
 	onQueue func() (<-chan struct{}, func())
@@ -176,42 +181,62 @@ func (e *Engine) newHTTPConn(s *Stream) *HTTPConn {
 	return hc
 }
 
-// serveHTTP runs the request/response loop of an HTTP frontend.
-func (e *Engine) serveHTTP(s *Stream) {
-	fe := s.Frontend
+// serveHTTP runs the request/response loop of an HTTP frontend. It
+// reports whether the connection parked (see httpLoop).
+func (e *Engine) serveHTTP(s *Stream) (parked *HTTPConn) {
 	hc := e.newHTTPConn(s)
 	e.idleMu.Lock()
 	e.httpConns[hc] = struct{}{}
 	e.idleMu.Unlock()
-	defer func() {
-		e.idleMu.Lock()
-		delete(e.httpConns, hc)
-		e.idleMu.Unlock()
-		// the buffers serve the thread's next connections
-		hc.br.Release()
-		hc.bw.Release()
-	}()
 	if in := s.Req.Input(); len(in) > 0 {
 		// tcp-request content rules waited for data: it is the request's
 		s.Req.Consume(hc.br.Prime(in))
 	}
-	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
 	hc.bindStream()
-	tx := &HTTPTxn{}
-	s.HTTP = tx
-	for n := 0; ; n++ {
-		start := s.now()
-		if n == 0 && s.hsTime > 0 {
-			start = s.Start // the accept: the handshake counts (%Th)
+	s.HTTP = &HTTPTxn{}
+	if e.httpLoop(hc, 0, nil) {
+		return hc
+	}
+	return nil
+}
+
+// end undoes what serveHTTP set up (Stream.finish).
+func (hc *HTTPConn) end() {
+	e := hc.s.Engine
+	e.idleMu.Lock()
+	delete(e.httpConns, hc)
+	e.idleMu.Unlock()
+	// the buffers serve the thread's next connections
+	hc.br.Release()
+	hc.bw.Release()
+}
+
+// httpLoop serves the requests of hc from its n-th (0: the first). When
+// woken is not nil, the connection was parked: its wait for request n
+// ended with *woken (serveParked). It returns true when the connection
+// parks, its stream left as it is for the next goroutine; false when
+// the stream is over.
+func (e *Engine) httpLoop(hc *HTTPConn, n int, woken *error) bool {
+	s, fe, tx := hc.s, hc.s.Frontend, hc.s.HTTP
+	lim := h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)
+	for ; ; n++ {
+		if woken == nil {
+			start := s.now()
+			if n == 0 && s.hsTime > 0 {
+				start = s.Start // the accept: the handshake counts (%Th)
+			}
+			tx.reset(n == 0, start)
+			hc.dl.setRead(requestTimeout(fe, n == 0))
 		}
-		tx.reset(n == 0, start)
-		hc.dl.setRead(requestTimeout(fe, n == 0))
 		var err error
 		s.taskBlock(func() {
-			if n == 0 {
-				err = hc.waitIdle()
-			} else {
-				err = e.waitNextRequest(hc)
+			switch {
+			case woken != nil:
+				err = *woken
+			case n == 0:
+				err = hc.waitRequest(waitFirst)
+			default:
+				err = hc.waitRequest(waitNext)
 			}
 			if err == nil {
 				tx.recvAt = s.wake() // the clock did not tick during the wait
@@ -221,15 +246,20 @@ func (e *Engine) serveHTTP(s *Stream) {
 				err = hc.br.ReadRequest(&tx.Req, lim)
 			}
 		})
+		woken = nil
+		if err == errPark {
+			hc.park(n)
+			return true
+		}
 		if err != nil {
 			hc.requestError(err, n == 0)
-			return
+			return false
 		}
 		tx.headAt = s.now() // taskBlock's wake-up
 		tx.reqHeadIn = headBytes(&tx.Req)
 		fe.Requests.Add(1)
 		if !e.handleRequest(hc, tx) || tx.closeClient || e.Stopping() {
-			return
+			return false
 		}
 		s.resetForNext()
 	}
@@ -455,37 +485,37 @@ func takeBuffered(r *h1.Reader) []byte {
 	return b
 }
 
-// waitNextRequest waits for the first byte of the next request of a
-// keep-alive connection. A stopping engine interrupts the wait, so that
-// the connection closes without an answer, as HAProxy's soft stop closes
-// the connections waiting for a next request.
-func (e *Engine) waitNextRequest(hc *HTTPConn) error {
-	hc.waiting.Store(true)
-	defer hc.waiting.Store(false)
-	if e.Stopping() { // Stop sets stopping before closeIdle looks
+// waitRequest waits for the client's next bytes: a new connection's
+// first request (what waitFirst), or a next one (waitNext, which a soft
+// stop ends: closeIdle, and the connection closes without an answer). The clock's ticker does not run for it (see
+// clockHold): a keep-alive or a new connection may wait for minutes; the
+// caller reads the clock when it ends (Stream.wake). A wait the idle
+// sweep interrupted returns errPark (park.go).
+func (hc *HTTPConn) waitRequest(what int32) (err error) {
+	hc.idleSince.Store(clockNS.Load())
+	hc.wait.Store(what)
+	if what&waitNext != 0 && hc.s.Engine.Stopping() { // Stop sets stopping before closeIdle looks
+		hc.wait.Store(waitBusy)
 		return errStopping
 	}
-	return hc.waitIdle()
-}
-
-// waitIdle waits for the client's next bytes without holding the clock's
-// ticker (see clockHold): a keep-alive or a new connection may wait for
-// minutes. The caller reads the clock when the wait ends (Stream.wake).
-func (hc *HTTPConn) waitIdle() (err error) {
 	clockAway(hc.s.Thread, func() { err = hc.br.WaitData() })
+	if hc.wait.Swap(waitBusy)&waitPark != 0 {
+		err = hc.parkRequested(what, err)
+	}
 	return err
 }
 
 // errStopping ends the wait for a next request of a stopping engine.
 var errStopping = errors.New("stopping")
 
-// closeIdle interrupts the waits for a next request (see
-// waitNextRequest).
+// closeIdle interrupts the waits for a next request, parked or not (see
+// waitRequest), as HAProxy's soft stop closes the connections waiting for
+// a next request: they close without an answer.
 func (e *Engine) closeIdle() {
 	e.idleMu.Lock()
 	defer e.idleMu.Unlock()
 	for hc := range e.httpConns {
-		if hc.waiting.Load() {
+		if hc.wait.Load()&waitNext != 0 {
 			_ = hc.s.Client.SetReadDeadline(time.Now())
 		}
 	}

@@ -92,26 +92,25 @@ func (e *Engine) waitAcceptRoom(px *Proxy, b *Bind) bool {
 	return true
 }
 
-// serveLimited serves c once it is counted in every limit of b, and
-// releases them when its stream ends.
-func (e *Engine) serveLimited(px *Proxy, b *Bind, c net.Conn) {
+// serveLimited serves c once it is counted in every limit of b; its
+// stream releases them when it ends (Stream.finish). It returns the
+// connection when its stream parked (see serve).
+func (e *Engine) serveLimited(px *Proxy, b *Bind, c net.Conn) *HTTPConn {
 	ls := e.limits(px, b)
 	for _, l := range ls {
 		l.take(nil) // streams end, even when stopping: room comes
 	}
-	defer func() {
-		for _, l := range ls {
-			l.release()
-		}
-	}()
 	setSockOpts(c, px.Options.CliTCPKA, px.Options.NoLinger)
 	var accepted time.Time
 	if b != nil && b.tls != nil && b.tls.cfg != nil {
 		if c, accepted = e.handshake(px, b, c); c == nil {
-			return
+			for _, l := range ls {
+				l.release()
+			}
+			return nil
 		}
 	}
-	e.serve(px, b, c, accepted)
+	return e.serve(px, b, c, accepted, true)
 }
 
 // setSockOpts applies "option tcpka" (SO_KEEPALIVE, with the system's

@@ -78,6 +78,13 @@ type Stream struct {
 	// clientShared: the client is not read by the request channel alone
 	// (shareClient).
 	clientShared bool
+	// bind is the listener the stream came from; limited says that its
+	// connection limits are held until the stream ends (serveLimited).
+	bind    *Bind
+	limited bool
+	// parked: the stream's goroutine left it waiting for a next request,
+	// which a new goroutine waits for (park.go); finish then runs there.
+	parked bool
 }
 
 // ioConn is a connection as the channels use it (Stream.connIO).
@@ -178,13 +185,16 @@ func (s *Stream) InspectDeadline() time.Time {
 	return time.Time{}
 }
 
-// serve runs a stream to its end.
-// accepted is when a TLS connection was accepted, before its handshake
-// (zero for a plain one).
-func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
+// serve runs a stream to its end, or until it parks between two HTTP
+// requests: it then returns the parked connection, whose new goroutine
+// ends the stream (serveParked). limited says that the connection holds
+// its limits (serveLimited), released when the stream ends. accepted is
+// when a TLS connection was accepted, before its handshake (zero for a
+// plain one).
+func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limited bool) (parked *HTTPConn) {
 	s := e.newStream(fe, c)
+	s.bind, s.limited = b, limited
 	clockHold(s.Thread)
-	defer clockRelease(s.Thread)
 	if !accepted.IsZero() {
 		s.hsTime = s.Start.Sub(accepted)
 		s.Start = accepted
@@ -193,17 +203,10 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	fe.Total.Add(1)
 	s.streamStarted(b)
 	defer func() {
-		for _, fn := range s.atClose {
-			fn()
-		}
-		fe.Conns.Add(-1)
-		_ = c.Close()
-		s.closePrivate()
-		if s.ServerConn != nil {
-			_ = s.ServerConn.Close()
+		if !s.parked {
+			s.finish()
 		}
 	}()
-	defer s.logTCP()
 	if !s.runConnRules() {
 		return
 	}
@@ -243,8 +246,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 		return
 	}
 	if fe.Mode == "http" {
-		e.serveHTTP(s)
-		return
+		return e.serveHTTP(s)
 	}
 	be := fe
 	if fe.Cap&CapBE == 0 {
@@ -315,6 +317,33 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time) {
 	x.fwd.ToServer += pumped
 	x.fwdDone = true
 	s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
+	return nil
+}
+
+// finish ends the stream: it undoes, last first, what serveLimited,
+// serve and serveHTTP set up. It runs where the stream ends: at the end
+// of serve, or in the goroutine that took a parked stream over.
+func (s *Stream) finish() {
+	e, fe := s.Engine, s.Frontend
+	if hc := s.httpConn(); hc != nil {
+		hc.end()
+	}
+	s.logTCP()
+	for _, fn := range s.atClose {
+		fn()
+	}
+	fe.Conns.Add(-1)
+	_ = s.Client.Close()
+	s.closePrivate()
+	if s.ServerConn != nil {
+		_ = s.ServerConn.Close()
+	}
+	clockRelease(s.Thread)
+	if s.limited {
+		for _, l := range e.limits(fe, s.bind) {
+			l.release()
+		}
+	}
 }
 
 // spliced tells whether forwarded data goes through splice(2): "option

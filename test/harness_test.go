@@ -51,6 +51,13 @@ type proxy struct {
 // goes when that run ends.
 func startProxy(t testing.TB, cfg string, files map[string]string) *proxy {
 	t.Helper()
+	return startProxyWith(t, cfg, files, nil)
+}
+
+// startProxyWith is startProxy with setup called on the engine before it
+// starts (engine settings no configuration line sets).
+func startProxyWith(t testing.TB, cfg string, files map[string]string, setup func(*core.Engine)) *proxy {
+	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
 		path := filepath.Join(dir, name)
@@ -70,6 +77,9 @@ func startProxy(t testing.TB, cfg string, files map[string]string) *proxy {
 	e := core.New(core.NewLogger(log))
 	if err := e.Load(c); err != nil {
 		t.Fatalf("load: %v\nlog:\n%s", err, log)
+	}
+	if setup != nil {
+		setup(e)
 	}
 	if err := e.Start(); err != nil {
 		t.Fatalf("start: %v", err)

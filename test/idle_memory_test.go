@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"luaproxy/core"
 )
 
 // TestIdleKeepAliveMemory checks that a keep-alive client connection
@@ -119,6 +121,13 @@ func TestConnectionBuffersReused(t *testing.T) {
 // request "ok".
 func okProxy(t *testing.T) *proxy {
 	t.Helper()
+	return okProxyWith(t, "", nil)
+}
+
+// okProxyWith is okProxy with more frontend lines (timeouts) and an engine
+// setup (see startProxyWith).
+func okProxyWith(t *testing.T, feLines string, setup func(*core.Engine)) *proxy {
+	t.Helper()
 	origin := serveConns(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
@@ -133,7 +142,7 @@ func okProxy(t *testing.T) *proxy {
 			}
 		}
 	})
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxyWith(t, fmt.Sprintf(`
 defaults
     mode http
     timeout client 30s
@@ -142,8 +151,9 @@ defaults
 frontend fe
     bind 127.0.0.1:0
     default_backend be
+%s
 backend be
     server o1 %s
-`, origin), nil)
+`, feLines, origin), nil, setup)
 	return p
 }

@@ -17,15 +17,36 @@ import (
 // VmRSS grows by what it keeps per waiting connection (HAProxy: no buffer, ~1 KiB). And
 // what they cost while they wait: the proxy's thread switches per second, how often
 // something wakes it with nothing to do.
+//
+// The connections are opened two ways: all at once, and in idleBatches batches
+// idleBatchPause apart, as clients come over time. luaproxy parks a connection idle for a
+// second (core/park.go): the goroutine that served it, whose stack grew to 8 KiB, gives way
+// to one whose stack holds the wait only. Go keeps the freed stacks for its next ones rather
+// than give them back to the system, so the parking shows in VmRSS when connections come
+// over time, not when they all come at once.
 
 var (
 	idleQuick = 2000
 	idleFull  = 10000
 )
 
+// The gradual opening: idleBatches batches, idleBatchPause apart (longer than luaproxy's
+// ParkAfter and its sweep).
+const (
+	idleBatches    = 4
+	idleBatchPause = 1600 * time.Millisecond
+)
+
+// How the connections were opened (idleResult.Opening).
+const (
+	openedAtOnce    = "at once"
+	openedGradually = "in 4 batches 1.6 s apart"
+)
+
 // idleResult is one measurement (a row of idle.tsv).
 type idleResult struct {
 	Binary        string
+	Opening       string // openedAtOnce, openedGradually
 	Conns, Round  int
 	Status, Note  string
 	Before, After int64   // VmRSS bytes
@@ -42,14 +63,16 @@ func (s *suite) runIdle(ctx context.Context) {
 	}
 	dir := filepath.Join(s.scenarioDir, "plain_proxy")
 	for round := 1; round <= s.opt.expRounds && ctx.Err() == nil; round++ {
-		for _, bin := range s.bins {
-			r := idleResult{Binary: bin.Name, Conns: n, Round: round, Status: statusOK}
-			if err := s.idleOnce(ctx, bin, dir, &r); err != nil {
-				r.Status, r.Note = statusFailed, oneLine(err.Error())
+		for _, opening := range []string{openedAtOnce, openedGradually} {
+			for _, bin := range s.bins {
+				r := idleResult{Binary: bin.Name, Opening: opening, Conns: n, Round: round, Status: statusOK}
+				if err := s.idleOnce(ctx, bin, dir, &r); err != nil {
+					r.Status, r.Note = statusFailed, oneLine(err.Error())
+				}
+				s.logf("idle round %d %-8s %d connections %s %-6s rss %s -> %s: %.1f KiB each, %.0f thread switches/s %s",
+					round, bin.Name, n, opening, r.Status, mib(r.Before), mib(r.After), r.PerConn()/1024, r.Wakeups, r.Note)
+				s.idle = append(s.idle, r)
 			}
-			s.logf("idle round %d %-8s %d connections %-6s rss %s -> %s: %.1f KiB each, %.0f thread switches/s %s",
-				round, bin.Name, n, r.Status, mib(r.Before), mib(r.After), r.PerConn()/1024, r.Wakeups, r.Note)
-			s.idle = append(s.idle, r)
 		}
 	}
 }
@@ -77,9 +100,16 @@ func (s *suite) idleOnce(ctx context.Context, bin binary, dir string, r *idleRes
 			c.Close()
 		}
 	}()
+	batch := r.Conns
+	if r.Opening == openedGradually {
+		batch = (r.Conns + idleBatches - 1) / idleBatches
+	}
 	for len(conns) < r.Conns {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if len(conns) > 0 && len(conns)%batch == 0 {
+			time.Sleep(idleBatchPause)
 		}
 		c, err := idleConn(px.addr)
 		if err != nil {
@@ -139,14 +169,23 @@ func idleConn(addr string) (net.Conn, error) {
 func (s *suite) idleTable(b *strings.Builder) {
 	fmt.Fprintf(b, "\n## Memory per idle keep-alive connection\n\n")
 	fmt.Fprintf(b, "plain_proxy's configuration; each connection made one request and waits for its next: "+
-		"the proxy's VmRSS before and after they were opened, and its thread switches per second "+
-		"while they wait, over 1 s (medians of %d rounds).\n\n", s.opt.expRounds)
-	fmt.Fprintf(b, "| binary | connections | RSS before | RSS after | per connection | thread switches/s while idle |\n|---|--:|--:|--:|--:|--:|\n")
-	for _, bin := range s.bins {
+		"the proxy's VmRSS before and 1 s after they were opened (all at once, or %s), and its thread "+
+		"switches per second while they wait, over 1 s (medians of %d rounds).\n\n", openedGradually, s.opt.expRounds)
+	fmt.Fprintf(b, "| binary | connections | opened | RSS before | RSS after | per connection | thread switches/s while idle |\n|---|--:|---|--:|--:|--:|--:|\n")
+	for _, opening := range []string{openedAtOnce, openedGradually} {
+		for _, bin := range s.bins {
+			s.idleRow(b, bin.Name, opening)
+		}
+	}
+}
+
+// idleRow writes the table's row of binary's connections opened as opening says.
+func (s *suite) idleRow(b *strings.Builder, binary, opening string) {
+	{
 		var before, after, per, wake []float64
 		note, n := "", 0
 		for _, r := range s.idle {
-			if r.Binary != bin.Name {
+			if r.Binary != binary || r.Opening != opening {
 				continue
 			}
 			n = r.Conns
@@ -158,9 +197,11 @@ func (s *suite) idleTable(b *strings.Builder) {
 			wake = append(wake, r.Wakeups)
 		}
 		if len(per) == 0 {
-			fmt.Fprintf(b, "| %s | %d | %s | | | |\n", bin.Name, n, orDash(note))
-			continue
+			if n > 0 {
+				fmt.Fprintf(b, "| %s | %d | %s | %s | | | |\n", binary, n, opening, orDash(note))
+			}
+			return
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %.1f KiB | %.0f |\n", bin.Name, n, mib(int64(med(before))), mib(int64(med(after))), med(per)/1024, med(wake))
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %.1f KiB | %.0f |\n", binary, n, opening, mib(int64(med(before))), mib(int64(med(after))), med(per)/1024, med(wake))
 	}
 }

@@ -1,0 +1,143 @@
+package core
+
+import (
+	"errors"
+	"os"
+	"time"
+)
+
+// Parking: an HTTP connection that waits long for a request gives its
+// goroutine up. A stream's goroutine grows its stack to 8 KiB or more
+// while it serves a request and keeps it while it waits for the next:
+// half of what an idle keep-alive connection cost. Once a connection
+// has waited ParkAfter, the idle sweep interrupts its wait (a read
+// deadline in the past, as a soft stop does); the goroutine then returns
+// from serveHTTP and serve without ending the stream, and a new one,
+// whose stack starts at 2 KiB and holds only the wait, takes the stream
+// over (serveParked): it waits for the request, serves it, and ends the
+// stream (Stream.finish) or parks it again. Nothing changes for the
+// client: the stream, its buffers (none while it waits), its deadlines
+// and its timers are the same; the keep-alive timeout, a soft stop and
+// the client's close end the parked wait as they end any other.
+//
+// The connections that serve requests never park (they are not idle
+// for ParkAfter), so the sweep costs nothing per request: one atomic
+// store when a wait starts, and a scan of the HTTP connections twice per
+// ParkAfter.
+
+// DefaultParkAfter is Engine.ParkAfter's default.
+const DefaultParkAfter = time.Second
+
+// The states of HTTPConn.wait: what a connection waits for (waitFirst,
+// waitNext), and whether the sweep asked it to park (waitPark) or it is
+// parked (waitParked).
+const (
+	waitBusy   int32 = 0
+	waitFirst  int32 = 1 << 0 // a new connection's first request
+	waitNext   int32 = 1 << 1 // a next request (a soft stop ends the wait)
+	waitPark   int32 = 1 << 2
+	waitParked int32 = 1 << 3
+)
+
+// errPark ends a wait that the sweep interrupted: the connection parks.
+var errPark = errors.New("park")
+
+// parkLoop runs the idle sweep until the engine stops.
+func (e *Engine) parkLoop() {
+	if e.ParkAfter <= 0 {
+		return
+	}
+	t := time.NewTicker(e.ParkAfter / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.done:
+			return
+		case <-t.C:
+			e.sweepIdle(time.Now())
+		}
+	}
+}
+
+// sweepIdle asks the connections that have waited for a request since
+// before now-ParkAfter to park: their read deadline, set in the past,
+// ends their wait, and the waiter sees the waitPark state (under idleMu,
+// so that the waiter's restoring of its deadline comes after).
+func (e *Engine) sweepIdle(now time.Time) {
+	before := now.Add(-e.ParkAfter).UnixNano()
+	e.idleMu.Lock()
+	defer e.idleMu.Unlock()
+	for hc := range e.httpConns {
+		w := hc.wait.Load()
+		if (w == waitFirst || w == waitNext) && hc.idleSince.Load() < before && hc.wait.CompareAndSwap(w, w|waitPark) {
+			_ = hc.s.Client.SetReadDeadline(now)
+		}
+	}
+}
+
+// parkRequested handles the end of a wait for what the sweep asked to
+// park, with err: the connection's read deadline is set back (unless a
+// soft stop ends a next request's wait), and the wait parks if it ended
+// on the sweep's deadline only.
+func (hc *HTTPConn) parkRequested(what int32, err error) error {
+	e := hc.s.Engine
+	e.idleMu.Lock()
+	stop := what&waitNext != 0 && e.Stopping()
+	if !stop {
+		_ = hc.s.Client.SetReadDeadline(at(hc.dl.rd))
+	}
+	e.idleMu.Unlock()
+	if err == nil || stop || !errors.Is(err, os.ErrDeadlineExceeded) || hc.br.Buffered() > 0 {
+		return err
+	}
+	if hc.dl.rd != 0 && time.Now().UnixNano() >= hc.dl.rd {
+		return err // the timeout is the connection's own
+	}
+	return errPark
+}
+
+// park leaves hc waiting for its request n without a goroutine: what
+// the stream held while it waited is given back (the buffers), and the
+// stream is marked so that serve does not end it.
+func (hc *HTTPConn) park(n int) {
+	s := hc.s
+	s.fx.task.wait()
+	hc.n = n
+	hc.br.Release()
+	hc.bw.Release()
+	s.parked = true
+}
+
+// serveParked is the goroutine of a parked connection: it waits for
+// the request, then serves the stream as serveHTTP did, ends it (and
+// the engine's count of its streams) or parks it again on a goroutine
+// of its own. The wait is the first thing on its stack, so the stack
+// stays at its starting size while the connection waits.
+func (e *Engine) serveParked(hc *HTTPConn) {
+	err := hc.waitParked()
+	s := hc.s
+	s.parked = false
+	if e.httpLoop(hc, hc.n, &err) {
+		go e.serveParked(hc)
+		return
+	}
+	s.finish()
+	e.wg.Done()
+}
+
+// waitParked is waitRequest for a parked connection: the sweep leaves
+// it alone, a soft stop ends a next request's wait.
+func (hc *HTTPConn) waitParked() (err error) {
+	what := waitFirst
+	if hc.n > 0 {
+		what = waitNext
+	}
+	hc.wait.Store(what | waitParked)
+	if what == waitNext && hc.s.Engine.Stopping() {
+		hc.wait.Store(waitBusy)
+		return errStopping
+	}
+	clockAway(hc.s.Thread, func() { err = hc.br.WaitData() })
+	hc.wait.Store(waitBusy)
+	return err
+}
