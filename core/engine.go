@@ -73,9 +73,11 @@ type Engine struct {
 	limit      connLimit // global maxconn (maxconn.go)
 	// httpConns are the HTTP client connections (their waits for a
 	// next request end at a soft stop: closeIdle; those waiting long
-	// park: park.go).
-	idleMu    sync.Mutex
-	httpConns map[*HTTPConn]struct{}
+	// park: park.go), but the parked ones, in parkedConns: the idle
+	// sweep looks at the others only.
+	idleMu      sync.Mutex
+	httpConns   map[*HTTPConn]struct{}
+	parkedConns map[*HTTPConn]struct{}
 	// ParkAfter is how long an HTTP connection waits for a request on
 	// its goroutine before it parks (park.go); 0 or less: never.
 	ParkAfter time.Duration
@@ -91,21 +93,22 @@ func New(log *Logger) *Engine {
 		log = NewLogger(nil)
 	}
 	return &Engine{
-		Log:        log,
-		Threads:    runtime.GOMAXPROCS(0),
-		BufSize:    DefaultBufSize,
-		MaxRewrite: 1024,
-		MaxHdr:     101,
-		Privs:      Privileges{UID: -1, GID: -1},
-		frontends:  map[string]*Proxy{},
-		backends:   map[string]*Proxy{},
-		Ext:        map[string]any{},
-		httpConns:  map[*HTTPConn]struct{}{},
-		ParkAfter:  DefaultParkAfter,
-		userlists:  map[string]*Userlist{},
-		httpErrors: map[string]*httpErrorsSection{},
-		pid:        os.Getpid(),
-		done:       make(chan struct{}),
+		Log:         log,
+		Threads:     runtime.GOMAXPROCS(0),
+		BufSize:     DefaultBufSize,
+		MaxRewrite:  1024,
+		MaxHdr:      101,
+		Privs:       Privileges{UID: -1, GID: -1},
+		frontends:   map[string]*Proxy{},
+		backends:    map[string]*Proxy{},
+		Ext:         map[string]any{},
+		httpConns:   map[*HTTPConn]struct{}{},
+		parkedConns: map[*HTTPConn]struct{}{},
+		ParkAfter:   DefaultParkAfter,
+		userlists:   map[string]*Userlist{},
+		httpErrors:  map[string]*httpErrorsSection{},
+		pid:         os.Getpid(),
+		done:        make(chan struct{}),
 	}
 }
 

@@ -205,6 +205,7 @@ func (hc *HTTPConn) end() {
 	e := hc.s.Engine
 	e.idleMu.Lock()
 	delete(e.httpConns, hc)
+	delete(e.parkedConns, hc)
 	e.idleMu.Unlock()
 	// the buffers serve the thread's next connections
 	hc.br.Release()
@@ -514,9 +515,11 @@ var errStopping = errors.New("stopping")
 func (e *Engine) closeIdle() {
 	e.idleMu.Lock()
 	defer e.idleMu.Unlock()
-	for hc := range e.httpConns {
-		if hc.wait.Load()&waitNext != 0 {
-			_ = hc.s.Client.SetReadDeadline(time.Now())
+	for _, conns := range [2]map[*HTTPConn]struct{}{e.httpConns, e.parkedConns} {
+		for hc := range conns {
+			if hc.wait.Load()&waitNext != 0 {
+				_ = hc.s.Client.SetReadDeadline(time.Now())
+			}
 		}
 	}
 }

@@ -22,8 +22,8 @@ import (
 //
 // The connections that serve requests never park (they are not idle
 // for ParkAfter), so the sweep costs nothing per request: one atomic
-// store when a wait starts, and a scan of the HTTP connections twice per
-// ParkAfter.
+// store when a wait starts. Twice per ParkAfter it scans the HTTP
+// connections that are not parked (Engine.parkedConns holds the others).
 
 // DefaultParkAfter is Engine.ParkAfter's default.
 const DefaultParkAfter = time.Second
@@ -105,7 +105,21 @@ func (hc *HTTPConn) park(n int) {
 	hc.n = n
 	hc.br.Release()
 	hc.bw.Release()
+	hc.moveTo(true)
 	s.parked = true
+}
+
+// moveTo moves hc to the engine's parked connections, or back.
+func (hc *HTTPConn) moveTo(parked bool) {
+	e := hc.s.Engine
+	from, to := e.httpConns, e.parkedConns
+	if !parked {
+		from, to = to, from
+	}
+	e.idleMu.Lock()
+	delete(from, hc)
+	to[hc] = struct{}{}
+	e.idleMu.Unlock()
 }
 
 // serveParked is the goroutine of a parked connection: it waits for
@@ -115,6 +129,7 @@ func (hc *HTTPConn) park(n int) {
 // stays at its starting size while the connection waits.
 func (e *Engine) serveParked(hc *HTTPConn) {
 	err := hc.waitParked()
+	hc.moveTo(false)
 	s := hc.s
 	s.parked = false
 	if e.httpLoop(hc, hc.n, &err) {
