@@ -423,7 +423,12 @@ func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
 		TunnelTimeout: be.Timeouts.Tunnel,
 		NoSplice:      !s.spliced(),
 		BufSize:       s.Engine.BufSize,
+		Pool:          s.Engine.bufPool(s.Thread),
 	}
+	// the forwarding lends its buffers while data is in them: a quiet
+	// WebSocket holds none
+	hc.br.Release()
+	hc.bw.Release()
 	clockIdle(s.Thread, func() { _, _ = netio.Forward(s.Client, sc, opts) })
 }
 
@@ -488,10 +493,11 @@ func takeBuffered(r *h1.Reader) []byte {
 
 // waitRequest waits for the client's next bytes: a new connection's
 // first request (what waitFirst), or a next one (waitNext, which a soft
-// stop ends: closeIdle, and the connection closes without an answer). The clock's ticker does not run for it (see
-// clockHold): a keep-alive or a new connection may wait for minutes; the
-// caller reads the clock when it ends (Stream.wake). A wait the idle
-// sweep interrupted returns errPark (park.go).
+// stop ends: closeIdle, and the connection closes without an answer).
+// The clock's ticker does not run for it (see clockHold): a keep-alive
+// or a new connection may wait for minutes; the caller reads the clock
+// when it ends (Stream.wake). A wait the idle sweep interrupted returns
+// errPark (park.go).
 func (hc *HTTPConn) waitRequest(what int32) (err error) {
 	hc.idleSince.Store(clockNS.Load())
 	hc.wait.Store(what)

@@ -528,7 +528,10 @@ func (e *Engine) relayResponse(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClo
 	if res.Framing == h1.FramingTunnel {
 		hc.buf = h1.AppendHead(hc.buf[:0], res)
 		_, _ = hc.bw.Write(hc.buf)
-		hc.tunnel(sc.Conn, takeBuffered(sc.br))
+		srvBuf := takeBuffered(sc.br)
+		sc.br.Release() // the tunnel lends its own (netio.Forward)
+		sc.bw.Release()
+		hc.tunnel(sc.Conn, srvBuf)
 		_ = sc.Close()
 		s.logHTTP(tx)
 		return false, failNone

@@ -312,6 +312,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limit
 		TunnelTimeout: be.Timeouts.Tunnel,
 		NoSplice:      !s.spliced(),
 		BufSize:       s.Engine.BufSize,
+		Pool:          s.Engine.bufPool(s.Thread),
 	}
 	clockIdle(s.Thread, func() { x.fwd, _ = netio.Forward(c, sc, opts) })
 	x.fwd.ToServer += pumped

@@ -88,6 +88,14 @@ type ForwardOptions struct {
 	// BufSize is the size of each direction's buffer when not splicing.
 	// Zero means DefaultBufSize ("tune.bufsize").
 	BufSize int
+
+	// Pool, when set, lends each direction its buffer (of the pool's
+	// size, BufSize then unused) while it has data in it: a direction
+	// waiting for its side to send holds none, as HAProxy's idle
+	// connections hold no buffer. Without it, or for a connection
+	// PollConn does not wrap (TLS), each direction has a buffer of its
+	// own for the whole forward.
+	Pool *BufPool
 }
 
 // ForwardStats describes a finished [Forward].
@@ -178,6 +186,7 @@ type forwarder struct {
 	dirs     [2]direction
 	splice   bool
 	bufSize  int
+	pool     *BufPool
 	activity *activity // nil without timeouts
 
 	firstEnd  atomic.Uint32 // Side
@@ -198,6 +207,7 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 			{from: server, to: client, prefix: opts.ServerPrefix},
 		},
 		bufSize: opts.BufSize,
+		pool:    opts.Pool,
 	}
 	if opts.TunnelTimeout > 0 {
 		f.timeout = [2]time.Duration{opts.TunnelTimeout, opts.TunnelTimeout}
@@ -266,12 +276,25 @@ func (f *forwarder) copySplice(d *direction) (side int, err error) {
 	return side, err
 }
 
-// copyBuffer copies through a buffer, counting activity.
+// copyBuffer copies through a buffer, counting activity. The buffer is
+// lent by f.pool while it holds data, when the source reads lent buffers.
 func (f *forwarder) copyBuffer(d *direction) (side int, err error) {
-	buf := make([]byte, f.bufSize)
 	src := f.io[d.from]
+	read := src.Read
+	var buf []byte
+	if lr, ok := src.(interface{ ReadLent(Lender) (int, error) }); ok && f.pool != nil {
+		l := &poolLender{pool: f.pool}
+		defer l.Release()
+		read = func([]byte) (int, error) {
+			n, err := lr.ReadLent(l)
+			buf = l.buf()
+			return n, err
+		}
+	} else {
+		buf = make([]byte, f.bufSize)
+	}
 	for {
-		nr, er := src.Read(buf)
+		nr, er := read(buf)
 		if nr > 0 {
 			f.activity.add(d.from)
 			nw, ew := f.write(d.to, buf[:nr])
@@ -286,6 +309,37 @@ func (f *forwarder) copyBuffer(d *direction) (side int, err error) {
 		if er != nil {
 			return d.from, er
 		}
+	}
+}
+
+// poolLender lends a BufPool's buffer to a connection's reads
+// (pollConn.ReadLent), which give it back while they wait.
+type poolLender struct {
+	pool *BufPool
+	pb   *[]byte
+}
+
+// Buffer returns the lent buffer, taking one from the pool if needed.
+func (l *poolLender) Buffer() []byte {
+	if l.pb == nil {
+		l.pb = l.pool.Get()
+	}
+	return *l.pb
+}
+
+// buf returns the buffer held, nil if none.
+func (l *poolLender) buf() []byte {
+	if l.pb == nil {
+		return nil
+	}
+	return *l.pb
+}
+
+// Release gives the buffer back.
+func (l *poolLender) Release() {
+	if l.pb != nil {
+		l.pool.Put(l.pb)
+		l.pb = nil
 	}
 }
 

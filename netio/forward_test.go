@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -29,6 +30,7 @@ type forwardMode struct {
 var forwardModes = []forwardMode{
 	{name: "splice", pair: tcpConns, spliced: true, tcpReset: true},
 	{name: "nosplice", opts: netio.ForwardOptions{NoSplice: true}, pair: tcpConns, tcpReset: true},
+	{name: "nosplice_pool", opts: netio.ForwardOptions{NoSplice: true, Pool: netio.NewBufPool(netio.DefaultBufSize)}, pair: tcpConns, tcpReset: true},
 	{name: "memnet", pair: memConns},
 }
 
@@ -86,6 +88,9 @@ type forwardResult struct {
 // merged with the mode's.
 func startForward(m forwardMode, pc, ps net.Conn, opts netio.ForwardOptions) <-chan forwardResult {
 	opts.NoSplice = opts.NoSplice || m.opts.NoSplice
+	if opts.Pool == nil {
+		opts.Pool = m.opts.Pool
+	}
 	res := make(chan forwardResult, 1)
 	go func() {
 		st, err := netio.Forward(pc, ps, opts)
@@ -159,6 +164,62 @@ func TestForwardEcho(t *testing.T) {
 			t.Error("proxy server side still open")
 		}
 	})
+}
+
+// TestForwardLendsBuffers: with a pool, a direction holds a buffer only
+// while data is in it; both give theirs back while they wait.
+func TestForwardLendsBuffers(t *testing.T) {
+	checkForwardLeaks(t)
+	pool := netio.NewBufPool(4096)
+	var bufs [2][]byte // each direction's, so that the pool never makes one
+	for i := range bufs {
+		bufs[i] = make([]byte, pool.Size())
+		pool.Put(&bufs[i])
+	}
+	// lent reports whether msg went through one of the pool's buffers
+	lent := func(msg []byte) bool {
+		return bytes.HasPrefix(bufs[0], msg) || bytes.HasPrefix(bufs[1], msg)
+	}
+	c, pc, ps, s := tcpConns(t)
+	res := make(chan forwardResult, 1)
+	go func() {
+		st, err := netio.Forward(pc, ps, netio.ForwardOptions{NoSplice: true, Pool: pool})
+		res <- forwardResult{st, err}
+	}()
+	go func() {
+		io.Copy(s, s)
+		s.Close()
+	}()
+	buf := make([]byte, 64)
+	for i := range 3 {
+		msg := []byte(fmt.Sprintf("message %d", i))
+		c.Write(msg)
+		if _, err := io.ReadFull(c, buf[:len(msg)]); err != nil || !bytes.Equal(buf[:len(msg)], msg) {
+			t.Fatalf("echo = %q, %v", buf[:len(msg)], err)
+		}
+		var free int
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if free = pool.Free(); free == 2 {
+				break
+			}
+		}
+		if free != 2 {
+			t.Fatalf("after message %d, waiting: %d buffers in the pool, want 2", i, free)
+		}
+		if !lent(msg) {
+			t.Fatalf("message %d did not go through the pool's buffers", i)
+		}
+	}
+	closeWriteConn(t, c)
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatal(err)
+	}
+	if r := wait(t, res); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if free := pool.Free(); free != 2 {
+		t.Errorf("after Forward: %d buffers in the pool, want 2", free)
+	}
 }
 
 func TestForwardHalfClose(t *testing.T) {
