@@ -96,6 +96,13 @@ backend be_none
 			c.c.Close()
 			next(p)
 		}
+		if im.lp != nil {
+			// the TCP line counts the connections still open (%ac): the
+			// HTTP ones end once they read their client's close, after
+			// their lines (a slow host, -race, saw one of them there)
+			fe := im.lp.e.Frontend("fe")
+			waitUntil(t, "the HTTP connections' end", func() bool { return fe.Conns.Load() == 0 })
+		}
 		lc := dialLine(t, im.addrs[1])
 		lc.send("x")
 		lc.line(t)
