@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// Memory per idle keep-alive connection: each proxy, on the plain_proxy configuration,
-// gets N client connections that each make one request and then stay open; the proxy's
-// VmRSS grows by what it keeps per waiting connection (HAProxy: no buffer, ~1 KiB). And
+// Memory per idle connection: each proxy, on the plain_proxy configuration, gets N client
+// connections that each make one request and then stay open (on tcp_proxy_echo's, N
+// forwarded TCP connections that each had a line echoed); the proxy's VmRSS grows by what
+// it keeps per waiting connection (HAProxy: no buffer, ~1 KiB). And
 // what they cost while they wait: the proxy's thread switches per second, how often
 // something wakes it with nothing to do.
 //
@@ -43,9 +44,25 @@ const (
 	openedGradually = "in 4 batches 1.6 s apart"
 )
 
+// idleKind is a kind of idle connection: the scenario whose configuration serves it,
+// how one is opened and taken past its first exchange, and the openings measured.
+type idleKind struct {
+	name, scenario string
+	open           func(addr string) (net.Conn, error)
+	openings       []string
+}
+
+// idleKinds: HTTP keep-alive connections (they park, so both openings), and forwarded TCP
+// connections (tcp_proxy_echo: a line echoed by the origin), which do not.
+var idleKinds = []idleKind{
+	{"HTTP keep-alive", "plain_proxy", idleConn, []string{openedAtOnce, openedGradually}},
+	{"TCP forwarded", "tcp_proxy_echo", idleTCPConn, []string{openedAtOnce}},
+}
+
 // idleResult is one measurement (a row of idle.tsv).
 type idleResult struct {
 	Binary        string
+	Kind          string // idleKind.name
 	Opening       string // openedAtOnce, openedGradually
 	Conns, Round  int
 	Status, Note  string
@@ -61,33 +78,35 @@ func (s *suite) runIdle(ctx context.Context) {
 	if s.opt.full {
 		n = idleFull
 	}
-	dir := filepath.Join(s.scenarioDir, "plain_proxy")
 	for round := 1; round <= s.opt.expRounds && ctx.Err() == nil; round++ {
-		for _, opening := range []string{openedAtOnce, openedGradually} {
-			for _, bin := range s.bins {
-				r := idleResult{Binary: bin.Name, Opening: opening, Conns: n, Round: round, Status: statusOK}
-				if err := s.idleOnce(ctx, bin, dir, &r); err != nil {
-					r.Status, r.Note = statusFailed, oneLine(err.Error())
+		for _, k := range idleKinds {
+			for _, opening := range k.openings {
+				for _, bin := range s.bins {
+					r := idleResult{Binary: bin.Name, Kind: k.name, Opening: opening, Conns: n, Round: round, Status: statusOK}
+					if err := s.idleOnce(ctx, bin, k, &r); err != nil {
+						r.Status, r.Note = statusFailed, oneLine(err.Error())
+					}
+					s.logf("idle round %d %-8s %d %s connections %s %-6s rss %s -> %s: %.1f KiB each, %.0f thread switches/s %s",
+						round, bin.Name, n, k.name, opening, r.Status, mib(r.Before), mib(r.After), r.PerConn()/1024, r.Wakeups, r.Note)
+					s.idle = append(s.idle, r)
 				}
-				s.logf("idle round %d %-8s %d connections %s %-6s rss %s -> %s: %.1f KiB each, %.0f thread switches/s %s",
-					round, bin.Name, n, opening, r.Status, mib(r.Before), mib(r.After), r.PerConn()/1024, r.Wakeups, r.Note)
-				s.idle = append(s.idle, r)
 			}
 		}
 	}
 }
 
-// idleOnce starts bin, opens r.Conns keep-alive connections each past one request, and
-// reads the proxy's memory before and after.
-func (s *suite) idleOnce(ctx context.Context, bin binary, dir string, r *idleResult) error {
-	px, err := s.startProxy(ctx, bin, dir, filepath.Join(dir, "bench.cfg"), proxyCPUs, fmt.Sprintf("idle.%d", r.Round), nil)
+// idleOnce starts bin on k's configuration, opens r.Conns connections of kind k each past
+// its first exchange, and reads the proxy's memory before and after.
+func (s *suite) idleOnce(ctx context.Context, bin binary, k idleKind, r *idleResult) error {
+	dir := filepath.Join(s.scenarioDir, k.scenario)
+	px, err := s.startProxy(ctx, bin, dir, filepath.Join(dir, "bench.cfg"), proxyCPUs, fmt.Sprintf("idle.%s.%d", k.scenario, r.Round), nil)
 	if err != nil {
 		return err
 	}
 	defer px.p.stop()
-	warm, err := idleConn(px.addr)
+	warm, err := k.open(px.addr)
 	if err != nil {
-		return fmt.Errorf("first request: %w", err)
+		return fmt.Errorf("first exchange: %w", err)
 	}
 	warm.Close()
 	time.Sleep(200 * time.Millisecond)
@@ -111,7 +130,7 @@ func (s *suite) idleOnce(ctx context.Context, bin binary, dir string, r *idleRes
 		if len(conns) > 0 && len(conns)%batch == 0 {
 			time.Sleep(idleBatchPause)
 		}
-		c, err := idleConn(px.addr)
+		c, err := k.open(px.addr)
 		if err != nil {
 			return fmt.Errorf("connection %d: %w", len(conns)+1, err)
 		}
@@ -165,27 +184,52 @@ func idleConn(addr string) (net.Conn, error) {
 	return c, nil
 }
 
+// idleTCPConn connects to addr (tcp_proxy_echo's proxy) and has one line echoed.
+func idleTCPConn(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := "", error(nil)
+	if _, err = io.WriteString(c, "ping\n"); err == nil {
+		line, err = bufio.NewReaderSize(c, 64).ReadString('\n')
+	}
+	if err == nil && line != "ping\n" {
+		err = fmt.Errorf("echo %q", line)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
+
 // idleTable writes the medians per binary.
 func (s *suite) idleTable(b *strings.Builder) {
-	fmt.Fprintf(b, "\n## Memory per idle keep-alive connection\n\n")
-	fmt.Fprintf(b, "plain_proxy's configuration; each connection made one request and waits for its next: "+
-		"the proxy's VmRSS before and 1 s after they were opened (all at once, or %s), and its thread "+
+	fmt.Fprintf(b, "\n## Memory per idle connection\n\n")
+	fmt.Fprintf(b, "HTTP keep-alive: plain_proxy's configuration, each connection made one request and waits "+
+		"for its next; TCP forwarded: tcp_proxy_echo's, each connection had one line echoed and waits. "+
+		"The proxy's VmRSS before and 1 s after they were opened (all at once, or %s), and its thread "+
 		"switches per second while they wait, over 1 s (medians of %d rounds).\n\n", openedGradually, s.opt.expRounds)
-	fmt.Fprintf(b, "| binary | connections | opened | RSS before | RSS after | per connection | thread switches/s while idle |\n|---|--:|---|--:|--:|--:|--:|\n")
-	for _, opening := range []string{openedAtOnce, openedGradually} {
-		for _, bin := range s.bins {
-			s.idleRow(b, bin.Name, opening)
+	fmt.Fprintf(b, "| binary | connections | kind | opened | RSS before | RSS after | per connection | thread switches/s while idle |\n|---|--:|---|---|--:|--:|--:|--:|\n")
+	for _, k := range idleKinds {
+		for _, opening := range k.openings {
+			for _, bin := range s.bins {
+				s.idleRow(b, bin.Name, k.name, opening)
+			}
 		}
 	}
 }
 
-// idleRow writes the table's row of binary's connections opened as opening says.
-func (s *suite) idleRow(b *strings.Builder, binary, opening string) {
+// idleRow writes the table's row of binary's connections of kind opened as opening says.
+func (s *suite) idleRow(b *strings.Builder, binary, kind, opening string) {
 	{
 		var before, after, per, wake []float64
 		note, n := "", 0
 		for _, r := range s.idle {
-			if r.Binary != binary || r.Opening != opening {
+			if r.Binary != binary || r.Kind != kind || r.Opening != opening {
 				continue
 			}
 			n = r.Conns
@@ -198,10 +242,10 @@ func (s *suite) idleRow(b *strings.Builder, binary, opening string) {
 		}
 		if len(per) == 0 {
 			if n > 0 {
-				fmt.Fprintf(b, "| %s | %d | %s | %s | | | |\n", binary, n, opening, orDash(note))
+				fmt.Fprintf(b, "| %s | %d | %s | %s | %s | | | |\n", binary, n, kind, opening, orDash(note))
 			}
 			return
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %.1f KiB | %.0f |\n", binary, n, opening, mib(int64(med(before))), mib(int64(med(after))), med(per)/1024, med(wake))
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %.1f KiB | %.0f |\n", binary, n, kind, opening, mib(int64(med(before))), mib(int64(med(after))), med(per)/1024, med(wake))
 	}
 }

@@ -146,9 +146,9 @@ func (s *suite) writeOutputs() error {
 	for _, r := range s.startup {
 		st = append(st, []string{r.Binary, itoa(r.Backends), fmt.Sprint(r.Script), itoa(r.Round), r.Status, f3(r.Seconds), fmt.Sprint(r.RSS), fmt.Sprint(r.HWM), r.Note})
 	}
-	id := [][]string{{"binary", "connections", "opened", "round", "status", "vmrss_before_bytes", "vmrss_after_bytes", "bytes_per_conn", "thread_switches_per_s", "note"}}
+	id := [][]string{{"binary", "connections", "kind", "opened", "round", "status", "vmrss_before_bytes", "vmrss_after_bytes", "bytes_per_conn", "thread_switches_per_s", "note"}}
 	for _, r := range s.idle {
-		id = append(id, []string{r.Binary, itoa(r.Conns), r.Opening, itoa(r.Round), r.Status, fmt.Sprint(r.Before), fmt.Sprint(r.After), f0(r.PerConn()), f0(r.Wakeups), r.Note})
+		id = append(id, []string{r.Binary, itoa(r.Conns), r.Kind, r.Opening, itoa(r.Round), r.Status, fmt.Sprint(r.Before), fmt.Sprint(r.After), f0(r.PerConn()), f0(r.Wakeups), r.Note})
 	}
 	gb := [][]string{{"package", "benchmark", "status", "ns_op", "bytes_op", "allocs_op", "extra", "note"}}
 	for _, r := range s.gobench {
