@@ -141,14 +141,19 @@ type ForwardStats struct {
 func Forward(client, server net.Conn, opts ForwardOptions) (ForwardStats, error) {
 	f := newForwarder(client, server, opts)
 	defer f.closeAll()
-	done := make(chan int, 2)
-	for i := range f.dirs {
-		go func() {
-			f.run(&f.dirs[i])
-			done <- i
-		}()
-	}
-	f.watch(done)
+	// The caller copies the client's direction, a goroutine the server's:
+	// an idle forwarded connection has two goroutines, its idle timeouts
+	// a timer (watch).
+	done := make(chan struct{})
+	toClient, toServer := &f.dirs[1], &f.dirs[0]
+	go func() {
+		f.run(toClient)
+		close(done)
+	}()
+	w := f.watch()
+	f.run(toServer)
+	<-done
+	w.stop()
 
 	st := ForwardStats{
 		ToServer: f.dirs[0].n,
@@ -193,6 +198,8 @@ type forwarder struct {
 	aborting  atomic.Bool   // set before closing both connections on error
 	closed    [2]atomic.Bool
 	closeOnce sync.Once
+	// running[i]: dirs[i], which copies from side i, goes on
+	running [2]atomic.Bool
 
 	mu  sync.Mutex
 	err *ForwardError // first error, under mu
@@ -233,11 +240,15 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 	if f.timeout[client] > 0 || f.timeout[server] > 0 {
 		f.activity = newActivity(f.conns)
 	}
+	f.running[client].Store(true)
+	f.running[server].Store(true)
 	return f
 }
 
-// run copies one direction, then half-closes its destination.
+// run copies one direction, then half-closes its destination; the
+// direction then stops counting for the idle timeouts (watch).
 func (f *forwarder) run(d *direction) {
+	defer f.running[d.from].Store(false)
 	var side int
 	var err error
 	if len(d.prefix) > 0 {

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -14,9 +15,9 @@ import (
 //
 // Deadlines cannot tell an idle connection from a busy one while the net
 // package splices, since it reports progress only when the whole copy ends.
-// So Forward sets no deadline: the goroutine that called it samples each
-// side's activity every quarter of the smallest timeout and closes both
-// connections when a side stayed idle too long. Between TCP sockets the
+// So Forward sets no deadline: a timer samples each side's activity every
+// quarter of the smallest timeout (watcher) and closes both connections
+// when a side stayed idle too long. Between TCP sockets the
 // kernel's counters (TCP_INFO bytes received and acknowledged, SIOCOUTQ)
 // provide activity without touching the copy; other connections count their
 // reads and writes.
@@ -82,64 +83,92 @@ func (a *activity) sample(i int) (count uint64, pending bool) {
 	return count, pending
 }
 
-// watch waits for both directions to end, and enforces the idle timeouts
-// meanwhile. done receives the index of each direction that ends.
-func (f *forwarder) watch(done <-chan int) {
+// watcher enforces the idle timeouts of a forward: a timer samples each
+// side's activity every quarter of the smallest timeout.
+type watcher struct {
+	f    *forwarder
+	tick time.Duration
+	// seen and last are each side's activity sample and when it last
+	// changed; only the timer's function uses them, one run at a time.
+	seen [2]uint64
+	last [2]time.Time
+	mu   sync.Mutex
+	t    *time.Timer
+	done bool // stop was called: the timer is not armed again
+}
+
+// watch starts enforcing f's idle timeouts, if it has any (a nil
+// *watcher otherwise). The caller stops it once both directions ended.
+func (f *forwarder) watch() *watcher {
 	if f.activity == nil {
-		<-done
-		<-done
+		return nil
+	}
+	w := &watcher{f: f}
+	for _, t := range f.timeout {
+		if t > 0 && (w.tick == 0 || t/4 < w.tick) {
+			w.tick = t / 4
+		}
+	}
+	w.tick = max(w.tick, minTick)
+	for i := range w.seen {
+		w.seen[i], _ = f.activity.sample(i)
+		w.last[i] = time.Now()
+	}
+	w.mu.Lock()
+	w.t = time.AfterFunc(w.tick, w.check)
+	w.mu.Unlock()
+	return w
+}
+
+// stop stops the timer; a check running meanwhile aborts nothing more
+// (the directions ended) and does not arm it again.
+func (w *watcher) stop() {
+	if w == nil {
 		return
 	}
-	tick := time.Duration(0)
-	for _, t := range f.timeout {
-		if t > 0 && (tick == 0 || t/4 < tick) {
-			tick = t / 4
-		}
-	}
-	tick = max(tick, minTick)
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
+	w.mu.Lock()
+	w.done = true
+	w.t.Stop()
+	w.mu.Unlock()
+}
 
-	running := [2]bool{true, true} // dirs[i] copies from side i
-	var seen [2]uint64
-	var last [2]time.Time
-	for i := range seen {
-		seen[i], _ = f.activity.sample(i)
-		last[i] = time.Now()
-	}
-	for left := 2; left > 0; {
-		select {
-		case d := <-done:
-			running[d] = false
-			left--
-		case now := <-ticker.C:
-			if f.aborting.Load() {
+// check samples the activity and times a side out when it stayed idle for
+// its timeout while the forward was waiting on it.
+func (w *watcher) check() {
+	f, now := w.f, time.Now()
+	if !f.aborting.Load() {
+		var count [2]uint64
+		var pending [2]bool
+		for i := range count {
+			count[i], pending[i] = f.activity.sample(i)
+		}
+		for i := range count {
+			if f.timeout[i] == 0 {
 				continue
 			}
-			var count [2]uint64
-			var pending [2]bool
-			for i := range count {
-				count[i], pending[i] = f.activity.sample(i)
+			// HAProxy compat: a side's timer runs while we wait to
+			// deliver to it, or to read from it, but not while what it
+			// sent is stuck on the other side (no room to read into).
+			waiting := pending[i] || f.running[i].Load() && !pending[1-i]
+			if count[i] != w.seen[i] || !waiting {
+				w.seen[i], w.last[i] = count[i], now
+				continue
 			}
-			for i := range count {
-				if f.timeout[i] == 0 {
-					continue
-				}
-				// HAProxy compat: a side's timer runs while we wait to
-				// deliver to it, or to read from it, but not while what it
-				// sent is stuck on the other side (no room to read into).
-				waiting := pending[i] || running[i] && !pending[1-i]
-				if count[i] != seen[i] || !waiting {
-					seen[i], last[i] = count[i], now
-					continue
-				}
-				if now.Sub(last[i]) >= f.timeout[i] {
+			if now.Sub(w.last[i]) >= f.timeout[i] {
+				w.mu.Lock()
+				if !w.done {
 					f.timedOut(i)
-					break
 				}
+				w.mu.Unlock()
+				break
 			}
 		}
 	}
+	w.mu.Lock()
+	if !w.done {
+		w.t.Reset(w.tick)
+	}
+	w.mu.Unlock()
 }
 
 // timedOut records an idle timeout on side i and aborts both directions.

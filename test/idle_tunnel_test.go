@@ -85,7 +85,7 @@ func echoLine(t *testing.T, c net.Conn, br *bufio.Reader) {
 // either side holds no buffer (netio.Forward borrows them from the
 // engine's pool while data is in them), as HAProxy's idle connections
 // hold none: one 16 KiB buffer per direction was kept for the whole
-// connection (40 KiB of heap each in this test then, 8.4 KiB now).
+// connection (40 KiB of heap each in this test then, 7.3 KiB now).
 func TestIdleTCPForwardHoldsNoBuffer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 200 connections")
