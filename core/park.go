@@ -96,8 +96,8 @@ func (hc *HTTPConn) parkRequested(what int32, err error) error {
 	return errPark
 }
 
-// park leaves hc waiting for its request n without a goroutine: what
-// the stream held while it waited is given back (the buffers), and the
+// park leaves hc's request n to serveParked's goroutine: what the
+// stream held while it waited is given back (the buffers), and the
 // stream is marked so that serve does not end it.
 func (hc *HTTPConn) park(n int) {
 	s := hc.s
