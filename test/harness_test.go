@@ -55,7 +55,10 @@ func startProxy(t testing.TB, cfg string, files map[string]string) *proxy {
 }
 
 // startProxyWith is startProxy with setup called on the engine before it
-// starts (engine settings no configuration line sets).
+// starts (engine settings no configuration line sets). With
+// LUAPROXY_TEST_PARK_AFTER set (a duration), every engine parks its idle
+// HTTP connections that soon (core/park.go): the whole package passes
+// with 4ms, each test's keep-alive waits then going through the parking.
 func startProxyWith(t testing.TB, cfg string, files map[string]string, setup func(*core.Engine)) *proxy {
 	t.Helper()
 	dir := t.TempDir()
@@ -77,6 +80,9 @@ func startProxyWith(t testing.TB, cfg string, files map[string]string, setup fun
 	e := core.New(core.NewLogger(log))
 	if err := e.Load(c); err != nil {
 		t.Fatalf("load: %v\nlog:\n%s", err, log)
+	}
+	if d, err := time.ParseDuration(os.Getenv("LUAPROXY_TEST_PARK_AFTER")); err == nil {
+		e.ParkAfter = d // every test's connections park (a stress of park.go)
 	}
 	if setup != nil {
 		setup(e)
