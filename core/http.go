@@ -493,7 +493,8 @@ func takeBuffered(r *h1.Reader) []byte {
 
 // waitRequest waits for the client's next bytes: a new connection's
 // first request (what waitFirst), or a next one (waitNext, which a soft
-// stop ends: closeIdle, and the connection closes without an answer).
+// stop ends: closeIdle, and the connection closes without an answer);
+// with waitParked, on a parked connection's goroutine (serveParked).
 // The clock's ticker does not run for it (see clockHold): a keep-alive
 // or a new connection may wait for minutes; the caller reads the clock
 // when it ends (Stream.wake). A wait the idle sweep interrupted returns

@@ -141,18 +141,12 @@ func (e *Engine) serveParked(hc *HTTPConn) {
 }
 
 // waitParked is waitRequest for a parked connection: the sweep leaves
-// it alone, a soft stop ends a next request's wait.
-func (hc *HTTPConn) waitParked() (err error) {
+// it alone (it asks only waitFirst and waitNext), a soft stop ends a next
+// request's wait.
+func (hc *HTTPConn) waitParked() error {
 	what := waitFirst
 	if hc.n > 0 {
 		what = waitNext
 	}
-	hc.wait.Store(what | waitParked)
-	if what == waitNext && hc.s.Engine.Stopping() {
-		hc.wait.Store(waitBusy)
-		return errStopping
-	}
-	clockAway(hc.s.Thread, func() { err = hc.br.WaitData() })
-	hc.wait.Store(waitBusy)
-	return err
+	return hc.waitRequest(what | waitParked)
 }
