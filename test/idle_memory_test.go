@@ -26,14 +26,6 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 	}
 	p := okProxy(t)
 	const n = 300
-	measure := func() (heap, stack int64) {
-		runtime.GC()
-		runtime.GC() // a sync.Pool empties over two collections
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return int64(ms.HeapInuse), int64(ms.StackInuse)
-	}
 	one := func(c net.Conn, br *bufio.Reader) {
 		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 			t.Fatal(err)
@@ -50,7 +42,7 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 	one(warm, bufio.NewReader(warm))
 	warm.Close()
 	time.Sleep(50 * time.Millisecond)
-	heap0, stack0 := measure()
+	heap0, stack0 := memInUse()
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -64,7 +56,7 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 		one(c, bufio.NewReaderSize(c, 64))
 	}
 	time.Sleep(100 * time.Millisecond) // every stream back to its wait
-	heap1, stack1 := measure()
+	heap1, stack1 := memInUse()
 	heap, stack := (heap1-heap0)/n, (stack1-stack0)/n
 	t.Logf("%d idle keep-alive connections: %d bytes of heap and %d of goroutine stack each", n, heap, stack)
 	// One buffer held would be 16 KiB; the stream and the connection
@@ -81,6 +73,17 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 	if s := p.log.String(); strings.Contains(s, "panic") {
 		t.Errorf("log: %s", s)
 	}
+}
+
+// memInUse returns the Go heap and goroutine stacks in use, after the
+// collections that empty the pools (a sync.Pool empties over two).
+func memInUse() (heap, stack int64) {
+	runtime.GC()
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse), int64(ms.StackInuse)
 }
 
 // TestConnectionBuffersReused checks that a connection's buffers go back

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,12 +46,8 @@ func lineEcho(head string) func(c net.Conn) {
 func idleHeapPerConn(t *testing.T, n int, open func() net.Conn) int64 {
 	t.Helper()
 	heap := func() int64 {
-		runtime.GC()
-		runtime.GC() // a sync.Pool empties over two collections
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return int64(ms.HeapInuse)
+		h, _ := memInUse()
+		return h
 	}
 	open().Close() // the pools
 	time.Sleep(50 * time.Millisecond)

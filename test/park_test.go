@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -42,11 +41,8 @@ func TestParkedConnectionsGiveTheirStacksBack(t *testing.T) {
 	p := okProxyWith(t, "", parkQuickly)
 	const n = 200
 	stacks := func() int64 {
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return int64(ms.StackInuse)
+		_, stack := memInUse()
+		return stack
 	}
 	warm := must(net.Dial("tcp", p.addr(0)))
 	okRequest(t, warm, bufio.NewReader(warm))
