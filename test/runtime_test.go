@@ -25,9 +25,17 @@ func TestMonitorThreadStaysAwake(t *testing.T) {
 	if !strings.Contains(os.Getenv("GO_LDFLAGS"), "schedtrace=") {
 		t.Skip("GO_LDFLAGS has no schedtrace default: run through make test")
 	}
-	awake := idleSwitches(t, nil)
-	asleep := idleSwitches(t, []string{"GODEBUG=schedtrace=0"})
-	t.Logf("thread switches of an idle proxy in 500 ms: %d with the default, %d with GODEBUG=schedtrace=0", awake, asleep)
+	// A busy machine wakes the proxy too (a run under a loaded CI saw 34
+	// against 54): up to three tries.
+	var awake, asleep int
+	for try := 0; try < 3; try++ {
+		awake = idleSwitches(t, nil)
+		asleep = idleSwitches(t, []string{"GODEBUG=schedtrace=0"})
+		t.Logf("thread switches of an idle proxy in 500 ms: %d with the default, %d with GODEBUG=schedtrace=0", awake, asleep)
+		if awake >= 10 && asleep*2 <= awake {
+			break
+		}
+	}
 	if awake < 10 {
 		t.Errorf("an idle proxy switched threads %d times in 500 ms, want >= 10 (the monitor thread polling every 10 ms)", awake)
 	}
