@@ -105,10 +105,7 @@ func (e *Engine) drain(px *Proxy, b *Bind, ln net.Listener) {
 				break
 			}
 			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				e.serveLimited(px, b, c)
-			}()
+			go e.serveConn(px, b, c)
 		}
 	}
 	_ = ln.Close()

@@ -384,14 +384,19 @@ func (e *Engine) accept(px *Proxy, b *Bind, ln net.Listener) {
 		// or drained at a stop.
 		e.acceptPaused(px)
 		e.wg.Add(1)
-		go func() {
-			if hc := e.serveLimited(px, b, c); hc != nil {
-				go e.serveParked(hc) // the stream's end is its, Done too
-				return
-			}
-			e.wg.Done()
-		}()
+		go e.serveConn(px, b, c)
 	}
+}
+
+// serveConn serves c, counted in e.wg until its stream ends: here, or
+// where it goes on (a parked HTTP connection, a TCP forward), which
+// then counts it off.
+func (e *Engine) serveConn(px *Proxy, b *Bind, c net.Conn) {
+	if next := e.serveLimited(px, b, c); next != nil {
+		next()
+		return
+	}
+	e.wg.Done()
 }
 
 // Stop closes the listeners, once the connections already queued on them

@@ -93,9 +93,9 @@ func (e *Engine) waitAcceptRoom(px *Proxy, b *Bind) bool {
 }
 
 // serveLimited serves c once it is counted in every limit of b; its
-// stream releases them when it ends (Stream.finish). It returns the
-// connection when its stream parked (see serve).
-func (e *Engine) serveLimited(px *Proxy, b *Bind, c net.Conn) *HTTPConn {
+// stream releases them when it ends (Stream.finish). It returns what
+// serve returns: what starts the stream's next part, if it goes on.
+func (e *Engine) serveLimited(px *Proxy, b *Bind, c net.Conn) (next func()) {
 	ls := e.limits(px, b)
 	for _, l := range ls {
 		l.take(nil) // streams end, even when stopping: room comes

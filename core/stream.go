@@ -82,8 +82,9 @@ type Stream struct {
 	// connection limits are held until the stream ends (serveLimited).
 	bind    *Bind
 	limited bool
-	// parked: the stream's goroutine left it waiting for a next request,
-	// which a new goroutine waits for (park.go); finish then runs there.
+	// parked: the stream goes on on other goroutines, where finish runs:
+	// waiting for a next request (park.go), forwarded in TCP mode
+	// (serveTCP). serve does not end it.
 	parked bool
 }
 
@@ -185,13 +186,14 @@ func (s *Stream) InspectDeadline() time.Time {
 	return time.Time{}
 }
 
-// serve runs a stream to its end, or until it parks between two HTTP
-// requests: it then returns the parked connection, whose new goroutine
-// ends the stream (serveParked). limited says that the connection holds
-// its limits (serveLimited), released when the stream ends. accepted is
-// when a TLS connection was accepted, before its handshake (zero for a
-// plain one).
-func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limited bool) (parked *HTTPConn) {
+// serve runs a stream to its end, or until it goes on elsewhere: parked
+// between two HTTP requests, or forwarded in TCP mode. It then returns
+// the function that starts what goes on, to call once serve returned;
+// the stream ends there, which also counts it off e.wg (see accept).
+// limited says that the connection holds its limits (serveLimited),
+// released when the stream ends. accepted is when a TLS connection was
+// accepted, before its handshake (zero for a plain one).
+func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limited bool) (next func()) {
 	s := e.newStream(fe, c)
 	s.bind, s.limited = b, limited
 	clockHold(s.Thread)
@@ -246,7 +248,10 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limit
 		return
 	}
 	if fe.Mode == "http" {
-		return e.serveHTTP(s)
+		if hc := e.serveHTTP(s); hc != nil {
+			return func() { go e.serveParked(hc) }
+		}
+		return nil
 	}
 	be := fe
 	if fe.Cap&CapBE == 0 {
@@ -259,9 +264,17 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limit
 	if be != fe && !s.tcpFilters(be) {
 		return
 	}
+	return s.serveTCP(be)
+}
+
+// serveTCP connects the stream to a server of be and forwards between
+// them. Forwarded (nothing filters the stream), the connection goes on
+// on the forward's goroutines, where the stream ends: serveTCP returns
+// the function that starts them (see serve).
+func (s *Stream) serveTCP(be *Proxy) (next func()) {
+	c, fe := s.Client, s.Frontend
 	countBackend(be)
 	be.BeConns.Add(1)
-	defer be.BeConns.Add(-1)
 	sc, err := s.connect(be, &lbInput{src: addrOf(c.RemoteAddr()), strm: s, stick: s.directServer(be), onQueue: s.tcpQueueWatch})
 	if err == errClientAbort {
 		// what came is counted as received (%U)
@@ -269,11 +282,17 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limit
 		x.fwd.ToServer = int64(len(s.Req.out) + len(s.Req.in))
 	}
 	if err != nil {
-		return // HAProxy compat: TCP mode with no server closes the connection
+		be.BeConns.Add(-1)
+		return nil // HAProxy compat: TCP mode with no server closes the connection
 	}
 	s.ServerConn = sc
 	s.stickStore(be)
-	defer s.Server.release()
+	defer func() {
+		if next == nil {
+			s.Server.release()
+			be.BeConns.Add(-1)
+		}
+	}()
 	s.logTCPASAP()
 	x := extOf(s)
 	if fc := s.filters; fc != nil {
@@ -314,11 +333,22 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limit
 		BufSize:       s.Engine.BufSize,
 		Pool:          s.Engine.bufPool(s.Thread),
 	}
-	clockIdle(s.Thread, func() { x.fwd, _ = netio.Forward(c, sc, opts) })
-	x.fwd.ToServer += pumped
-	x.fwdDone = true
-	s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
-	return nil
+	s.parked = true
+	return func() {
+		clockRelease(s.Thread) // Forward keeps its own time
+		netio.ForwardAsync(c, sc, opts, func(st netio.ForwardStats, _ error) {
+			clockHold(s.Thread)
+			tick()
+			x.fwd = st
+			x.fwd.ToServer += pumped
+			x.fwdDone = true
+			s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
+			s.Server.release()
+			be.BeConns.Add(-1)
+			s.finish()
+			s.Engine.wg.Done()
+		})
+	}
 }
 
 // finish ends the stream: it undoes, last first, what serveLimited,

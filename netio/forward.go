@@ -154,7 +154,37 @@ func Forward(client, server net.Conn, opts ForwardOptions) (ForwardStats, error)
 	f.run(toServer)
 	<-done
 	w.stop()
+	return f.result()
+}
 
+// ForwardAsync forwards as Forward does, but returns at once: each
+// direction copies on a goroutine of its own, and the last one to end
+// closes both connections and calls done with what Forward would have
+// returned. The caller's goroutine is free meanwhile: a forwarded
+// connection that waits holds only the two goroutines waiting, whose
+// stacks start small, and not the stack of whatever set the forward up
+// (a proxy's rules, its connect, a Lua script). done runs on one of the
+// forward's goroutines.
+func ForwardAsync(client, server net.Conn, opts ForwardOptions, done func(ForwardStats, error)) {
+	f := newForwarder(client, server, opts)
+	var left atomic.Int32
+	left.Store(2)
+	w := f.watch()
+	end := func(d *direction) {
+		f.run(d)
+		if left.Add(-1) != 0 {
+			return
+		}
+		w.stop()
+		f.closeAll()
+		done(f.result())
+	}
+	go end(&f.dirs[1])
+	go end(&f.dirs[0])
+}
+
+// result returns what Forward returns once both directions ended.
+func (f *forwarder) result() (ForwardStats, error) {
 	st := ForwardStats{
 		ToServer: f.dirs[0].n,
 		ToClient: f.dirs[1].n,

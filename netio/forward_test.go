@@ -25,6 +25,7 @@ type forwardMode struct {
 	pair     func(t testing.TB) (client, proxyClient, proxyServer, server net.Conn)
 	spliced  bool
 	tcpReset bool // the mode can reset connections
+	async    bool // through ForwardAsync
 }
 
 var forwardModes = []forwardMode{
@@ -32,6 +33,9 @@ var forwardModes = []forwardMode{
 	{name: "nosplice", opts: netio.ForwardOptions{NoSplice: true}, pair: tcpConns, tcpReset: true},
 	{name: "nosplice_pool", opts: netio.ForwardOptions{NoSplice: true, Pool: netio.NewBufPool(netio.DefaultBufSize)}, pair: tcpConns, tcpReset: true},
 	{name: "memnet", pair: memConns},
+	{name: "splice_async", pair: tcpConns, spliced: true, tcpReset: true, async: true},
+	{name: "nosplice_pool_async", opts: netio.ForwardOptions{NoSplice: true, Pool: netio.NewBufPool(netio.DefaultBufSize)}, pair: tcpConns, tcpReset: true, async: true},
+	{name: "memnet_async", pair: memConns, async: true},
 }
 
 // runModes runs test under every forward mode.
@@ -84,14 +88,24 @@ type forwardResult struct {
 	err error
 }
 
-// startForward runs Forward between proxyClient and proxyServer with opts
-// merged with the mode's.
+// startForward runs Forward (ForwardAsync in an async mode) between
+// proxyClient and proxyServer with opts merged with the mode's.
 func startForward(m forwardMode, pc, ps net.Conn, opts netio.ForwardOptions) <-chan forwardResult {
 	opts.NoSplice = opts.NoSplice || m.opts.NoSplice
 	if opts.Pool == nil {
 		opts.Pool = m.opts.Pool
 	}
 	res := make(chan forwardResult, 1)
+	if m.async {
+		calls := 0
+		netio.ForwardAsync(pc, ps, opts, func(st netio.ForwardStats, err error) {
+			if calls++; calls > 1 {
+				panic("ForwardAsync called done twice")
+			}
+			res <- forwardResult{st, err}
+		})
+		return res
+	}
 	go func() {
 		st, err := netio.Forward(pc, ps, opts)
 		res <- forwardResult{st, err}

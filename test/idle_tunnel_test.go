@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -40,18 +41,15 @@ func lineEcho(head string) func(c net.Conn) {
 	}
 }
 
-// idleHeapPerConn opens n connections with open, each past one exchange,
-// and returns the Go heap they added each (the test's origin and client
-// sides included: ~4.5 KiB).
-func idleHeapPerConn(t *testing.T, n int, open func() net.Conn) int64 {
+// idleMemPerConn opens n connections with open, each past one exchange,
+// and returns the Go heap and goroutine stacks they added each (the
+// test's origin and client sides included: ~4.5 KiB of heap, a goroutine
+// with a 4 KiB stack).
+func idleMemPerConn(t *testing.T, n int, open func() net.Conn) (heap, stack int64) {
 	t.Helper()
-	heap := func() int64 {
-		h, _ := memInUse()
-		return h
-	}
 	open().Close() // the pools
 	time.Sleep(50 * time.Millisecond)
-	h0 := heap()
+	h0, s0 := memInUse()
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -62,7 +60,8 @@ func idleHeapPerConn(t *testing.T, n int, open func() net.Conn) int64 {
 		conns = append(conns, open())
 	}
 	time.Sleep(100 * time.Millisecond) // every direction back to its wait
-	return (heap() - h0) / int64(n)
+	h1, s1 := memInUse()
+	return (h1 - h0) / int64(n), (s1 - s0) / int64(n)
 }
 
 // echoLine sends "ping" on c and checks that it comes back.
@@ -96,13 +95,13 @@ listen li
     bind 127.0.0.1:0
     server o1 %s
 `, origin), nil)
-	per := idleHeapPerConn(t, 200, func() net.Conn {
+	per, stack := idleMemPerConn(t, 200, func() net.Conn {
 		c := must(net.Dial("tcp", p.addr(0)))
 		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 		echoLine(t, c, bufio.NewReaderSize(c, 64))
 		return c
 	})
-	t.Logf("idle forwarded TCP connections: %d bytes of heap each", per)
+	t.Logf("idle forwarded TCP connections: %d bytes of heap, %d of goroutine stacks each", per, stack)
 	if per > 24<<10 {
 		t.Errorf("an idle forwarded TCP connection takes %d bytes of heap: its buffers are kept", per)
 	}
@@ -148,9 +147,85 @@ backend be
 		echoLine(t, c, br)
 		return c
 	}
-	per := idleHeapPerConn(t, 200, upgrade)
-	t.Logf("idle WebSocket tunnels: %d bytes of heap each", per)
+	per, stack := idleMemPerConn(t, 200, upgrade)
+	t.Logf("idle WebSocket tunnels: %d bytes of heap, %d of goroutine stacks each", per, stack)
 	if per > 24<<10 {
 		t.Errorf("an idle WebSocket tunnel takes %d bytes of heap: buffers are kept", per)
+	}
+}
+
+// TestForwardedTCPLeavesTheStreamGoroutine: once a TCP-mode stream is
+// forwarded, the goroutine that ran its rules and its connect (and grew
+// its stack for them) is gone: the two directions wait on goroutines of
+// their own (netio.ForwardAsync), whose stacks start small, and the last
+// of them ends the stream: its connection counts go back, its log line
+// comes, a soft stop waits for it.
+func TestForwardedTCPLeavesTheStreamGoroutine(t *testing.T) {
+	origin := serveConns(t, lineEcho(""))
+	logs := newSyslogSink(t, "fwd ")
+	p := startProxy(t, fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout client 30s
+    timeout server 30s
+    timeout connect 5s
+listen li
+    bind 127.0.0.1:0
+    log %s local0
+    log-format "fwd end %%U %%B %%ts"
+    server o1 %s
+`, logs.addr, origin), nil)
+	const n = 20
+	var conns []net.Conn
+	for range n {
+		c := must(net.Dial("tcp", p.addr(0)))
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		echoLine(t, c, bufio.NewReaderSize(c, 64))
+		conns = append(conns, c)
+	}
+	buf := make([]byte, 4<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	if got := strings.Count(stacks, "luaproxy/core.(*Engine).serve("); got != 0 {
+		t.Errorf("%d goroutines still in Engine.serve with %d connections forwarded, want 0", got, n)
+	}
+	if got := strings.Count(stacks, "luaproxy/netio.(*forwarder).run("); got != 2*n {
+		t.Errorf("%d goroutines forwarding %d connections, want %d", got, n, 2*n)
+	}
+	li := p.e.Frontend("li")
+	srv := li.Servers[0]
+	if got := li.Conns.Load(); got != n {
+		t.Errorf("frontend counts %d connections, want %d", got, n)
+	}
+	if got, be := srv.Conns.Load(), li.BeConns.Load(); got != n || be != n {
+		t.Errorf("server counts %d connections, backend %d, want %d", got, be, n)
+	}
+
+	// the client's close ends a stream: counts back, one log line
+	conns[0].Close()
+	if lines := logs.waitKeys("end"); len(lines) != 1 || lines[0] != "fwd end 5 5 --" {
+		t.Errorf("log lines %q, want one with the forward's 5 bytes each way and no termination state", lines)
+	}
+	waitUntil(t, "the stream's end", func() bool { return li.Conns.Load() == n-1 && srv.Conns.Load() == n-1 && li.BeConns.Load() == n-1 })
+
+	// a soft stop waits for the forwarded ones; their clients' close ends them
+	stopped := make(chan struct{})
+	go func() {
+		p.e.SoftStop()
+		p.e.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("the engine stopped with connections still forwarded")
+	case <-time.After(200 * time.Millisecond):
+	}
+	for _, c := range conns[1:] {
+		c.Close()
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the engine did not stop once the forwarded connections ended")
 	}
 }
