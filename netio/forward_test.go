@@ -8,8 +8,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -584,4 +587,88 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestForwardAsyncStacksStaySmall: a direction of ForwardAsync that waits
+// for data keeps the runtime's smallest goroutine stack (2 KiB): its
+// deepest calls (a wait, a read, a send) take under the ~1.1 KiB of
+// frames a 2 KiB stack allows before it grows to 4 KiB, which a
+// collection would not shrink back (it halves a stack only when a
+// quarter of it is in use). Idle forwarded connections are mostly their
+// two stacks and their state. Not under the race detector, whose frames
+// are larger. It runs in a process of its own where goroutines start
+// with 2 KiB (GODEBUG=adaptivestackstart=0): elsewhere the runtime
+// starts them at the average stack in use at the last collection, which
+// the package's other tests make larger.
+func TestForwardAsyncStacksStaySmall(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's frames are larger")
+	}
+	if os.Getenv("NETIO_STACK_TEST") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestForwardAsyncStacksStaySmall$", "-test.v")
+		cmd.Env = append(os.Environ(), "NETIO_STACK_TEST=1", "GODEBUG=adaptivestackstart=0")
+		out, err := cmd.CombinedOutput()
+		t.Logf("%s", out)
+		if err != nil {
+			t.Fatalf("the test's own process: %v", err)
+		}
+		return
+	}
+	checkForwardLeaks(t)
+	stacks := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.StackInuse)
+	}
+	const n = 100
+	type ends struct{ c, s net.Conn }
+	var conns []ends
+	var proxied [][2]net.Conn
+	for range n { // first: tcpConnPair's dials and accepts
+		c, pc, ps, s := tcpConns(t)
+		conns = append(conns, ends{c, s})
+		proxied = append(proxied, [2]net.Conn{pc, ps})
+	}
+	before := stacks()
+	var wg sync.WaitGroup
+	opts := netio.ForwardOptions{NoSplice: true, Pool: netio.NewBufPool(netio.DefaultBufSize), ClientTimeout: time.Minute, ServerTimeout: time.Minute}
+	for _, p := range proxied {
+		wg.Add(1)
+		netio.ForwardAsync(p[0], p[1], opts, func(netio.ForwardStats, error) { wg.Done() })
+	}
+	buf := make([]byte, 5)
+	for _, e := range conns { // a line each way: both directions read and sent
+		_ = e.c.SetDeadline(time.Now().Add(10 * time.Second))
+		_ = e.s.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := e.c.Write([]byte("ping\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(e.s, buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(e.c, buf); err != nil || string(buf) != "ping\n" {
+			t.Fatalf("echo %q, %v", buf, err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // every direction back to its wait
+	per := (stacks() - before) / n
+	t.Logf("%d idle forwards: %d bytes of goroutine stacks each", n, per)
+	if per > 2*2048+512 {
+		t.Errorf("an idle forward's two goroutines take %d bytes of stack, want 2 KiB each", per)
+	}
+	for _, e := range conns {
+		e.c.Close()
+		e.s.Close()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the forwards did not end once their peers closed")
+	}
 }
