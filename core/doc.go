@@ -8,7 +8,9 @@
 // on that goroutine and may block it (waiting for data, for a Lua state),
 // never the process. An HTTP connection that waits long for its next
 // request parks: a new goroutine, whose stack holds only the wait, takes
-// the stream over (park.go).
+// the stream over (park.go). A TCP-mode stream, once forwarded, goes on
+// on the forward's two goroutines (netio.ForwardAsync), the last of which
+// ends it (serveTCP).
 //
 // Time is read as HAProxy reads it: once when a stream wakes up, and by a
 // millisecond ticker while streams live (clock.go); deadlines, log timers

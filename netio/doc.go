@@ -14,7 +14,10 @@
 //   - [Forward]: TCP-mode forwarding between a client and a server connection
 //     with half-close, HAProxy's idle timeouts ("timeout client", "timeout
 //     server", "timeout tunnel"), through a buffer or with splice(2) between
-//     TCP sockets.
+//     TCP sockets; [ForwardAsync] does it on two goroutines of its own
+//     (one per direction, each waiting within the runtime's smallest
+//     stack) and calls back at the end, so that the caller's goroutine
+//     need not wait for the connection's whole life.
 //   - [PollConn]: reads and writes as HAProxy makes them (recvfrom/sendto,
 //     no syscall bookkeeping in the runtime), and no read that finds the
 //     socket empty where it can be known in advance ([Wait]: before a
