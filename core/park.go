@@ -105,6 +105,10 @@ func (hc *HTTPConn) park(n int) {
 	hc.n = n
 	hc.br.Release()
 	hc.bw.Release()
+	if tx := s.HTTP; tx != nil { // reset for request n: nothing in it
+		tx.Req.Shrink()
+		tx.Res.Shrink()
+	}
 	hc.moveTo(true)
 	s.parked = true
 }

@@ -330,6 +330,9 @@ func (r *Reader) Release() {
 		r.pb, r.buf = nil, nil
 		r.r, r.w = 0, 0
 	}
+	if !r.parsing {
+		r.p.hdrs = nil // the parser's header list, grown by the last head
+	}
 }
 
 // lentBuf is a pooled Reader as the netio.Lender of its buffer.
