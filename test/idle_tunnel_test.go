@@ -180,7 +180,12 @@ listen li
 		stacks := string(buf[:runtime.Stack(buf, true)])
 		return strings.Count(stacks, "luaproxy/core.(*Engine).serve("), strings.Count(stacks, "luaproxy/netio.(*forwarder).run(")
 	}
-	serving0, forwarding0 := count() // an earlier test's, if any
+	// an earlier test's streams may still be ending (slowly under -race)
+	serving0, forwarding0 := count()
+	for deadline := time.Now().Add(20 * time.Second); (serving0 > 0 || forwarding0 > 0) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		serving0, forwarding0 = count()
+	}
 	const n = 20
 	var conns []net.Conn
 	for range n {
