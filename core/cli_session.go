@@ -28,7 +28,8 @@ type StatsSocket struct {
 	ExposeFD bool
 	Line     config.Line
 
-	ln net.Listener
+	ln      net.Listener
+	serving bool // serveCLI accepts on ln
 }
 
 // cliState is the engine's runtime API: its sockets and settings ("stats
@@ -194,11 +195,21 @@ func (e *Engine) startCLI() error {
 		}
 		ss.ln = ln
 	}
-	for _, ss := range st.sockets {
-		st.wg.Add(1)
-		go e.acceptCLI(ss)
-	}
 	return nil
+}
+
+// serveCLI starts accepting on the stats sockets startCLI opened.
+func (e *Engine) serveCLI() {
+	st := e.cliState()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, ss := range st.sockets {
+		if ss.ln != nil && !ss.serving {
+			ss.serving = true
+			st.wg.Add(1)
+			go e.acceptCLI(ss)
+		}
+	}
 }
 
 // stopCLI closes the stats sockets; sessions in progress go on.

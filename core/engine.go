@@ -67,7 +67,8 @@ type Engine struct {
 	nextThread atomic.Uint64
 	errs       []error
 	listeners  []net.Listener
-	cli        *cliState // the runtime API and listener control (cli_*.go)
+	bound      []boundListener // opened by Bind, for Serve
+	cli        *cliState       // the runtime API and listener control (cli_*.go)
 	wg         sync.WaitGroup
 	stopping   atomic.Bool
 	limit      connLimit // global maxconn (maxconn.go)
@@ -292,10 +293,23 @@ func (e *Engine) parseGlobal(l config.Line) error {
 }
 
 // Start runs the post-configuration hooks, opens every listener and starts
-// accepting. It returns once all listeners are open.
+// accepting: Bind, then Serve. It returns once all listeners are open.
 func (e *Engine) Start() error {
+	if err := e.Bind(); err != nil {
+		return err
+	}
+	e.Serve()
+	return nil
+}
+
+// Bind runs the post-configuration hooks and opens every listener, the
+// proxies' and the stats sockets', without accepting on them yet. A
+// process started as root drops its privileges between Bind and Serve,
+// as HAProxy does before its first poll: no connection, health check or
+// Lua task is served as root.
+func (e *Engine) Bind() error {
 	reg.mu.RLock()
-	post, start := reg.postCfg, reg.start
+	post := reg.postCfg
 	reg.mu.RUnlock()
 	for _, fn := range post {
 		if err := fn(e); err != nil {
@@ -315,20 +329,41 @@ func (e *Engine) Start() error {
 			}
 			e.listeners = append(e.listeners, ln)
 			e.addListener(px, ln)
-			e.wg.Add(1)
-			go e.accept(px, b, ln)
+			e.bound = append(e.bound, boundListener{px, b, ln})
 		}
 	}
+	return nil
+}
+
+// boundListener is a listener Bind opened, for Serve.
+type boundListener struct {
+	px *Proxy
+	b  *Bind
+	ln net.Listener
+}
+
+// Serve starts what Bind prepared: accepting on the listeners (the
+// proxies' and the stats sockets'), the health checks, the start hooks
+// (Lua tasks) and the idle sweep.
+func (e *Engine) Serve() {
+	e.serveCLI()
+	for _, l := range e.bound {
+		e.wg.Add(1)
+		go e.accept(l.px, l.b, l.ln)
+	}
+	e.bound = nil
 	for _, px := range e.Proxies {
 		for _, s := range px.servers() {
 			e.startCheck(s)
 		}
 	}
+	reg.mu.RLock()
+	start := reg.start
+	reg.mu.RUnlock()
 	for _, fn := range start {
 		fn(e)
 	}
 	go e.parkLoop()
-	return nil
 }
 
 func unwrapSyscall(err error) error {

@@ -90,3 +90,74 @@ frontend f
 		}
 	}
 }
+
+// TestLuaTasksStartOnceThePrivilegesAreDropped: the engine binds its
+// listeners, the process drops its privileges, and only then does it
+// serve: a Lua task started at boot already runs as "user" (it used to
+// start, like the accept loops, before the drop: as root), as in HAProxy,
+// whose tasks and first poll come after setuid. Root only.
+func TestLuaTasksStartOnceThePrivilegesAreDropped(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "uid.lua"), []byte(`
+local uid = "none"
+core.register_task(function()
+   local f = io.open("/proc/self/status")
+   for line in f:lines() do
+      local u = line:match("^Uid:%s+(%d+)")
+      if u then uid = u end
+   end
+   f:close()
+end)
+core.register_service("uid", "http", function(applet)
+   applet:set_status(200)
+   applet:add_header("content-length", tostring(#uid))
+   applet:start_response()
+   applet:send(uid)
+end)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	cfg := filepath.Join(dir, "p.cfg")
+	if err := os.WriteFile(cfg, []byte(`
+global
+   user nobody
+   lua-load `+filepath.Join(dir, "uid.lua")+`
+defaults
+   mode http
+   timeout client 5s
+   timeout server 5s
+   timeout connect 5s
+frontend f
+   bind 127.0.0.1:`+strconv.Itoa(port)+`
+   http-request use-service lua.uid
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "-f", cfg)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			got = exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, 5*time.Second)
+			if !strings.HasSuffix(got, "none") { // the task ran
+				break
+			}
+		}
+	}
+	if !strings.HasSuffix(got, "\r\n\r\n"+nobody.Uid) {
+		t.Fatalf("the Lua task ran as uid %q, want %s (nobody)", got[strings.LastIndex(got, "\n")+1:], nobody.Uid)
+	}
+}

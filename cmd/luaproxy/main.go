@@ -245,11 +245,13 @@ func reportConfigErrors(log *core.Logger, err error, files []string) {
 
 // run serves until a stop signal and returns the exit status. Once the
 // listeners are open, older processes (-sf/-st) are told to leave, the pid
-// file is written and a daemon's launcher is released.
+// file is written, the privileges are dropped (chroot, group, user), and
+// then only the engine serves and a daemon's launcher is released.
 func run(e *core.Engine, log *core.Logger, o options) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
-	if err := e.Start(); err != nil {
+	// the listeners first, served once the privileges are dropped
+	if err := e.Bind(); err != nil {
 		log.Alert("%v", err)
 		return 1
 	}
@@ -270,12 +272,13 @@ func run(e *core.Engine, log *core.Logger, o options) int {
 			return 1
 		}
 	}
-	// then chroot, group and user, as HAProxy does
+	// then chroot, group and user, as HAProxy does, before serving
 	if err := e.DropPrivileges(); err != nil {
 		log.Alert("%v", err)
 		e.Stop()
 		return 1
 	}
+	e.Serve()
 	daemonReady()
 	if o.notify {
 		sdNotify("READY=1\nMAINPID=" + strconv.Itoa(os.Getpid()))
