@@ -4,9 +4,7 @@ package test
 
 import (
 	"bufio"
-	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -35,9 +33,8 @@ func TestDropPrivileges(t *testing.T) {
 	if err := os.Chmod(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	cfg := filepath.Join(t.TempDir(), "p.cfg")
-	if err := os.WriteFile(cfg, []byte(`
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := runBinary(t, `
 global
    chroot `+root+`
    user nobody
@@ -48,25 +45,10 @@ defaults
    timeout server 5s
    timeout connect 5s
 frontend f
-   bind 127.0.0.1:`+strconv.Itoa(port)+`
+   bind `+addr+`
    http-request return status 200 content-type text/plain string ok
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binPath, "-f", cfg)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	var got string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			got = exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, 5*time.Second)
-			break
-		}
-	}
+`, addr)
+	got := exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, 5*time.Second)
 	if !strings.HasSuffix(got, "ok") {
 		t.Fatalf("no answer: %q", got)
 	}
@@ -124,9 +106,8 @@ end)
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	cfg := filepath.Join(dir, "p.cfg")
-	if err := os.WriteFile(cfg, []byte(`
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	runBinary(t, `
 global
    user nobody
    lua-load `+filepath.Join(dir, "uid.lua")+`
@@ -136,25 +117,14 @@ defaults
    timeout server 5s
    timeout connect 5s
 frontend f
-   bind 127.0.0.1:`+strconv.Itoa(port)+`
+   bind `+addr+`
    http-request use-service lua.uid
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binPath, "-f", cfg)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+`, addr)
 	var got string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			got = exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, 5*time.Second)
-			if !strings.HasSuffix(got, "none") { // the task ran
-				break
-			}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got = exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, 5*time.Second)
+		if !strings.HasSuffix(got, "none") { // the task ran
+			break
 		}
 	}
 	if !strings.HasSuffix(got, "\r\n\r\n"+nobody.Uid) {
