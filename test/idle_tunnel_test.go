@@ -64,6 +64,33 @@ func idleMemPerConn(t *testing.T, n int, open func() net.Conn) (heap, stack int6
 	return (h1 - h0) / int64(n), (s1 - s0) / int64(n)
 }
 
+// tcpEchoProxy starts a TCP-mode proxy, with the listen section's extra
+// lines, in front of a line echo.
+func tcpEchoProxy(t *testing.T, extra string) *proxy {
+	t.Helper()
+	origin := serveConns(t, lineEcho(""))
+	return startProxy(t, fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout client 30s
+    timeout server 30s
+    timeout connect 5s
+listen li
+    bind 127.0.0.1:0%s
+    server o1 %s
+`, extra, origin), nil)
+}
+
+// openEchoed opens a connection to p's first listener and has one line
+// echoed through it.
+func openEchoed(t *testing.T, p *proxy) net.Conn {
+	t.Helper()
+	c := must(net.Dial("tcp", p.addr(0)))
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	echoLine(t, c, bufio.NewReaderSize(c, 64))
+	return c
+}
+
 // echoLine sends "ping" on c and checks that it comes back.
 func echoLine(t *testing.T, c net.Conn, br *bufio.Reader) {
 	t.Helper()
@@ -84,23 +111,8 @@ func TestIdleTCPForwardHoldsNoBuffer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 200 connections")
 	}
-	origin := serveConns(t, lineEcho(""))
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout client 30s
-    timeout server 30s
-    timeout connect 5s
-listen li
-    bind 127.0.0.1:0
-    server o1 %s
-`, origin), nil)
-	per, stack := idleMemPerConn(t, 200, func() net.Conn {
-		c := must(net.Dial("tcp", p.addr(0)))
-		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-		echoLine(t, c, bufio.NewReaderSize(c, 64))
-		return c
-	})
+	p := tcpEchoProxy(t, "")
+	per, stack := idleMemPerConn(t, 200, func() net.Conn { return openEchoed(t, p) })
 	t.Logf("idle forwarded TCP connections: %d bytes of heap, %d of goroutine stacks each", per, stack)
 	if per > 24<<10 {
 		t.Errorf("an idle forwarded TCP connection takes %d bytes of heap: its buffers are kept", per)
@@ -161,20 +173,10 @@ backend be
 // of them ends the stream: its connection counts go back, its log line
 // comes, a soft stop waits for it.
 func TestForwardedTCPLeavesTheStreamGoroutine(t *testing.T) {
-	origin := serveConns(t, lineEcho(""))
 	logs := newSyslogSink(t, "fwd ")
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout client 30s
-    timeout server 30s
-    timeout connect 5s
-listen li
-    bind 127.0.0.1:0
+	p := tcpEchoProxy(t, fmt.Sprintf(`
     log %s local0
-    log-format "fwd end %%U %%B %%ts"
-    server o1 %s
-`, logs.addr, origin), nil)
+    log-format "fwd end %%U %%B %%ts"`, logs.addr))
 	count := func() (serving, forwarding int) {
 		buf := make([]byte, 4<<20)
 		stacks := string(buf[:runtime.Stack(buf, true)])
@@ -189,10 +191,8 @@ listen li
 	const n = 20
 	var conns []net.Conn
 	for range n {
-		c := must(net.Dial("tcp", p.addr(0)))
+		c := openEchoed(t, p)
 		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-		echoLine(t, c, bufio.NewReaderSize(c, 64))
 		conns = append(conns, c)
 	}
 	serving, forwarding := count()

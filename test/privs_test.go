@@ -18,13 +18,7 @@ import (
 // its root and identity (as HAProxy does when started as root) and still
 // serves. Root only.
 func TestDropPrivileges(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Skip("no user nobody")
-	}
+	nobody := nobodyAsRoot(t)
 	group, err := user.LookupGroupId(nobody.Gid)
 	if err != nil {
 		t.Skip("no group for nobody")
@@ -79,13 +73,7 @@ frontend f
 // start, like the accept loops, before the drop: as root), as in HAProxy,
 // whose tasks and first poll come after setuid. Root only.
 func TestLuaTasksStartOnceThePrivilegesAreDropped(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Skip("no user nobody")
-	}
+	nobody := nobodyAsRoot(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "uid.lua"), []byte(`
 local uid = "none"
@@ -130,4 +118,18 @@ frontend f
 	if !strings.HasSuffix(got, "\r\n\r\n"+nobody.Uid) {
 		t.Fatalf("the Lua task ran as uid %q, want %s (nobody)", got[strings.LastIndex(got, "\n")+1:], nobody.Uid)
 	}
+}
+
+// nobodyAsRoot returns the user nobody, skipping the test unless it runs
+// as root (the privilege tests switch to nobody).
+func nobodyAsRoot(t *testing.T) *user.User {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	return nobody
 }
