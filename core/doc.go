@@ -10,7 +10,8 @@
 // request parks: a new goroutine, whose stack holds only the wait, takes
 // the stream over (park.go). A TCP-mode stream, once forwarded, goes on
 // on the forward's two goroutines (netio.ForwardAsync), the last of which
-// ends it (serveTCP).
+// ends it (serveTCP); so does an HTTP connection once upgraded (a
+// WebSocket, a CONNECT), its request ending with the tunnel (tunnel.go).
 //
 // Time is read as HAProxy reads it: once when a stream wakes up, and by a
 // millisecond ticker while streams live (clock.go); deadlines, log timers

@@ -407,31 +407,6 @@ func (s *Stream) resetForNext() {
 	s.service = nil
 }
 
-// tunnel switches an upgraded connection (101, CONNECT) to raw forwarding.
-func (hc *HTTPConn) tunnel(sc net.Conn, srvBuf []byte) {
-	s := hc.s
-	_ = hc.bw.Flush()
-	hc.dl.set(0)
-	_ = sc.SetDeadline(time.Time{})
-	be := s.Backend
-	s.shareClient()
-	opts := netio.ForwardOptions{
-		ClientPrefix:  takeBuffered(hc.br),
-		ServerPrefix:  srvBuf,
-		ClientTimeout: s.Frontend.Timeouts.Client,
-		ServerTimeout: be.Timeouts.Server,
-		TunnelTimeout: be.Timeouts.Tunnel,
-		NoSplice:      !s.spliced(),
-		BufSize:       s.Engine.BufSize,
-		Pool:          s.Engine.bufPool(s.Thread),
-	}
-	// the forwarding lends its buffers while data is in them: a quiet
-	// WebSocket holds none
-	hc.br.Release()
-	hc.bw.Release()
-	clockIdle(s.Thread, func() { _, _ = netio.Forward(s.Client, sc, opts) })
-}
-
 // Stream returns the stream the connection belongs to.
 func (hc *HTTPConn) Stream() *Stream { return hc.s }
 

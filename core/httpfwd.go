@@ -18,8 +18,14 @@ import (
 func (e *Engine) handleRequest(hc *HTTPConn, tx *HTTPTxn) bool {
 	s := hc.s
 	s.beginTxn(tx)
-	defer s.endTxn(tx)
-	defer s.endFilters(tx)
+	defer func() {
+		if h := s.handoff; h != nil {
+			h.later(func() { s.endFilters(tx); s.endTxn(tx) })
+			return
+		}
+		s.endFilters(tx)
+		s.endTxn(tx)
+	}()
 	return e.runRequest(hc, tx)
 }
 
@@ -205,7 +211,13 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 	s := hc.s
 	fe := s.Frontend
 	be.BeConns.Add(1)
-	defer be.BeConns.Add(-1)
+	defer func() {
+		if h := s.handoff; h != nil {
+			h.later(func() { be.BeConns.Add(-1) })
+			return
+		}
+		be.BeConns.Add(-1)
+	}()
 	req := &tx.Req
 	hasBody := req.Framing != h1.FramingNone
 	if hasBody && req.ExpectContinue() {
@@ -274,6 +286,10 @@ func (e *Engine) forward(hc *HTTPConn, tx *HTTPTxn, be *Proxy) bool {
 		sc := conn.(*srvConn)
 		ok, fail := e.exchange(hc, tx, sc, serverClose)
 		srv := s.Server
+		if h := s.handoff; h != nil {
+			h.later(srv.release)
+			return ok
+		}
 		srv.release()
 		switch {
 		case fail == failNone:
@@ -531,9 +547,13 @@ func (e *Engine) relayResponse(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClo
 		srvBuf := takeBuffered(sc.br)
 		sc.br.Release() // the tunnel lends its own (netio.Forward)
 		sc.bw.Release()
-		hc.tunnel(sc.Conn, srvBuf)
-		_ = sc.Close()
-		s.logHTTP(tx)
+		hc.handOff(sc.Conn, srvBuf)
+		s.handoff.later(func() {
+			x.sc = sc // as while the response was relayed
+			_ = sc.Close()
+			s.logHTTP(tx)
+			x.sc = nil
+		})
 		return false, failNone
 	}
 

@@ -140,6 +140,11 @@ func (e *Engine) serveParked(hc *HTTPConn) {
 		go e.serveParked(hc)
 		return
 	}
+	if s.handoff != nil {
+		s.parked = true
+		s.startHandoff()
+		return
+	}
 	s.finish()
 	e.wg.Done()
 }

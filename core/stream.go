@@ -84,8 +84,12 @@ type Stream struct {
 	limited bool
 	// parked: the stream goes on on other goroutines, where finish runs:
 	// waiting for a next request (park.go), forwarded in TCP mode
-	// (serveTCP). serve does not end it.
+	// (serveTCP), or tunneled after an HTTP upgrade (handoff). serve does
+	// not end it.
 	parked bool
+	// handoff is the HTTP tunnel the stream's goroutine hands off as it
+	// returns (tunnel.go); nil otherwise.
+	handoff *handoff
 }
 
 // ioConn is a connection as the channels use it (Stream.connIO).
@@ -250,6 +254,10 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limit
 	if fe.Mode == "http" {
 		if hc := e.serveHTTP(s); hc != nil {
 			return func() { go e.serveParked(hc) }
+		}
+		if s.handoff != nil {
+			s.parked = true
+			return s.startHandoff
 		}
 		return nil
 	}

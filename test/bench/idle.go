@@ -52,11 +52,13 @@ type idleKind struct {
 	openings       []string
 }
 
-// idleKinds: HTTP keep-alive connections (they park, so both openings), and forwarded TCP
-// connections (tcp_proxy_echo: a line echoed by the origin), which do not.
+// idleKinds: HTTP keep-alive connections (they park, so both openings), forwarded TCP
+// connections (tcp_proxy_echo: a line echoed by the origin), which do not, and WebSocket
+// tunnels (plain_proxy's frontend: an upgrade the origin accepts, then a line echoed).
 var idleKinds = []idleKind{
 	{"HTTP keep-alive", "plain_proxy", idleConn, []string{openedAtOnce, openedGradually}},
 	{"TCP forwarded", "tcp_proxy_echo", idleTCPConn, []string{openedAtOnce}},
+	{"WebSocket tunnel", "plain_proxy", idleWSConn, []string{openedAtOnce}},
 }
 
 // idleResult is one measurement (a row of idle.tsv).
@@ -206,11 +208,51 @@ func idleTCPConn(addr string) (net.Conn, error) {
 	return c, nil
 }
 
+// idleWSConn opens a WebSocket through the proxy at addr and has one line echoed through it.
+func idleWSConn(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReaderSize(c, 512)
+	status, line := "", ""
+	_, err = io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: bench.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	if err == nil {
+		status, err = br.ReadString('\n')
+	}
+	for err == nil {
+		if line, err = br.ReadString('\n'); line == "\r\n" {
+			break
+		}
+	}
+	if err == nil && !strings.HasPrefix(status, "HTTP/1.1 101") {
+		err = fmt.Errorf("status %q", strings.TrimSpace(status))
+	}
+	if err == nil {
+		_, err = io.WriteString(c, "ping\n")
+	}
+	if err == nil {
+		line, err = br.ReadString('\n')
+	}
+	if err == nil && line != "ping\n" {
+		err = fmt.Errorf("echo %q", line)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
+
 // idleTable writes the medians per binary.
 func (s *suite) idleTable(b *strings.Builder) {
 	fmt.Fprintf(b, "\n## Memory per idle connection\n\n")
 	fmt.Fprintf(b, "HTTP keep-alive: plain_proxy's configuration, each connection made one request and waits "+
-		"for its next; TCP forwarded: tcp_proxy_echo's, each connection had one line echoed and waits. "+
+		"for its next; TCP forwarded: tcp_proxy_echo's, each connection had one line echoed and waits; "+
+		"WebSocket tunnel: plain_proxy's, each connection upgraded, had one line echoed and waits. "+
 		"The proxy's VmRSS before and 1 s after they were opened (all at once, or %s), and its thread "+
 		"switches per second while they wait, over 1 s (medians of %d rounds).\n\n", openedGradually, s.opt.expRounds)
 	fmt.Fprintf(b, "| binary | connections | kind | opened | RSS before | RSS after | per connection | thread switches/s while idle |\n|---|--:|---|---|--:|--:|--:|--:|\n")

@@ -71,7 +71,11 @@ func serve(l net.Listener, handle func(net.Conn)) {
 // serveEcho writes every line back until the peer closes.
 func serveEcho(c net.Conn) {
 	defer c.Close()
-	r := bufio.NewReader(c)
+	echoLines(c, bufio.NewReader(c))
+}
+
+// echoLines writes every line read from r back to c until the peer closes.
+func echoLines(c net.Conn, r *bufio.Reader) {
 	for {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
@@ -91,7 +95,7 @@ func serveHTTP(c net.Conn) {
 	var echo []byte
 	for {
 		echo = echo[:0]
-		keep, bodyLen, err := readRequest(r, &echo)
+		keep, bodyLen, upgrade, err := readRequest(r, &echo)
 		if err != nil {
 			if err != io.EOF {
 				fmt.Fprintf(w, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -103,6 +107,16 @@ func serveHTTP(c net.Conn) {
 			if _, err := r.Discard(bodyLen); err != nil {
 				return
 			}
+		}
+		if upgrade {
+			// a WebSocket's handshake (the idle experiment's tunnels),
+			// then lines echoed
+			w.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+			if w.Flush() == nil {
+				echoLines(c, r)
+			}
+			return
 		}
 		w.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ")
 		w.WriteString(strconv.Itoa(len(originBody)))
@@ -124,29 +138,30 @@ func serveHTTP(c net.Conn) {
 }
 
 // readRequest reads one request head. It appends the x-lua-* and x-bench-* header lines to echo and
-// returns whether the connection stays open and the Content-Length. Chunked request
-// bodies are refused: nothing in the suite sends them.
-func readRequest(r *bufio.Reader, echo *[]byte) (keep bool, bodyLen int, err error) {
+// returns whether the connection stays open, the Content-Length, and whether the request asks
+// for a WebSocket (Upgrade: websocket). Chunked request bodies are refused: nothing in the
+// suite sends them.
+func readRequest(r *bufio.Reader, echo *[]byte) (keep bool, bodyLen int, upgrade bool, err error) {
 	line, err := r.ReadSlice('\n')
 	if err != nil {
 		if len(line) == 0 {
-			return false, 0, io.EOF
+			return false, 0, false, io.EOF
 		}
-		return false, 0, err
+		return false, 0, false, err
 	}
 	keep = bytes.Contains(line, []byte("HTTP/1.1"))
 	for {
 		line, err = r.ReadSlice('\n')
 		if err != nil {
-			return false, 0, err
+			return false, 0, false, err
 		}
 		h := bytes.TrimRight(line, "\r\n")
 		if len(h) == 0 {
-			return keep, bodyLen, nil
+			return keep, bodyLen, upgrade, nil
 		}
 		name, value, ok := bytes.Cut(h, []byte(":"))
 		if !ok {
-			return false, 0, fmt.Errorf("bad header line %q", h)
+			return false, 0, false, fmt.Errorf("bad header line %q", h)
 		}
 		value = bytes.TrimSpace(value)
 		switch {
@@ -154,10 +169,12 @@ func readRequest(r *bufio.Reader, echo *[]byte) (keep bool, bodyLen int, err err
 			*echo = append(append(*echo, h...), "\r\n"...)
 		case strings.EqualFold(string(name), "content-length"):
 			if bodyLen, err = strconv.Atoi(string(value)); err != nil || bodyLen < 0 {
-				return false, 0, fmt.Errorf("bad content-length %q", value)
+				return false, 0, false, fmt.Errorf("bad content-length %q", value)
 			}
+		case strings.EqualFold(string(name), "upgrade"):
+			upgrade = strings.EqualFold(string(value), "websocket")
 		case strings.EqualFold(string(name), "transfer-encoding"):
-			return false, 0, fmt.Errorf("transfer-encoding not supported")
+			return false, 0, false, fmt.Errorf("transfer-encoding not supported")
 		case strings.EqualFold(string(name), "connection"):
 			switch strings.ToLower(string(value)) {
 			case "close":

@@ -1,0 +1,71 @@
+package core
+
+import (
+	"net"
+	"time"
+
+	"luaproxy/netio"
+)
+
+// handoff is an HTTP tunnel (a WebSocket or another 101 upgrade, a
+// CONNECT) that goes on after the stream's goroutine returned, on
+// netio.ForwardAsync's: an idle one holds two small forwarding stacks
+// instead of the HTTP call chain's deep one. What the chain did after
+// the tunnel ended (the server connection's close and the log line, the
+// server's and the backend's counts, the filters' and the transaction's
+// end) is queued as it returns, and runs in the same order when the
+// forward ends, before the stream ends (Stream.finish).
+type handoff struct {
+	server net.Conn
+	opts   netio.ForwardOptions
+	after  []func()
+}
+
+// later queues fn to run when the tunnel ends.
+func (h *handoff) later(fn func()) { h.after = append(h.after, fn) }
+
+// handOff switches an upgraded connection to raw forwarding with sc, to
+// start once the stream's goroutine returned (startHandoff): the call
+// chain up to there queues what it undoes (handoff.later) instead of
+// undoing it. srvBuf is what the server sent after its response head.
+func (hc *HTTPConn) handOff(sc net.Conn, srvBuf []byte) {
+	s := hc.s
+	_ = hc.bw.Flush()
+	hc.dl.set(0)
+	_ = sc.SetDeadline(time.Time{})
+	be := s.Backend
+	s.shareClient()
+	s.handoff = &handoff{server: sc, opts: netio.ForwardOptions{
+		ClientPrefix:  takeBuffered(hc.br),
+		ServerPrefix:  srvBuf,
+		ClientTimeout: s.Frontend.Timeouts.Client,
+		ServerTimeout: be.Timeouts.Server,
+		TunnelTimeout: be.Timeouts.Tunnel,
+		NoSplice:      !s.spliced(),
+		BufSize:       s.Engine.BufSize,
+		Pool:          s.Engine.bufPool(s.Thread),
+	}}
+	// the forwarding lends its buffers while data is in them: a quiet
+	// WebSocket holds none
+	hc.br.Release()
+	hc.bw.Release()
+}
+
+// startHandoff starts the stream's tunnel (see handOff), the last thing
+// its goroutine does; the stream ends with the tunnel, which counts it
+// off e.wg (see serveConn).
+func (s *Stream) startHandoff() {
+	h := s.handoff
+	s.fx.task.wait()       // the rest is the kernel's and netio's
+	clockRelease(s.Thread) // Forward keeps its own time
+	netio.ForwardAsync(s.Client, h.server, h.opts, func(netio.ForwardStats, error) {
+		clockHold(s.Thread)
+		tick()
+		s.TaskRun()
+		for _, fn := range h.after {
+			fn()
+		}
+		s.finish()
+		s.Engine.wg.Done()
+	})
+}
