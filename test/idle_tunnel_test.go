@@ -101,11 +101,15 @@ listen li
 
 // openEchoed opens a connection to p's first listener and has one line
 // echoed through it.
-func openEchoed(t *testing.T, p *proxy) net.Conn {
+func openEchoed(t *testing.T, p *proxy) net.Conn { return dialProxy(t, p, echoLine) }
+
+// dialProxy connects to p's first listener and takes the connection past
+// its first exchange with talk.
+func dialProxy(t *testing.T, p *proxy, talk func(*testing.T, net.Conn, *bufio.Reader)) net.Conn {
 	t.Helper()
 	c := must(net.Dial("tcp", p.addr(0)))
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	echoLine(t, c, bufio.NewReaderSize(c, 64))
+	talk(t, c, bufio.NewReaderSize(c, 64))
 	return c
 }
 
@@ -159,13 +163,7 @@ backend be
 
 // openWebSocket upgrades a connection to p's first listener and has two
 // lines echoed through the tunnel.
-func openWebSocket(t *testing.T, p *proxy) net.Conn {
-	t.Helper()
-	c := must(net.Dial("tcp", p.addr(0)))
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	upgradeWebSocket(t, c, bufio.NewReaderSize(c, 64))
-	return c
-}
+func openWebSocket(t *testing.T, p *proxy) net.Conn { return dialProxy(t, p, upgradeWebSocket) }
 
 // upgradeWebSocket upgrades c and has two lines echoed through the tunnel.
 func upgradeWebSocket(t *testing.T, c net.Conn, br *bufio.Reader) {
@@ -321,13 +319,12 @@ func TestWebSocketTunnelLeavesTheStreamGoroutine(t *testing.T) {
 		conns = append(conns, c)
 	}
 	// one upgrades after a request and a wait long enough to park
-	c := must(net.Dial("tcp", p.addr(0)))
+	c := dialProxy(t, p, func(t *testing.T, c net.Conn, br *bufio.Reader) {
+		okRequest(t, c, br)
+		time.Sleep(4 * parkAfter)
+		upgradeWebSocket(t, c, br)
+	})
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	br := bufio.NewReaderSize(c, 64)
-	okRequest(t, c, br)
-	time.Sleep(4 * parkAfter)
-	upgradeWebSocket(t, c, br)
 	conns = append(conns, c)
 	checkForwardedOnTheirOwn(t, n, serving0, forwarding0)
 	fe, be := p.e.Frontend("fe"), p.e.Backend("be")

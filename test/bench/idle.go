@@ -155,52 +155,45 @@ func (s *suite) idleOnce(ctx context.Context, bin binary, k idleKind, r *idleRes
 // idleConn connects to addr and makes one keep-alive request, reading its whole
 // response (the origin's body is one line).
 func idleConn(addr string) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, "GET /idle HTTP/1.1\r\nHost: bench.example\r\n\r\n"); err != nil {
-		c.Close()
-		return nil, err
-	}
-	br := bufio.NewReaderSize(c, 512)
-	status, err := br.ReadString('\n')
-	for err == nil {
-		var line string
-		if line, err = br.ReadString('\n'); line == "\r\n" {
-			break
+	return dialIdle(addr, func(c net.Conn, br *bufio.Reader) error {
+		if _, err := io.WriteString(c, "GET /idle HTTP/1.1\r\nHost: bench.example\r\n\r\n"); err != nil {
+			return err
 		}
-	}
-	if err == nil {
-		_, err = br.ReadString('\n') // the body: "origin ok\n"
-	}
-	if err == nil && !strings.HasPrefix(status, "HTTP/1.1 200") {
-		err = fmt.Errorf("status %q", strings.TrimSpace(status))
-	}
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Time{})
-	return c, nil
+		if err := readHead(br, "HTTP/1.1 200"); err != nil {
+			return err
+		}
+		_, err := br.ReadString('\n') // the body: "origin ok\n"
+		return err
+	})
 }
 
 // idleTCPConn connects to addr (tcp_proxy_echo's proxy) and has one line echoed.
-func idleTCPConn(addr string) (net.Conn, error) {
+func idleTCPConn(addr string) (net.Conn, error) { return dialIdle(addr, echoPing) }
+
+// idleWSConn opens a WebSocket through the proxy at addr and has one line echoed through it.
+func idleWSConn(addr string) (net.Conn, error) {
+	return dialIdle(addr, func(c net.Conn, br *bufio.Reader) error {
+		_, err := io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: bench.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		if err == nil {
+			err = readHead(br, "HTTP/1.1 101")
+		}
+		if err == nil {
+			err = echoPing(c, br)
+		}
+		return err
+	})
+}
+
+// dialIdle connects to addr and takes the connection past its first exchange with talk,
+// within 5 s; it returns the connection, without a deadline, to stay idle.
+func dialIdle(addr string, talk func(c net.Conn, br *bufio.Reader) error) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := "", error(nil)
-	if _, err = io.WriteString(c, "ping\n"); err == nil {
-		line, err = bufio.NewReaderSize(c, 64).ReadString('\n')
-	}
-	if err == nil && line != "ping\n" {
-		err = fmt.Errorf("echo %q", line)
-	}
-	if err != nil {
+	if err := talk(c, bufio.NewReaderSize(c, 512)); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -208,43 +201,28 @@ func idleTCPConn(addr string) (net.Conn, error) {
 	return c, nil
 }
 
-// idleWSConn opens a WebSocket through the proxy at addr and has one line echoed through it.
-func idleWSConn(addr string) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReaderSize(c, 512)
-	status, line := "", ""
-	_, err = io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: bench.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	if err == nil {
-		status, err = br.ReadString('\n')
-	}
-	for err == nil {
-		if line, err = br.ReadString('\n'); line == "\r\n" {
-			break
-		}
-	}
-	if err == nil && !strings.HasPrefix(status, "HTTP/1.1 101") {
-		err = fmt.Errorf("status %q", strings.TrimSpace(status))
-	}
-	if err == nil {
-		_, err = io.WriteString(c, "ping\n")
-	}
-	if err == nil {
+// readHead reads a response head whose status line starts with status.
+func readHead(br *bufio.Reader, status string) error {
+	first, err := br.ReadString('\n')
+	for line := first; err == nil && line != "\r\n"; {
 		line, err = br.ReadString('\n')
 	}
+	if err == nil && !strings.HasPrefix(first, status) {
+		err = fmt.Errorf("status %q", strings.TrimSpace(first))
+	}
+	return err
+}
+
+// echoPing has the line "ping" echoed through c.
+func echoPing(c net.Conn, br *bufio.Reader) error {
+	if _, err := io.WriteString(c, "ping\n"); err != nil {
+		return err
+	}
+	line, err := br.ReadString('\n')
 	if err == nil && line != "ping\n" {
 		err = fmt.Errorf("echo %q", line)
 	}
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Time{})
-	return c, nil
+	return err
 }
 
 // idleTable writes the medians per binary.
