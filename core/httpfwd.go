@@ -547,7 +547,7 @@ func (e *Engine) relayResponse(hc *HTTPConn, tx *HTTPTxn, sc *srvConn, serverClo
 		srvBuf := takeBuffered(sc.br)
 		sc.br.Release() // the tunnel lends its own (netio.Forward)
 		sc.bw.Release()
-		hc.handOff(sc.Conn, srvBuf)
+		hc.handOff(sc, srvBuf)
 		s.handoff.later(func() {
 			x.sc = sc // as while the response was relayed
 			_ = sc.Close()

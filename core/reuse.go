@@ -57,7 +57,9 @@ func (e *Engine) parseHTTPReuse(px *Proxy, l config.Line) error {
 // (private: http-reuse never, or a connection-based authentication).
 type srvConn struct {
 	net.Conn
-	srv    *Server
+	srv *Server
+	// io is the connection br and bw read and write (netio.PollConn)
+	io     net.Conn
 	br     *h1.Reader
 	bw     *netio.Writer
 	reused bool
@@ -279,7 +281,7 @@ func (e *Engine) dialPooled(s *Stream, srv *Server) (net.Conn, error) {
 	// each time ("http-reuse safe" gives its first request a new server
 	// connection)
 	bufs := e.bufPool(s.Thread)
-	sc := &srvConn{Conn: c, srv: srv, br: h1.NewReaderFrom(pc, bufs), bw: netio.NewWriterFrom(pc, bufs),
+	sc := &srvConn{Conn: c, srv: srv, io: pc, br: h1.NewReaderFrom(pc, bufs), bw: netio.NewWriterFrom(pc, bufs),
 		dl: deadlines{conn: c}, private: mode == ReuseNever}
 	if !sc.private {
 		srv.pool.dialed(sc)

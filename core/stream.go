@@ -124,6 +124,16 @@ func (s *Stream) ioSlot(c net.Conn) *ioConn {
 	return slot
 }
 
+// ioWrapper returns the wrapper ioSlot made of c, or nil.
+func (s *Stream) ioWrapper(c net.Conn) net.Conn {
+	for i := range s.ioConns {
+		if slot := &s.ioConns[i]; c != nil && slot.raw == c {
+			return slot.io
+		}
+	}
+	return nil
+}
+
 // shareClient is called where something other than the request channel
 // starts reading the client connection (the HTTP layer, the forwarding,
 // the filters' pumps): the channel's reads then stop trusting that their
@@ -337,6 +347,8 @@ func (s *Stream) serveTCP(be *Proxy) (next func()) {
 		ClientTimeout: fe.Timeouts.Client,
 		ServerTimeout: be.Timeouts.Server,
 		TunnelTimeout: be.Timeouts.Tunnel,
+		ClientIO:      s.ioWrapper(c), // what the channels read and wrote through, if anything
+		ServerIO:      s.ioWrapper(sc),
 		NoSplice:      !s.spliced(),
 		BufSize:       s.Engine.BufSize,
 		Pool:          s.Engine.bufPool(s.Thread),

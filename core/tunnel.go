@@ -28,16 +28,18 @@ func (h *handoff) later(fn func()) { h.after = append(h.after, fn) }
 // start once the stream's goroutine returned (startHandoff): the call
 // chain up to there queues what it undoes (handoff.later) instead of
 // undoing it. srvBuf is what the server sent after its response head.
-func (hc *HTTPConn) handOff(sc net.Conn, srvBuf []byte) {
+func (hc *HTTPConn) handOff(sc *srvConn, srvBuf []byte) {
 	s := hc.s
 	_ = hc.bw.Flush()
 	hc.dl.set(0)
 	_ = sc.SetDeadline(time.Time{})
 	be := s.Backend
 	s.shareClient()
-	s.handoff = &handoff{server: sc, opts: netio.ForwardOptions{
+	s.handoff = &handoff{server: sc.Conn, opts: netio.ForwardOptions{
 		ClientPrefix:  takeBuffered(hc.br),
 		ServerPrefix:  srvBuf,
+		ClientIO:      hc.pc, // the forward reads and writes as the HTTP layer did
+		ServerIO:      sc.io,
 		ClientTimeout: s.Frontend.Timeouts.Client,
 		ServerTimeout: be.Timeouts.Server,
 		TunnelTimeout: be.Timeouts.Tunnel,
@@ -49,6 +51,7 @@ func (hc *HTTPConn) handOff(sc net.Conn, srvBuf []byte) {
 	// WebSocket holds none
 	hc.br.Release()
 	hc.bw.Release()
+	hc.buf = nil
 }
 
 // startHandoff starts the stream's tunnel (see handOff), the last thing

@@ -79,6 +79,12 @@ type ForwardOptions struct {
 	// to the client first.
 	ServerPrefix []byte
 
+	// ClientIO and ServerIO are the PollConn wrappers the caller already
+	// has of the client and server connections, if any: the forward reads
+	// and writes through them (setting their wait) instead of making its
+	// own. Nothing else may read or write through them meanwhile.
+	ClientIO, ServerIO net.Conn
+
 	// NoSplice disables splice(2), like HAProxy's "nosplice": bytes go
 	// through a user-space buffer even between two TCP connections. A
 	// spliced connection holds two kernel pipes (four descriptors) while
@@ -275,7 +281,7 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 		// other direction writes to its connection: a read could not
 		// wait first safely (WaitKnownEmpty waits only after a write that
 		// proved the connection was not reset), so reads try first.
-		f.io = [2]net.Conn{PollConn(c, WaitOnEmpty), PollConn(s, WaitOnEmpty)}
+		f.io = [2]net.Conn{forwardIO(opts.ClientIO, c), forwardIO(opts.ServerIO, s)}
 	} else {
 		f.io = f.conns
 	}
@@ -285,6 +291,16 @@ func newForwarder(c, s net.Conn, opts ForwardOptions) *forwarder {
 	f.running[client].Store(true)
 	f.running[server].Store(true)
 	return f
+}
+
+// forwardIO returns io, the caller's PollConn wrapper of c (nil: none),
+// or a new one, its reads trying the socket first.
+func forwardIO(io, c net.Conn) net.Conn {
+	if io == nil {
+		return PollConn(c, WaitOnEmpty)
+	}
+	SetWait(io, WaitOnEmpty)
+	return io
 }
 
 // run copies one direction, then half-closes its destination; the
