@@ -29,6 +29,9 @@ type forwardMode struct {
 	spliced  bool
 	tcpReset bool // the mode can reset connections
 	async    bool // through ForwardAsync
+	// wrapped: through PollConn wrappers the caller made (ClientIO,
+	// ServerIO), with other waits than the forward's
+	wrapped bool
 }
 
 var forwardModes = []forwardMode{
@@ -39,6 +42,7 @@ var forwardModes = []forwardMode{
 	{name: "splice_async", pair: tcpConns, spliced: true, tcpReset: true, async: true},
 	{name: "nosplice_pool_async", opts: netio.ForwardOptions{NoSplice: true, Pool: netio.NewBufPool(netio.DefaultBufSize)}, pair: tcpConns, tcpReset: true, async: true},
 	{name: "memnet_async", pair: memConns, async: true},
+	{name: "nosplice_wrapped_async", opts: netio.ForwardOptions{NoSplice: true}, pair: tcpConns, tcpReset: true, async: true, wrapped: true},
 }
 
 // runModes runs test under every forward mode.
@@ -97,6 +101,9 @@ func startForward(m forwardMode, pc, ps net.Conn, opts netio.ForwardOptions) <-c
 	opts.NoSplice = opts.NoSplice || m.opts.NoSplice
 	if opts.Pool == nil {
 		opts.Pool = m.opts.Pool
+	}
+	if m.wrapped {
+		opts.ClientIO, opts.ServerIO = netio.PollConn(pc, netio.WaitKnownEmpty), netio.PollConn(ps, netio.WaitReply)
 	}
 	res := make(chan forwardResult, 1)
 	if m.async {
