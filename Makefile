@@ -119,7 +119,7 @@ lint: setup ## go vet, gofmt check, and staticcheck if installed
 
 # Target-specific: setup (a prerequisite) inherits it and also installs haproxy, wrk, taskset.
 bench: SETUP_ARGS := bench
-bench: setup build cmodules ## Benchmark suite, quick set (< 10 min): report in bench-results/report.md
+bench: setup build cmodules ## Benchmark suite, quick set (~10 min): report in bench-results/report.md
 	$(call bench-recipe,-quick)
 
 pgo: SETUP_ARGS := bench
