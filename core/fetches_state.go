@@ -183,7 +183,7 @@ func (s *Stream) beginTxn(tx *HTTPTxn) {
 	// an http-request rule tracks count it when tracked (Stream.track).
 	if c := countersOf(s, false); c != nil {
 		for i := range c.sc {
-			if te := &c.sc[i]; te.e != nil && te.tx == nil {
+			if te := &c.sc[i]; te.e != nil && !te.byHTTP {
 				te.t.Add(te.e, 1, stktable.HTTPReqCnt, stktable.HTTPReqRate)
 			}
 		}

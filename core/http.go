@@ -162,6 +162,11 @@ type HTTPConn struct {
 	wait      atomic.Int32
 	idleSince atomic.Int64
 	n         int
+	// txStart and txSeq are what the transaction held while the
+	// connection is parked (park lets go of it, serveParked makes it
+	// again): when request n started, and its number.
+	txStart time.Time
+	txSeq   uint64
 	// onQueue is hc.queueWatch, the method value made once per
 	// connection rather than once per request.
 	onQueue func() (<-chan struct{}, func())

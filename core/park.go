@@ -105,12 +105,25 @@ func (hc *HTTPConn) park(n int) {
 	hc.n = n
 	hc.br.Release()
 	hc.bw.Release()
-	if tx := s.HTTP; tx != nil { // reset for request n: nothing in it
-		tx.Req.Shrink()
-		tx.Res.Shrink()
+	hc.buf = nil
+	if tx := s.HTTP; tx != nil {
+		// reset for request n, the transaction holds nothing but when
+		// the request started and its number: it is let go of, and made
+		// again when the request comes (unparkTxn)
+		hc.txStart, hc.txSeq = tx.start, tx.seq
+		s.HTTP = nil
+		s.smp.Req, s.smp.Res, s.smp.Txn = nil, nil, nil
 	}
 	hc.moveTo(true)
 	s.parked = true
+}
+
+// unparkTxn makes again the transaction park let go of, as httpLoop
+// reset it for request n.
+func (hc *HTTPConn) unparkTxn() *HTTPTxn {
+	tx := &HTTPTxn{seq: hc.txSeq - 1}
+	tx.reset(hc.n == 0, hc.txStart)
+	return tx
 }
 
 // moveTo moves hc to the engine's parked connections, or back.
@@ -136,6 +149,7 @@ func (e *Engine) serveParked(hc *HTTPConn) {
 	hc.moveTo(false)
 	s := hc.s
 	s.parked = false
+	s.HTTP = hc.unparkTxn()
 	if e.httpLoop(hc, hc.n, &err) {
 		go e.serveParked(hc)
 		return

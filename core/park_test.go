@@ -8,11 +8,12 @@ import (
 	"time"
 )
 
-// A parked keep-alive connection lets go of what its last request grew:
-// the header lists of the transaction's request and response, and the
-// parser's (h1's TestReleaseLetsGoOfTheHeaderList): about 0.8 KiB of heap
-// per parked connection. They are made again for its next request,
-// which is served as any other.
+// A parked keep-alive connection lets go of its transaction (0.7 KiB,
+// with the header lists of its request and response, which its last
+// request grew) and of the parser's header list (h1's
+// TestReleaseLetsGoOfTheHeaderList); nothing else holds the transaction
+// (the sample context). They are made again for its next request, which
+// is served as any other, numbered on.
 func TestParkedConnectionLetsGoOfItsMessages(t *testing.T) {
 	e, _ := loadEngine(t, `
 defaults
@@ -62,11 +63,33 @@ frontend fe
 		time.Sleep(5 * time.Millisecond)
 	}
 	e.idleMu.Lock() // park's writes happen before the move to parkedConns
-	tx := hc.s.HTTP
-	held := cap(tx.Req.Headers) + cap(tx.Res.Headers) + cap(tx.Req.Body)
+	s := hc.s
+	tx, smp, seq := s.HTTP, s.smp, hc.txSeq
 	e.idleMu.Unlock()
-	if held != 0 {
-		t.Errorf("a parked connection holds room for %d headers and body bytes, want none", held)
+	if tx != nil {
+		t.Errorf("a parked connection holds its transaction (room for %d headers)", cap(tx.Req.Headers)+cap(tx.Res.Headers))
+	}
+	if smp.Req != nil || smp.Res != nil || smp.Txn != nil {
+		t.Error("the sample context of a parked connection holds its transaction's messages or variables")
 	}
 	request() // the next request is served
+	waitParkedFor(t, e, hc, seq+1)
+}
+
+// waitParkedFor waits until hc parks waiting for the request of transaction
+// number seq (the numbering goes on across parks).
+func waitParkedFor(t *testing.T, e *Engine, hc *HTTPConn, seq uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		e.idleMu.Lock()
+		_, parked := e.parkedConns[hc]
+		got := hc.txSeq
+		e.idleMu.Unlock()
+		if parked && got == seq {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connection did not park for transaction %d (parked %v, transaction %d)", seq, parked, got)
+		}
+	}
 }

@@ -112,11 +112,12 @@ type stickCounters struct {
 type trackedEntry struct {
 	t *stickTable
 	e *stktable.Entry
-	// tx is the HTTP transaction whose http-request rule tracked the
-	// entry: HAProxy releases those at the end of the transaction, which
-	// here happens when the next transaction tracks again.
-	tx    *HTTPTxn
-	txSeq uint64
+	// byHTTP: an http-request rule of transaction txSeq (HTTPTxn.seq)
+	// tracked the entry: HAProxy releases those at the end of the
+	// transaction, which here happens when the next transaction tracks
+	// again.
+	byHTTP bool
+	txSeq  uint64
 }
 
 func countersOf(s *Stream, create bool) *stickCounters {
@@ -163,7 +164,7 @@ func tracked(s *Stream, i int) *trackedEntry {
 func (s *Stream) track(i int, t *stickTable, k string, tx *HTTPTxn) {
 	c := countersOf(s, true)
 	if te := &c.sc[i]; te.e != nil {
-		if tx == nil || te.tx == nil || te.txSeq == tx.seq {
+		if tx == nil || !te.byHTTP || te.txSeq == tx.seq {
 			return
 		}
 		c.release(i) // tracked by a previous transaction's rule
@@ -178,7 +179,7 @@ func (s *Stream) track(i int, t *stickTable, k string, tx *HTTPTxn) {
 		t.Add(e, 1, stktable.HTTPReqCnt, stktable.HTTPReqRate)
 		countStatus(t, e, tx.Status)
 	}
-	c.sc[i] = trackedEntry{t: t, e: e, tx: tx}
+	c.sc[i] = trackedEntry{t: t, e: e, byHTTP: tx != nil}
 	if tx != nil {
 		c.sc[i].txSeq = tx.seq
 	}

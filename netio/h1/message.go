@@ -79,13 +79,6 @@ func (m *Message) Reset() {
 	}
 }
 
-// Shrink resets m as Reset does, and lets its slices go: for a message
-// kept while its connection waits long (a parked keep-alive connection),
-// which would otherwise hold the capacity its last message grew.
-func (m *Message) Shrink() {
-	*m = Message{ContentLength: -1}
-}
-
 // Get returns the value of the first header named name (case-insensitive).
 func (m *Message) Get(name string) (string, bool) {
 	for i := range m.Headers {

@@ -324,6 +324,8 @@ func (r *Reader) ensure() {
 
 // Release gives a pooled reader's buffer back to its pool, with whatever
 // it holds: the connection is done. A read after it takes another.
+// Between two messages it also lets go of the parser's header list and
+// of the last message (a parked keep-alive connection's).
 func (r *Reader) Release() {
 	if r.pool != nil && r.pb != nil {
 		r.pool.Put(r.pb)
@@ -332,6 +334,9 @@ func (r *Reader) Release() {
 	}
 	if !r.parsing {
 		r.p.hdrs = nil // the parser's header list, grown by the last head
+		if r.body.done {
+			r.body.m = nil // the last message, whose body is read
+		}
 	}
 }
 
