@@ -342,33 +342,51 @@ func (s *Stream) serveTCP(be *Proxy) (next func()) {
 	}
 	s.fx.task.wait() // the rest is the kernel's and netio's
 	s.shareClient()
-	opts := netio.ForwardOptions{
-		ClientPrefix:  prefix,
-		ClientTimeout: fe.Timeouts.Client,
-		ServerTimeout: be.Timeouts.Server,
-		TunnelTimeout: be.Timeouts.Tunnel,
-		ClientIO:      s.ioWrapper(c), // what the channels read and wrote through, if anything
-		ServerIO:      s.ioWrapper(sc),
-		NoSplice:      !s.spliced(),
-		BufSize:       s.Engine.BufSize,
-		Pool:          s.Engine.bufPool(s.Thread),
-	}
+	// what the channels read and wrote through, if anything
+	opts := s.forwardOptions(be, s.ioWrapper(c), s.ioWrapper(sc))
+	opts.ClientPrefix = prefix
 	s.parked = true
 	return func() {
-		clockRelease(s.Thread) // Forward keeps its own time
-		netio.ForwardAsync(c, sc, opts, func(st netio.ForwardStats, _ error) {
-			clockHold(s.Thread)
-			tick()
+		s.forwardAsync(sc, opts, func(st netio.ForwardStats) {
 			x.fwd = st
 			x.fwd.ToServer += pumped
 			x.fwdDone = true
 			s.countBytes(x.fwd.ToServer, x.fwd.ToClient)
 			s.Server.release()
 			be.BeConns.Add(-1)
-			s.finish()
-			s.Engine.wg.Done()
 		})
 	}
+}
+
+// forwardOptions are the options of a forward between the stream's client
+// and a server of be, through the wrappers clientIO and serverIO the
+// stream already has of them (nil: none).
+func (s *Stream) forwardOptions(be *Proxy, clientIO, serverIO net.Conn) netio.ForwardOptions {
+	return netio.ForwardOptions{
+		ClientTimeout: s.Frontend.Timeouts.Client,
+		ServerTimeout: be.Timeouts.Server,
+		TunnelTimeout: be.Timeouts.Tunnel,
+		ClientIO:      clientIO,
+		ServerIO:      serverIO,
+		NoSplice:      !s.spliced(),
+		BufSize:       s.Engine.BufSize,
+		Pool:          s.Engine.bufPool(s.Thread),
+	}
+}
+
+// forwardAsync forwards between the stream's client and server on
+// netio.ForwardAsync's goroutines, the last thing the stream's goroutine
+// does: when the forward ends, end runs, then the stream ends and is
+// counted off e.wg (see serveConn).
+func (s *Stream) forwardAsync(server net.Conn, opts netio.ForwardOptions, end func(netio.ForwardStats)) {
+	clockRelease(s.Thread) // Forward keeps its own time
+	netio.ForwardAsync(s.Client, server, opts, func(st netio.ForwardStats, _ error) {
+		clockHold(s.Thread)
+		tick()
+		end(st)
+		s.finish()
+		s.Engine.wg.Done()
+	})
 }
 
 // finish ends the stream: it undoes, last first, what serveLimited,

@@ -33,20 +33,11 @@ func (hc *HTTPConn) handOff(sc *srvConn, srvBuf []byte) {
 	_ = hc.bw.Flush()
 	hc.dl.set(0)
 	_ = sc.SetDeadline(time.Time{})
-	be := s.Backend
 	s.shareClient()
-	s.handoff = &handoff{server: sc.Conn, opts: netio.ForwardOptions{
-		ClientPrefix:  takeBuffered(hc.br),
-		ServerPrefix:  srvBuf,
-		ClientIO:      hc.pc, // the forward reads and writes as the HTTP layer did
-		ServerIO:      sc.io,
-		ClientTimeout: s.Frontend.Timeouts.Client,
-		ServerTimeout: be.Timeouts.Server,
-		TunnelTimeout: be.Timeouts.Tunnel,
-		NoSplice:      !s.spliced(),
-		BufSize:       s.Engine.BufSize,
-		Pool:          s.Engine.bufPool(s.Thread),
-	}}
+	// the forward reads and writes as the HTTP layer did
+	opts := s.forwardOptions(s.Backend, hc.pc, sc.io)
+	opts.ClientPrefix, opts.ServerPrefix = takeBuffered(hc.br), srvBuf
+	s.handoff = &handoff{server: sc.Conn, opts: opts}
 	// the forwarding lends its buffers while data is in them: a quiet
 	// WebSocket holds none
 	hc.br.Release()
@@ -55,20 +46,14 @@ func (hc *HTTPConn) handOff(sc *srvConn, srvBuf []byte) {
 }
 
 // startHandoff starts the stream's tunnel (see handOff), the last thing
-// its goroutine does; the stream ends with the tunnel, which counts it
-// off e.wg (see serveConn).
+// its goroutine does; the stream ends with the tunnel.
 func (s *Stream) startHandoff() {
 	h := s.handoff
-	s.fx.task.wait()       // the rest is the kernel's and netio's
-	clockRelease(s.Thread) // Forward keeps its own time
-	netio.ForwardAsync(s.Client, h.server, h.opts, func(netio.ForwardStats, error) {
-		clockHold(s.Thread)
-		tick()
+	s.fx.task.wait() // the rest is the kernel's and netio's
+	s.forwardAsync(h.server, h.opts, func(netio.ForwardStats) {
 		s.TaskRun()
 		for _, fn := range h.after {
 			fn()
 		}
-		s.finish()
-		s.Engine.wg.Done()
 	})
 }
