@@ -327,16 +327,21 @@ func (r *Reader) ensure() {
 // Between two messages it also lets go of the parser's header list and
 // of the last message (a parked keep-alive connection's).
 func (r *Reader) Release() {
-	if r.pool != nil && r.pb != nil {
-		r.pool.Put(r.pb)
-		r.pb, r.buf = nil, nil
-		r.r, r.w = 0, 0
-	}
+	r.releaseBuffer()
 	if !r.parsing {
 		r.p.hdrs = nil // the parser's header list, grown by the last head
 		if r.body.done {
 			r.body.m = nil // the last message, whose body is read
 		}
+	}
+}
+
+// releaseBuffer gives a pooled reader's buffer back to its pool.
+func (r *Reader) releaseBuffer() {
+	if r.pool != nil && r.pb != nil {
+		r.pool.Put(r.pb)
+		r.pb, r.buf = nil, nil
+		r.r, r.w = 0, 0
 	}
 }
 
@@ -351,9 +356,12 @@ func (l *lentBuf) Buffer() []byte {
 	return r.buf[r.w:]
 }
 
-// Release gives the buffer back when it holds nothing.
+// Release gives the buffer back when it holds nothing, while a read
+// waits for the poller. The parser's header list stays: the connection
+// is in use, and its next head needs one (Reader.Release, for a parked or
+// finished connection, lets go of it).
 func (l *lentBuf) Release() {
 	if l.w == l.r {
-		(*Reader)(l).Release()
+		(*Reader)(l).releaseBuffer()
 	}
 }

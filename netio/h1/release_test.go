@@ -10,7 +10,8 @@ import (
 // TestReleaseLetsGoOfTheHeaderList: a Reader released between two
 // messages (a parked keep-alive connection) lets its parser's header
 // list and the message it read last go with its buffer; one released
-// inside a head keeps them (the parse resumes).
+// inside a head keeps them (the parse resumes). A read waiting for its
+// poller gives back only the buffer.
 func TestReleaseLetsGoOfTheHeaderList(t *testing.T) {
 	pool := netio.NewBufPool(DefaultBufSize)
 	r := NewPooledReader(strings.NewReader("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n"), pool)
@@ -20,6 +21,12 @@ func TestReleaseLetsGoOfTheHeaderList(t *testing.T) {
 	}
 	if cap(r.p.hdrs) == 0 || cap(m.Headers) == 0 {
 		t.Fatal("no header list after a head")
+	}
+	// a read waiting for the poller gives the empty buffer back, not the
+	// list: the next head of a connection in use needs it
+	(*lentBuf)(r).Release()
+	if r.pb != nil || cap(r.p.hdrs) == 0 {
+		t.Errorf("a lent buffer's release: buffer kept %v, header list %d", r.pb != nil, cap(r.p.hdrs))
 	}
 	r.Release()
 	if r.p.hdrs != nil {
