@@ -118,11 +118,13 @@ type AppletHTTP struct {
 
 	body    []byte // request body bytes read and not consumed
 	bodyEOF bool
-	// the wait and continuations of getline and receive, made at the
-	// first wait (waitFuncs: most applets read no body; method values
-	// stored in a coroutine allocate each time)
-	fillWait           func()
-	getlineK, receiveK vm.Func
+	// the wait and results of getline and receive (vm.Call.YieldResolved),
+	// made at the first wait (waitFuncs: most applets read no body;
+	// method values stored in a coroutine allocate each time); receive
+	// waits for recvSize bytes
+	fillWait       func()
+	line, received func(*vm.Pusher) bool
+	recvSize       int64
 
 	// filtered: filters see the response, which is kept in resBody
 	// until the service ends (HTTPConn.ServiceResponse); so is it when
@@ -238,7 +240,7 @@ func (ap *AppletHTTP) luaStartResponse(c *vm.Call) (int, error) {
 		return 0, errors.New("start_response: the response was already started")
 	}
 	if ap.rules && !ap.filtered && !ap.startYield(c) {
-		return c.Yield(ap.startWithRules, func(*vm.Call) (int, error) { return 0, nil })
+		return c.YieldResolved(ap.startWithRules, resolvedNothing)
 	}
 	ap.startResponse()
 	return 0, nil
@@ -409,11 +411,11 @@ func (ap *AppletHTTP) fill() {
 	}
 }
 
-// waitFuncs makes the wait and continuations of getline and receive, once
-// per applet.
+// waitFuncs makes the wait and results of getline and receive, once per
+// applet.
 func (ap *AppletHTTP) waitFuncs() {
 	if ap.fillWait == nil {
-		ap.fillWait, ap.getlineK, ap.receiveK = ap.fill, ap.luaGetline, ap.luaReceive
+		ap.fillWait, ap.line, ap.received = ap.fill, ap.pushLine, ap.pushReceived
 	}
 }
 
@@ -421,18 +423,27 @@ func (ap *AppletHTTP) waitFuncs() {
 // request body, with its "\n"; what is left at the end ("" when nothing).
 // It may yield.
 func (ap *AppletHTTP) luaGetline(c *vm.Call) (int, error) {
-	if i := bytes.IndexByte(ap.body, '\n'); i >= 0 {
-		c.PushBytes(ap.body[:i+1])
-		ap.body = ap.body[i+1:]
+	if ap.pushLine(&c.Pusher) {
 		return 1, nil
 	}
-	if !ap.bodyEOF {
-		ap.waitFuncs()
-		return c.Yield(ap.fillWait, ap.getlineK)
+	ap.waitFuncs()
+	return c.YieldResolved(ap.fillWait, ap.line)
+}
+
+// pushLine pushes getline's result, or reports false when it must wait
+// for more of the body.
+func (ap *AppletHTTP) pushLine(p *vm.Pusher) bool {
+	if i := bytes.IndexByte(ap.body, '\n'); i >= 0 {
+		p.PushBytes(ap.body[:i+1])
+		ap.body = ap.body[i+1:]
+		return true
 	}
-	c.PushBytes(ap.body)
+	if !ap.bodyEOF {
+		return false
+	}
+	p.PushBytes(ap.body)
 	ap.body = nil
-	return 1, nil
+	return true
 }
 
 // luaReceive implements AppletHTTP.receive(applet [, size]): size bytes of
@@ -445,15 +456,26 @@ func (ap *AppletHTTP) luaReceive(c *vm.Call) (int, error) {
 			return 0, err
 		}
 	}
+	ap.recvSize = size
+	if ap.pushReceived(&c.Pusher) {
+		return 1, nil
+	}
+	ap.waitFuncs()
+	return c.YieldResolved(ap.fillWait, ap.received)
+}
+
+// pushReceived pushes receive's result for recvSize, or reports false
+// when it must wait for more of the body.
+func (ap *AppletHTTP) pushReceived(p *vm.Pusher) bool {
+	size := ap.recvSize
 	if !ap.bodyEOF && (size < 0 || int64(len(ap.body)) < size) {
-		ap.waitFuncs()
-		return c.Yield(ap.fillWait, ap.receiveK)
+		return false
 	}
 	n := len(ap.body)
 	if size >= 0 && int64(n) > size {
 		n = int(size)
 	}
-	c.PushBytes(ap.body[:n])
+	p.PushBytes(ap.body[:n])
 	ap.body = ap.body[n:]
-	return 1, nil
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"time"
+	"unsafe"
 
 	"luaproxy/core"
 	"luaproxy/core/config"
@@ -54,7 +55,10 @@ func (svc *luaService) serve(s *core.Stream) {
 		return
 	}
 	defer co.Close()
-	appletTCPClass.Push(&co.Pusher, ap)
+	h := appletTCPClass.Push(&co.Pusher, ap)
+	if !ap.io().Filtered() {
+		co.AllowDeferred(h, deferAppletSend) // applet:send queued by C
+	}
 	if out := ls.drive(co); out != vm.OK {
 		alertFailure(ls, streamProxy(s), "Lua applet tcp '<lua."+svc.name+">'", co, out)
 	}
@@ -71,21 +75,23 @@ func (svc *luaService) Serve(s *core.Stream) {
 type AppletTCP struct {
 	s      *core.Stream
 	closed bool // the client closed its side, or timed out
-	// the waits and continuations of getline and receive, made at the
-	// first wait (waitFuncs): a line service waits once per line, and
-	// closures made per wait were the only allocations of an echoed line
-	// (2 per line). receive waits until recvDeadline.
+	// the waits and results of getline and receive (vm.Call.YieldResolved),
+	// made at the first wait (waitFuncs): a line service waits once per
+	// line, and closures made per wait were the only allocations of an
+	// echoed line (2 per line). receive waits until recvDeadline for
+	// recvSize bytes.
 	getlineWait, receiveWait func()
-	getlineK, receiveK       vm.Func
+	line, received           func(*vm.Pusher) bool
+	recvSize                 int64
 	recvDeadline             time.Time
 }
 
-// waitFuncs makes the waits and continuations of getline and receive,
-// once per applet.
+// waitFuncs makes the waits and results of getline and receive, once per
+// applet.
 func (ap *AppletTCP) waitFuncs() {
 	if ap.getlineWait == nil {
-		ap.getlineWait, ap.getlineK = func() { ap.fill(time.Time{}) }, ap.luaGetline
-		ap.receiveWait, ap.receiveK = func() { ap.fill(ap.recvDeadline) }, ap.luaReceive
+		ap.getlineWait, ap.line = func() { ap.fill(time.Time{}) }, ap.pushLine
+		ap.receiveWait, ap.received = func() { ap.fill(ap.recvDeadline) }, ap.pushReceived
 	}
 }
 
@@ -95,7 +101,10 @@ var appletTCPClass = declareClass(&vm.Class[*AppletTCP]{
 		{Name: "getline", Fn: (*AppletTCP).luaGetline},
 		{Name: "receive", Fn: (*AppletTCP).luaReceive},
 		{Name: "try_receive", Fn: (*AppletTCP).luaTryReceive},
-		{Name: "send", Fn: (*AppletTCP).luaSend},
+		{Name: "send", Fn: (*AppletTCP).luaSend, Defer: &vm.Deferral[*AppletTCP]{
+			Args: 1, Guard: deferAppletSend, ReturnsLen: true, Transient: true,
+			Apply: func(ap *AppletTCP, a []string) { ap.queue(unsafe.Slice(unsafe.StringData(a[0]), len(a[0]))) },
+		}},
 	},
 })
 
@@ -126,19 +135,28 @@ func (ap *AppletTCP) open() bool { return !ap.closed && !ap.io().EOF() }
 // luaGetline implements AppletTCP.getline(applet): one line, with its
 // "\n"; at the end of the stream what is left ("" when nothing). It may yield.
 func (ap *AppletTCP) luaGetline(c *vm.Call) (int, error) {
-	in := ap.io().Input()
-	if i := bytes.IndexByte(in, '\n'); i >= 0 {
-		c.PushBytes(in[:i+1])
-		ap.io().Consume(i + 1)
+	if ap.pushLine(&c.Pusher) {
 		return 1, nil
 	}
-	if ap.open() && ap.io().Room() > 0 {
-		ap.waitFuncs()
-		return c.Yield(ap.getlineWait, ap.getlineK)
+	ap.waitFuncs()
+	return c.YieldResolved(ap.getlineWait, ap.line)
+}
+
+// pushLine pushes getline's result, or reports false when it must wait
+// for more input.
+func (ap *AppletTCP) pushLine(p *vm.Pusher) bool {
+	in := ap.io().Input()
+	if i := bytes.IndexByte(in, '\n'); i >= 0 {
+		p.PushBytes(in[:i+1])
+		ap.io().Consume(i + 1)
+		return true
 	}
-	c.PushBytes(in)
+	if ap.open() && ap.io().Room() > 0 {
+		return false
+	}
+	p.PushBytes(in)
 	ap.io().Consume(len(in))
-	return 1, nil
+	return true
 }
 
 // luaReceive implements AppletTCP.receive(applet [, size [, timeout]]):
@@ -153,40 +171,42 @@ func (ap *AppletTCP) luaReceive(c *vm.Call) (int, error) {
 			return 0, err
 		}
 	}
-	// a receive with a timeout keeps its deadline across its yields
-	iv := inv(c)
 	var deadline time.Time
-	if !c.IsNoneOrNil(3) && iv != nil {
+	if !c.IsNoneOrNil(3) {
 		ms, err := c.Integer(3)
 		if err != nil {
 			return 0, err
 		}
-		if iv.deadline.IsZero() {
-			iv.deadline = time.Now().Add(time.Duration(ms) * time.Millisecond)
-		}
-		deadline = iv.deadline
+		deadline = time.Now().Add(time.Duration(ms) * time.Millisecond)
 	}
+	ap.recvSize, ap.recvDeadline = size, deadline
+	if ap.pushReceived(&c.Pusher) {
+		return 1, nil
+	}
+	ap.waitFuncs()
+	return c.YieldResolved(ap.receiveWait, ap.received)
+}
+
+// pushReceived pushes receive's result for recvSize and recvDeadline, or
+// reports false when it must wait for more input.
+func (ap *AppletTCP) pushReceived(p *vm.Pusher) bool {
+	size, deadline := ap.recvSize, ap.recvDeadline
 	in := ap.io().Input()
 	enough := size >= 0 && int64(len(in)) >= size
 	if !enough && ap.open() && ap.io().Room() > 0 && (deadline.IsZero() || time.Now().Before(deadline)) {
-		ap.waitFuncs()
-		ap.recvDeadline = deadline
-		return c.Yield(ap.receiveWait, ap.receiveK)
-	}
-	if iv != nil {
-		iv.deadline = time.Time{}
+		return false
 	}
 	n := len(in)
 	if size >= 0 && int64(n) > size {
 		n = int(size)
 	}
 	if n == 0 && ap.open() && !deadline.IsZero() {
-		c.PushNil() // timeout with nothing received
-		return 1, nil
+		p.PushNil() // timeout with nothing received
+		return true
 	}
-	c.PushBytes(in[:n])
+	p.PushBytes(in[:n])
 	ap.io().Consume(n)
-	return 1, nil
+	return true
 }
 
 // luaTryReceive implements AppletTCP.try_receive(applet): what is there now,
@@ -203,6 +223,18 @@ func (ap *AppletTCP) luaTryReceive(c *vm.Call) (int, error) {
 	c.PushBytes(in)
 	ap.io().Consume(len(in))
 	return 1, nil
+}
+
+// queue queues msg for the client, up to a buffer, or sends it at once
+// past that (unfiltered). Without filters, C queues applet:send(msg) and
+// Go does this later (vm.Deferral), before any other Go code runs.
+func (ap *AppletTCP) queue(msg []byte) {
+	io := ap.io()
+	if io.Queued()+len(msg) <= ap.s.Engine.BufSize {
+		io.Queue(msg)
+		return
+	}
+	_ = io.SendNow(msg)
 }
 
 // luaSend implements AppletTCP.send(applet, msg). It returns the bytes
@@ -224,11 +256,7 @@ func (ap *AppletTCP) luaSend(c *vm.Call) (int, error) {
 	io := ap.io()
 	switch {
 	case !io.Filtered():
-		if io.Queued()+len(msg) <= ap.s.Engine.BufSize {
-			io.Queue(msg)
-			break
-		}
-		_ = io.SendNow(msg)
+		ap.queue(msg)
 	case c.CanYield():
 		// the filters are Lua: they run once this state is unlocked
 		return c.Yield(func() { _, _ = io.Send(msg) }, func(c *vm.Call) (int, error) {

@@ -152,10 +152,12 @@ func sleepFor(c *vm.Call, d time.Duration) (int, error) {
 	if iv := inv(c); iv != nil {
 		s = iv.s
 	}
-	return c.Yield(func() { s.Idle(func() { time.Sleep(d) }) }, resumeNothing)
+	return c.YieldResolved(func() { s.Idle(func() { time.Sleep(d) }) }, resolvedNothing)
 }
 
-func resumeNothing(*vm.Call) (int, error) { return 0, nil }
+// resolvedNothing is the result of a function that returns nothing once
+// it waited (vm.Call.YieldResolved).
+func resolvedNothing(*vm.Pusher) bool { return true }
 
 // luaCoreYield implements core.yield(): other work runs, then the
 // invocation resumes. Where the context cannot wait (body, init, fetch,
@@ -166,7 +168,7 @@ func luaCoreYield(c *vm.Call) (int, error) {
 	if !runtimeContext(iv) || iv.ctx == ctxFetch || iv.ctx == ctxConverter {
 		return 0, nil
 	}
-	return c.Yield(nil, resumeNothing)
+	return c.YieldResolved(nil, resolvedNothing)
 }
 
 // luaCoreWait implements core.wait([milliseconds]): the invocation sleeps
@@ -185,7 +187,7 @@ func luaCoreWait(c *vm.Call) (int, error) {
 		return 0, nil
 	}
 	wake := inv(c).wakeChan()
-	return c.Yield(func() {
+	return c.YieldResolved(func() {
 		if d < 0 {
 			<-wake
 			return
@@ -196,7 +198,7 @@ func luaCoreWait(c *vm.Call) (int, error) {
 		case <-wake:
 		case <-t.C:
 		}
-	}, resumeNothing)
+	}, resolvedNothing)
 }
 
 // luaCoreGetVar implements core.get_var(name): the value of the

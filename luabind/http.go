@@ -214,11 +214,13 @@ func httpSetHeader(res bool) func(*HTTP, *vm.Call) (int, error) {
 	}
 }
 
-// The mask bits of a Lua action's invocation for the header writes C may
-// queue (vm.Deferral): those HTTP.msg would allow.
+// The mask bits of an invocation for the calls C may queue (vm.Deferral):
+// a Lua action's header writes HTTP.msg would allow, a TCP service's
+// sends.
 const (
-	deferReqWrite uint32 = 1 << iota // req_* header writes
-	deferResWrite                    // res_* header writes
+	deferReqWrite   uint32 = 1 << iota // req_* header writes
+	deferResWrite                      // res_* header writes
+	deferAppletSend                    // AppletTCP.send, not filtered
 )
 
 // deferMask returns the header writes HTTP.msg allows now on s.

@@ -47,8 +47,6 @@ type invocation struct {
 	hasResult bool
 	// wake ends a core.wait() early (see wakeUp); made on first use.
 	wake chan struct{}
-	// deadline of a receive with a timeout, kept across its yields
-	deadline time.Time
 	// suspended: the invocation waited or yielded (see recycle)
 	suspended bool
 }
@@ -154,13 +152,21 @@ func (ls *LState) drive(co *vm.Co) vm.Outcome {
 		switch co.Reason() {
 		case vm.ReasonGo:
 			if w := co.TakeWait(); w != nil {
-				ls.Unlock()
-				flushApplet(co)
-				s.TaskWait()
-				w()
-				s.TaskWoken()
-				ls.Lock()
-				s.TaskRun()
+				// a function that yielded to wait: until it has its
+				// results (vm.Call.YieldResolved), or once
+				// (vm.Call.Yield: its continuation decides)
+				for {
+					ls.Unlock()
+					flushApplet(co)
+					s.TaskWait()
+					w()
+					s.TaskWoken()
+					ls.Lock()
+					s.TaskRun()
+					if co.Resolve() {
+						break
+					}
+				}
 				continue
 			}
 		}
@@ -172,6 +178,7 @@ func (ls *LState) drive(co *vm.Co) vm.Outcome {
 		runtime.Gosched()
 		ls.Lock()
 		s.TaskRun()
+		co.Resolve()
 	}
 }
 

@@ -364,3 +364,18 @@ func (c *Call) Yield(wait func(), k Func) (int, error) {
 	co.wait = wait
 	return int(C.LRT_YIELD), nil
 }
+
+// YieldResolved is Yield for a function whose results Go makes without
+// Lua's help once it waited (a line, a block of data, nothing after a
+// sleep): after wait returns, the host calls resolve (Co.Resolve), which
+// pushes the results and reports true, or reports false to wait again.
+// The coroutine resumes with those values as the function's results,
+// without calling back into Go for a continuation: one cgo callback less
+// per wait. resolve runs with the state locked, as a Go function does.
+func (c *Call) YieldResolved(wait func(), resolve func(*Pusher) bool) (int, error) {
+	if _, err := c.Yield(wait, nil); err != nil {
+		return 0, err
+	}
+	c.Pusher.co.resolve = resolve
+	return int(C.LRT_YIELD_RESOLVED), nil
+}

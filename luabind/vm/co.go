@@ -45,6 +45,7 @@ type Co struct {
 	started bool
 	cont    Func
 	wait    func()
+	resolve func(*Pusher) bool // YieldResolved's
 	handles []int64
 	err     *Error
 	// collect are the conditions for a full GC cycle at Close
@@ -213,6 +214,22 @@ func (co *Co) TakeWait() func() {
 	return w
 }
 
+// Resolve makes the results of a function that yielded with
+// YieldResolved, once its wait returned: it reports false when the
+// function must wait again (call its wait again, then Resolve). After
+// any other yield it reports true and pushes nothing.
+func (co *Co) Resolve() bool {
+	r := co.resolve
+	if r == nil {
+		return true
+	}
+	if !r(&co.Pusher) {
+		return false
+	}
+	co.resolve = nil
+	return true
+}
+
 // Err describes how the coroutine failed (nil after OK or Yield).
 func (co *Co) Err() *Error { return co.err }
 
@@ -367,6 +384,7 @@ func (co *Co) close() {
 	co.results = false
 	co.cont = nil
 	co.wait = nil
+	co.resolve = nil
 	co.Data = nil
 	st.cos[co.id-1] = nil
 	st.freeCos = append(st.freeCos, co.id)

@@ -32,14 +32,21 @@ type Deferral[T any] struct {
 	Args  int    // string arguments after the object
 	Guard uint32 // the mask bit the call needs
 	// Apply does the call, with the object and the arguments; the state
-	// is held. The strings may be kept.
+	// is held. The strings may be kept, unless Transient.
 	Apply func(T, []string)
+	// ReturnsLen: the call returns the length in bytes of its last
+	// argument (an integer), as a send does.
+	ReturnsLen bool
+	// Transient: the strings Apply gets are valid during the call only
+	// (they are not copied: data sent once, not names used again).
+	Transient bool
 }
 
 // deferred is a registered Deferral, by slot.
 type deferred struct {
-	nargs int
-	apply func(v any, args []string)
+	nargs     int
+	transient bool
+	apply     func(v any, args []string)
 }
 
 var (
@@ -60,8 +67,12 @@ func registerDeferred[T any](f *Function, d *Deferral[T]) bool {
 	slot := deferN
 	deferN++
 	apply := d.Apply
-	deferTab[slot] = deferred{nargs: d.Args, apply: func(v any, args []string) { apply(v.(T), args) }}
-	C.lrt_set_deferred(C.int(slot), C.int64_t(f.id), C.int(d.Args+1), C.uint32_t(d.Guard))
+	deferTab[slot] = deferred{nargs: d.Args, transient: d.Transient, apply: func(v any, args []string) { apply(v.(T), args) }}
+	retlen := 0
+	if d.ReturnsLen && d.Args > 0 {
+		retlen = 1
+	}
+	C.lrt_set_deferred(C.int(slot), C.int64_t(f.id), C.int(d.Args+1), C.uint32_t(d.Guard), C.int(retlen))
 	return true
 }
 
@@ -100,7 +111,11 @@ func (st *State) applyDeferred() {
 			if 4+l > len(rec) {
 				break
 			}
-			args = append(args, st.strs.get(rec[4:4+l]))
+			if b := rec[4 : 4+l]; deferTab[slot].transient {
+				args = append(args, unsafe.String(unsafe.SliceData(b), l))
+			} else {
+				args = append(args, st.strs.get(b))
+			}
 			rec = rec[4+l:]
 		}
 		if v, _, ok := st.objs.get(h); ok && len(args) == deferTab[slot].nargs {

@@ -22,6 +22,18 @@ var deferObjClass = &Class[*testObj]{
 			return n, err
 		}, Defer: &Deferral[*testObj]{Args: 2, Guard: 2, Apply: func(o *testObj, a []string) { o.vars[a[0]] = a[1] }}},
 		{Name: "get", Fn: objGetVar},
+		// send(data) appends data to vars.out and returns its length
+		{Name: "send", Fn: func(o *testObj, c *Call) (int, error) {
+			b, err := c.Bytes(2)
+			if err != nil {
+				return 0, err
+			}
+			deferSlow++
+			o.vars["out"] += string(b)
+			c.PushInteger(int64(len(b)))
+			return 1, nil
+		}, Defer: &Deferral[*testObj]{Args: 1, Guard: 4, ReturnsLen: true, Transient: true,
+			Apply: func(o *testObj, a []string) { o.vars["out"] += strings.Clone(a[0]) }}},
 	},
 }
 
@@ -108,5 +120,25 @@ func TestDeferredCalls(t *testing.T) {
 	o, out, _, _ = runDeferred(t, st, 2, `local o = ... o:put("e", "1", "extra")`)
 	if out != OK || o.vars["e"] != "1" || deferSlow-slow != 4 {
 		t.Errorf("extra argument: %v %v, %d calls through Go", out, o.vars, deferSlow-slow)
+	}
+}
+
+// TestDeferredSend: a queued call that returns its argument's length (a
+// send) returns it to Lua as the call through Go does; its data, given to
+// Apply without a copy, arrives in order.
+func TestDeferredSend(t *testing.T) {
+	st, _ := newClassState(t)
+	code := `local o = ... local a = o:send("hello ") local b = o:send("") local c = o:send(string.rep("x", 100)) return a, b, c, o:get("out")`
+	for _, mask := range []uint32{4, 0} {
+		before, slow := st.DeferredApplied(), deferSlow
+		o, out, res, msg := runDeferred(t, st, mask, code)
+		want := "hello " + strings.Repeat("x", 100)
+		if out != OK || len(res) != 4 || res[0] != int64(6) || res[1] != int64(0) || res[2] != int64(100) || res[3] != want || o.vars["out"] != want {
+			t.Fatalf("mask %d: outcome %v (%s), results %v", mask, out, msg, res)
+		}
+		queued, viaGo := st.DeferredApplied()-before, deferSlow-slow
+		if mask != 0 && (queued != 3 || viaGo != 0) || mask == 0 && (queued != 0 || viaGo != 3) {
+			t.Errorf("mask %d: %d queued, %d through Go", mask, queued, viaGo)
+		}
 	}
 }

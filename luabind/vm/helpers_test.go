@@ -184,11 +184,16 @@ func drive(st *State, co *Co) (Outcome, driveStats) {
 		default:
 			s.lua++
 		}
-		if w := co.TakeWait(); w != nil {
+		w := co.TakeWait()
+		for w != nil {
 			st.Unlock()
 			w()
 			st.Lock()
+			if co.Resolve() {
+				break
+			}
 		}
+		co.Resolve()
 	}
 }
 

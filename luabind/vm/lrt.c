@@ -500,6 +500,12 @@ static int finish(lua_State *L, lrt_vm *vm, lrt_frame *f, int r) {
 		return lua_error(L);
 	case LRT_ARGERROR:
 		return luaL_argerror(L, f->argerr, lua_tostring(L, -1));
+	case LRT_YIELD_RESOLVED: {
+		lrt_co *c = getco(L);
+		if (c)
+			c->reason = LRT_R_GO;
+		return lua_yield(L, 0);
+	}
 	default: {
 		int n = LRT_YIELD - r;
 		lrt_co *c = getco(L);

@@ -17,6 +17,8 @@
 #define LRT_RAISEWHERE (-2)     /* error message pushed: prefix luaL_where(L,1), then lua_error */
 #define LRT_ARGERROR   (-3)     /* message pushed: luaL_argerror(L, frame->argerr, msg) */
 #define LRT_YIELD      (-1000)  /* LRT_YIELD - n: yield n values, continue in Go (lrt_k) */
+#define LRT_YIELD_RESOLVED (-4) /* yield nothing, no continuation: the values the host
+                                   * passes to the resume are the function's results */
 
 /* Why a root coroutine yielded (lrt_co.reason). */
 enum {
@@ -188,7 +190,7 @@ int lrt_call_go(lua_State *L, int64_t fid);
  * queue holds at most LRT_DEFER_MAX bytes. */
 #define LRT_NDEFER 8
 #define LRT_DEFER_MAX (64 * 1024)
-void lrt_set_deferred(int slot, int64_t fid, int nargs, uint32_t bit);
+void lrt_set_deferred(int slot, int64_t fid, int nargs, uint32_t bit, int retlen);
 lua_CFunction lrt_deferred_func(int64_t fid); /* NULL: not deferred */
 int lrt_index(lua_State *L);
 int lrt_tostring_name(lua_State *L);

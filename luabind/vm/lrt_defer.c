@@ -14,6 +14,7 @@ typedef struct lrt_deferred {
 	int64_t fid;   /* the Go function, called when a check fails */
 	int nargs;     /* self and the string arguments */
 	uint32_t bit;  /* the bit of lrt_co.defer_mask the call needs */
+	int retlen;    /* the call returns its last argument's length */
 } lrt_deferred;
 
 /* Process-wide, like the Go functions: set by lrt_set_deferred when a class
@@ -21,10 +22,10 @@ typedef struct lrt_deferred {
 static lrt_deferred deferred[LRT_NDEFER];
 static int ndeferred;
 
-void lrt_set_deferred(int slot, int64_t fid, int nargs, uint32_t bit) {
+void lrt_set_deferred(int slot, int64_t fid, int nargs, uint32_t bit, int retlen) {
 	if (slot < 0 || slot >= LRT_NDEFER || slot > ndeferred)
 		return;
-	deferred[slot] = (lrt_deferred){fid, nargs, bit};
+	deferred[slot] = (lrt_deferred){fid, nargs, bit, retlen};
 	if (slot == ndeferred)
 		ndeferred++;
 }
@@ -80,6 +81,10 @@ static int defer_call(lua_State *L, int slot) {
 		p += 4 + n;
 	}
 	vm->dqlen += need;
+	if (d->retlen) {
+		lua_pushinteger(L, (lua_Integer)lua_rawlen(L, d->nargs));
+		return 1;
+	}
 	return 0;
 }
 
