@@ -164,7 +164,7 @@ func (a *luaAction) invoke(s *core.Stream, ls *LState, iv *invocation, fn vm.Ref
 		alertFailure(ls, a.px, "Lua function '"+a.name+"'", co, out)
 		return core.Continue, false
 	}
-	if dataOf(s).done {
+	if iv.txnDone {
 		return core.Done, false
 	}
 	if v, ok := co.ResultInteger(1); ok && co.NResults() >= 1 && v == actYield {

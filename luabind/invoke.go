@@ -42,6 +42,10 @@ type invocation struct {
 	// filter is the filter instance a filter callback runs for.
 	filter *filterInst
 	done   bool // core.done() / txn:done(): stop at the next yield
+	// txnDone: txn:done() ended the stream (an action then answers
+	// core.Done). Kept here, not with the stream: the action reads it
+	// after each run, and the stream's Lua data is a cache miss away.
+	txnDone bool
 	// result is core.done()'s data in a fetch or converter (hasResult set).
 	result    luaSample
 	hasResult bool

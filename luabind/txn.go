@@ -16,7 +16,6 @@ var streamSlot = core.NewExtSlot()
 // streamData is what Lua keeps per stream, across its actions.
 type streamData struct {
 	priv map[*LState]vm.Ref // txn:set_priv values, per state
-	done bool               // txn:done() was called
 	// wakeTime is act:wake_time()'s delay before an action that returned
 	// act.YIELD runs again (0: the default).
 	wakeTime time.Duration
@@ -240,6 +239,8 @@ func (tx *TXN) luaDone(c *vm.Call) (int, error) {
 		iv.result, iv.hasResult = boolSample(false), true
 		return stopInvocation(c) // HAProxy's NOTERM: the stream goes on
 	}
-	dataOf(tx.s).done = true
+	if iv := inv(c); iv != nil {
+		iv.txnDone = true
+	}
 	return stopInvocation(c)
 }
