@@ -10,7 +10,13 @@
 // reading results, Close). Go functions called from Lua run with the lock
 // already held by their caller. No Go code may block while it holds the
 // lock: a function that must wait returns Call.Yield(wait, k), the host
-// releases the lock, runs wait, re-takes the lock and resumes.
+// releases the lock, runs wait, re-takes the lock and resumes; k then runs
+// as the function's continuation. A function whose results Go can make
+// once it waited (a line, nothing after a sleep) returns
+// Call.YieldResolved(wait, resolve) instead: after wait the host calls
+// Co.Resolve, which pushes the results (or says to wait again), and the
+// resume hands them to Lua as the call's results, with no call back into
+// Go.
 //
 // # How errors cross
 //
@@ -33,7 +39,9 @@
 // allowed object, string arguments), C queues it instead of calling Go,
 // and the state applies the queue in order before any Go code could see
 // the effect: after each resume, before each Go function Lua calls, after
-// a collection. Any other call goes to Go as usual, with Go's errors.
+// a collection. Any other call goes to Go as usual, with Go's errors. A
+// deferred call may return its last argument's length (AppletTCP.send);
+// its strings may reach Go without a copy (Deferral.Transient).
 //
 // # Yields
 //
