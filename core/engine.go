@@ -82,6 +82,10 @@ type Engine struct {
 	// ParkAfter is how long an HTTP connection waits for a request on
 	// its goroutine before it parks (park.go); 0 or less: never.
 	ParkAfter time.Duration
+	// parker waits for the parked connections without a goroutine each
+	// (parker_linux.go); made at the first park, nil if it cannot be.
+	parker     *parker
+	parkerOnce sync.Once
 	// bufs lends the HTTP connections' buffers (client and server), a
 	// pool per thread (bufPool).
 	bufs   atomic.Pointer[[]*netio.BufPool]
@@ -443,6 +447,10 @@ func (e *Engine) Stop() {
 	close(e.done)
 	sample.Stopping.Store(true)
 	e.closeIdle()
+	e.parkerOnce.Do(func() {}) // no parker from now on
+	if e.parker != nil {
+		e.parker.stop() // its connections wait on goroutines again
+	}
 	e.stopListeners()
 	e.stopCLI()
 	for _, ln := range e.listeners {

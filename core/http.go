@@ -170,6 +170,9 @@ type HTTPConn struct {
 	// onQueue is hc.queueWatch, the method value made once per
 	// connection rather than once per request.
 	onQueue func() (<-chan struct{}, func())
+	// pk is the connection's place in the engine's parker while it is
+	// parked there.
+	pk parked
 }
 
 // newHTTPConn returns the HTTP side of stream s's client connection.

@@ -139,6 +139,15 @@ func (hc *HTTPConn) moveTo(parked bool) {
 	e.idleMu.Unlock()
 }
 
+// parkWait leaves parked hc to the parker, or to a goroutine of its own.
+func (e *Engine) parkWait(hc *HTTPConn) {
+	e.parkerOnce.Do(func() { e.parker = newParker(e) })
+	if e.parker != nil && e.parker.park(hc) {
+		return
+	}
+	go e.serveParked(hc)
+}
+
 // serveParked is the goroutine of a parked connection: it waits for
 // the request, then serves the stream as serveHTTP did, ends it (and
 // the engine's count of its streams) or parks it again on a goroutine
@@ -151,7 +160,7 @@ func (e *Engine) serveParked(hc *HTTPConn) {
 	s.parked = false
 	s.HTTP = hc.unparkTxn()
 	if e.httpLoop(hc, hc.n, &err) {
-		go e.serveParked(hc)
+		e.parkWait(hc)
 		return
 	}
 	if s.handoff != nil {

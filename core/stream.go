@@ -263,7 +263,7 @@ func (e *Engine) serve(fe *Proxy, b *Bind, c net.Conn, accepted time.Time, limit
 	}
 	if fe.Mode == "http" {
 		if hc := e.serveHTTP(s); hc != nil {
-			return func() { go e.serveParked(hc) }
+			return func() { e.parkWait(hc) }
 		}
 		if s.handoff != nil {
 			s.parked = true

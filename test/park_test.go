@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,9 @@ func okRequest(t *testing.T, c net.Conn, br *bufio.Reader) {
 
 // TestParkedConnectionsGiveTheirStacksBack: keep-alive connections that
 // wait longer than ParkAfter for their next request leave the goroutine
-// that served them (its stack grown to 8 KiB or more) for one whose stack
-// holds only the wait, and their next requests are served as before.
+// that served them (its stack grown to 8 KiB or more); they wait with no
+// goroutine of their own, in the engine's parker (core/parker_linux.go),
+// and their next requests are served as before.
 func TestParkedConnectionsGiveTheirStacksBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 200 connections")
@@ -66,33 +68,40 @@ func TestParkedConnectionsGiveTheirStacksBack(t *testing.T) {
 		okRequest(t, c, cs[i].br)
 	}
 	// Every connection idle for ParkAfter, seen by a sweep (twice per
-	// ParkAfter), parks. The new goroutines' stacks start at the average
-	// size the collector saw, so the second time, when most goroutines
-	// are parked ones, they start at the smallest.
+	// ParkAfter), parks: no goroutine serves it until its next request.
 	parked := func(round int, limit int64) {
 		t.Helper()
 		var per int64
+		var waiting int
 		for deadline := time.Now().Add(10 * time.Second); ; {
 			time.Sleep(4 * parkAfter)
 			per = (stacks() - before) / n
-			if per <= limit || time.Now().After(deadline) {
+			waiting, _ = streamGoroutines()
+			if per <= limit && waiting == 0 || time.Now().After(deadline) {
 				break
 			}
 		}
-		t.Logf("%d parked keep-alive connections (round %d): %d bytes of goroutine stack each", n, round, per)
+		t.Logf("%d parked keep-alive connections (round %d): %d bytes of goroutine stack each, %d goroutines", n, round, per, waiting)
+		if waiting > 0 {
+			t.Errorf("%d goroutines serve the parked connections", waiting)
+		}
 		// (the race detector's frames are larger)
 		if per > limit && !raceEnabled {
 			t.Errorf("a parked connection keeps %d bytes of goroutine stack", per)
 		}
 	}
-	parked(1, 5<<10) // unparked: 8 KiB (TestIdleKeepAliveMemory)
+	// A parked connection holds no stack; the runtime keeps the stacks of
+	// up to 64 ended goroutines per P for its next ones (those that served
+	// the round's requests, 8 KiB at most here), spread over the n.
+	limit := int64(512 + 64*runtime.GOMAXPROCS(0)*(8<<10)/n)
+	parked(1, limit) // unparked: 8 KiB (TestIdleKeepAliveMemory)
 	for i := range cs {
 		okRequest(t, cs[i].c, cs[i].br) // served by the parked connection's goroutine
 	}
 	for i := range cs {
 		okRequest(t, cs[i].c, cs[i].br) // on the same one, not parked yet
 	}
-	parked(2, 3<<10)
+	parked(2, limit)
 	for i := range cs {
 		okRequest(t, cs[i].c, cs[i].br)
 	}
@@ -158,5 +167,37 @@ func TestParkedConnectionTimeouts(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the engine's streams did not end after the soft stop")
+	}
+}
+
+// TestParkedFirstRequest: a connection that sends nothing for longer
+// than ParkAfter parks with no goroutine of its own, and its first
+// request, when it comes, is served; so is a pipelined pair after it.
+func TestParkedFirstRequest(t *testing.T) {
+	p := okProxyWith(t, "", parkQuickly)
+	serving0, _ := quietStreamGoroutines()
+	c := must(net.Dial("tcp", p.addr(0)))
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	serving := serving0 + 1
+	for deadline := time.Now().Add(10 * time.Second); serving > serving0 && time.Now().Before(deadline); {
+		time.Sleep(2 * parkAfter)
+		serving, _ = streamGoroutines()
+	}
+	if serving > serving0 {
+		t.Fatalf("%d goroutines serve a connection waiting for its first request", serving-serving0)
+	}
+	br := bufio.NewReader(c)
+	okRequest(t, c, br)
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := readHead(br); err != nil {
+			t.Fatal(err)
+		}
+		if body, err := br.ReadString('\n'); err != nil || body != "ok\n" {
+			t.Fatalf("pipelined response %d: %q, %v", i+1, body, err)
+		}
 	}
 }

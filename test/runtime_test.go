@@ -118,6 +118,16 @@ core.register_action("tarpit", { "http-req" }, function(txn) core.msleep(1500) e
 	if idle > none+150 {
 		t.Errorf("idle connections: %d thread switches in 500 ms, without any %d: something ticks for them", idle, none)
 	}
+	// the keep-alive and the new connection park after a second (with no
+	// goroutine of their own: core/parker_linux.go); nothing ticks either
+	time.Sleep(1600 * time.Millisecond)
+	before = threadSwitches(t, pid)
+	time.Sleep(500 * time.Millisecond)
+	parked := threadSwitches(t, pid) - before
+	t.Logf("thread switches in 500 ms once the HTTP connections parked: %d", parked)
+	if parked > none+150 {
+		t.Errorf("parked connections: %d thread switches in 500 ms, without any connection %d: something ticks for them", parked, none)
+	}
 
 	// all are still served, the clock read again when their data came
 	send(ka, get)
