@@ -12,10 +12,13 @@ import (
 // half of what an idle keep-alive connection cost. Once a connection
 // has waited ParkAfter, the idle sweep interrupts its wait (a read
 // deadline in the past, as a soft stop does); the goroutine then returns
-// from serveHTTP and serve without ending the stream, and a new one,
-// whose stack starts at 2 KiB and holds only the wait, takes the stream
-// over (serveParked): it waits for the request, serves it, and ends the
-// stream (Stream.finish) or parks it again. Nothing changes for the
+// from serveHTTP and serve without ending the stream, and the engine's
+// parker waits for the connection with no goroutine of its own
+// (parker_linux.go; elsewhere, or for a TLS connection, a new goroutine
+// whose stack starts at 2 KiB and holds only the wait). Once woken, a
+// goroutine takes the stream over (serveParked): it waits for the
+// request, serves it, and ends the stream (Stream.finish) or parks it
+// again. Nothing changes for the
 // client: the stream, its buffers (none while it waits), its deadlines
 // and its timers are the same; the keep-alive timeout, a soft stop and
 // the client's close end the parked wait as they end any other.
