@@ -155,6 +155,21 @@ func (p *parker) claim(hc *HTTPConn, gen uint32) bool {
 	return true
 }
 
+// claimSlot is claim for the connection an event names by its slot.
+func (p *parker) claimSlot(slot int, gen uint32) *HTTPConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if slot < 1 || slot > len(p.slots) {
+		return nil
+	}
+	hc := p.slots[slot-1]
+	if hc == nil || hc.pk.gen != gen {
+		return nil
+	}
+	p.release(hc)
+	return hc
+}
+
 // wake serves hc again if its park gen is still on (its read deadline
 // came).
 func (p *parker) wake(hc *HTTPConn, gen uint32) {
@@ -188,13 +203,7 @@ func (p *parker) loop() {
 				err = unix.EBADF // the eventfd: stop
 				break
 			}
-			p.mu.Lock()
-			var hc *HTTPConn
-			if s := int(ev.Fd); s >= 1 && s <= len(p.slots) {
-				hc = p.slots[s-1]
-			}
-			p.mu.Unlock()
-			if hc != nil && p.claim(hc, uint32(ev.Pad)) {
+			if hc := p.claimSlot(int(ev.Fd), uint32(ev.Pad)); hc != nil {
 				p.serve(hc)
 			}
 		}
