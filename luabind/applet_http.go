@@ -141,6 +141,7 @@ type AppletHTTP struct {
 
 var appletHTTPClass = declareClass(&vm.Class[*AppletHTTP]{
 	Name: "AppletHTTP",
+	Lent: true, // one per invocation (vm.Class.Lent)
 	Methods: []vm.Method[*AppletHTTP]{
 		{Name: "set_status", Fn: (*AppletHTTP).luaSetStatus},
 		{Name: "add_header", Fn: (*AppletHTTP).luaAddHeader},

@@ -97,6 +97,7 @@ func (ap *AppletTCP) waitFuncs() {
 
 var appletTCPClass = declareClass(&vm.Class[*AppletTCP]{
 	Name: "AppletTCP",
+	Lent: true, // one per invocation (vm.Class.Lent)
 	Methods: []vm.Method[*AppletTCP]{
 		{Name: "getline", Fn: (*AppletTCP).luaGetline},
 		{Name: "receive", Fn: (*AppletTCP).luaReceive},

@@ -57,6 +57,7 @@ type TXN struct {
 
 var txnClass = declareClass(&vm.Class[*TXN]{
 	Name: "TXN",
+	Lent: true, // one per invocation (vm.Class.Lent)
 	Methods: []vm.Method[*TXN]{
 		{Name: "get_priv", Fn: (*TXN).luaGetPriv},
 		{Name: "set_priv", Fn: (*TXN).luaSetPriv},
@@ -96,6 +97,7 @@ var txnClass = declareClass(&vm.Class[*TXN]{
 // streams). Not in the API manifest: the same class for scripts.
 var tcpTXNClass = &vm.Class[*TXN]{
 	Name:    "TXN",
+	Lent:    true, // one per invocation (vm.Class.Lent)
 	Methods: txnClass.Methods,
 	Fields:  txnClass.Fields,
 	Views:   txnViews(),

@@ -48,6 +48,13 @@ type Class[T any] struct {
 	// Lua object is collected. Otherwise the host scopes the value to the
 	// invocation that pushed it (Co.Close releases it).
 	Owned bool
+	// Lent objects, pushed once per invocation (a TXN, an applet), reuse
+	// the table the invocation's thread gave its previous invocation,
+	// emptied of every field, instead of a new one: no allocation and no
+	// garbage per request. A script cannot tell, unless it keeps the
+	// object past its invocation (it then sees a later one) or uses it as
+	// a table key across invocations. Not for Owned classes.
+	Lent bool
 
 	once sync.Once
 	idx  int32
@@ -240,7 +247,11 @@ func (cl *Class[T]) Push(p *Pusher, v T) int64 {
 	if !cl.Owned {
 		p.scope(h)
 	}
-	p.object(ref, h, cl.Owned, min(len(cl.Fields)+len(cl.Views), 3))
+	lend := int32(-1)
+	if cl.Lent && !cl.Owned {
+		lend = cl.idx
+	}
+	p.object(ref, h, cl.Owned, min(len(cl.Fields)+len(cl.Views), 3), lend)
 	return h
 }
 

@@ -73,6 +73,14 @@ var viewObjClass = &Class[*testObj]{
 	Methods: []Method[*testObj]{{Name: "get_var", Fn: objGetVar}},
 }
 
+// lentObjClass objects are lent by their invocation's thread, as TXNs are.
+var lentObjClass = &Class[*testObj]{
+	Name:    "LentObj",
+	Methods: []Method[*testObj]{{Name: "get_var", Fn: objGetVar}},
+	Fields:  testObjClass.Fields[:1], // name
+	Lent:    true,
+}
+
 var otherObjClass = &Class[*testObj]{
 	Name:    "OtherObj",
 	Methods: []Method[*testObj]{{Name: "get_var", Fn: objGetVar}},
@@ -95,6 +103,10 @@ var classFuncs = map[string]*Function{
 			return 0, err
 		}
 		ownedObjClass.Push(&c.Pusher, &testObj{name: name})
+		return 1, nil
+	}),
+	"newlent": NewFunction("newlent", func(c *Call) (int, error) {
+		lentObjClass.Push(&c.Pusher, &testObj{name: "lent", vars: map[string]string{"x": "L"}})
 		return 1, nil
 	}),
 	"newother": NewFunction("newother", func(c *Call) (int, error) {
@@ -279,6 +291,52 @@ func TestClassViewsLent(t *testing.T) {
 		local co = coroutine.wrap(function() return o.view:get_var("x") end)
 		return co(), o.view:get_var("x")`)
 	wantResults(t, res, "B", "B")
+}
+
+// TestClassObjectsLent: an invocation's root thread lends the table of
+// a Lent class's object to the first object pushed in each invocation:
+// the next invocation's object is the same table, emptied of the fields
+// the script set or the class cached, with its own handle and the class's
+// metatable again; a second object in one invocation is a table of its own.
+func TestClassObjectsLent(t *testing.T) {
+	st, _ := newClassState(t)
+	run := func(code string, objs ...*testObj) []any {
+		t.Helper()
+		co := start(t, st, CoOptions{YieldAllowed: true}, code)
+		st.Lock()
+		for _, o := range objs {
+			lentObjClass.Push(&co.Pusher, o)
+		}
+		st.Unlock()
+		if out, _ := drive(st, co); out != OK {
+			t.Fatalf("outcome %v: %v", out, co.Err())
+		}
+		defer closeCo(st, co)
+		return results(st, co)
+	}
+	objA := &testObj{name: "a", vars: map[string]string{"x": "A"}}
+	objB := &testObj{name: "b", vars: map[string]string{"x": "B"}}
+	objC := &testObj{name: "c", vars: map[string]string{"x": "C"}}
+	res := run(`
+		local a, b = ...
+		a.custom, b.custom = "set by a script", "b's"
+		kept = a
+		local r = {rawequal(a, b), a.name, b.name, rawget(a, "name"), a:get_var("x"), b:get_var("x")}
+		setmetatable(a, nil)
+		return table.unpack(r)`, objA, objB)
+	wantResults(t, res, false, "a", "b", "a", "A", "B")
+	res = run(`
+		local c = ...
+		local fields = 0
+		for k in pairs(c) do if k ~= 0 then fields = fields + 1 end end
+		return rawequal(c, kept), fields, c.custom, c.name, c:get_var("x"), kept:get_var("x")`, objC)
+	wantResults(t, res, true, int64(0), nil, "c", "C", "C")
+	// an object pushed on a script's coroutine is its own
+	res = runObjOK(t, st, objA, `
+		local co = coroutine.wrap(function() return newlent() end)
+		local o = co()
+		return rawequal(o, kept), o:get_var("x")`)
+	wantResults(t, res, false, "L")
 }
 
 // TestClassMethodPanic: a Go panic in a method becomes the Lua error

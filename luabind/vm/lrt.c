@@ -286,18 +286,8 @@ static void exec_ops(lrt_vm *vm, lua_State *L, const char *const *base, size_t o
 			RD(int64_t, h);
 			RD(unsigned char, owned);
 			RD(unsigned char, fields); /* room for the fields cached first */
-			lua_createtable(L, 0, 1 + fields);
-			if (owned) {
-				int64_t *u = lua_newuserdata(L, sizeof(int64_t));
-				*u = h;
-				lua_rawgeti(L, LUA_REGISTRYINDEX, vm->handle_mt);
-				lua_setmetatable(L, -2);
-			} else {
-				lua_pushlightuserdata(L, (void *)(uintptr_t)h);
-			}
-			lua_rawseti(L, -2, 0);
-			lua_rawgeti(L, LUA_REGISTRYINDEX, cref);
-			lua_setmetatable(L, -2);
+			RD(int32_t, lend);         /* the class, when its objects are lent; else -1 */
+			lrt_push_object(L, cref, h, owned, fields, lend);
 			break;
 		}
 		case OP_FUNC: {
@@ -669,13 +659,16 @@ void lrt_co_free(lrt_vm *vm, lrt_co *c) {
 	for (int i = 0; i < LRT_VIEW_CLASSES; i++)
 		if (c->view_ref[i])
 			luaL_unref(vm->L, LUA_REGISTRYINDEX, c->view_ref[i]);
+	for (int i = 0; i < LRT_VIEW_CLASSES; i++)
+		if (c->obj_ref[i])
+			luaL_unref(vm->L, LUA_REGISTRYINDEX, c->obj_ref[i]);
 	free(c);
 }
 
 /* reset empties a finished thread's stack and frees what it lent. */
 static void reset(lrt_co *c) {
 	lua_settop(c->L, 0);
-	c->gen++; /* the views lent are free again (new_view) */
+	c->gen++; /* the views and objects lent are free again (new_view, lrt_push_object) */
 	c->reason = 0;
 	c->used_ns = 0;
 }

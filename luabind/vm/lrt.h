@@ -79,6 +79,9 @@ typedef struct lrt_co {
 	 * none yet), and the generation that has each (lent if current) */
 	int view_ref[LRT_VIEW_CLASSES];
 	int64_t view_gen[LRT_VIEW_CLASSES];
+	/* the same for the objects of classes it lends (lrt_push_object) */
+	int obj_ref[LRT_VIEW_CLASSES];
+	int64_t obj_gen[LRT_VIEW_CLASSES];
 	/* deferred calls (lrt_defer.c): the object whose handle they may
 	 * name, and the kinds allowed (bits of lrt_deferred.bit); 0: none */
 	int64_t defer_handle;
@@ -193,6 +196,7 @@ int lrt_call_go(lua_State *L, int64_t fid);
 void lrt_set_deferred(int slot, int64_t fid, int nargs, uint32_t bit, int retlen);
 lua_CFunction lrt_deferred_func(int64_t fid); /* NULL: not deferred */
 int lrt_index(lua_State *L);
+void lrt_push_object(lua_State *L, int cref, int64_t h, int owned, int fields, int lend);
 int lrt_tostring_name(lua_State *L);
 int lrt_gc_handle(lua_State *L);
 

@@ -202,10 +202,12 @@ func (p *Pusher) cfunc(which byte, nup int) {
 	p.n += 1 - nup
 }
 
-// object pushes a new object of a class: a table holding the handle h at
-// [0], with room for the first fields to be cached without resizing it.
-func (p *Pusher) object(classRef C.int, h int64, owned bool, fields int) {
-	b := p.buf(15)
+// object pushes an object of a class: a table holding the handle h at
+// [0], with room for the first fields to be cached without resizing it;
+// lend is the class when the invocation's thread lends its objects
+// (Class.Lent), else -1.
+func (p *Pusher) object(classRef C.int, h int64, owned bool, fields int, lend int32) {
+	b := p.buf(19)
 	b[0] = opObject
 	binary.LittleEndian.PutUint32(b[1:], uint32(classRef))
 	binary.LittleEndian.PutUint64(b[5:], uint64(h))
@@ -214,6 +216,7 @@ func (p *Pusher) object(classRef C.int, h int64, owned bool, fields int) {
 		b[13] = 1
 	}
 	b[14] = byte(fields)
-	p.emit(b, 15)
+	binary.LittleEndian.PutUint32(b[15:], uint32(lend))
+	p.emit(b, 19)
 	p.n++
 }
