@@ -28,7 +28,7 @@ func bodyConn(t *testing.T, e *Engine, req string, body ...string) *HTTPConn {
 	}()
 	s := e.newStream(e.Frontend("fe"), srv)
 	hc := e.newHTTPConn(s)
-	s.HTTP = &HTTPTxn{start: time.Now()}
+	s.HTTP = &HTTPTxn{txnState: txnState{start: time.Now()}}
 	if err := hc.br.ReadRequest(&s.HTTP.Req, h1.LimitsFor(e.BufSize, e.MaxRewrite, e.MaxHdr)); err != nil {
 		t.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func TestAcceptEncodingChoice(t *testing.T) {
 func TestCompResponseHeaders(t *testing.T) {
 	px := &Proxy{Name: "p", comp: &compConfig{algos: []*compAlgo{compAlgos["gzip"]}, types: []string{"text/"}}}
 	s := &Stream{Frontend: px}
-	tx := &HTTPTxn{comp: compAlgos["gzip"], Status: 200}
+	tx := &HTTPTxn{txnState: txnState{comp: compAlgos["gzip"], Status: 200}}
 	tx.Req = h1.Message{Method: "GET", Version: "HTTP/1.1"}
 	tx.Res = h1.Message{IsResponse: true, Version: "HTTP/1.1", Status: 200, Framing: h1.FramingLength, ContentLength: 10,
 		Headers: []h1.Header{{Name: "Content-Type", Value: "text/html"}, {Name: "Content-Length", Value: "10"}, {Name: "ETag", Value: `"x"`}}}

@@ -19,6 +19,14 @@ import (
 // "txn"). It is reset between the requests of a keep-alive connection.
 type HTTPTxn struct {
 	Req, Res h1.Message
+	txnState
+}
+
+// txnState is a transaction but for its messages, whose header lists
+// keep their capacity from one request to the next: reset makes it anew
+// for each request, in place (a copy of the whole HTTPTxn through a
+// temporary took 0.1-0.15 us of a proxied request, cold in the cache).
+type txnState struct {
 	// Status is txn.status: the response status, or the status of a reply
 	// produced by the proxy; 0 until known.
 	Status int
@@ -76,7 +84,8 @@ type HTTPTxn struct {
 func (tx *HTTPTxn) reset(first bool, start time.Time) {
 	tx.Req.Reset()
 	tx.Res.Reset()
-	*tx = HTTPTxn{Req: tx.Req, Res: tx.Res, First: first, start: start, seq: tx.seq + 1}
+	seq := tx.seq + 1
+	tx.txnState = txnState{First: first, start: start, seq: seq}
 }
 
 // Reply is a response produced by the proxy itself (deny, return,

@@ -124,7 +124,7 @@ func (hc *HTTPConn) park(n int) {
 // unparkTxn makes again the transaction park let go of, as httpLoop
 // reset it for request n.
 func (hc *HTTPConn) unparkTxn() *HTTPTxn {
-	tx := &HTTPTxn{seq: hc.txSeq - 1}
+	tx := &HTTPTxn{txnState: txnState{seq: hc.txSeq - 1}}
 	tx.reset(hc.n == 0, hc.txStart)
 	return tx
 }
