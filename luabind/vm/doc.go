@@ -43,6 +43,16 @@
 // deferred call may return its last argument's length (AppletTCP.send);
 // its strings may reach Go without a copy (Deferral.Transient).
 //
+// # Lent tables
+//
+// The root thread of an invocation lends, per class, the table of a view
+// (txn.f, txn.http: View) and of an object pushed once per invocation
+// (a TXN, an applet: Class.Lent) to its next invocation: the same table,
+// emptied of the fields a script set or the class cached, with the new
+// handle in [0]. A request's objects then cost no Lua allocation and
+// leave no garbage. A second one of a class in an invocation, or one
+// made on a script's coroutine, is a new table.
+//
 // # Yields
 //
 // The count hook (pure C) yields only on the invocation's root coroutine and
