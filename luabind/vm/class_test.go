@@ -273,6 +273,7 @@ func TestClassViewsLent(t *testing.T) {
 		local a, b = ...
 		local va, vb = a.view, b.view
 		kept = va
+		va.custom = "set by a script"
 		return va:get_var("x"), vb:get_var("x"), rawequal(va, vb), rawequal(a.view, va), rawequal(b.view, vb)`)
 	wantResults(t, res, "A", "B", false, true, true)
 	// the kept view is lent again to the first asker: it now answers for c
@@ -280,8 +281,8 @@ func TestClassViewsLent(t *testing.T) {
 		local c, a = ...
 		local ok, e = pcall(kept.get_var, kept, "x")
 		local vc, va = c.view, a.view
-		return ok, vc:get_var("x"), va:get_var("x"), rawequal(vc, kept), kept:get_var("x")`)
-	wantResults(t, res[1:], "C", "A", true, "C")
+		return ok, vc:get_var("x"), va:get_var("x"), rawequal(vc, kept), kept:get_var("x"), vc.custom`)
+	wantResults(t, res[1:], "C", "A", true, "C", nil)
 	if res[0] != false {
 		t.Errorf("a view kept past its invocation answered: %v", res[0])
 	}

@@ -7,12 +7,14 @@
 #include "lrt.h"
 
 static void make_view(lua_State *L, int mt);
+static void empty_table(lua_State *L, int t);
 static int view_class(lua_State *L, lrt_vm *vm, int idx);
 
 /* new_view pushes a view of the object at index 1, of class idx: a table
  * whose [0] is the object's handle. The root thread of an invocation
  * keeps one view per class, lent to the first object that asks in each
- * invocation: a request's txn.f and txn.http then cost no allocation, and
+ * invocation, emptied of any field a script set and with its class's
+ * metatable again: a request's txn.f and txn.http then cost no allocation, and
  * no garbage for the collector to sweep (they were a third of a Lua
  * action's cost over plain proxying, most of it cache misses on freshly
  * reused blocks). A view is lent while view_gen is the thread's current
@@ -35,8 +37,11 @@ static void new_view(lua_State *L, int idx) {
 		}
 		if (c->view_gen[idx] != c->gen) { /* free: lend it */
 			lua_rawgeti(L, LUA_REGISTRYINDEX, c->view_ref[idx]);
+			empty_table(L, lua_gettop(L));
 			lua_rawgeti(L, 1, 0);
 			lua_rawseti(L, -2, 0);
+			lua_rawgeti(L, LUA_REGISTRYINDEX, mt);
+			lua_setmetatable(L, -2);
 			c->view_gen[idx] = c->gen;
 			return;
 		}
@@ -160,10 +165,21 @@ void lrt_push_object(lua_State *L, int cref, int64_t h, int owned, int fields, i
 		make_object(L, cref, h, 0, fields);
 		return;
 	}
-	luaL_checkstack(L, 4, "stack overflow");
 	lua_rawgeti(L, LUA_REGISTRYINDEX, c->obj_ref[lend]);
 	int t = lua_gettop(L);
-	/* empty it: clearing a field while lua_next walks the table is allowed */
+	empty_table(L, t);
+	lua_pushlightuserdata(L, (void *)(uintptr_t)h);
+	lua_rawseti(L, t, 0);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, cref);
+	lua_setmetatable(L, t);
+	c->obj_gen[lend] = c->gen;
+}
+
+/* empty_table removes every field of the table at index t (a lent one:
+ * what the script of the invocation before set is not seen by the next). */
+static void empty_table(lua_State *L, int t) {
+	luaL_checkstack(L, 4, "stack overflow");
+	/* clearing a field while lua_next walks the table is allowed */
 	lua_pushnil(L);
 	while (lua_next(L, t)) {
 		lua_pop(L, 1);
@@ -171,9 +187,4 @@ void lrt_push_object(lua_State *L, int cref, int64_t h, int owned, int fields, i
 		lua_pushnil(L);
 		lua_rawset(L, t);
 	}
-	lua_pushlightuserdata(L, (void *)(uintptr_t)h);
-	lua_rawseti(L, t, 0);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, cref);
-	lua_setmetatable(L, t);
-	c->obj_gen[lend] = c->gen;
 }
