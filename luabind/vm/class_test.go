@@ -153,6 +153,23 @@ func runObj(t *testing.T, st *State, o *testObj, code string) (*Co, Outcome) {
 	return co, out
 }
 
+// runObjs runs code with objects of class cl as its arguments, to
+// completion, and returns its results.
+func runObjs(t *testing.T, st *State, cl *Class[*testObj], code string, objs ...*testObj) []any {
+	t.Helper()
+	co := start(t, st, CoOptions{YieldAllowed: true}, code)
+	st.Lock()
+	for _, o := range objs {
+		cl.Push(&co.Pusher, o)
+	}
+	st.Unlock()
+	defer closeCo(st, co)
+	if out, _ := drive(st, co); out != OK {
+		t.Fatalf("outcome %v: %v", out, co.Err())
+	}
+	return results(st, co)
+}
+
 func runObjOK(t *testing.T, st *State, o *testObj, code string) []any {
 	t.Helper()
 	co, out := runObj(t, st, o, code)
@@ -255,16 +272,7 @@ func TestClassViewsLent(t *testing.T) {
 	st, _ := newClassState(t)
 	run2 := func(a, b *testObj, code string) []any {
 		t.Helper()
-		co := start(t, st, CoOptions{YieldAllowed: true}, code)
-		st.Lock()
-		testObjClass.Push(&co.Pusher, a)
-		testObjClass.Push(&co.Pusher, b)
-		st.Unlock()
-		if out, _ := drive(st, co); out != OK {
-			t.Fatalf("outcome %v: %v", out, co.Err())
-		}
-		defer closeCo(st, co)
-		return results(st, co)
+		return runObjs(t, st, testObjClass, code, a, b)
 	}
 	objA := &testObj{name: "a", vars: map[string]string{"x": "A"}}
 	objB := &testObj{name: "b", vars: map[string]string{"x": "B"}}
@@ -303,17 +311,7 @@ func TestClassObjectsLent(t *testing.T) {
 	st, _ := newClassState(t)
 	run := func(code string, objs ...*testObj) []any {
 		t.Helper()
-		co := start(t, st, CoOptions{YieldAllowed: true}, code)
-		st.Lock()
-		for _, o := range objs {
-			lentObjClass.Push(&co.Pusher, o)
-		}
-		st.Unlock()
-		if out, _ := drive(st, co); out != OK {
-			t.Fatalf("outcome %v: %v", out, co.Err())
-		}
-		defer closeCo(st, co)
-		return results(st, co)
+		return runObjs(t, st, lentObjClass, code, objs...)
 	}
 	objA := &testObj{name: "a", vars: map[string]string{"x": "A"}}
 	objB := &testObj{name: "b", vars: map[string]string{"x": "B"}}
